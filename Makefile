@@ -1,0 +1,51 @@
+# PhaseTower: the README's two commands.
+#   make run   installs what is missing, builds, trains on Fashion-MNIST and prints test accuracy
+#   make test  installs, builds, runs the ctest suite, then the suite again under ASan+UBSan
+# Also: make build, make bench (adds python3-torch for the baseline), make clean.
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+DATA       ?= /usr/share/datasets/fashion-mnist
+DEPS       := cmake make gcc libopenblas-dev zlib1g-dev libpng-dev dataset-fashion-mnist
+BENCH_DEPS := python3 python3-torch python3-numpy
+JOBS       ?= 2
+
+.PHONY: all deps bench-deps build build-asan run test test-asan bench clean
+
+all: build
+
+# apt-get only what dpkg does not already have (quiet and fast when all present).
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+endef
+
+deps:
+	$(call apt_install,$(DEPS))
+
+bench-deps: deps
+	$(call apt_install,$(BENCH_DEPS))
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release
+	cmake --build $(BUILD) -j$(JOBS)
+
+build-asan: deps
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DPT_SANITIZE=ON -DPT_NATIVE=OFF
+	cmake --build $(ASAN_BUILD) -j$(JOBS)
+
+run: build
+	$(BUILD)/phasetower train --data $(DATA)
+
+test: build build-asan
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j$(JOBS) -LE slow
+
+bench: build bench-deps
+	bench/bench_core.sh --data $(DATA)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,150 @@
+#!/usr/bin/python3
+"""MLP baseline for the PhaseTower benchmark (bench/bench_core.sh).
+
+This is the model a user would pick instead of PhaseTower: a plain
+784-512-512-10 ReLU MLP trained with backprop (Adam, lr 1e-3, batch 128,
+cross-entropy), single-threaded so the comparison with the single-threaded
+C library is fair.
+
+Run it with Debian's interpreter, which has torch and numpy:
+
+    /usr/bin/python3 bench/mlp_baseline.py --data /usr/share/datasets/fashion-mnist \
+        --epochs-list 1,20 [--seed 1] [--train-limit N]
+
+--data DIR must hold the four MNIST-format IDX files (gzip):
+train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz,
+t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz. Nothing is downloaded.
+
+Training runs once up to max(epochs-list); after each listed epoch count the
+test set is evaluated (evaluation time is excluded from train_seconds) and
+one JSON line is printed on stdout with:
+  model, epochs, test_accuracy (0..1), train_seconds (cumulative, pure
+  training), infer_us_per_image (test set in batches of 1000, total / 10000),
+  infer_us_single (mean latency of 1000 single-image forwards), params,
+  model_bytes (params * 4, float32), samples, seed, threads.
+"""
+
+import argparse
+import gzip
+import json
+import os
+import struct
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+
+def read_idx(path):
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    zero, dtype, ndim = struct.unpack(">HBB", data[:4])
+    if zero != 0 or dtype != 0x08:
+        raise ValueError(f"{path}: not an unsigned-byte IDX file")
+    dims = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
+    arr = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
+    if arr.size != int(np.prod(dims)):
+        raise ValueError(f"{path}: size mismatch")
+    return arr.reshape(dims)
+
+
+def load(data_dir, prefix):
+    x = read_idx(os.path.join(data_dir, f"{prefix}-images-idx3-ubyte.gz"))
+    y = read_idx(os.path.join(data_dir, f"{prefix}-labels-idx1-ubyte.gz"))
+    x = x.reshape(x.shape[0], -1).astype(np.float32) / 255.0
+    return torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
+
+
+def make_model():
+    return nn.Sequential(
+        nn.Linear(784, 512), nn.ReLU(),
+        nn.Linear(512, 512), nn.ReLU(),
+        nn.Linear(512, 10),
+    )
+
+
+@torch.no_grad()
+def evaluate(model, x_test, y_test):
+    model.eval()
+    correct = 0
+    t0 = time.perf_counter()
+    for i in range(0, x_test.shape[0], 1000):
+        out = model(x_test[i:i + 1000])
+        correct += int((out.argmax(1) == y_test[i:i + 1000]).sum())
+    batch_s = time.perf_counter() - t0
+    n_single = min(1000, x_test.shape[0])
+    t0 = time.perf_counter()
+    for i in range(n_single):
+        model(x_test[i:i + 1])
+    single_s = time.perf_counter() - t0
+    model.train()
+    return (correct / x_test.shape[0],
+            batch_s / x_test.shape[0] * 1e6,
+            single_s / n_single * 1e6)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
+    ap.add_argument("--epochs-list", default="1,20",
+                    help="comma-separated epoch counts to report at")
+    ap.add_argument("--train-limit", type=int, default=0,
+                    help="use only the first N training images (0 = all)")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--batch-size", type=int, default=128)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    args = ap.parse_args()
+
+    checkpoints = sorted({int(e) for e in args.epochs_list.split(",") if e.strip()})
+    if not checkpoints or checkpoints[0] < 1:
+        ap.error("--epochs-list needs positive integers")
+
+    torch.set_num_threads(1)
+    torch.manual_seed(args.seed)
+    gen = torch.Generator().manual_seed(args.seed)
+
+    x_train, y_train = load(args.data, "train")
+    x_test, y_test = load(args.data, "t10k")
+    if args.train_limit > 0:
+        x_train, y_train = x_train[:args.train_limit], y_train[:args.train_limit]
+    n = x_train.shape[0]
+
+    model = make_model()
+    params = sum(p.numel() for p in model.parameters())
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    loss_fn = nn.CrossEntropyLoss()
+
+    train_s = 0.0
+    for epoch in range(1, checkpoints[-1] + 1):
+        t0 = time.perf_counter()
+        perm = torch.randperm(n, generator=gen)
+        for i in range(0, n, args.batch_size):
+            idx = perm[i:i + args.batch_size]
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(model(x_train[idx]), y_train[idx])
+            loss.backward()
+            opt.step()
+        train_s += time.perf_counter() - t0
+        if epoch in checkpoints:
+            acc, us_batch, us_single = evaluate(model, x_test, y_test)
+            print(json.dumps({
+                "model": "mlp-784-512-512-10",
+                "epochs": epoch,
+                "test_accuracy": acc,
+                "train_seconds": round(train_s, 4),
+                "infer_us_per_image": round(us_batch, 3),
+                "infer_us_single": round(us_single, 3),
+                "params": params,
+                "model_bytes": params * 4,
+                "samples": n,
+                "seed": args.seed,
+                "threads": torch.get_num_threads(),
+            }), flush=True)
+            print(f"[mlp] epoch {epoch}: acc {acc:.4f}, train {train_s:.1f}s",
+                  file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    main()

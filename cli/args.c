@@ -1,0 +1,132 @@
+/* Strict option parsing for the CLI: "--name value" or "--name=value"; numbers
+ * must parse completely, be finite and lie in range; anything unknown is an
+ * error naming the flag. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "cli.h"
+
+int cli_error(const char *cmd, int code, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "phasetower%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return code;
+}
+
+int cli_status_code(pt_status st)
+{
+    return (st == PT_EINVAL || st == PT_EFORMAT || st == PT_EIO) ? EXIT_USAGE : EXIT_RUNTIME;
+}
+
+double cli_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void print_usage(const char *usage, const opt *opts)
+{
+    printf("%s\n\nOptions:\n", usage);
+    for (const opt *o = opts; o->name; o++) {
+        const char *arg = o->kind == OPT_FLAG ? "" : o->kind == OPT_STR ? " STR" : o->kind == OPT_FLOAT ? " X" : " N";
+        char left[48];
+        snprintf(left, sizeof left, "--%s%s", o->name, arg);
+        printf("  %-22s %s\n", left, o->help);
+    }
+    printf("  %-22s %s\n", "--help", "show this help");
+}
+
+static int set_value(const char *cmd, opt *o, const char *v)
+{
+    char *end;
+    errno = 0;
+    switch (o->kind) {
+    case OPT_FLAG:
+        break;
+    case OPT_STR:
+        if (!*v) return cli_error(cmd, EXIT_USAGE, "--%s: empty value", o->name);
+        *(const char **)o->dst = v;
+        return 0;
+    case OPT_FLOAT: {
+        float f = strtof(v, &end);
+        if (end == v || *end || errno || !isfinite(f))
+            return cli_error(cmd, EXIT_USAGE, "--%s '%s': not a finite number", o->name, v);
+        if (o->lo <= o->hi && !((double)f >= o->lo && (double)f <= o->hi))
+            return cli_error(cmd, EXIT_USAGE, "--%s %s: must be in [%g, %g]", o->name, v, o->lo, o->hi);
+        *(float *)o->dst = f;
+        return 0;
+    }
+    default: {
+        if (*v == '-' || *v == '+' || *v == ' ')
+            return cli_error(cmd, EXIT_USAGE, "--%s '%s': not a non-negative integer", o->name, v);
+        unsigned long long u = strtoull(v, &end, 10);
+        if (end == v || *end || errno)
+            return cli_error(cmd, EXIT_USAGE, "--%s '%s': not a non-negative integer", o->name, v);
+        if (o->lo <= o->hi && !((double)u >= o->lo && (double)u <= o->hi))
+            return cli_error(cmd, EXIT_USAGE, "--%s %s: must be in [%.0f, %.0f]", o->name, v, o->lo, o->hi);
+        if (o->kind == OPT_INT) *(int *)o->dst = (int)u;
+        else if (o->kind == OPT_SIZE) *(size_t *)o->dst = (size_t)u;
+        else *(uint64_t *)o->dst = (uint64_t)u;
+        return 0;
+    }
+    }
+    return 0;
+}
+
+int cli_parse(const char *cmd, const char *usage, opt *opts, int argc, char **argv, int first,
+              const char **positional)
+{
+    for (int i = first; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            print_usage(usage, opts);
+            return -1;
+        }
+        if (strncmp(a, "--", 2) != 0) {
+            if (positional && !*positional) {
+                *positional = a;
+                continue;
+            }
+            return cli_error(cmd, EXIT_USAGE, "unexpected argument '%s' (see --help)", a);
+        }
+        const char *name = a + 2, *eq = strchr(name, '=');
+        size_t len = eq ? (size_t)(eq - name) : strlen(name);
+        opt *o = NULL;
+        for (opt *q = opts; q->name; q++)
+            if (strlen(q->name) == len && !strncmp(q->name, name, len)) o = q;
+        if (!o) return cli_error(cmd, EXIT_USAGE, "unknown option '--%.*s' (see --help)", (int)len, name);
+        if (o->seen) return cli_error(cmd, EXIT_USAGE, "option '--%s' given twice", o->name);
+        o->seen = 1;
+        if (o->kind == OPT_FLAG) {
+            if (eq) return cli_error(cmd, EXIT_USAGE, "option '--%s' takes no value", o->name);
+            *(int *)o->dst = 1;
+            continue;
+        }
+        const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        if (!v) return cli_error(cmd, EXIT_USAGE, "option '--%s' needs a value", o->name);
+        int rc = set_value(cmd, o, v);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+int cli_path_writable(const char *path)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash) return access(".", W_OK) == 0;
+    if (slash == dir) slash[1] = '\0';
+    else *slash = '\0';
+    return access(dir, W_OK) == 0;
+}

@@ -1,0 +1,61 @@
+/* Shared pieces of the phasetower command line: a table-driven option parser
+ * (strict numbers, one-line errors, exit code 2), a progress bar, timing and
+ * the usage error helper. Uses the public API only. */
+#ifndef PT_CLI_H
+#define PT_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include "phasetower/pt.h"
+
+enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
+
+typedef enum opt_kind { OPT_FLAG, OPT_STR, OPT_INT, OPT_SIZE, OPT_U64, OPT_FLOAT } opt_kind;
+
+typedef struct opt {
+    const char *name;  /* without the leading "--" */
+    opt_kind kind;
+    void *dst;         /* int* (FLAG, INT), const char** (STR), size_t*, uint64_t*, float* */
+    const char *help;
+    double lo, hi;     /* inclusive range for numbers (ignored when lo > hi) */
+    int seen;
+} opt;
+
+/* Parse argv[first..argc) against opts (terminated by name == NULL). Positional
+ * arguments are stored into *positional (at most one; NULL if none allowed).
+ * Returns 0, or prints one line to stderr and returns EXIT_USAGE. --help prints
+ * usage to stdout and returns -1. */
+int cli_parse(const char *cmd, const char *usage, opt *opts, int argc, char **argv, int first,
+              const char **positional);
+
+/* Print "phasetower <cmd>: <msg>" to stderr and return code. */
+int cli_error(const char *cmd, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* Exit code for a library status: 2 for bad input (EINVAL, EFORMAT, EIO), 1 otherwise. */
+int cli_status_code(pt_status st);
+
+double cli_now(void);
+
+/* Progress bar on stderr, only when stderr is a terminal. */
+typedef struct cli_progress {
+    int enabled;
+    double start, last;
+    const char *label;
+} cli_progress;
+void cli_progress_init(cli_progress *p, const char *label, int quiet);
+void cli_progress_cb(size_t done, size_t total, void *user);
+void cli_progress_end(cli_progress *p);
+
+/* 1 if the directory that would hold path is writable (so we can fail before work). */
+int cli_path_writable(const char *path);
+
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+
+#define PT_DEFAULT_DATA "/usr/share/datasets/fashion-mnist"
+
+#endif

@@ -1,0 +1,56 @@
+/* phasetower info: configuration, size and cost of a saved model. */
+#define _POSIX_C_SOURCE 200809L
+#include <sys/stat.h>
+#include "cli.h"
+
+static const char *USAGE = "usage: phasetower info [--json] MODEL\n\nDescribes a checkpoint written by 'phasetower train'.";
+
+int cmd_info(int argc, char **argv)
+{
+    const char *cmd = "info", *path = NULL;
+    int json = 0;
+    opt opts[] = {
+        {"json", OPT_FLAG, &json, "print one JSON object on stdout", 0, 0, 0},
+        {NULL, OPT_FLAG, NULL, NULL, 0, 0, 0},
+    };
+    int rc = cli_parse(cmd, USAGE, opts, argc, argv, 2, &path);
+    if (rc) return rc < 0 ? EXIT_OK : rc;
+    if (!path) return cli_error(cmd, EXIT_USAGE, "a model file is required (see --help)");
+    pt_tower *t = NULL;
+    pt_status st = pt_tower_load(path, &t);
+    if (st) return cli_error(cmd, cli_status_code(st), "%s", pt_errmsg());
+    const pt_tower_config *c = pt_tower_get_config(t);
+    struct stat sb;
+    long long bytes = stat(path, &sb) == 0 ? (long long)sb.st_size : -1;
+    char spec[PT_TOWER_MAXBLOCKS * 24];
+    pt_tower_spec_format(c, spec, sizeof spec);
+    if (json) {
+        printf("{\"model\": \"tower\", \"layers\": \"%s\", \"n_in\": %d, \"n_classes\": %d, \"params\": %zu, "
+               "\"madds_per_image\": %zu, \"file_bytes\": %lld, \"rule\": \"%s\", \"readout\": \"%s\", \"init\": \"%s\", "
+               "\"eta\": %.9g, \"target_mag\": %.9g, \"seed\": %llu, \"skip\": [",
+               spec, c->n_in, c->n_classes, pt_tower_param_count(t), pt_tower_madds(t), bytes, pt_tower_rule_name(c->rule),
+               pt_tower_readout_name(c->readout), pt_tower_init_name(c->init), (double)c->eta, (double)c->target_mag,
+               (unsigned long long)c->seed);
+        for (int b = 1; b < c->n_blocks; b++) {
+            float re, im;
+            pt_tower_skip(t, b, &re, &im);
+            printf("%s[%.9g, %.9g]", b > 1 ? ", " : "", (double)re, (double)im);
+        }
+        printf("]}\n");
+    } else {
+        printf("%s: PhaseTower, %d blocks (%s), %d inputs, %d classes\n", path, c->n_blocks, spec, c->n_in, c->n_classes);
+        printf("  parameters      %zu\n", pt_tower_param_count(t));
+        printf("  multiply-adds   %zu per image (dense scoring)\n", pt_tower_madds(t));
+        printf("  file            %lld bytes\n", bytes);
+        printf("  learning        %s rule, %s readout, %s init, eta %g, |t| %g, seed %llu\n", pt_tower_rule_name(c->rule),
+               pt_tower_readout_name(c->readout), pt_tower_init_name(c->init), (double)c->eta, (double)c->target_mag,
+               (unsigned long long)c->seed);
+        for (int b = 1; b < c->n_blocks; b++) {
+            float re, im;
+            pt_tower_skip(t, b, &re, &im);
+            printf("  block %d skip    lambda = %.4f %+.4fi\n", b + 1, (double)re, (double)im);
+        }
+    }
+    pt_tower_destroy(t);
+    return EXIT_OK;
+}

@@ -1,0 +1,141 @@
+/* phasetower train: load data, train a PhaseTower in one backprop-free pass
+ * (or --epochs N), report test accuracy, timing and size, optionally save. */
+#define _POSIX_C_SOURCE 200809L
+#include <string.h>
+#include <sys/stat.h>
+#include "cli.h"
+
+static const char *USAGE =
+    "usage: phasetower train [--data DIR] [--layers SPEC] [--epochs 1] [--seed N] [--eta X]\n"
+    "                        [--train-limit N] [--out model.safetensors] [--json] ...\n\n"
+    "Trains a PhaseTower without backpropagation: one forward pass and one local\n"
+    "target pass per sample. DIR holds MNIST-format train-/t10k- images and labels\n"
+    "(default " PT_DEFAULT_DATA "). SPEC is K:fraction per block, e.g.\n"
+    "512:0.08,256:0.05,128:0.03 (the paper's reference tower); default 2048:0.015625.";
+
+int cmd_train(int argc, char **argv)
+{
+    const char *cmd = "train";
+    pt_tower_config cfg = pt_tower_config_default();
+    const char *data = PT_DEFAULT_DATA, *layers = NULL, *out = NULL;
+    const char *rule = NULL, *readout = NULL, *init = NULL;
+    int epochs = 1, json = 0, quiet = 0, threads = 1;
+    size_t train_limit = 0, val = 0, test_limit = 0;
+    opt opts[] = {
+        {"data", OPT_STR, &data, "MNIST-format directory (default " PT_DEFAULT_DATA ")", 0, 0, 0},
+        {"layers", OPT_STR, &layers, "blocks as K:fraction,... (default 2048:0.015625)", 0, 0, 0},
+        {"epochs", OPT_INT, &epochs, "passes over the training data (default 1)", 1, 1000, 0},
+        {"seed", OPT_U64, &cfg.seed, "random seed (default 1)", 1, 0, 0},
+        {"eta", OPT_FLOAT, &cfg.eta, "step size of the direction rule (default 0.005)", 0, 1e6, 0},
+        {"eta-phase", OPT_FLOAT, &cfg.eta_phase, "step size of the phase rule (default 0.05)", 0, 1e6, 0},
+        {"eta-skip", OPT_FLOAT, &cfg.eta_skip, "step size of the complex skip (default 0.01)", 0, 1e6, 0},
+        {"eta-code", OPT_FLOAT, &cfg.eta_code, "step size of the delta codebook (default 0.01)", 0, 1e6, 0},
+        {"target-mag", OPT_FLOAT, &cfg.target_mag, "magnitude |t| of block targets (default 0.3)", 1e-6, 1e6, 0},
+        {"ridge", OPT_FLOAT, &cfg.ridge, "ridge strength of the readout (default 0.001)", 1e-12, 1e6, 0},
+        {"rule", OPT_STR, &rule, "local (exact gradient, default) or paper", 0, 0, 0},
+        {"readout", OPT_STR, &readout, "ridge (default), delta or code", 0, 0, 0},
+        {"init", OPT_STR, &init, "imprint (default) or random", 0, 0, 0},
+        {"batch", OPT_INT, &cfg.batch, "samples scored per BLAS call (default 256)", 1, 4096, 0},
+        {"train-limit", OPT_SIZE, &train_limit, "use only the first N training samples", 1, 1e9, 0},
+        {"val", OPT_SIZE, &val, "hold out the last N training samples for validation", 1, 1e9, 0},
+        {"test-limit", OPT_SIZE, &test_limit, "use only the first N test samples", 1, 1e9, 0},
+        {"out", OPT_STR, &out, "save the model (safetensors) to this file", 0, 0, 0},
+        {"threads", OPT_INT, &threads, "threads for BLAS (default 1)", 1, 256, 0},
+        {"json", OPT_FLAG, &json, "print one JSON object on stdout at the end", 0, 0, 0},
+        {"quiet", OPT_FLAG, &quiet, "no progress bar", 0, 0, 0},
+        {NULL, OPT_FLAG, NULL, NULL, 0, 0, 0},
+    };
+    int rc = cli_parse(cmd, USAGE, opts, argc, argv, 2, NULL);
+    if (rc) return rc < 0 ? EXIT_OK : rc;
+    pt_status st;
+    if ((layers && (st = pt_tower_spec_parse(layers, &cfg))) || (rule && (st = pt_tower_rule_parse(rule, &cfg.rule))) ||
+        (readout && (st = pt_tower_readout_parse(readout, &cfg.readout))) ||
+        (init && (st = pt_tower_init_parse(init, &cfg.init))) || (st = pt_tower_config_check(&cfg)))
+        return cli_error(cmd, EXIT_USAGE, "%s", pt_errmsg());
+    if (out && !cli_path_writable(out)) return cli_error(cmd, EXIT_USAGE, "--out %s: directory is not writable", out);
+    pt_set_threads(threads);
+
+    pt_dataset tr = {0}, va = {0}, te = {0};
+    pt_tower *t = NULL;
+    rc = EXIT_OK;
+    if ((st = pt_dataset_load(data, "train", train_limit, cfg.n_classes, &tr)) ||
+        (st = pt_dataset_load(data, "t10k", test_limit, cfg.n_classes, &te))) {
+        rc = cli_error(cmd, cli_status_code(st), "%s", pt_errmsg());
+        goto done;
+    }
+    if (val && (st = pt_dataset_split(&tr, val, &va))) {
+        rc = cli_error(cmd, EXIT_USAGE, "--val %zu: %s", val, pt_errmsg());
+        goto done;
+    }
+    if (tr.dim != te.dim) {
+        rc = cli_error(cmd, EXIT_USAGE, "%s: train images have %zu pixels, test images %zu", data, tr.dim, te.dim);
+        goto done;
+    }
+    cfg.n_in = (int)tr.dim;
+    if ((st = pt_tower_create(&cfg, &t))) {
+        rc = cli_error(cmd, cli_status_code(st), "%s", pt_errmsg());
+        goto done;
+    }
+    double train_s = 0.0;
+    for (int e = 0; e < epochs; e++) {
+        cli_progress pb;
+        char label[32];
+        snprintf(label, sizeof label, "epoch %d/%d", e + 1, epochs);
+        cli_progress_init(&pb, label, quiet || json);
+        double t0 = cli_now();
+        st = pt_tower_train(t, tr.x, tr.y, tr.n, cli_progress_cb, &pb);
+        train_s += cli_now() - t0;
+        cli_progress_end(&pb);
+        if (st) {
+            rc = cli_error(cmd, cli_status_code(st) == EXIT_USAGE ? EXIT_USAGE : EXIT_RUNTIME, "training failed: %s", pt_errmsg());
+            goto done;
+        }
+    }
+    double acc = 0.0, vacc = -1.0;
+    double t1 = cli_now();
+    if ((st = pt_tower_accuracy(t, &te, &acc))) {
+        rc = cli_error(cmd, cli_status_code(st), "%s", pt_errmsg());
+        goto done;
+    }
+    double test_s = cli_now() - t1;
+    if (va.n && (st = pt_tower_accuracy(t, &va, &vacc))) {
+        rc = cli_error(cmd, cli_status_code(st), "%s", pt_errmsg());
+        goto done;
+    }
+    long long ckpt = -1;
+    if (out) {
+        if ((st = pt_tower_save(t, out))) {
+            rc = cli_error(cmd, cli_status_code(st), "%s", pt_errmsg());
+            goto done;
+        }
+        struct stat sb;
+        if (stat(out, &sb) == 0) ckpt = (long long)sb.st_size;
+    }
+    size_t params = pt_tower_param_count(t);
+    char spec[PT_TOWER_MAXBLOCKS * 24];
+    pt_tower_spec_format(&cfg, spec, sizeof spec);
+    double us = te.n ? 1e6 * test_s / (double)te.n : 0.0;
+    if (json) {
+        printf("{\"test_accuracy\": %.6f, \"train_seconds\": %.4f, \"samples\": %zu, \"epochs\": %d, "
+               "\"params\": %zu, \"model_bytes\": %zu, \"checkpoint_bytes\": %lld, \"test_samples\": %zu, "
+               "\"test_seconds\": %.4f, \"infer_us_per_image\": %.3f, \"madds_per_image\": %zu, ",
+               acc, train_s, tr.n, epochs, params, params * sizeof(float), ckpt, te.n, test_s, us, pt_tower_madds(t));
+        if (vacc >= 0) printf("\"val_accuracy\": %.6f, \"val_samples\": %zu, ", vacc, va.n);
+        printf("\"layers\": \"%s\", \"rule\": \"%s\", \"readout\": \"%s\", \"seed\": %llu}\n", spec,
+               pt_tower_rule_name(cfg.rule), pt_tower_readout_name(cfg.readout), (unsigned long long)cfg.seed);
+    } else {
+        printf("trained on %zu samples in %.2f s (%d pass%s, layers %s, %s rule, %s readout)\n", tr.n, train_s, epochs,
+               epochs == 1 ? "" : "es", spec, pt_tower_rule_name(cfg.rule), pt_tower_readout_name(cfg.readout));
+        if (vacc >= 0) printf("validation accuracy %.2f%% (%zu samples)\n", 100.0 * vacc, va.n);
+        printf("test accuracy %.2f%% (%zu samples, %.1f us/image)\n", 100.0 * acc, te.n, us);
+        printf("parameters %zu (%.2f MB as float32)", params, (double)(params * 4) / 1e6);
+        if (out) printf(", saved to %s (%lld bytes)", out, ckpt);
+        printf("\n");
+    }
+done:
+    pt_tower_destroy(t);
+    pt_dataset_free(&tr);
+    pt_dataset_free(&va);
+    pt_dataset_free(&te);
+    return rc;
+}

@@ -1,0 +1,36 @@
+/* phasetower: command-line entry point. Dispatches to one file per subcommand;
+ * exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad input. */
+#include <string.h>
+#include "cli.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: phasetower <command> [options]\n\n"
+            "commands:\n"
+            "  train   train a PhaseTower in one backprop-free pass and report test accuracy\n"
+            "  eval    evaluate a saved model on a data set\n"
+            "  info    describe a saved model\n\n"
+            "Run 'phasetower <command> --help' for the options of a command.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *c = argv[1];
+    if (!strcmp(c, "--help") || !strcmp(c, "-h") || !strcmp(c, "help")) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (!strcmp(c, "--version")) {
+        printf("phasetower 0.1.0\n");
+        return EXIT_OK;
+    }
+    if (!strcmp(c, "train")) return cmd_train(argc, argv);
+    if (!strcmp(c, "eval")) return cmd_eval(argc, argv);
+    if (!strcmp(c, "info")) return cmd_info(argc, argv);
+    return cli_error(NULL, EXIT_USAGE, "unknown command '%s' (try 'phasetower --help')", c);
+}

@@ -1,0 +1,46 @@
+/* PhaseTower data: IDX (MNIST format) reader for plain and gzip files, and
+ * dataset loading from a directory holding train-/t10k- images and labels.
+ * Images become float in [0,1] (pixel/255), row-major (n, rows*cols).
+ * Every size is validated before allocating; failures return a status and set
+ * pt_errmsg() to a one-line message naming the file and the problem. */
+#ifndef PHASETOWER_DATA_H
+#define PHASETOWER_DATA_H
+
+#include "phasetower/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct pt_dataset {
+    size_t n;          /* number of samples */
+    size_t rows, cols; /* image shape */
+    size_t dim;        /* rows * cols */
+    float *x;          /* (n, dim) owned, values in [0,1] */
+    uint8_t *y;        /* (n) owned, labels in [0, n_classes) */
+    int n_classes;     /* label range the set was validated against */
+} pt_dataset;
+
+/* Read an IDX3 ubyte image file (magic 0x00000803), plain or .gz (detected by
+ * content, not name). On success *x is malloc'd (n, rows*cols); caller frees. */
+pt_status pt_idx_read_images(const char *path, float **x, size_t *n, size_t *rows, size_t *cols);
+
+/* Read an IDX1 ubyte label file (magic 0x00000801), plain or .gz. */
+pt_status pt_idx_read_labels(const char *path, uint8_t **y, size_t *n);
+
+/* Load split "train" or "t10k" from dir: looks for <split>-images-idx3-ubyte[.gz]
+ * and <split>-labels-idx1-ubyte[.gz] (also the "<split>-images.idx3-ubyte" spelling).
+ * limit > 0 keeps only the first `limit` samples (0 = all). Labels must lie in
+ * [0, n_classes); counts of images and labels must match. */
+pt_status pt_dataset_load(const char *dir, const char *split, size_t limit, int n_classes, pt_dataset *out);
+
+/* Move the last `n_val` samples of d into *val (d shrinks). n_val < d->n. */
+pt_status pt_dataset_split(pt_dataset *d, size_t n_val, pt_dataset *val);
+
+/* Free the arrays of d (NULL-safe) and zero it. */
+void pt_dataset_free(pt_dataset *d);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,113 @@
+/* PhaseTower: a tower of blocks of phase neurons z = (x.p) e^{i phi}, ||p|| = 1,
+ * with sparse top-s selection, a learnable complex skip lambda between blocks,
+ * and a complex codebook readout logits_y = Re(sum_k Z_k conj(c_yk)).
+ * Learning is local and backprop-free: each block has its own complex target
+ * per class; only selected neurons update (docs/learning-rules.md).
+ * Handles are opaque; one model is not safe to train from two threads at once,
+ * but const queries (predict, eval) on a trained model may run concurrently. */
+#ifndef PHASETOWER_TOWER_H
+#define PHASETOWER_TOWER_H
+
+#include "phasetower/core.h"
+#include "phasetower/data.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PT_TOWER_MAXBLOCKS 16
+
+/* How p learns. LOCAL: p += eta Re(delta e^{-i phi}) x, the exact gradient of
+ * |t - z|^2 (default). PAPER: p += eta Re(delta) x, the paper's rule. Both then
+ * renormalize p; both use phi += eta_phase Im(delta / z). */
+typedef enum pt_rule { PT_RULE_LOCAL = 0, PT_RULE_PAPER = 1 } pt_rule;
+
+/* How the codebook learns. RIDGE: closed-form local least squares on the last
+ * block's output, accumulated during the single pass and solved at its end.
+ * DELTA: online Widrow-Hoff (LMS) rule per sample. CODE: codebook fixed to the
+ * last block's class targets (the paper's readout, nothing learned). */
+typedef enum pt_readout { PT_READOUT_RIDGE = 0, PT_READOUT_DELTA = 1, PT_READOUT_CODE = 2 } pt_readout;
+
+/* How neurons start. IMPRINT: p_k = the k-th training input to the block, phi_k
+ * = phase of that sample's class target. RANDOM: Gaussian p, uniform phi. */
+typedef enum pt_init { PT_INIT_IMPRINT = 0, PT_INIT_RANDOM = 1 } pt_init;
+
+typedef struct pt_tower_config {
+    int n_in;                      /* input dimension (784 for 28x28) */
+    int n_classes;                 /* 2..256 */
+    int n_blocks;                  /* 1..PT_TOWER_MAXBLOCKS */
+    int K[PT_TOWER_MAXBLOCKS];     /* neurons per block, > 0 */
+    float frac[PT_TOWER_MAXBLOCKS];/* active fraction per block, in (0,1] */
+    float eta;                     /* step for p, >= 0 */
+    float eta_phase;               /* step for phi, >= 0 */
+    float eta_skip;                /* step for lambda, >= 0 */
+    float eta_code;                /* step for the DELTA codebook, >= 0 */
+    float target_mag;              /* |t| of the block targets, > 0 */
+    float ridge;                   /* ridge strength (relative to mean diag), > 0 */
+    pt_rule rule;
+    pt_readout readout;
+    pt_init init;
+    int batch;                     /* mini-batch for scoring, 1..4096 */
+    uint64_t seed;
+} pt_tower_config;
+
+typedef struct pt_tower pt_tower;
+
+/* Progress during training: called with samples done so far and the total. */
+typedef void (*pt_progress_fn)(size_t done, size_t total, void *user);
+
+/* Defaults: one block 2048:0.015625 (s = 32), eta 0.005, |t| 0.3, ridge
+ * readout, imprint init (chosen by the sweep in docs/design-notes.md). */
+pt_tower_config pt_tower_config_default(void);
+
+/* Parse "K:frac,K:frac,..." into cfg->n_blocks/K/frac. PT_EINVAL with a message
+ * naming the offending item on a parse error, K <= 0 or frac outside (0,1]. */
+pt_status pt_tower_spec_parse(const char *spec, pt_tower_config *cfg);
+/* Format cfg's blocks back into a spec string (buf of len bytes). */
+void pt_tower_spec_format(const pt_tower_config *cfg, char *buf, size_t len);
+
+/* Validate every field of cfg (PT_EINVAL naming the field). */
+pt_status pt_tower_config_check(const pt_tower_config *cfg);
+
+pt_status pt_tower_create(const pt_tower_config *cfg, pt_tower **out);
+void pt_tower_destroy(pt_tower *t);
+
+/* One pass over x (n, n_in) in order, labels y. Imprinting (if configured)
+ * happens on the first call. The ridge readout is solved at the end of the pass.
+ * progress may be NULL. Fails with PT_EINVAL on shape/label mismatch and
+ * PT_ENOCONV if a value turns non-finite. */
+pt_status pt_tower_train(pt_tower *t, const float *x, const uint8_t *y, size_t n,
+                         pt_progress_fn progress, void *user);
+
+/* Predicted class per sample; logits (n, n_classes) optional (may be NULL). */
+pt_status pt_tower_predict(const pt_tower *t, const float *x, size_t n, uint8_t *pred, float *logits);
+
+/* Fraction of d predicted correctly. */
+pt_status pt_tower_accuracy(const pt_tower *t, const pt_dataset *d, double *acc);
+
+const pt_tower_config *pt_tower_get_config(const pt_tower *t);
+/* Learnable parameters (p, phi, lambda, codebook; real numbers). */
+size_t pt_tower_param_count(const pt_tower *t);
+/* Multiply-adds per image of dense inference. */
+size_t pt_tower_madds(const pt_tower *t);
+/* Current complex skip of block b (b >= 1); 1+0i... for b == 0 returns 0. */
+void pt_tower_skip(const pt_tower *t, int b, float *re, float *im);
+
+/* Names of the enum values as used by the CLI and checkpoints ("local",
+ * "ridge", "imprint", ...), and their parsers (PT_EINVAL naming the flag). */
+const char *pt_tower_rule_name(pt_rule r);
+const char *pt_tower_readout_name(pt_readout r);
+const char *pt_tower_init_name(pt_init i);
+pt_status pt_tower_rule_parse(const char *s, pt_rule *out);
+pt_status pt_tower_readout_parse(const char *s, pt_readout *out);
+pt_status pt_tower_init_parse(const char *s, pt_init *out);
+
+/* safetensors checkpoint (docs/checkpoint-format.md). Written to a temp file
+ * and renamed; load validates every tensor shape against the metadata. */
+pt_status pt_tower_save(const pt_tower *t, const char *path);
+pt_status pt_tower_load(const char *path, pt_tower **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

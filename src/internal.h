@@ -1,0 +1,31 @@
+/* Private helpers shared by all library modules: error reporting, checked
+ * allocation, the always-on assertion, and complex typedefs. Never installed. */
+#ifndef PT_INTERNAL_H
+#define PT_INTERNAL_H
+
+#include <complex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "phasetower/core.h"
+
+typedef float complex pt_c32;
+
+#if defined(__GNUC__)
+#define PT_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define PT_PRINTF(a, b)
+#endif
+
+/* Record a one-line message for pt_errmsg() and return st (for `return pt_fail(...)`). */
+pt_status pt_fail(pt_status st, const char *fmt, ...) PT_PRINTF(2, 3);
+/* Emit a log line through the user callback, if any. */
+void pt_log(int level, const char *fmt, ...) PT_PRINTF(2, 3);
+
+/* Internal invariant check: always on, aborts with file:line. Never for user input. */
+#define PT_ASSERT(c) \
+    do { if (!(c)) { fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__, __LINE__, #c); abort(); } } while (0)
+
+/* calloc with overflow check; NULL on failure (caller returns PT_ENOMEM). */
+void *pt_calloc(size_t n, size_t size);
+
+#endif

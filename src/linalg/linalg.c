@@ -1,0 +1,84 @@
+/* OpenBLAS/LAPACK behind one wrapper, plus the naive reference kernels the
+ * tests use as oracles. LAPACK's dpotrf/dpotrs come with Debian's OpenBLAS;
+ * they are declared here with the Fortran calling convention. */
+#include <math.h>
+#include <cblas.h>
+#include "linalg/linalg.h"
+#include "internal.h"
+
+void openblas_set_num_threads(int num_threads);
+void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info);
+void dpotrs_(const char *uplo, const int *n, const int *nrhs, const double *a, const int *lda,
+             double *b, const int *ldb, int *info);
+
+void pt_linalg_set_threads(int n) { openblas_set_num_threads(n < 1 ? 1 : n); }
+
+void pt_set_threads(int n) { pt_linalg_set_threads(n); }
+
+void pt_sgemm_nt(float *restrict C, const float *restrict A, const float *restrict B,
+                 size_t m, size_t n, size_t k, float alpha, float beta)
+{
+    if (m == 0 || n == 0) return;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)n, (int)k, alpha, A,
+                (int)k, B, (int)k, beta, C, (int)n);
+}
+
+void pt_sgemm_nt_ref(float *restrict C, const float *restrict A, const float *restrict B,
+                     size_t m, size_t n, size_t k, float alpha, float beta)
+{
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++) {
+            double acc = 0.0;
+            for (size_t l = 0; l < k; l++) acc += (double)A[i * k + l] * (double)B[j * k + l];
+            C[i * n + j] = (float)((double)alpha * acc + (beta == 0.0f ? 0.0 : (double)beta * (double)C[i * n + j]));
+        }
+}
+
+int pt_dposv(double *G, double *H, size_t n, size_t m)
+{
+    /* Row-major symmetric G equals its column-major transpose, so 'L' in
+     * column-major is the row-major upper triangle; H row-major (n, m) is the
+     * column-major (m, n) matrix H^T, so we solve with H transposed in place. */
+    int nn = (int)n, mm = (int)m, info = 0;
+    dpotrf_("L", &nn, G, &nn, &info);
+    if (info != 0) return info;
+    double *Ht = pt_calloc(n * m, sizeof *Ht);
+    if (!Ht) return -1;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < m; j++) Ht[j * n + i] = H[i * m + j];
+    dpotrs_("L", &nn, &mm, G, &nn, Ht, &nn, &info);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < m; j++) H[i * m + j] = Ht[j * n + i];
+    free(Ht);
+    return info;
+}
+
+int pt_dposv_ref(double *G, double *H, size_t n, size_t m)
+{
+    /* Textbook Cholesky G = L L^T (lower, row-major), then two triangular solves. */
+    for (size_t j = 0; j < n; j++) {
+        double d = G[j * n + j];
+        for (size_t k = 0; k < j; k++) d -= G[j * n + k] * G[j * n + k];
+        if (!(d > 0.0)) return (int)j + 1;
+        double ljj = sqrt(d);
+        G[j * n + j] = ljj;
+        for (size_t i = j + 1; i < n; i++) {
+            double s = G[i * n + j];
+            for (size_t k = 0; k < j; k++) s -= G[i * n + k] * G[j * n + k];
+            G[i * n + j] = s / ljj;
+        }
+    }
+    for (size_t c = 0; c < m; c++) {
+        for (size_t i = 0; i < n; i++) {
+            double s = H[i * m + c];
+            for (size_t k = 0; k < i; k++) s -= G[i * n + k] * H[k * m + c];
+            H[i * m + c] = s / G[i * n + i];
+        }
+        for (size_t i = n; i-- > 0;) {
+            double s = H[i * m + c];
+            for (size_t k = i + 1; k < n; k++) s -= G[k * n + i] * H[k * m + c];
+            H[i * m + c] = s / G[i * n + i];
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,24 @@
+/* The one BLAS wrapper (private): every dense product in the library goes
+ * through these functions, each with a naive reference used by tests as oracle.
+ * Row-major throughout. Thread count for BLAS is set here and nowhere else. */
+#ifndef PT_LINALG_H
+#define PT_LINALG_H
+
+#include <stddef.h>
+
+/* C = alpha * A * B^T + beta * C.  C: (m, n) out, A: (m, k), B: (n, k). */
+void pt_sgemm_nt(float *restrict C, const float *restrict A, const float *restrict B,
+                 size_t m, size_t n, size_t k, float alpha, float beta);
+void pt_sgemm_nt_ref(float *restrict C, const float *restrict A, const float *restrict B,
+                     size_t m, size_t n, size_t k, float alpha, float beta);
+
+/* Solve (G) W = H in place for symmetric positive definite G (n, n), H (n, m)
+ * row-major, via Cholesky (LAPACK dpotrf/dpotrs). G is overwritten by its factor,
+ * H by the solution W. Returns 0 on success, >0 if G is not positive definite. */
+int pt_dposv(double *G, double *H, size_t n, size_t m);
+int pt_dposv_ref(double *G, double *H, size_t n, size_t m);
+
+/* Number of BLAS threads (default 1: the library is measured on one core). */
+void pt_linalg_set_threads(int n);
+
+#endif

@@ -1,0 +1,112 @@
+/* Layer spec strings "K:frac,K:frac,..." and configuration validation. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "tower/tower_internal.h"
+
+pt_tower_config pt_tower_config_default(void)
+{
+    pt_tower_config c;
+    memset(&c, 0, sizeof c);
+    c.n_in = 784;
+    c.n_classes = 10;
+    c.n_blocks = 1;
+    c.K[0] = 2048;
+    c.frac[0] = 0.015625f; /* s = 32 */
+    c.eta = 0.005f;
+    c.eta_phase = 0.05f;
+    c.eta_skip = 0.01f;
+    c.eta_code = 0.01f;
+    c.target_mag = 0.3f;
+    c.ridge = 1e-3f;
+    c.rule = PT_RULE_LOCAL;
+    c.readout = PT_READOUT_RIDGE;
+    c.init = PT_INIT_IMPRINT;
+    c.batch = 256;
+    c.seed = 1;
+    return c;
+}
+
+int pt_block_active(int K, float frac)
+{
+    long s = lroundf(frac * (float)K);
+    if (s < 1) s = 1;
+    if (s > K) s = K;
+    return (int)s;
+}
+
+pt_status pt_tower_spec_parse(const char *spec, pt_tower_config *cfg)
+{
+    if (!spec || !*spec) return pt_fail(PT_EINVAL, "--layers: empty layer spec");
+    int nb = 0;
+    const char *p = spec;
+    while (*p) {
+        if (nb == PT_TOWER_MAXBLOCKS)
+            return pt_fail(PT_EINVAL, "--layers '%s': more than %d blocks", spec, PT_TOWER_MAXBLOCKS);
+        char *end;
+        errno = 0;
+        long K = strtol(p, &end, 10);
+        if (end == p || *end != ':' || errno)
+            return pt_fail(PT_EINVAL, "--layers '%s': block %d is not K:fraction", spec, nb + 1);
+        if (K <= 0 || K > 1000000)
+            return pt_fail(PT_EINVAL, "--layers '%s': block %d has K=%ld (must be 1..1000000)", spec, nb + 1, K);
+        p = end + 1;
+        errno = 0;
+        double f = strtod(p, &end);
+        if (end == p || errno || (*end != ',' && *end != '\0'))
+            return pt_fail(PT_EINVAL, "--layers '%s': block %d has no valid fraction after ':'", spec, nb + 1);
+        if (!(f > 0.0 && f <= 1.0))
+            return pt_fail(PT_EINVAL, "--layers '%s': block %d fraction %g outside (0,1]", spec, nb + 1, f);
+        cfg->K[nb] = (int)K;
+        cfg->frac[nb] = (float)f;
+        nb++;
+        p = end;
+        if (*p == ',') {
+            p++;
+            if (!*p) return pt_fail(PT_EINVAL, "--layers '%s': trailing ','", spec);
+        }
+    }
+    cfg->n_blocks = nb;
+    return PT_OK;
+}
+
+void pt_tower_spec_format(const pt_tower_config *cfg, char *buf, size_t len)
+{
+    size_t used = 0;
+    if (len) buf[0] = '\0';
+    for (int i = 0; i < cfg->n_blocks && used < len; i++) {
+        int w = snprintf(buf + used, len - used, "%s%d:%g", i ? "," : "", cfg->K[i], (double)cfg->frac[i]);
+        if (w < 0) break;
+        used += (size_t)w;
+    }
+}
+
+static int bad_step(float v) { return !isfinite(v) || v < 0.0f; }
+
+pt_status pt_tower_config_check(const pt_tower_config *c)
+{
+    if (c->n_in <= 0 || c->n_in > 1 << 20) return pt_fail(PT_EINVAL, "n_in %d out of range", c->n_in);
+    if (c->n_classes < 2 || c->n_classes > 256)
+        return pt_fail(PT_EINVAL, "n_classes %d outside 2..256", c->n_classes);
+    if (c->n_blocks < 1 || c->n_blocks > PT_TOWER_MAXBLOCKS)
+        return pt_fail(PT_EINVAL, "number of blocks %d outside 1..%d", c->n_blocks, PT_TOWER_MAXBLOCKS);
+    for (int i = 0; i < c->n_blocks; i++) {
+        if (c->K[i] <= 0 || c->K[i] > 1000000) return pt_fail(PT_EINVAL, "block %d: K=%d out of range", i + 1, c->K[i]);
+        if (!(c->frac[i] > 0.0f && c->frac[i] <= 1.0f))
+            return pt_fail(PT_EINVAL, "block %d: fraction %g outside (0,1]", i + 1, (double)c->frac[i]);
+    }
+    if (bad_step(c->eta)) return pt_fail(PT_EINVAL, "--eta %g: must be a finite number >= 0", (double)c->eta);
+    if (bad_step(c->eta_phase)) return pt_fail(PT_EINVAL, "--eta-phase %g: must be a finite number >= 0", (double)c->eta_phase);
+    if (bad_step(c->eta_skip)) return pt_fail(PT_EINVAL, "--eta-skip %g: must be a finite number >= 0", (double)c->eta_skip);
+    if (bad_step(c->eta_code)) return pt_fail(PT_EINVAL, "--eta-code %g: must be a finite number >= 0", (double)c->eta_code);
+    if (!isfinite(c->target_mag) || c->target_mag <= 0.0f)
+        return pt_fail(PT_EINVAL, "--target-mag %g: must be a finite number > 0", (double)c->target_mag);
+    if (!isfinite(c->ridge) || c->ridge <= 0.0f)
+        return pt_fail(PT_EINVAL, "--ridge %g: must be a finite number > 0", (double)c->ridge);
+    if ((unsigned)c->rule > PT_RULE_PAPER) return pt_fail(PT_EINVAL, "unknown rule %d", (int)c->rule);
+    if ((unsigned)c->readout > PT_READOUT_CODE) return pt_fail(PT_EINVAL, "unknown readout %d", (int)c->readout);
+    if ((unsigned)c->init > PT_INIT_RANDOM) return pt_fail(PT_EINVAL, "unknown init %d", (int)c->init);
+    if (c->batch < 1 || c->batch > 4096) return pt_fail(PT_EINVAL, "--batch %d outside 1..4096", c->batch);
+    return PT_OK;
+}

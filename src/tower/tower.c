@@ -1,0 +1,604 @@
+/* PhaseTower model: batched forward pass (alignment scoring through the BLAS
+ * wrapper, top-s selection, complex skip, normalization), the local learning
+ * rules of docs/learning-rules.md, imprinting, and the three readouts. */
+#include <math.h>
+#include <string.h>
+#include "linalg/linalg.h"
+#include "tower/tower_internal.h"
+
+#define PT_PI 3.14159265358979323846
+/* |z| below this is treated as zero by the phase rule (guard against z ~ 0). */
+#define PT_ZMIN 1e-3f
+
+/* ---------------------------------------------------------------- workspace */
+
+typedef struct fwd_ws {
+    int B;                          /* capacity in samples */
+    float *X0;                      /* (B, n_in) preprocessed input */
+    float *S[PT_TOWER_MAXBLOCKS];   /* (B, K) alignment scores */
+    int *act[PT_TOWER_MAXBLOCKS];   /* (B, s) selected neuron indices */
+    pt_c32 *Z[PT_TOWER_MAXBLOCKS];  /* (B, K) normalized block outputs */
+    float *cphi[PT_TOWER_MAXBLOCKS], *sphi[PT_TOWER_MAXBLOCKS]; /* (K) cos/sin phi */
+} fwd_ws;
+
+static void ws_free(fwd_ws *w)
+{
+    free(w->X0);
+    for (int l = 0; l < PT_TOWER_MAXBLOCKS; l++) {
+        free(w->S[l]);
+        free(w->act[l]);
+        free(w->Z[l]);
+        free(w->cphi[l]);
+        free(w->sphi[l]);
+    }
+    memset(w, 0, sizeof *w);
+}
+
+static pt_status ws_alloc(fwd_ws *w, const pt_tower *t, int B)
+{
+    memset(w, 0, sizeof *w);
+    w->B = B;
+    w->X0 = pt_calloc((size_t)B * (size_t)t->cfg.n_in, sizeof(float));
+    int ok = w->X0 != NULL;
+    for (int l = 0; l < t->cfg.n_blocks && ok; l++) {
+        size_t K = (size_t)t->b[l].K;
+        w->S[l] = pt_calloc((size_t)B * K, sizeof(float));
+        w->act[l] = pt_calloc((size_t)B * (size_t)t->b[l].s, sizeof(int));
+        w->Z[l] = pt_calloc((size_t)B * K, sizeof(pt_c32));
+        w->cphi[l] = pt_calloc(K, sizeof(float));
+        w->sphi[l] = pt_calloc(K, sizeof(float));
+        ok = w->S[l] && w->act[l] && w->Z[l] && w->cphi[l] && w->sphi[l];
+    }
+    if (!ok) {
+        ws_free(w);
+        return pt_fail(PT_ENOMEM, "out of memory for a batch of %d samples", B);
+    }
+    return PT_OK;
+}
+
+/* ------------------------------------------------------------ small kernels */
+
+/* x~ = (x - mean(x)) / ||x - mean(x)||: per-image centering and scaling, so the
+ * score x~.p is the cosine between the image and the neuron's direction. */
+static void preprocess(float *restrict out, const float *restrict x, int d)
+{
+    double m = 0.0;
+    for (int j = 0; j < d; j++) m += (double)x[j];
+    m /= d;
+    double ss = 0.0;
+    for (int j = 0; j < d; j++) {
+        double v = (double)x[j] - m;
+        ss += v * v;
+    }
+    double inv = ss > 1e-24 ? 1.0 / sqrt(ss) : 0.0;
+    for (int j = 0; j < d; j++) out[j] = (float)(((double)x[j] - m) * inv);
+}
+
+static void normalize_row(float *p, int d)
+{
+    double ss = 0.0;
+    for (int j = 0; j < d; j++) ss += (double)p[j] * (double)p[j];
+    if (ss <= 1e-30) return;
+    float inv = (float)(1.0 / sqrt(ss));
+    for (int j = 0; j < d; j++) p[j] *= inv;
+}
+
+/* Ordering for selection: larger score first, then lower index (deterministic). */
+static int better(float a, int ia, float b, int ib) { return a > b || (a == b && ia < ib); }
+
+/* Top-s of scores[0..K) into idx[0..s) (unordered) with a min-heap: O(K log s). */
+void pt_select_top(int *restrict idx, const float *restrict sc, int K, int s)
+{
+    int n = 0;
+    for (int k = 0; k < K; k++) {
+        if (n < s) {
+            int c = n++;
+            idx[c] = k;
+            while (c > 0) { /* sift up: parent must be the worse one */
+                int p = (c - 1) / 2;
+                if (better(sc[idx[p]], idx[p], sc[idx[c]], idx[c])) {
+                    int tmp = idx[p]; idx[p] = idx[c]; idx[c] = tmp;
+                    c = p;
+                } else break;
+            }
+        } else if (better(sc[k], k, sc[idx[0]], idx[0])) {
+            idx[0] = k;
+            int c = 0;
+            for (;;) { /* sift down */
+                int l = 2 * c + 1, r = l + 1, m = c;
+                if (l < n && better(sc[idx[m]], idx[m], sc[idx[l]], idx[l])) m = l;
+                if (r < n && better(sc[idx[m]], idx[m], sc[idx[r]], idx[r])) m = r;
+                if (m == c) break;
+                int tmp = idx[m]; idx[m] = idx[c]; idx[c] = tmp;
+                c = m;
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ forward */
+
+static const float *block_input(const fwd_ws *w, const pt_tower *t, int l, int i)
+{
+    if (l == 0) return w->X0 + (size_t)i * (size_t)t->cfg.n_in;
+    return (const float *)(w->Z[l - 1] + (size_t)i * (size_t)t->b[l - 1].K);
+}
+
+/* Forward nb samples x (nb, n_in) through blocks [0, upto). Fills w. */
+static void forward(const pt_tower *t, fwd_ws *w, const float *x, int nb, int upto)
+{
+    const pt_tower_config *c = &t->cfg;
+    for (int i = 0; i < nb; i++)
+        preprocess(w->X0 + (size_t)i * (size_t)c->n_in, x + (size_t)i * (size_t)c->n_in, c->n_in);
+    for (int l = 0; l < upto; l++) {
+        const pt_block *b = &t->b[l];
+        size_t K = (size_t)b->K;
+        for (int k = 0; k < b->K; k++) {
+            w->cphi[l][k] = cosf(b->phi[k]);
+            w->sphi[l][k] = sinf(b->phi[k]);
+        }
+        const float *in = l == 0 ? w->X0 : (const float *)w->Z[l - 1];
+        /* S: (nb, K) = in (nb, in_dim) . P^T */
+        pt_sgemm_nt(w->S[l], in, b->P, (size_t)nb, K, (size_t)b->in_dim, 1.0f, 0.0f);
+        for (int i = 0; i < nb; i++) {
+            const float *sc = w->S[l] + (size_t)i * K;
+            int *act = w->act[l] + (size_t)i * (size_t)b->s;
+            pt_c32 *u = w->Z[l] + (size_t)i * K;
+            pt_select_top(act, sc, b->K, b->s);
+            memset(u, 0, K * sizeof *u);
+            for (int a = 0; a < b->s; a++) {
+                int k = act[a];
+                u[k] = CMPLXF(sc[k] * w->cphi[l][k], sc[k] * w->sphi[l][k]);
+            }
+            if (l > 0) { /* complex skip: u += lambda * Z(l-1)[:K], zero-padded */
+                const pt_c32 *prev = w->Z[l - 1] + (size_t)i * (size_t)t->b[l - 1].K;
+                int m = t->b[l - 1].K < b->K ? t->b[l - 1].K : b->K;
+                for (int k = 0; k < m; k++) u[k] += b->lambda * prev[k];
+            }
+            /* normalize; block 0 has no skip, so only its s active entries are nonzero */
+            double ss = 0.0;
+            if (l == 0) {
+                for (int a = 0; a < b->s; a++) ss += (double)(sc[act[a]] * sc[act[a]]);
+            } else {
+                for (size_t k = 0; k < K; k++) ss += (double)(crealf(u[k]) * crealf(u[k]) + cimagf(u[k]) * cimagf(u[k]));
+            }
+            if (ss > 1e-30) {
+                float inv = (float)(1.0 / sqrt(ss));
+                if (l == 0)
+                    for (int a = 0; a < b->s; a++) u[act[a]] *= inv;
+                else
+                    for (size_t k = 0; k < K; k++) u[k] *= inv;
+            }
+        }
+    }
+}
+
+static void readout(const pt_tower *t, const pt_c32 *Z, float *logits)
+{
+    const pt_tower_config *c = &t->cfg;
+    int K = t->b[c->n_blocks - 1].K;
+    /* logits_y = Re(sum_k Z_k conj(c_yk)) = <[Re Z, Im Z], [Re c, Im c]> */
+    for (int y = 0; y < c->n_classes; y++) {
+        const pt_c32 *cy = t->C + (size_t)y * (size_t)K;
+        float acc = 0.0f;
+        for (int k = 0; k < K; k++) acc += crealf(Z[k]) * crealf(cy[k]) + cimagf(Z[k]) * cimagf(cy[k]);
+        logits[y] = acc;
+    }
+}
+
+static int argmax(const float *v, int n)
+{
+    int best = 0;
+    for (int j = 1; j < n; j++)
+        if (v[j] > v[best]) best = j;
+    return best;
+}
+
+/* ------------------------------------------------------------------ create */
+
+pt_status pt_tower_alloc(pt_tower *t)
+{
+    const pt_tower_config *c = &t->cfg;
+    for (int l = 0; l < c->n_blocks; l++) {
+        pt_block *b = &t->b[l];
+        b->K = c->K[l];
+        b->s = pt_block_active(c->K[l], c->frac[l]);
+        b->in_dim = l == 0 ? c->n_in : 2 * c->K[l - 1];
+        b->P = pt_calloc((size_t)b->K * (size_t)b->in_dim, sizeof(float));
+        b->phi = pt_calloc((size_t)b->K, sizeof(float));
+        b->T = pt_calloc((size_t)c->n_classes * (size_t)b->K, sizeof(pt_c32));
+        if (!b->P || !b->phi || !b->T) return pt_fail(PT_ENOMEM, "out of memory for block %d", l + 1);
+    }
+    t->C = pt_calloc((size_t)c->n_classes * (size_t)c->K[c->n_blocks - 1], sizeof(pt_c32));
+    if (!t->C) return pt_fail(PT_ENOMEM, "out of memory for the codebook");
+    return PT_OK;
+}
+
+void pt_tower_destroy(pt_tower *t)
+{
+    if (!t) return;
+    for (int l = 0; l < PT_TOWER_MAXBLOCKS; l++) {
+        free(t->b[l].P);
+        free(t->b[l].phi);
+        free(t->b[l].T);
+    }
+    free(t->C);
+    free(t);
+}
+
+static void random_block(pt_block *b, pt_rng *r)
+{
+    for (int k = 0; k < b->K; k++) {
+        float *p = b->P + (size_t)k * (size_t)b->in_dim;
+        for (int j = 0; j < b->in_dim; j++) p[j] = pt_rng_normal(r);
+        normalize_row(p, b->in_dim);
+        b->phi[k] = (float)((2.0 * (double)pt_rng_uniform(r) - 1.0) * PT_PI);
+    }
+}
+
+pt_status pt_tower_create(const pt_tower_config *cfg, pt_tower **out)
+{
+    *out = NULL;
+    pt_status st = pt_tower_config_check(cfg);
+    if (st) return st;
+    pt_tower *t = pt_calloc(1, sizeof *t);
+    if (!t) return pt_fail(PT_ENOMEM, "out of memory for the tower");
+    t->cfg = *cfg;
+    if ((st = pt_tower_alloc(t))) {
+        pt_tower_destroy(t);
+        return st;
+    }
+    pt_rng r;
+    pt_rng_seed(&r, cfg->seed);
+    /* Fixed class targets: unit-phase random codes t_{l,y,k} = m e^{i theta}. */
+    for (int l = 0; l < cfg->n_blocks; l++) {
+        pt_block *b = &t->b[l];
+        for (size_t j = 0; j < (size_t)cfg->n_classes * (size_t)b->K; j++) {
+            double th = (2.0 * (double)pt_rng_uniform(&r) - 1.0) * PT_PI;
+            b->T[j] = CMPLXF(cfg->target_mag * (float)cos(th), cfg->target_mag * (float)sin(th));
+        }
+        b->lambda = CMPLXF(l > 0 ? 1.0f : 0.0f, 0.0f);
+    }
+    const pt_block *last = &t->b[cfg->n_blocks - 1];
+    memcpy(t->C, last->T, (size_t)cfg->n_classes * (size_t)last->K * sizeof(pt_c32));
+    if (cfg->init == PT_INIT_RANDOM) {
+        for (int l = 0; l < cfg->n_blocks; l++) random_block(&t->b[l], &r);
+        t->initialized = 1;
+    }
+    *out = t;
+    return PT_OK;
+}
+
+/* Imprinting: neuron k of block l starts as the direction of the block's input
+ * for training sample k (cycling, with small noise, when n < K), and its phase
+ * as that sample's class target phase. Blocks are imprinted in order, so block
+ * l sees inputs produced by the already imprinted blocks below it. */
+static pt_status imprint(pt_tower *t, const float *x, const uint8_t *y, size_t n)
+{
+    const pt_tower_config *c = &t->cfg;
+    pt_rng r;
+    pt_rng_seed(&r, c->seed ^ 0x1357924680ULL);
+    fwd_ws w;
+    pt_status st = ws_alloc(&w, t, c->batch);
+    if (st) return st;
+    for (int l = 0; l < c->n_blocks; l++) {
+        pt_block *b = &t->b[l];
+        for (int k0 = 0; k0 < b->K; k0 += c->batch) {
+            int nb = b->K - k0 < c->batch ? b->K - k0 : c->batch;
+            int contiguous = (size_t)(k0 + nb) <= n;
+            if (contiguous) forward(t, &w, x + (size_t)k0 * (size_t)c->n_in, nb, l);
+            for (int i = 0; i < nb; i++) {
+                int k = k0 + i;
+                size_t src = (size_t)k % n;
+                int row = i;
+                if (!contiguous) {
+                    forward(t, &w, x + src * (size_t)c->n_in, 1, l);
+                    row = 0;
+                }
+                float *p = b->P + (size_t)k * (size_t)b->in_dim;
+                memcpy(p, block_input(&w, t, l, row), (size_t)b->in_dim * sizeof(float));
+                if ((size_t)k >= n)
+                    for (int j = 0; j < b->in_dim; j++) p[j] += 0.05f * pt_rng_normal(&r) / sqrtf((float)b->in_dim);
+                double ss = 0.0;
+                for (int j = 0; j < b->in_dim; j++) ss += (double)p[j] * (double)p[j];
+                if (ss < 1e-12) /* blank input: fall back to a random direction */
+                    for (int j = 0; j < b->in_dim; j++) p[j] = pt_rng_normal(&r);
+                normalize_row(p, b->in_dim);
+                b->phi[k] = cargf(b->T[(size_t)y[src] * (size_t)b->K + (size_t)k]);
+            }
+        }
+    }
+    ws_free(&w);
+    t->initialized = 1;
+    return PT_OK;
+}
+
+/* ------------------------------------------------------------ local rules */
+
+/* One local update of neuron k of block b for complex target tgt, given its
+ * input x (in_dim) with xx = ||x||^2, and its pre-skip output z = r e^{i phi}
+ * (r = x.p, computed by the forward pass with the same p).
+ * Exact rule (docs/learning-rules.md):
+ *   p   <- normalize(p + eta Re(delta e^{-i phi}) x),   delta = t - z
+ *   phi <- phi + eta_phase Im(delta / z)                 (|z| >= PT_ZMIN)
+ * The paper's rule uses Re(delta) in place of Re(delta e^{-i phi}). */
+void pt_tower_neuron_update(pt_block *b, int k, const float *restrict x, float xx, float r,
+                            pt_c32 tgt, const pt_tower_config *c)
+{
+    float ph = b->phi[k];
+    pt_c32 e = CMPLXF(cosf(ph), sinf(ph));
+    pt_c32 z = r * e;
+    pt_c32 delta = tgt - z;
+    float g = c->rule == PT_RULE_PAPER ? crealf(delta) : crealf(delta * conjf(e));
+    float *p = b->P + (size_t)k * (size_t)b->in_dim;
+    float a = c->eta * g;
+    if (a != 0.0f) {
+        /* ||p + a x||^2 = ||p||^2 + 2 a (x.p) + a^2 ||x||^2 with ||p|| = 1 and
+         * x.p = r, so the renormalization needs no second pass over p. */
+        float n2 = 1.0f + 2.0f * a * r + a * a * xx;
+        if (n2 > 1e-12f) {
+            float inv = 1.0f / sqrtf(n2), ai = a * inv;
+            for (int j = 0; j < b->in_dim; j++) p[j] = p[j] * inv + ai * x[j];
+        }
+    }
+    float az = fabsf(r);
+    if (az >= PT_ZMIN) {
+        /* Im(delta / z) = Im(delta conj z) / |z|^2 */
+        float dphi = c->eta_phase * cimagf(delta * conjf(z)) / (az * az);
+        /* near the guard the normalized step can be huge; the loss is periodic
+         * in phi, so cap one step at a quarter turn */
+        if (dphi > 1.5707964f) dphi = 1.5707964f;
+        if (dphi < -1.5707964f) dphi = -1.5707964f;
+        float np = ph + dphi;
+        if (np > (float)PT_PI) np -= (float)(2.0 * PT_PI);
+        if (np < -(float)PT_PI) np += (float)(2.0 * PT_PI);
+        b->phi[k] = np;
+    }
+}
+
+/* Least-squares step for the complex skip of block b: minimize over lambda
+ * sum_{k active} |t_k - (z'_k + lambda Zprev_k)|^2 (normalized LMS). */
+static void skip_update(pt_block *b, const int *act, const float *sc, const pt_c32 *prev, int Kprev,
+                        const pt_c32 *T, float eta)
+{
+    pt_c32 num = 0.0f;
+    float den = 0.0f;
+    for (int a = 0; a < b->s; a++) {
+        int k = act[a];
+        if (k >= Kprev) continue;
+        pt_c32 z = sc[k] * CMPLXF(cosf(b->phi[k]), sinf(b->phi[k]));
+        pt_c32 u = z + b->lambda * prev[k];
+        num += conjf(prev[k]) * (T[k] - u);
+        den += crealf(prev[k] * conjf(prev[k]));
+    }
+    if (den > 1e-12f) b->lambda += eta * num / den;
+}
+
+/* Ridge accumulators over the features f = [Re Z_0, Im Z_0, Re Z_1, ...]
+ * (the interleaved view of the last block's output Z, K neurons, 2K features):
+ * G += f f^T and H += f onehot(y)^T, touching only neurons with Z_k != 0.
+ * G is stored as K x K blocks of 2x2 (neuron pair k, k'), so the update for one
+ * pair hits one cache line instead of four: the sparse update is memory-bound. */
+typedef struct ridge_acc {
+    size_t K;      /* neurons of the last block */
+    int C;
+    double *G4;    /* (K, K, 2, 2), upper block triangle k <= k' */
+    double *H;     /* (2K, C) */
+    int *nz;       /* (K) scratch */
+} ridge_acc;
+
+static void ridge_add(ridge_acc *a, const pt_c32 *Z, int y)
+{
+    int m = 0;
+    for (size_t k = 0; k < a->K; k++)
+        if (crealf(Z[k]) != 0.0f || cimagf(Z[k]) != 0.0f) a->nz[m++] = (int)k;
+    for (int p = 0; p < m; p++) {
+        size_t k = (size_t)a->nz[p];
+        double re = (double)crealf(Z[k]), im = (double)cimagf(Z[k]);
+        double *row = a->G4 + k * a->K * 4;
+        for (int q = p; q < m; q++) {
+            size_t k2 = (size_t)a->nz[q];
+            double re2 = (double)crealf(Z[k2]), im2 = (double)cimagf(Z[k2]);
+            double *g = row + k2 * 4;
+            g[0] += re * re2;
+            g[1] += re * im2;
+            g[2] += im * re2;
+            g[3] += im * im2;
+        }
+        a->H[(2 * k) * (size_t)a->C + (size_t)y] += re;
+        a->H[(2 * k + 1) * (size_t)a->C + (size_t)y] += im;
+    }
+}
+
+/* Solve (G + alpha I) W = H with alpha = ridge * mean(diag G); W becomes the
+ * codebook: c_yk = W[2k][y] + i W[2k+1][y]. */
+static pt_status ridge_solve(pt_tower *t, ridge_acc *a)
+{
+    size_t K = a->K, n = 2 * K;
+    double *G = pt_calloc(n * n, sizeof(double));
+    if (!G) return pt_fail(PT_ENOMEM, "out of memory for the ridge solve (%zu features)", n);
+    for (size_t k = 0; k < K; k++)
+        for (size_t k2 = k; k2 < K; k2++) {
+            const double *g = a->G4 + (k * K + k2) * 4;
+            for (int u = 0; u < 2; u++)
+                for (int v = 0; v < 2; v++) {
+                    size_t i = 2 * k + (size_t)u, j = 2 * k2 + (size_t)v;
+                    G[i * n + j] = G[j * n + i] = g[u * 2 + v];
+                }
+        }
+    double tr = 0.0;
+    for (size_t i = 0; i < n; i++) tr += G[i * n + i];
+    double alpha = (double)t->cfg.ridge * (tr > 0.0 ? tr / (double)n : 1.0);
+    for (size_t i = 0; i < n; i++) G[i * n + i] += alpha;
+    int info = pt_dposv(G, a->H, n, (size_t)a->C);
+    free(G);
+    if (info != 0)
+        return pt_fail(PT_ENOCONV, "ridge readout: normal equations are not positive definite (raise --ridge)");
+    for (int y = 0; y < a->C; y++)
+        for (size_t k = 0; k < K; k++) {
+            float re = (float)a->H[(2 * k) * (size_t)a->C + (size_t)y];
+            float im = (float)a->H[(2 * k + 1) * (size_t)a->C + (size_t)y];
+            if (!isfinite(re) || !isfinite(im)) return pt_fail(PT_ENOCONV, "ridge readout produced a non-finite weight");
+            t->C[(size_t)y * K + k] = CMPLXF(re, im);
+        }
+    return PT_OK;
+}
+
+static pt_status check_input(const pt_tower *t, const float *x, size_t n)
+{
+    size_t d = (size_t)t->cfg.n_in;
+    for (size_t i = 0; i < n * d; i++)
+        if (!isfinite(x[i])) return pt_fail(PT_EINVAL, "input sample %zu has a non-finite value", i / d);
+    return PT_OK;
+}
+
+pt_status pt_tower_train(pt_tower *t, const float *x, const uint8_t *y, size_t n,
+                         pt_progress_fn progress, void *user)
+{
+    const pt_tower_config *c = &t->cfg;
+    if (n == 0) return pt_fail(PT_EINVAL, "no training samples");
+    for (size_t i = 0; i < n; i++)
+        if (y[i] >= c->n_classes) return pt_fail(PT_EINVAL, "label %d of sample %zu outside 0..%d", y[i], i, c->n_classes - 1);
+    pt_status st = check_input(t, x, n);
+    if (st) return st;
+    if (!t->initialized && (st = imprint(t, x, y, n))) return st;
+
+    int L = c->n_blocks;
+    const pt_block *last = &t->b[L - 1];
+    ridge_acc ra = {0};
+    if (c->readout == PT_READOUT_RIDGE) {
+        ra.K = (size_t)last->K;
+        ra.C = c->n_classes;
+        ra.G4 = pt_calloc(ra.K * ra.K * 4, sizeof(double));
+        ra.H = pt_calloc(2 * ra.K * (size_t)ra.C, sizeof(double));
+        ra.nz = pt_calloc(ra.K, sizeof(int));
+        if (!ra.G4 || !ra.H || !ra.nz) {
+            st = pt_fail(PT_ENOMEM, "out of memory for the ridge readout (%zu features)", 2 * ra.K);
+            goto done;
+        }
+    }
+    fwd_ws w;
+    if ((st = ws_alloc(&w, t, c->batch))) goto done;
+    float *logits = pt_calloc((size_t)c->n_classes, sizeof(float));
+    if (!logits) {
+        ws_free(&w);
+        st = pt_fail(PT_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i0 = 0; i0 < n; i0 += (size_t)c->batch) {
+        int nb = n - i0 < (size_t)c->batch ? (int)(n - i0) : c->batch;
+        forward(t, &w, x + i0 * (size_t)c->n_in, nb, L);
+        for (int i = 0; i < nb; i++) {
+            int yi = y[i0 + (size_t)i];
+            for (int l = 0; l < L; l++) {
+                pt_block *b = &t->b[l];
+                const float *in = block_input(&w, t, l, i);
+                const float *sc = w.S[l] + (size_t)i * (size_t)b->K;
+                const int *act = w.act[l] + (size_t)i * (size_t)b->s;
+                const pt_c32 *T = b->T + (size_t)yi * (size_t)b->K;
+                if (l > 0)
+                    skip_update(b, act, sc, w.Z[l - 1] + (size_t)i * (size_t)t->b[l - 1].K, t->b[l - 1].K, T, c->eta_skip);
+                float xx = 0.0f;
+                for (int j = 0; j < b->in_dim; j++) xx += in[j] * in[j];
+                for (int a = 0; a < b->s; a++) pt_tower_neuron_update(b, act[a], in, xx, sc[act[a]], T[act[a]], c);
+            }
+            const pt_c32 *Z = w.Z[L - 1] + (size_t)i * (size_t)last->K;
+            if (c->readout == PT_READOUT_RIDGE) {
+                ridge_add(&ra, Z, yi);
+            } else if (c->readout == PT_READOUT_DELTA) {
+                /* Widrow-Hoff: c_j += eta_code (onehot_j - logit_j) Z */
+                readout(t, Z, logits);
+                for (int j = 0; j < c->n_classes; j++) {
+                    float e = c->eta_code * ((j == yi ? 1.0f : 0.0f) - logits[j]);
+                    pt_c32 *cj = t->C + (size_t)j * (size_t)last->K;
+                    for (int k = 0; k < last->K; k++) cj[k] += e * Z[k];
+                }
+            }
+        }
+        for (int l = 1; l < L; l++)
+            if (!isfinite(crealf(t->b[l].lambda)) || !isfinite(cimagf(t->b[l].lambda))) {
+                st = pt_fail(PT_ENOCONV, "training diverged: skip of block %d is not finite (lower --eta-skip)", l + 1);
+                break;
+            }
+        if (st) break;
+        t->samples_seen += (uint64_t)nb;
+        if (progress) progress(i0 + (size_t)nb, n, user);
+    }
+    free(logits);
+    ws_free(&w);
+    if (!st && c->readout == PT_READOUT_RIDGE) st = ridge_solve(t, &ra);
+done:
+    free(ra.G4);
+    free(ra.H);
+    free(ra.nz);
+    return st;
+}
+
+pt_status pt_tower_predict(const pt_tower *t, const float *x, size_t n, uint8_t *pred, float *logits)
+{
+    const pt_tower_config *c = &t->cfg;
+    pt_status st = check_input(t, x, n);
+    if (st) return st;
+    fwd_ws w;
+    if ((st = ws_alloc(&w, t, c->batch))) return st;
+    float *lg = pt_calloc((size_t)c->n_classes, sizeof(float));
+    if (!lg) {
+        ws_free(&w);
+        return pt_fail(PT_ENOMEM, "out of memory");
+    }
+    int L = c->n_blocks;
+    for (size_t i0 = 0; i0 < n; i0 += (size_t)c->batch) {
+        int nb = n - i0 < (size_t)c->batch ? (int)(n - i0) : c->batch;
+        forward(t, &w, x + i0 * (size_t)c->n_in, nb, L);
+        for (int i = 0; i < nb; i++) {
+            float *out = logits ? logits + (i0 + (size_t)i) * (size_t)c->n_classes : lg;
+            readout(t, w.Z[L - 1] + (size_t)i * (size_t)t->b[L - 1].K, out);
+            if (pred) pred[i0 + (size_t)i] = (uint8_t)argmax(out, c->n_classes);
+        }
+    }
+    free(lg);
+    ws_free(&w);
+    return PT_OK;
+}
+
+pt_status pt_tower_accuracy(const pt_tower *t, const pt_dataset *d, double *acc)
+{
+    if ((int)d->dim != t->cfg.n_in)
+        return pt_fail(PT_EINVAL, "data has %zu inputs per sample, model expects %d", d->dim, t->cfg.n_in);
+    uint8_t *pred = pt_calloc(d->n, 1);
+    if (!pred) return pt_fail(PT_ENOMEM, "out of memory");
+    pt_status st = pt_tower_predict(t, d->x, d->n, pred, NULL);
+    if (!st) {
+        size_t ok = 0;
+        for (size_t i = 0; i < d->n; i++) ok += pred[i] == d->y[i];
+        *acc = d->n ? (double)ok / (double)d->n : 0.0;
+    }
+    free(pred);
+    return st;
+}
+
+const pt_tower_config *pt_tower_get_config(const pt_tower *t) { return &t->cfg; }
+
+size_t pt_tower_param_count(const pt_tower *t)
+{
+    size_t n = 0;
+    for (int l = 0; l < t->cfg.n_blocks; l++) {
+        const pt_block *b = &t->b[l];
+        n += (size_t)b->K * (size_t)b->in_dim + (size_t)b->K + (l > 0 ? 2 : 0);
+    }
+    return n + 2 * (size_t)t->cfg.n_classes * (size_t)t->b[t->cfg.n_blocks - 1].K;
+}
+
+size_t pt_tower_madds(const pt_tower *t)
+{
+    size_t n = 0;
+    for (int l = 0; l < t->cfg.n_blocks; l++) n += (size_t)t->b[l].K * (size_t)t->b[l].in_dim;
+    return n + 2 * (size_t)t->cfg.n_classes * (size_t)t->b[t->cfg.n_blocks - 1].K;
+}
+
+void pt_tower_skip(const pt_tower *t, int b, float *re, float *im)
+{
+    pt_c32 v = (b >= 1 && b < t->cfg.n_blocks) ? t->b[b].lambda : 0.0f;
+    *re = crealf(v);
+    *im = cimagf(v);
+}

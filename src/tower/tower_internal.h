@@ -1,0 +1,42 @@
+/* Private layout of pt_tower, shared by tower.c (learning, inference),
+ * tower_io.c (checkpoints) and spec.c. One allocation per array; see
+ * docs/learning-rules.md for the math. */
+#ifndef PT_TOWER_INTERNAL_H
+#define PT_TOWER_INTERNAL_H
+
+#include "internal.h"
+#include "phasetower/tower.h"
+
+typedef struct pt_block {
+    int K;          /* neurons */
+    int s;          /* active per sample: max(1, round(frac*K)) */
+    int in_dim;     /* n_in for block 0, else 2*K of the previous block */
+    float *P;       /* (K, in_dim) unit rows */
+    float *phi;     /* (K) phases */
+    pt_c32 lambda;  /* complex skip from the previous block (unused for block 0) */
+    pt_c32 *T;      /* (n_classes, K) fixed complex class targets */
+} pt_block;
+
+struct pt_tower {
+    pt_tower_config cfg;
+    pt_block b[PT_TOWER_MAXBLOCKS];
+    pt_c32 *C;        /* (n_classes, K_last) codebook */
+    int initialized;  /* imprinting done (or random init) */
+    uint64_t samples_seen;
+};
+
+/* s for a block from K and its fraction. */
+int pt_block_active(int K, float frac);
+
+/* Allocate blocks/targets/codebook for t->cfg (zeroed). */
+pt_status pt_tower_alloc(pt_tower *t);
+
+/* Top-s of scores (K) into idx (s, unordered): larger score first, ties to the
+ * lower index, so selection is deterministic. */
+void pt_select_top(int *restrict idx, const float *restrict sc, int K, int s);
+
+/* One local update of neuron k (exposed for tests; see tower.c). */
+void pt_tower_neuron_update(pt_block *b, int k, const float *restrict x, float xx, float r,
+                            pt_c32 tgt, const pt_tower_config *c);
+
+#endif

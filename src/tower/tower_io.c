@@ -1,0 +1,250 @@
+/* PhaseTower checkpoints in safetensors (docs/checkpoint-format.md): one F32
+ * tensor per array (complex as a trailing dimension of 2), the configuration
+ * as string metadata. Load rebuilds the config, validates it, and checks every
+ * tensor's dtype and shape against it before copying anything. */
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "io/safetensors.h"
+#include "tower/tower_internal.h"
+
+#define PT_TOWER_FORMAT_VERSION "1"
+
+static const char *rule_names[] = {[PT_RULE_LOCAL] = "local", [PT_RULE_PAPER] = "paper"};
+static const char *readout_names[] = {[PT_READOUT_RIDGE] = "ridge", [PT_READOUT_DELTA] = "delta", [PT_READOUT_CODE] = "code"};
+static const char *init_names[] = {[PT_INIT_IMPRINT] = "imprint", [PT_INIT_RANDOM] = "random"};
+
+const char *pt_tower_rule_name(pt_rule r) { return (unsigned)r <= PT_RULE_PAPER ? rule_names[r] : "?"; }
+const char *pt_tower_readout_name(pt_readout r) { return (unsigned)r <= PT_READOUT_CODE ? readout_names[r] : "?"; }
+const char *pt_tower_init_name(pt_init r) { return (unsigned)r <= PT_INIT_RANDOM ? init_names[r] : "?"; }
+
+static int name_index(const char *const *names, int n, const char *s)
+{
+    for (int i = 0; s && i < n; i++)
+        if (!strcmp(names[i], s)) return i;
+    return -1;
+}
+
+pt_status pt_tower_rule_parse(const char *s, pt_rule *out)
+{
+    int i = name_index(rule_names, 2, s);
+    if (i < 0) return pt_fail(PT_EINVAL, "--rule '%s': expected local or paper", s ? s : "");
+    *out = (pt_rule)i;
+    return PT_OK;
+}
+
+pt_status pt_tower_readout_parse(const char *s, pt_readout *out)
+{
+    int i = name_index(readout_names, 3, s);
+    if (i < 0) return pt_fail(PT_EINVAL, "--readout '%s': expected ridge, delta or code", s ? s : "");
+    *out = (pt_readout)i;
+    return PT_OK;
+}
+
+pt_status pt_tower_init_parse(const char *s, pt_init *out)
+{
+    int i = name_index(init_names, 2, s);
+    if (i < 0) return pt_fail(PT_EINVAL, "--init '%s': expected imprint or random", s ? s : "");
+    *out = (pt_init)i;
+    return PT_OK;
+}
+
+enum { META_MAX = 24 };
+
+pt_status pt_tower_save(const pt_tower *t, const char *path)
+{
+    const pt_tower_config *c = &t->cfg;
+    int L = c->n_blocks;
+    pt_st_tensor ts[4 * PT_TOWER_MAXBLOCKS + 1];
+    size_t nt = 0;
+    for (int l = 0; l < L; l++) {
+        const pt_block *b = &t->b[l];
+        pt_st_tensor *p = &ts[nt++];
+        memset(p, 0, sizeof *p);
+        snprintf(p->name, sizeof p->name, "block%d.p", l);
+        p->dtype = PT_ST_F32, p->ndim = 2, p->shape[0] = (size_t)b->K, p->shape[1] = (size_t)b->in_dim, p->data = b->P;
+        p = &ts[nt++];
+        memset(p, 0, sizeof *p);
+        snprintf(p->name, sizeof p->name, "block%d.phi", l);
+        p->dtype = PT_ST_F32, p->ndim = 1, p->shape[0] = (size_t)b->K, p->data = b->phi;
+        p = &ts[nt++];
+        memset(p, 0, sizeof *p);
+        snprintf(p->name, sizeof p->name, "block%d.lambda", l);
+        p->dtype = PT_ST_F32, p->ndim = 1, p->shape[0] = 2, p->data = &b->lambda;
+        p = &ts[nt++];
+        memset(p, 0, sizeof *p);
+        snprintf(p->name, sizeof p->name, "block%d.targets", l);
+        p->dtype = PT_ST_F32, p->ndim = 3, p->shape[0] = (size_t)c->n_classes, p->shape[1] = (size_t)b->K, p->shape[2] = 2;
+        p->data = b->T;
+    }
+    pt_st_tensor *cb = &ts[nt++];
+    memset(cb, 0, sizeof *cb);
+    snprintf(cb->name, sizeof cb->name, "codebook");
+    cb->dtype = PT_ST_F32, cb->ndim = 3, cb->shape[0] = (size_t)c->n_classes, cb->shape[1] = (size_t)t->b[L - 1].K, cb->shape[2] = 2;
+    cb->data = t->C;
+
+    char v[META_MAX][64];
+    char layers[PT_TOWER_MAXBLOCKS * 24];
+    pt_tower_spec_format(c, layers, sizeof layers);
+    const char *meta[2 * META_MAX];
+    size_t nm = 0;
+#define META(key, ...) do { snprintf(v[nm], sizeof v[nm], __VA_ARGS__); meta[2 * nm] = key; meta[2 * nm + 1] = v[nm]; nm++; } while (0)
+    META("format", "phasetower");
+    META("version", PT_TOWER_FORMAT_VERSION);
+    META("model", "tower");
+    META("n_in", "%d", c->n_in);
+    META("n_classes", "%d", c->n_classes);
+    META("eta", "%.9g", (double)c->eta);
+    META("eta_phase", "%.9g", (double)c->eta_phase);
+    META("eta_skip", "%.9g", (double)c->eta_skip);
+    META("eta_code", "%.9g", (double)c->eta_code);
+    META("target_mag", "%.9g", (double)c->target_mag);
+    META("ridge", "%.9g", (double)c->ridge);
+    META("rule", "%s", rule_names[c->rule]);
+    META("readout", "%s", readout_names[c->readout]);
+    META("init", "%s", init_names[c->init]);
+    META("batch", "%d", c->batch);
+    META("seed", "%" PRIu64, c->seed);
+    META("initialized", "%d", t->initialized);
+    META("samples_seen", "%" PRIu64, t->samples_seen);
+#undef META
+    meta[2 * nm] = "layers";
+    meta[2 * nm + 1] = layers;
+    nm++;
+    return pt_st_write(path, ts, nt, meta, nm);
+}
+
+/* Metadata helpers: each names the file and key on failure. */
+static pt_status meta_str(const pt_st_file *f, const char *path, const char *key, const char **out)
+{
+    *out = pt_st_meta(f, key);
+    if (!*out) return pt_fail(PT_EFORMAT, "%s: metadata has no '%s'", path, key);
+    return PT_OK;
+}
+
+static pt_status meta_num(const pt_st_file *f, const char *path, const char *key, double lo, double hi, double *out)
+{
+    const char *s;
+    pt_status st = meta_str(f, path, key, &s);
+    if (st) return st;
+    char *end;
+    errno = 0;
+    double d = strtod(s, &end);
+    if (end == s || *end || errno || !(d >= lo && d <= hi))
+        return pt_fail(PT_EFORMAT, "%s: metadata '%s' = '%s' is not a number in [%g, %g]", path, key, s, lo, hi);
+    *out = d;
+    return PT_OK;
+}
+
+static pt_status get_tensor(const pt_st_file *f, const char *path, const char *name, int ndim,
+                            const size_t *shape, void *dst)
+{
+    const pt_st_tensor *t = pt_st_find(f, name);
+    if (!t) return pt_fail(PT_EFORMAT, "%s: missing tensor '%s'", path, name);
+    int ok = t->dtype == PT_ST_F32 && t->ndim == ndim;
+    for (int i = 0; ok && i < ndim; i++) ok = t->shape[i] == shape[i];
+    if (!ok) {
+        char want[96] = "", got[96] = "";
+        for (int i = 0; i < ndim; i++)
+            snprintf(want + strlen(want), sizeof want - strlen(want), "%s%zu", i ? "," : "", shape[i]);
+        for (int i = 0; i < t->ndim; i++)
+            snprintf(got + strlen(got), sizeof got - strlen(got), "%s%zu", i ? "," : "", t->shape[i]);
+        return pt_fail(PT_EFORMAT, "%s: tensor '%s' has shape [%s]%s, the config says F32 [%s]", path, name, got,
+                       t->dtype == PT_ST_F32 ? "" : " (not F32)", want);
+    }
+    size_t n = pt_st_numel(t);
+    const float *src = t->data;
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(src[i])) return pt_fail(PT_EFORMAT, "%s: tensor '%s' holds a non-finite value", path, name);
+    memcpy(dst, src, n * sizeof(float));
+    return PT_OK;
+}
+
+static pt_status load_from(const pt_st_file *f, const char *path, pt_tower **out)
+{
+    const char *s;
+    pt_status st;
+    if ((st = meta_str(f, path, "format", &s))) return st;
+    if (strcmp(s, "phasetower")) return pt_fail(PT_EFORMAT, "%s: not a PhaseTower checkpoint (format '%s')", path, s);
+    if ((st = meta_str(f, path, "model", &s))) return st;
+    if (strcmp(s, "tower")) return pt_fail(PT_EFORMAT, "%s: holds a '%s' model, not a tower", path, s);
+    if ((st = meta_str(f, path, "version", &s))) return st;
+    if (strcmp(s, PT_TOWER_FORMAT_VERSION))
+        return pt_fail(PT_EFORMAT, "%s: checkpoint version %s, this build reads version %s", path, s, PT_TOWER_FORMAT_VERSION);
+
+    pt_tower_config c = pt_tower_config_default();
+    double d;
+    if ((st = meta_str(f, path, "layers", &s))) return st;
+    if ((st = pt_tower_spec_parse(s, &c))) return pt_fail(PT_EFORMAT, "%s: metadata %s", path, pt_errmsg());
+#define NUM(key, field, type, lo, hi) \
+    do { if ((st = meta_num(f, path, key, lo, hi, &d))) return st; c.field = (type)d; } while (0)
+    NUM("n_in", n_in, int, 1, 1 << 20);
+    NUM("n_classes", n_classes, int, 2, 256);
+    NUM("eta", eta, float, 0, 1e30);
+    NUM("eta_phase", eta_phase, float, 0, 1e30);
+    NUM("eta_skip", eta_skip, float, 0, 1e30);
+    NUM("eta_code", eta_code, float, 0, 1e30);
+    NUM("target_mag", target_mag, float, 0, 1e30);
+    NUM("ridge", ridge, float, 0, 1e30);
+    NUM("batch", batch, int, 1, 4096);
+#undef NUM
+    if ((st = meta_str(f, path, "seed", &s))) return st;
+    char *end;
+    errno = 0;
+    c.seed = strtoull(s, &end, 10);
+    if (end == s || *end || errno) return pt_fail(PT_EFORMAT, "%s: metadata 'seed' = '%s' is not an integer", path, s);
+    if ((st = meta_str(f, path, "rule", &s)) || (st = pt_tower_rule_parse(s, &c.rule)) ||
+        (st = meta_str(f, path, "readout", &s)) || (st = pt_tower_readout_parse(s, &c.readout)) ||
+        (st = meta_str(f, path, "init", &s)) || (st = pt_tower_init_parse(s, &c.init)))
+        return pt_fail(PT_EFORMAT, "%s: metadata: %s", path, pt_errmsg());
+    if ((st = pt_tower_config_check(&c))) return pt_fail(PT_EFORMAT, "%s: metadata: %s", path, pt_errmsg());
+
+    pt_tower *t = pt_calloc(1, sizeof *t);
+    if (!t) return pt_fail(PT_ENOMEM, "out of memory for the tower");
+    t->cfg = c;
+    if ((st = pt_tower_alloc(t))) goto fail;
+    if ((st = meta_num(f, path, "initialized", 0, 1, &d))) goto fail;
+    t->initialized = (int)d;
+    if ((st = meta_num(f, path, "samples_seen", 0, 9007199254740992.0, &d))) goto fail;
+    t->samples_seen = (uint64_t)d;
+    for (int l = 0; l < c.n_blocks; l++) {
+        pt_block *b = &t->b[l];
+        char name[PT_ST_MAXNAME];
+        size_t sh[3];
+        snprintf(name, sizeof name, "block%d.p", l);
+        sh[0] = (size_t)b->K, sh[1] = (size_t)b->in_dim;
+        if ((st = get_tensor(f, path, name, 2, sh, b->P))) goto fail;
+        snprintf(name, sizeof name, "block%d.phi", l);
+        if ((st = get_tensor(f, path, name, 1, sh, b->phi))) goto fail;
+        snprintf(name, sizeof name, "block%d.lambda", l);
+        sh[0] = 2;
+        if ((st = get_tensor(f, path, name, 1, sh, &b->lambda))) goto fail;
+        snprintf(name, sizeof name, "block%d.targets", l);
+        sh[0] = (size_t)c.n_classes, sh[1] = (size_t)b->K, sh[2] = 2;
+        if ((st = get_tensor(f, path, name, 3, sh, b->T))) goto fail;
+    }
+    size_t sh[3] = {(size_t)c.n_classes, (size_t)t->b[c.n_blocks - 1].K, 2};
+    if ((st = get_tensor(f, path, "codebook", 3, sh, t->C))) goto fail;
+    if (pt_st_count(f) != 4 * (size_t)c.n_blocks + 1) {
+        st = pt_fail(PT_EFORMAT, "%s: %zu tensors, expected %d for %d blocks", path, pt_st_count(f), 4 * c.n_blocks + 1, c.n_blocks);
+        goto fail;
+    }
+    *out = t;
+    return PT_OK;
+fail:
+    pt_tower_destroy(t);
+    return st;
+}
+
+pt_status pt_tower_load(const char *path, pt_tower **out)
+{
+    *out = NULL;
+    pt_st_file *f;
+    pt_status st = pt_st_read(path, &f);
+    if (st) return st;
+    st = load_from(f, path, out);
+    pt_st_close(f);
+    return st;
+}

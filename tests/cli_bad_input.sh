@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# The CLI on bad input: every case must print one line naming the flag or file,
+# exit with code 2, and leave no output file behind. Also a good run on a tiny
+# generated data set (train -> info -> eval, --json keys present).
+set -uo pipefail
+bin=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail=0
+
+# --- tiny IDX writer (big-endian header, ubyte payload) -----------------------
+byte() { printf "$(printf '\\x%02x' "$1")"; }
+be32() { byte $(($1 >> 24 & 255)); byte $(($1 >> 16 & 255)); byte $(($1 >> 8 & 255)); byte $(($1 & 255)); }
+images() { # n rows cols -> stdout; class c: a bright stripe two rows high at row 2c (rows >= 3)
+  local n=$1 r=$2 c=$3 i
+  be32 2051; be32 "$n"; be32 "$r"; be32 "$c"
+  for ((i = 0; i < n; i++)); do
+    local top=$(((i % 10) * 2 % (r - 1))) # stripe rows top, top+1 (wraps on small images)
+    head -c $((top * c)) /dev/zero
+    head -c $((2 * c)) /dev/zero | tr '\0' '\310'
+    head -c $(((r - 2 - top) * c)) /dev/zero | tr '\0' '\020'
+  done
+}
+labels() { # n [bad_label] -> stdout
+  local n=$1 i
+  be32 2049; be32 "$n"
+  for ((i = 0; i < n; i++)); do
+    if [ $# -ge 2 ] && [ "$i" -eq 3 ]; then byte "$2"; else byte $((i % 10)); fi
+  done
+}
+mkset() { # dir ntrain ntest
+  mkdir -p "$1"
+  images "$2" 20 20 | gzip -c > "$1/train-images-idx3-ubyte.gz"
+  labels "$2" | gzip -c > "$1/train-labels-idx1-ubyte.gz"
+  images "$3" 20 20 | gzip -c > "$1/t10k-images-idx3-ubyte.gz"
+  labels "$3" | gzip -c > "$1/t10k-labels-idx1-ubyte.gz"
+}
+
+good=$tmp/good
+mkset "$good" 200 50
+
+# expect_bad NAME PATTERN -- args...: exit 2, one line on stderr matching PATTERN, no $tmp/out.safetensors
+expect_bad() {
+  local name=$1 pat=$2
+  shift 3
+  rm -f "$tmp/out.safetensors" "$tmp/out.safetensors.tmp"
+  "$@" > "$tmp/stdout" 2> "$tmp/stderr"
+  local rc=$?
+  local lines
+  lines=$(wc -l < "$tmp/stderr")
+  if [ $rc -ne 2 ]; then echo "FAIL [$name]: exit $rc, expected 2"; cat "$tmp/stderr"; fail=1; return; fi
+  if [ "$lines" -ne 1 ]; then echo "FAIL [$name]: $lines lines on stderr, expected 1"; cat "$tmp/stderr"; fail=1; return; fi
+  if ! grep -q -- "$pat" "$tmp/stderr"; then echo "FAIL [$name]: message lacks '$pat': $(cat "$tmp/stderr")"; fail=1; return; fi
+  if [ -e "$tmp/out.safetensors" ] || [ -e "$tmp/out.safetensors.tmp" ]; then echo "FAIL [$name]: output file left behind"; fail=1; return; fi
+  echo "ok [$name]: $(cat "$tmp/stderr")"
+}
+
+T=(train --data "$good" --layers 64:0.1 --out "$tmp/out.safetensors")
+expect_bad "unknown flag" "--bogus" -- "$bin" "${T[@]}" --bogus 3
+expect_bad "unknown command" "frobnicate" -- "$bin" frobnicate
+expect_bad "missing value" "--eta" -- "$bin" "${T[@]}" --eta
+expect_bad "eta NaN" "--eta" -- "$bin" "${T[@]}" --eta nan
+expect_bad "eta negative" "--eta" -- "$bin" "${T[@]}" --eta -0.1
+expect_bad "eta garbage" "--eta" -- "$bin" "${T[@]}" --eta 0.1x
+expect_bad "epochs 0" "--epochs" -- "$bin" "${T[@]}" --epochs 0
+expect_bad "train-limit negative" "--train-limit" -- "$bin" "${T[@]}" --train-limit -5
+expect_bad "seed garbage" "--seed" -- "$bin" "${T[@]}" --seed abc
+expect_bad "layers K=0" "--layers" -- "$bin" train --data "$good" --layers 0:0.5 --out "$tmp/out.safetensors"
+expect_bad "layers frac 0" "--layers" -- "$bin" train --data "$good" --layers 64:0 --out "$tmp/out.safetensors"
+expect_bad "layers frac >1" "--layers" -- "$bin" train --data "$good" --layers 64:1.5 --out "$tmp/out.safetensors"
+expect_bad "layers garbage" "--layers" -- "$bin" train --data "$good" --layers abc --out "$tmp/out.safetensors"
+expect_bad "rule unknown" "--rule" -- "$bin" "${T[@]}" --rule magic
+expect_bad "readout unknown" "--readout" -- "$bin" "${T[@]}" --readout magic
+expect_bad "out dir missing" "--out" -- "$bin" train --data "$good" --layers 64:0.1 --out "$tmp/nodir/x.safetensors"
+expect_bad "data dir missing" "$tmp/none" -- "$bin" train --data "$tmp/none" --layers 64:0.1 --out "$tmp/out.safetensors"
+
+d=$tmp/magic; mkset "$d" 20 10
+labels 20 | gzip -c > "$d/train-images-idx3-ubyte.gz"
+expect_bad "wrong magic" "magic" -- "$bin" train --data "$d" --layers 64:0.1 --out "$tmp/out.safetensors"
+
+d=$tmp/trunc; mkset "$d" 20 10
+head -c 300 "$good/train-images-idx3-ubyte.gz" > "$d/train-images-idx3-ubyte.gz"
+expect_bad "truncated gz" "train-images" -- "$bin" train --data "$d" --layers 64:0.1 --out "$tmp/out.safetensors"
+
+d=$tmp/corrupt; mkset "$d" 20 10
+sz=$(stat -c %s "$good/train-images-idx3-ubyte.gz")
+{ head -c 40 "$good/train-images-idx3-ubyte.gz"; head -c 60 /dev/zero | tr '\0' '\377'; tail -c $((sz - 100)) "$good/train-images-idx3-ubyte.gz"; } > "$d/train-images-idx3-ubyte.gz"
+expect_bad "corrupt gz" "train-images" -- "$bin" train --data "$d" --layers 64:0.1 --out "$tmp/out.safetensors"
+
+d=$tmp/plaintrunc; mkset "$d" 20 10
+images 20 20 20 | head -c 5000 > "$d/train-images-idx3-ubyte"; rm "$d/train-images-idx3-ubyte.gz"
+expect_bad "truncated plain" "truncated" -- "$bin" train --data "$d" --layers 64:0.1 --out "$tmp/out.safetensors"
+
+d=$tmp/count; mkset "$d" 20 10
+labels 19 | gzip -c > "$d/train-labels-idx1-ubyte.gz"
+expect_bad "label count" "19" -- "$bin" train --data "$d" --layers 64:0.1 --out "$tmp/out.safetensors"
+
+d=$tmp/range; mkset "$d" 20 10
+labels 20 12 | gzip -c > "$d/train-labels-idx1-ubyte.gz"
+expect_bad "label out of range" "label 12" -- "$bin" train --data "$d" --layers 64:0.1 --out "$tmp/out.safetensors"
+
+# --- a good run, then info and eval on its checkpoint -------------------------
+if ! "$bin" train --data "$good" --layers 64:0.1 --seed 3 --json --out "$tmp/m.safetensors" > "$tmp/train.json" 2> "$tmp/stderr"; then
+  echo "FAIL [good train]: $(cat "$tmp/stderr")"; fail=1
+else
+  for k in test_accuracy train_seconds samples params model_bytes; do
+    grep -q "\"$k\"" "$tmp/train.json" || { echo "FAIL [train --json]: no key $k"; fail=1; }
+  done
+  [ "$(wc -l < "$tmp/train.json")" -eq 1 ] || { echo "FAIL [train --json]: not one line"; fail=1; }
+  "$bin" info "$tmp/m.safetensors" > /dev/null || { echo "FAIL [info]"; fail=1; }
+  "$bin" info --json "$tmp/m.safetensors" | grep -q '"params"' || { echo "FAIL [info --json]"; fail=1; }
+  "$bin" eval --model "$tmp/m.safetensors" --data "$good" --json > "$tmp/eval.json" || { echo "FAIL [eval]"; fail=1; }
+  for k in accuracy seconds samples; do
+    grep -q "\"$k\"" "$tmp/eval.json" || { echo "FAIL [eval --json]: no key $k"; fail=1; }
+  done
+  echo "ok [good run]: $(cat "$tmp/train.json")"
+
+  # --- bad checkpoints ---------------------------------------------------------
+  msz=$(stat -c %s "$tmp/m.safetensors")
+  head -c $((msz - 64)) "$tmp/m.safetensors" > "$tmp/trunc.safetensors"
+  expect_bad "truncated checkpoint" "trunc.safetensors" -- "$bin" eval --model "$tmp/trunc.safetensors" --data "$good"
+  expect_bad "truncated checkpoint (info)" "trunc.safetensors" -- "$bin" info "$tmp/trunc.safetensors"
+  # header whose shape does not match its data: rewrite one shape inside the JSON
+  sed '1s/\[64,400\]/[65,400]/' "$tmp/m.safetensors" > "$tmp/hdr.safetensors"
+  if cmp -s "$tmp/m.safetensors" "$tmp/hdr.safetensors"; then echo "FAIL [header edit]: pattern not found"; fail=1; fi
+  expect_bad "header/data mismatch" "hdr.safetensors" -- "$bin" eval --model "$tmp/hdr.safetensors" --data "$good"
+  printf 'not a model at all' > "$tmp/junk.safetensors"
+  expect_bad "junk checkpoint" "junk.safetensors" -- "$bin" info "$tmp/junk.safetensors"
+  expect_bad "eval without --model" "--model" -- "$bin" eval --data "$good"
+  mkdir -p "$tmp/wide"; images 10 10 10 | gzip -c > "$tmp/wide/t10k-images-idx3-ubyte.gz"; labels 10 | gzip -c > "$tmp/wide/t10k-labels-idx1-ubyte.gz"
+  expect_bad "eval shape mismatch" "pixels" -- "$bin" eval --model "$tmp/m.safetensors" --data "$tmp/wide"
+fi
+
+"$bin" train --help | grep -q -- "--train-limit" || { echo "FAIL [train --help]"; fail=1; }
+"$bin" eval --help | grep -q -- "--model" || { echo "FAIL [eval --help]"; fail=1; }
+"$bin" info --help | grep -q -- "--json" || { echo "FAIL [info --help]"; fail=1; }
+
+if [ $fail -ne 0 ]; then echo "cli_bad_input: FAILED"; exit 1; fi
+echo "cli_bad_input: all cases passed"

@@ -1,0 +1,64 @@
+/* The BLAS wrapper against its naive reference kernels: sgemm (A B^T) on odd
+ * shapes with and without beta, and the Cholesky solve against the textbook one. */
+#include <string.h>
+#include "check.h"
+#include "internal.h"
+#include "linalg/linalg.h"
+
+static void fill(float *v, size_t n, pt_rng *r)
+{
+    for (size_t i = 0; i < n; i++) v[i] = pt_rng_normal(r);
+}
+
+int main(void)
+{
+    pt_rng r;
+    pt_rng_seed(&r, 7);
+    const size_t shapes[][3] = {{1, 1, 1}, {3, 5, 7}, {17, 33, 65}, {64, 128, 784}, {257, 10, 3}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        size_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+        float *A = pt_calloc(m * k, 4), *B = pt_calloc(n * k, 4), *C = pt_calloc(m * n, 4), *R = pt_calloc(m * n, 4);
+        fill(A, m * k, &r);
+        fill(B, n * k, &r);
+        fill(C, m * n, &r);
+        memcpy(R, C, m * n * 4);
+        pt_sgemm_nt(C, A, B, m, n, k, 0.5f, 0.25f);
+        pt_sgemm_nt_ref(R, A, B, m, n, k, 0.5f, 0.25f);
+        for (size_t i = 0; i < m * n; i++) CHECK_CLOSE(C[i], R[i], 1e-4, 1e-4 * sqrt((double)k));
+        pt_sgemm_nt(C, A, B, m, n, k, 1.0f, 0.0f);
+        pt_sgemm_nt_ref(R, A, B, m, n, k, 1.0f, 0.0f);
+        for (size_t i = 0; i < m * n; i++) CHECK_CLOSE(C[i], R[i], 1e-4, 1e-4 * sqrt((double)k));
+        free(A), free(B), free(C), free(R);
+    }
+    /* SPD solve: G = M M^T + n I, several right-hand sides */
+    for (size_t n = 1; n <= 40; n += 13) {
+        size_t m = 3;
+        double *M = pt_calloc(n * n, 8), *G = pt_calloc(n * n, 8), *G2 = pt_calloc(n * n, 8);
+        double *H = pt_calloc(n * m, 8), *H2 = pt_calloc(n * m, 8), *H0 = pt_calloc(n * m, 8);
+        for (size_t i = 0; i < n * n; i++) M[i] = (double)pt_rng_normal(&r);
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < n; j++) {
+                double a = i == j ? (double)n : 0.0;
+                for (size_t l = 0; l < n; l++) a += M[i * n + l] * M[j * n + l];
+                G[i * n + j] = G2[i * n + j] = a;
+            }
+        for (size_t i = 0; i < n * m; i++) H[i] = H2[i] = H0[i] = (double)pt_rng_normal(&r);
+        double *Gs = pt_calloc(n * n, 8);
+        memcpy(Gs, G, n * n * 8);
+        CHECK(pt_dposv(G, H, n, m) == 0);
+        CHECK(pt_dposv_ref(G2, H2, n, m) == 0);
+        for (size_t i = 0; i < n * m; i++) CHECK_CLOSE(H[i], H2[i], 1e-9, 1e-12);
+        /* residual of the original system */
+        for (size_t i = 0; i < n; i++)
+            for (size_t c = 0; c < m; c++) {
+                double a = 0.0;
+                for (size_t j = 0; j < n; j++) a += Gs[i * n + j] * H[j * m + c];
+                CHECK_CLOSE(a, H0[i * m + c], 1e-9, 1e-9);
+            }
+        free(M), free(G), free(G2), free(H), free(H2), free(H0), free(Gs);
+    }
+    /* not positive definite is reported, not hidden */
+    double bad[4] = {1, 2, 2, 1}, rhs[2] = {1, 1};
+    CHECK(pt_dposv(bad, rhs, 2, 1) != 0);
+    TEST_END();
+}
