@@ -18,7 +18,7 @@ int cmd_train(int argc, char **argv)
     const char *cmd = "train";
     pt_tower_config cfg = pt_tower_config_default();
     const char *data = PT_DEFAULT_DATA, *layers = NULL, *out = NULL;
-    const char *rule = NULL, *readout = NULL, *init = NULL;
+    const char *rule = NULL, *readout = NULL, *init = NULL, *select = NULL;
     int epochs = 1, json = 0, quiet = 0, threads = 1;
     size_t train_limit = 0, val = 0, test_limit = 0;
     opt opts[] = {
@@ -35,6 +35,7 @@ int cmd_train(int argc, char **argv)
         {"rule", OPT_STR, &rule, "local (exact gradient, default) or paper", 0, 0, 0},
         {"readout", OPT_STR, &readout, "ridge (default), delta or code", 0, 0, 0},
         {"init", OPT_STR, &init, "imprint (default) or random", 0, 0, 0},
+        {"select", OPT_STR, &select, "soft (default: outputs shrunk by the (s+1)-th score) or hard (paper)", 0, 0, 0},
         {"batch", OPT_INT, &cfg.batch, "samples scored per BLAS call (default 256)", 1, 4096, 0},
         {"train-limit", OPT_SIZE, &train_limit, "use only the first N training samples", 1, 1e9, 0},
         {"val", OPT_SIZE, &val, "hold out the last N training samples for validation", 1, 1e9, 0},
@@ -50,7 +51,8 @@ int cmd_train(int argc, char **argv)
     pt_status st;
     if ((layers && (st = pt_tower_spec_parse(layers, &cfg))) || (rule && (st = pt_tower_rule_parse(rule, &cfg.rule))) ||
         (readout && (st = pt_tower_readout_parse(readout, &cfg.readout))) ||
-        (init && (st = pt_tower_init_parse(init, &cfg.init))) || (st = pt_tower_config_check(&cfg)))
+        (init && (st = pt_tower_init_parse(init, &cfg.init))) ||
+        (select && (st = pt_tower_select_parse(select, &cfg.select))) || (st = pt_tower_config_check(&cfg)))
         return cli_error(cmd, EXIT_USAGE, "%s", pt_errmsg());
     if (out && !cli_path_writable(out)) return cli_error(cmd, EXIT_USAGE, "--out %s: directory is not writable", out);
     pt_set_threads(threads);
@@ -121,8 +123,9 @@ int cmd_train(int argc, char **argv)
                "\"test_seconds\": %.4f, \"infer_us_per_image\": %.3f, \"madds_per_image\": %zu, ",
                acc, train_s, tr.n, epochs, params, params * sizeof(float), ckpt, te.n, test_s, us, pt_tower_madds(t));
         if (vacc >= 0) printf("\"val_accuracy\": %.6f, \"val_samples\": %zu, ", vacc, va.n);
-        printf("\"layers\": \"%s\", \"rule\": \"%s\", \"readout\": \"%s\", \"seed\": %llu}\n", spec,
-               pt_tower_rule_name(cfg.rule), pt_tower_readout_name(cfg.readout), (unsigned long long)cfg.seed);
+        printf("\"layers\": \"%s\", \"rule\": \"%s\", \"readout\": \"%s\", \"select\": \"%s\", \"seed\": %llu}\n", spec,
+               pt_tower_rule_name(cfg.rule), pt_tower_readout_name(cfg.readout), pt_tower_select_name(cfg.select),
+               (unsigned long long)cfg.seed);
     } else {
         printf("trained on %zu samples in %.2f s (%d pass%s, layers %s, %s rule, %s readout)\n", tr.n, train_s, epochs,
                epochs == 1 ? "" : "es", spec, pt_tower_rule_name(cfg.rule), pt_tower_readout_name(cfg.readout));

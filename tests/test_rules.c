@@ -77,7 +77,7 @@ int main(void)
         memcpy(Pw, P, sizeof P);
         make_block(&b, Pw, &phw);
         c.eta = 0.0f, c.eta_phase = 1e-3f, c.rule = PT_RULE_LOCAL;
-        pt_tower_neuron_update(&b, 0, x, 1.0f, r, t, &c);
+        pt_tower_neuron_update(&b, 0, x, 1.0f, t, &c);
         double want = 1e-3 * g_phi / ((double)r * (double)r);
         CHECK_CLOSE((double)phw - (double)phi0, want, 1e-3, 1e-7);
 
@@ -85,7 +85,7 @@ int main(void)
         memcpy(Pw, P, sizeof P);
         phw = phi0;
         c.eta = 1e-3f, c.eta_phase = 0.0f;
-        pt_tower_neuron_update(&b, 0, x, 1.0f, r, t, &c);
+        pt_tower_neuron_update(&b, 0, x, 1.0f, t, &c);
         double nn = 0.0;
         for (int j = 0; j < D; j++) nn += (double)(Pw[j] * Pw[j]);
         CHECK_CLOSE(nn, 1.0, 1e-5, 1e-6); /* ||p|| stays 1 (analytic renormalization) */
@@ -98,7 +98,7 @@ int main(void)
         memcpy(Pw, P, sizeof P);
         phw = phi0;
         c.eta = 0.05f, c.eta_phase = 0.05f;
-        pt_tower_neuron_update(&b, 0, x, 1.0f, r, t, &c);
+        pt_tower_neuron_update(&b, 0, x, 1.0f, t, &c);
         double before = cabs((double complex)t - z);
         double complex z2 = (double)dotf(x, Pw) * cexp(CMPLX(0.0, (double)phw));
         double after = cabs((double complex)t - z2);
@@ -113,7 +113,7 @@ int main(void)
         pt_block b;
         make_block(&b, P, &ph);
         c.eta = 0.1f, c.eta_phase = 0.1f;
-        pt_tower_neuron_update(&b, 0, x, 1.0f, 0.0f, CMPLXF(1.0f, 1.0f), &c);
+        pt_tower_neuron_update(&b, 0, x, 1.0f, CMPLXF(1.0f, 1.0f), &c);
         CHECK(ph == 0.3f);
         for (int j = 0; j < D; j++) CHECK(isfinite(P[j]));
     }
@@ -127,11 +127,48 @@ int main(void)
         make_block(&b2, P2, &ph2);
         c.eta = 0.1f, c.eta_phase = 0.0f;
         c.rule = PT_RULE_LOCAL;
-        pt_tower_neuron_update(&b1, 0, x, 1.0f, 0.0f, CMPLXF(0.7f, 0.2f), &c);
+        pt_tower_neuron_update(&b1, 0, x, 1.0f, CMPLXF(0.7f, 0.2f), &c);
         c.rule = PT_RULE_PAPER;
-        pt_tower_neuron_update(&b2, 0, x, 1.0f, 0.0f, CMPLXF(0.7f, 0.2f), &c);
+        pt_tower_neuron_update(&b2, 0, x, 1.0f, CMPLXF(0.7f, 0.2f), &c);
         for (int j = 0; j < D; j++) CHECK(P1[j] == P2[j]);
         CHECK(P1[0] != -0.25f); /* it did move */
+    }
+
+    /* many successive updates of one neuron, as within a mini-batch, with a
+     * large step and the paper's (non-descent) rule: p stays a unit vector and
+     * finite. (The first version reused the batch's stale x.p in the fused
+     * renormalization, and the paper's reference tower diverged.) */
+    {
+        float P[D], ph = 0.5f;
+        for (int j = 0; j < D; j++) P[j] = j == 0 ? 1.0f : 0.0f;
+        pt_block b;
+        make_block(&b, P, &ph);
+        c.eta = 0.8f, c.eta_phase = 0.3f, c.rule = PT_RULE_PAPER;
+        for (int it = 0; it < 2000; it++) {
+            float x[D];
+            double nx = 0.0;
+            for (int j = 0; j < D; j++) x[j] = pt_rng_normal(&rng), nx += (double)(x[j] * x[j]);
+            for (int j = 0; j < D; j++) x[j] /= (float)sqrt(nx);
+            pt_tower_neuron_update(&b, 0, x, 1.0f, CMPLXF(pt_rng_normal(&rng), pt_rng_normal(&rng)), &c);
+        }
+        double nn = 0.0;
+        for (int j = 0; j < D; j++) nn += (double)(P[j] * P[j]);
+        CHECK_CLOSE(nn, 1.0, 1e-4, 1e-5);
+        CHECK(isfinite(ph));
+    }
+
+    /* soft selection: the s best are active, the threshold is the (s+1)-th
+     * score; hard selection has none; s == K leaves nothing to threshold */
+    {
+        const float sc[5] = {0.9f, 0.1f, 0.5f, 0.3f, -0.2f};
+        int act[4], mark[5] = {0};
+        float th = pt_block_select(act, sc, 5, 3, PT_SELECT_SOFT);
+        CHECK(th == 0.1f && act[3] == 1);
+        for (int a = 0; a < 3; a++) mark[act[a]]++;
+        CHECK(mark[0] == 1 && mark[2] == 1 && mark[3] == 1 && mark[1] == 0);
+        CHECK(pt_block_select(act, sc, 5, 3, PT_SELECT_HARD) == 0.0f);
+        int all[6];
+        CHECK(pt_block_select(all, sc, 5, 5, PT_SELECT_SOFT) == 0.0f);
     }
 
     /* top-s selection against a full sort, with ties broken by index */

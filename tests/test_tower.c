@@ -94,23 +94,28 @@ int main(void)
     base.n_classes = NCLS;
     CHECK(pt_tower_spec_parse("128:0.1", &base) == PT_OK);
 
-    /* ---- it learns, with every readout and both rules, and a deep tower */
-    struct { const char *layers; pt_readout ro; pt_rule rule; pt_init init; double min_acc; } runs[] = {
-        {"128:0.1", PT_READOUT_RIDGE, PT_RULE_LOCAL, PT_INIT_IMPRINT, 0.90},
-        {"128:0.1", PT_READOUT_DELTA, PT_RULE_LOCAL, PT_INIT_IMPRINT, 0.80},
-        {"128:0.1", PT_READOUT_CODE, PT_RULE_LOCAL, PT_INIT_IMPRINT, 0.60},
-        {"128:0.1", PT_READOUT_RIDGE, PT_RULE_PAPER, PT_INIT_IMPRINT, 0.90},
-        {"128:0.1", PT_READOUT_RIDGE, PT_RULE_LOCAL, PT_INIT_RANDOM, 0.80},
-        {"128:0.1,64:0.1,32:0.1", PT_READOUT_RIDGE, PT_RULE_LOCAL, PT_INIT_IMPRINT, 0.60},
+    /* ---- it learns, with every readout, both rules, both selections, and deep
+     * towers (the last row is the paper's whole recipe: its rule, hard top-s
+     * and fixed codebook, which once made the skip diverge) */
+    struct { const char *layers; pt_readout ro; pt_rule rule; pt_init init; pt_select sel; double min_acc; } runs[] = {
+        {"128:0.1", PT_READOUT_RIDGE, PT_RULE_LOCAL, PT_INIT_IMPRINT, PT_SELECT_SOFT, 0.90},
+        {"128:0.1", PT_READOUT_RIDGE, PT_RULE_LOCAL, PT_INIT_IMPRINT, PT_SELECT_HARD, 0.90},
+        {"128:0.1", PT_READOUT_DELTA, PT_RULE_LOCAL, PT_INIT_IMPRINT, PT_SELECT_SOFT, 0.80},
+        {"128:0.1", PT_READOUT_CODE, PT_RULE_LOCAL, PT_INIT_IMPRINT, PT_SELECT_SOFT, 0.60},
+        {"128:0.1", PT_READOUT_RIDGE, PT_RULE_PAPER, PT_INIT_IMPRINT, PT_SELECT_SOFT, 0.90},
+        {"128:0.1", PT_READOUT_RIDGE, PT_RULE_LOCAL, PT_INIT_RANDOM, PT_SELECT_SOFT, 0.80},
+        {"128:0.1,64:0.1,32:0.1", PT_READOUT_RIDGE, PT_RULE_LOCAL, PT_INIT_IMPRINT, PT_SELECT_SOFT, 0.60},
+        {"128:0.1,64:0.1,32:0.1", PT_READOUT_CODE, PT_RULE_PAPER, PT_INIT_IMPRINT, PT_SELECT_HARD, 0.50},
     };
     for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
         pt_tower_config rc = base;
         CHECK(pt_tower_spec_parse(runs[i].layers, &rc) == PT_OK);
-        rc.readout = runs[i].ro, rc.rule = runs[i].rule, rc.init = runs[i].init;
+        rc.readout = runs[i].ro, rc.rule = runs[i].rule, rc.init = runs[i].init, rc.select = runs[i].sel;
         pt_tower *t = train_one(rc, x, y, NTRAIN);
         double a = t ? accuracy(t, xt, yt, NTEST) : 0;
-        printf("%s readout %s rule %s init %s: accuracy %.3f (need %.2f)\n", runs[i].layers,
-               pt_tower_readout_name(rc.readout), pt_tower_rule_name(rc.rule), pt_tower_init_name(rc.init), a, runs[i].min_acc);
+        printf("%s readout %s rule %s init %s select %s: accuracy %.3f (need %.2f)\n", runs[i].layers,
+               pt_tower_readout_name(rc.readout), pt_tower_rule_name(rc.rule), pt_tower_init_name(rc.init),
+               pt_tower_select_name(rc.select), a, runs[i].min_acc);
         CHECK(a >= runs[i].min_acc);
         pt_tower_destroy(t);
     }
@@ -194,24 +199,25 @@ int main(void)
             for (size_t i = 0; i < nt && i < 16; i++) ts[i] = *pt_st_at(sf, i);
             const char *keys[] = {"format", "version", "model", "n_in", "n_classes", "eta", "eta_phase", "eta_skip",
                                   "eta_code", "target_mag", "ridge", "rule", "readout", "init", "batch", "seed",
-                                  "initialized", "samples_seen", "layers"};
-            const char *meta[2 * 19];
-            for (int i = 0; i < 19; i++) {
+                                  "initialized", "samples_seen", "select", "layers"};
+            enum { NK = sizeof keys / sizeof keys[0], LAYERS = NK - 1 };
+            const char *meta[2 * NK];
+            for (int i = 0; i < NK; i++) {
                 meta[2 * i] = keys[i];
                 meta[2 * i + 1] = pt_st_meta(sf, keys[i]);
                 CHECK(meta[2 * i + 1] != NULL);
             }
-            meta[2 * 18 + 1] = "97:0.1,48:0.2"; /* block0.p is (96, 64) in the data */
-            CHECK(pt_st_write(p4, ts, nt, meta, 19) == PT_OK);
+            meta[2 * LAYERS + 1] = "97:0.1,48:0.2"; /* block0.p is (96, 64) in the data */
+            CHECK(pt_st_write(p4, ts, nt, meta, NK) == PT_OK);
             pt_tower *bt = NULL;
             CHECK(pt_tower_load(p4, &bt) == PT_EFORMAT && bt == NULL && strstr(pt_errmsg(), "block0.p"));
-            meta[2 * 18 + 1] = "96:0.1,48:0.2";
+            meta[2 * LAYERS + 1] = "96:0.1,48:0.2";
             meta[2 * 2 + 1] = "phasor";
-            CHECK(pt_st_write(p4, ts, nt, meta, 19) == PT_OK);
+            CHECK(pt_st_write(p4, ts, nt, meta, NK) == PT_OK);
             CHECK(pt_tower_load(p4, &bt) == PT_EFORMAT && strstr(pt_errmsg(), "phasor"));
             meta[2 * 2 + 1] = "tower";
             meta[2 * 5 + 1] = "nan";
-            CHECK(pt_st_write(p4, ts, nt, meta, 19) == PT_OK);
+            CHECK(pt_st_write(p4, ts, nt, meta, NK) == PT_OK);
             CHECK(pt_tower_load(p4, &bt) == PT_EFORMAT && strstr(pt_errmsg(), "eta"));
             pt_st_close(sf);
         }

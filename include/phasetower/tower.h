@@ -32,6 +32,13 @@ typedef enum pt_readout { PT_READOUT_RIDGE = 0, PT_READOUT_DELTA = 1, PT_READOUT
  * = phase of that sample's class target. RANDOM: Gaussian p, uniform phi. */
 typedef enum pt_init { PT_INIT_IMPRINT = 0, PT_INIT_RANDOM = 1 } pt_init;
 
+/* What a block outputs for its s selected neurons. SOFT (default): each output
+ * is shrunk by the (s+1)-th largest score theta, Z_k = (r_k - theta) e^{i phi_k},
+ * so an output fades to 0 as its neuron leaves the active set (soft top-s).
+ * HARD: Z_k = z_k = r_k e^{i phi_k}, the paper's top-s. Learning is the same in
+ * both: each neuron's rule acts on its own z_k. */
+typedef enum pt_select { PT_SELECT_SOFT = 0, PT_SELECT_HARD = 1 } pt_select;
+
 typedef struct pt_tower_config {
     int n_in;                      /* input dimension (784 for 28x28) */
     int n_classes;                 /* 2..256 */
@@ -47,6 +54,7 @@ typedef struct pt_tower_config {
     pt_rule rule;
     pt_readout readout;
     pt_init init;
+    pt_select select;
     int batch;                     /* mini-batch for scoring, 1..4096 */
     uint64_t seed;
 } pt_tower_config;
@@ -56,8 +64,9 @@ typedef struct pt_tower pt_tower;
 /* Progress during training: called with samples done so far and the total. */
 typedef void (*pt_progress_fn)(size_t done, size_t total, void *user);
 
-/* Defaults: one block 2048:0.015625 (s = 32), eta 0.005, |t| 0.3, ridge
- * readout, imprint init (chosen by the sweep in docs/design-notes.md). */
+/* Defaults: one block 2048:0.015625 (s = 32), eta 0.005, |t| 0.3, soft
+ * selection, ridge readout, imprint init (chosen by the sweeps in
+ * docs/design-notes.md). */
 pt_tower_config pt_tower_config_default(void);
 
 /* Parse "K:frac,K:frac,..." into cfg->n_blocks/K/frac. PT_EINVAL with a message
@@ -98,9 +107,11 @@ void pt_tower_skip(const pt_tower *t, int b, float *re, float *im);
 const char *pt_tower_rule_name(pt_rule r);
 const char *pt_tower_readout_name(pt_readout r);
 const char *pt_tower_init_name(pt_init i);
+const char *pt_tower_select_name(pt_select s);
 pt_status pt_tower_rule_parse(const char *s, pt_rule *out);
 pt_status pt_tower_readout_parse(const char *s, pt_readout *out);
 pt_status pt_tower_init_parse(const char *s, pt_init *out);
+pt_status pt_tower_select_parse(const char *s, pt_select *out);
 
 /* safetensors checkpoint (docs/checkpoint-format.md). Written to a temp file
  * and renamed; load validates every tensor shape against the metadata. */

@@ -23,6 +23,7 @@ pt_tower_config pt_tower_config_default(void)
     c.rule = PT_RULE_LOCAL;
     c.readout = PT_READOUT_RIDGE;
     c.init = PT_INIT_IMPRINT;
+    c.select = PT_SELECT_SOFT;
     c.batch = 256;
     c.seed = 1;
     return c;
@@ -107,6 +108,7 @@ pt_status pt_tower_config_check(const pt_tower_config *c)
     if ((unsigned)c->rule > PT_RULE_PAPER) return pt_fail(PT_EINVAL, "unknown rule %d", (int)c->rule);
     if ((unsigned)c->readout > PT_READOUT_CODE) return pt_fail(PT_EINVAL, "unknown readout %d", (int)c->readout);
     if ((unsigned)c->init > PT_INIT_RANDOM) return pt_fail(PT_EINVAL, "unknown init %d", (int)c->init);
+    if ((unsigned)c->select > PT_SELECT_HARD) return pt_fail(PT_EINVAL, "unknown selection %d", (int)c->select);
     if (c->batch < 1 || c->batch > 4096) return pt_fail(PT_EINVAL, "--batch %d outside 1..4096", c->batch);
     return PT_OK;
 }

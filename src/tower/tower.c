@@ -12,11 +12,15 @@
 
 /* ---------------------------------------------------------------- workspace */
 
+/* Row length of the selection buffer: the s active neurons, then room for the
+ * (s+1)-th, whose score is the soft threshold. */
+static int act_stride(const pt_block *b) { return b->s + 1; }
+
 typedef struct fwd_ws {
     int B;                          /* capacity in samples */
     float *X0;                      /* (B, n_in) preprocessed input */
     float *S[PT_TOWER_MAXBLOCKS];   /* (B, K) alignment scores */
-    int *act[PT_TOWER_MAXBLOCKS];   /* (B, s) selected neuron indices */
+    int *act[PT_TOWER_MAXBLOCKS];   /* (B, s+1) selected neuron indices (the s active first) */
     pt_c32 *Z[PT_TOWER_MAXBLOCKS];  /* (B, K) normalized block outputs */
     float *cphi[PT_TOWER_MAXBLOCKS], *sphi[PT_TOWER_MAXBLOCKS]; /* (K) cos/sin phi */
 } fwd_ws;
@@ -43,7 +47,7 @@ static pt_status ws_alloc(fwd_ws *w, const pt_tower *t, int B)
     for (int l = 0; l < t->cfg.n_blocks && ok; l++) {
         size_t K = (size_t)t->b[l].K;
         w->S[l] = pt_calloc((size_t)B * K, sizeof(float));
-        w->act[l] = pt_calloc((size_t)B * (size_t)t->b[l].s, sizeof(int));
+        w->act[l] = pt_calloc((size_t)B * (size_t)act_stride(&t->b[l]), sizeof(int));
         w->Z[l] = pt_calloc((size_t)B * K, sizeof(pt_c32));
         w->cphi[l] = pt_calloc(K, sizeof(float));
         w->sphi[l] = pt_calloc(K, sizeof(float));
@@ -57,6 +61,7 @@ static pt_status ws_alloc(fwd_ws *w, const pt_tower *t, int B)
 }
 
 /* ------------------------------------------------------------ small kernels */
+
 
 /* x~ = (x - mean(x)) / ||x - mean(x)||: per-image centering and scaling, so the
  * score x~.p is the cosine between the image and the neuron's direction. */
@@ -116,6 +121,22 @@ void pt_select_top(int *restrict idx, const float *restrict sc, int K, int s)
     }
 }
 
+/* Selection of one sample's active set; returns the soft threshold. */
+float pt_block_select(int *restrict act, const float *restrict sc, int K, int s, pt_select mode)
+{
+    if (mode == PT_SELECT_HARD || s == K) {
+        pt_select_top(act, sc, K, s);
+        return 0.0f;
+    }
+    /* Select s+1: the heap's root act[0] is the (s+1)-th best, the threshold;
+     * move the last selected into its place so act[0..s) is the active set. */
+    pt_select_top(act, sc, K, s + 1);
+    int thk = act[0];
+    act[0] = act[s];
+    act[s] = thk;
+    return sc[thk];
+}
+
 /* ------------------------------------------------------------------ forward */
 
 static const float *block_input(const fwd_ws *w, const pt_tower *t, int l, int i)
@@ -142,26 +163,25 @@ static void forward(const pt_tower *t, fwd_ws *w, const float *x, int nb, int up
         pt_sgemm_nt(w->S[l], in, b->P, (size_t)nb, K, (size_t)b->in_dim, 1.0f, 0.0f);
         for (int i = 0; i < nb; i++) {
             const float *sc = w->S[l] + (size_t)i * K;
-            int *act = w->act[l] + (size_t)i * (size_t)b->s;
+            int *act = w->act[l] + (size_t)i * (size_t)act_stride(b);
             pt_c32 *u = w->Z[l] + (size_t)i * K;
-            pt_select_top(act, sc, b->K, b->s);
+            float th = pt_block_select(act, sc, b->K, b->s, c->select);
             memset(u, 0, K * sizeof *u);
+            double ss = 0.0;
             for (int a = 0; a < b->s; a++) {
                 int k = act[a];
-                u[k] = CMPLXF(sc[k] * w->cphi[l][k], sc[k] * w->sphi[l][k]);
+                float m = sc[k] - th; /* >= 0 in soft mode */
+                u[k] = CMPLXF(m * w->cphi[l][k], m * w->sphi[l][k]);
+                ss += (double)(m * m);
             }
             if (l > 0) { /* complex skip: u += lambda * Z(l-1)[:K], zero-padded */
                 const pt_c32 *prev = w->Z[l - 1] + (size_t)i * (size_t)t->b[l - 1].K;
                 int m = t->b[l - 1].K < b->K ? t->b[l - 1].K : b->K;
                 for (int k = 0; k < m; k++) u[k] += b->lambda * prev[k];
-            }
-            /* normalize; block 0 has no skip, so only its s active entries are nonzero */
-            double ss = 0.0;
-            if (l == 0) {
-                for (int a = 0; a < b->s; a++) ss += (double)(sc[act[a]] * sc[act[a]]);
-            } else {
+                ss = 0.0;
                 for (size_t k = 0; k < K; k++) ss += (double)(crealf(u[k]) * crealf(u[k]) + cimagf(u[k]) * cimagf(u[k]));
             }
+            /* normalize; block 0 has no skip, so only its s active entries are nonzero */
             if (ss > 1e-30) {
                 float inv = (float)(1.0 / sqrt(ss));
                 if (l == 0)
@@ -316,26 +336,32 @@ static pt_status imprint(pt_tower *t, const float *x, const uint8_t *y, size_t n
 /* ------------------------------------------------------------ local rules */
 
 /* One local update of neuron k of block b for complex target tgt, given its
- * input x (in_dim) with xx = ||x||^2, and its pre-skip output z = r e^{i phi}
- * (r = x.p, computed by the forward pass with the same p).
+ * input x (in_dim) with xx = ||x||^2. The neuron's output z = r e^{i phi} is
+ * recomputed here (r = x.p with the current p): within a mini-batch, earlier
+ * samples may already have moved p since the batch was scored.
  * Exact rule (docs/learning-rules.md):
  *   p   <- normalize(p + eta Re(delta e^{-i phi}) x),   delta = t - z
  *   phi <- phi + eta_phase Im(delta / z)                 (|z| >= PT_ZMIN)
  * The paper's rule uses Re(delta) in place of Re(delta e^{-i phi}). */
-void pt_tower_neuron_update(pt_block *b, int k, const float *restrict x, float xx, float r,
-                            pt_c32 tgt, const pt_tower_config *c)
+void pt_tower_neuron_update(pt_block *b, int k, const float *restrict x, float xx, pt_c32 tgt,
+                            const pt_tower_config *c)
 {
+    float *p = b->P + (size_t)k * (size_t)b->in_dim;
+    float r = 0.0f, pp = 0.0f;
+    for (int j = 0; j < b->in_dim; j++) {
+        r += x[j] * p[j];
+        pp += p[j] * p[j];
+    }
     float ph = b->phi[k];
     pt_c32 e = CMPLXF(cosf(ph), sinf(ph));
     pt_c32 z = r * e;
     pt_c32 delta = tgt - z;
     float g = c->rule == PT_RULE_PAPER ? crealf(delta) : crealf(delta * conjf(e));
-    float *p = b->P + (size_t)k * (size_t)b->in_dim;
     float a = c->eta * g;
     if (a != 0.0f) {
-        /* ||p + a x||^2 = ||p||^2 + 2 a (x.p) + a^2 ||x||^2 with ||p|| = 1 and
-         * x.p = r, so the renormalization needs no second pass over p. */
-        float n2 = 1.0f + 2.0f * a * r + a * a * xx;
+        /* ||p + a x||^2 = ||p||^2 + 2 a (x.p) + a^2 ||x||^2 from the sums above,
+         * so the renormalization needs no second pass over p. */
+        float n2 = pp + 2.0f * a * r + a * a * xx;
         if (n2 > 1e-12f) {
             float inv = 1.0f / sqrtf(n2), ai = a * inv;
             for (int j = 0; j < b->in_dim; j++) p[j] = p[j] * inv + ai * x[j];
@@ -357,7 +383,11 @@ void pt_tower_neuron_update(pt_block *b, int k, const float *restrict x, float x
 }
 
 /* Least-squares step for the complex skip of block b: minimize over lambda
- * sum_{k active} |t_k - (z'_k + lambda Zprev_k)|^2 (normalized LMS). */
+ * sum_{k active} |t_k - (z'_k + lambda Zprev_k)|^2 (normalized LMS). The
+ * denominator is regularized by PT_SKIP_EPS: Zprev is a unit vector over all
+ * neurons, so its mass on the active set can be ~0, and an unregularized NLMS
+ * step then explodes (seen with the paper's rule and readout). */
+#define PT_SKIP_EPS 1e-2f
 static void skip_update(pt_block *b, const int *act, const float *sc, const pt_c32 *prev, int Kprev,
                         const pt_c32 *T, float eta)
 {
@@ -371,7 +401,7 @@ static void skip_update(pt_block *b, const int *act, const float *sc, const pt_c
         num += conjf(prev[k]) * (T[k] - u);
         den += crealf(prev[k] * conjf(prev[k]));
     }
-    if (den > 1e-12f) b->lambda += eta * num / den;
+    b->lambda += eta * num / (den + PT_SKIP_EPS);
 }
 
 /* Ridge accumulators over the features f = [Re Z_0, Im Z_0, Re Z_1, ...]
@@ -494,13 +524,13 @@ pt_status pt_tower_train(pt_tower *t, const float *x, const uint8_t *y, size_t n
                 pt_block *b = &t->b[l];
                 const float *in = block_input(&w, t, l, i);
                 const float *sc = w.S[l] + (size_t)i * (size_t)b->K;
-                const int *act = w.act[l] + (size_t)i * (size_t)b->s;
+                const int *act = w.act[l] + (size_t)i * (size_t)act_stride(b);
                 const pt_c32 *T = b->T + (size_t)yi * (size_t)b->K;
                 if (l > 0)
                     skip_update(b, act, sc, w.Z[l - 1] + (size_t)i * (size_t)t->b[l - 1].K, t->b[l - 1].K, T, c->eta_skip);
                 float xx = 0.0f;
                 for (int j = 0; j < b->in_dim; j++) xx += in[j] * in[j];
-                for (int a = 0; a < b->s; a++) pt_tower_neuron_update(b, act[a], in, xx, sc[act[a]], T[act[a]], c);
+                for (int a = 0; a < b->s; a++) pt_tower_neuron_update(b, act[a], in, xx, T[act[a]], c);
             }
             const pt_c32 *Z = w.Z[L - 1] + (size_t)i * (size_t)last->K;
             if (c->readout == PT_READOUT_RIDGE) {

@@ -35,8 +35,13 @@ pt_status pt_tower_alloc(pt_tower *t);
  * lower index, so selection is deterministic. */
 void pt_select_top(int *restrict idx, const float *restrict sc, int K, int s);
 
+/* Active set of one sample: act[0..s) gets the s best scores (act needs s+1
+ * entries). Returns the output threshold: 0 for HARD (or s == K), the
+ * (s+1)-th best score for SOFT, whose index is left in act[s]. */
+float pt_block_select(int *restrict act, const float *restrict sc, int K, int s, pt_select mode);
+
 /* One local update of neuron k (exposed for tests; see tower.c). */
-void pt_tower_neuron_update(pt_block *b, int k, const float *restrict x, float xx, float r,
-                            pt_c32 tgt, const pt_tower_config *c);
+void pt_tower_neuron_update(pt_block *b, int k, const float *restrict x, float xx, pt_c32 tgt,
+                            const pt_tower_config *c);
 
 #endif

@@ -12,44 +12,42 @@
 
 #define PT_TOWER_FORMAT_VERSION "1"
 
-static const char *rule_names[] = {[PT_RULE_LOCAL] = "local", [PT_RULE_PAPER] = "paper"};
-static const char *readout_names[] = {[PT_READOUT_RIDGE] = "ridge", [PT_READOUT_DELTA] = "delta", [PT_READOUT_CODE] = "code"};
-static const char *init_names[] = {[PT_INIT_IMPRINT] = "imprint", [PT_INIT_RANDOM] = "random"};
+static const char *const rule_names[] = {[PT_RULE_LOCAL] = "local", [PT_RULE_PAPER] = "paper"};
+static const char *const readout_names[] = {[PT_READOUT_RIDGE] = "ridge", [PT_READOUT_DELTA] = "delta", [PT_READOUT_CODE] = "code"};
+static const char *const init_names[] = {[PT_INIT_IMPRINT] = "imprint", [PT_INIT_RANDOM] = "random"};
+static const char *const select_names[] = {[PT_SELECT_SOFT] = "soft", [PT_SELECT_HARD] = "hard"};
+#define N_NAMES(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
-const char *pt_tower_rule_name(pt_rule r) { return (unsigned)r <= PT_RULE_PAPER ? rule_names[r] : "?"; }
-const char *pt_tower_readout_name(pt_readout r) { return (unsigned)r <= PT_READOUT_CODE ? readout_names[r] : "?"; }
-const char *pt_tower_init_name(pt_init r) { return (unsigned)r <= PT_INIT_RANDOM ? init_names[r] : "?"; }
+static const char *enum_name(const char *const *names, int n, int v) { return v >= 0 && v < n ? names[v] : "?"; }
 
-static int name_index(const char *const *names, int n, const char *s)
+/* Index of s in names, or PT_EINVAL "--flag 's': expected a, b or c". */
+static pt_status enum_parse(const char *flag, const char *const *names, int n, const char *s, int *out)
 {
     for (int i = 0; s && i < n; i++)
-        if (!strcmp(names[i], s)) return i;
-    return -1;
+        if (!strcmp(names[i], s)) {
+            *out = i;
+            return PT_OK;
+        }
+    char list[128] = "";
+    for (int i = 0; i < n; i++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i == 0 ? "" : i == n - 1 ? " or " : ", ", names[i]);
+    return pt_fail(PT_EINVAL, "--%s '%s': expected %s", flag, s ? s : "", list);
 }
 
-pt_status pt_tower_rule_parse(const char *s, pt_rule *out)
-{
-    int i = name_index(rule_names, 2, s);
-    if (i < 0) return pt_fail(PT_EINVAL, "--rule '%s': expected local or paper", s ? s : "");
-    *out = (pt_rule)i;
-    return PT_OK;
-}
-
-pt_status pt_tower_readout_parse(const char *s, pt_readout *out)
-{
-    int i = name_index(readout_names, 3, s);
-    if (i < 0) return pt_fail(PT_EINVAL, "--readout '%s': expected ridge, delta or code", s ? s : "");
-    *out = (pt_readout)i;
-    return PT_OK;
-}
-
-pt_status pt_tower_init_parse(const char *s, pt_init *out)
-{
-    int i = name_index(init_names, 2, s);
-    if (i < 0) return pt_fail(PT_EINVAL, "--init '%s': expected imprint or random", s ? s : "");
-    *out = (pt_init)i;
-    return PT_OK;
-}
+#define PT_ENUM_API(type, what, names)                                                        \
+    const char *pt_tower_##what##_name(type v) { return enum_name(names, N_NAMES(names), (int)v); } \
+    pt_status pt_tower_##what##_parse(const char *s, type *out)                                \
+    {                                                                                          \
+        int i = 0;                                                                             \
+        pt_status st = enum_parse(#what, names, N_NAMES(names), s, &i);                        \
+        if (!st) *out = (type)i;                                                               \
+        return st;                                                                             \
+    }
+PT_ENUM_API(pt_rule, rule, rule_names)
+PT_ENUM_API(pt_readout, readout, readout_names)
+PT_ENUM_API(pt_init, init, init_names)
+PT_ENUM_API(pt_select, select, select_names)
+#undef PT_ENUM_API
 
 enum { META_MAX = 24 };
 
@@ -105,6 +103,7 @@ pt_status pt_tower_save(const pt_tower *t, const char *path)
     META("rule", "%s", rule_names[c->rule]);
     META("readout", "%s", readout_names[c->readout]);
     META("init", "%s", init_names[c->init]);
+    META("select", "%s", select_names[c->select]);
     META("batch", "%d", c->batch);
     META("seed", "%" PRIu64, c->seed);
     META("initialized", "%d", t->initialized);
@@ -197,7 +196,8 @@ static pt_status load_from(const pt_st_file *f, const char *path, pt_tower **out
     if (end == s || *end || errno) return pt_fail(PT_EFORMAT, "%s: metadata 'seed' = '%s' is not an integer", path, s);
     if ((st = meta_str(f, path, "rule", &s)) || (st = pt_tower_rule_parse(s, &c.rule)) ||
         (st = meta_str(f, path, "readout", &s)) || (st = pt_tower_readout_parse(s, &c.readout)) ||
-        (st = meta_str(f, path, "init", &s)) || (st = pt_tower_init_parse(s, &c.init)))
+        (st = meta_str(f, path, "init", &s)) || (st = pt_tower_init_parse(s, &c.init)) ||
+        (st = meta_str(f, path, "select", &s)) || (st = pt_tower_select_parse(s, &c.select)))
         return pt_fail(PT_EFORMAT, "%s: metadata: %s", path, pt_errmsg());
     if ((st = pt_tower_config_check(&c))) return pt_fail(PT_EFORMAT, "%s: metadata: %s", path, pt_errmsg());
 
