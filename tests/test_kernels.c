@@ -1,5 +1,6 @@
 /* The BLAS wrapper against its naive reference kernels: sgemm (A B^T) on odd
- * shapes with and without beta, and the Cholesky solve against the textbook one. */
+ * shapes with and without beta, the dot product, and the Cholesky solve against
+ * the textbook one. */
 #include <string.h>
 #include "check.h"
 #include "internal.h"
@@ -29,6 +30,14 @@ int main(void)
         pt_sgemm_nt_ref(R, A, B, m, n, k, 1.0f, 0.0f);
         for (size_t i = 0; i < m * n; i++) CHECK_CLOSE(C[i], R[i], 1e-4, 1e-4 * sqrt((double)k));
         free(A), free(B), free(C), free(R);
+    }
+    /* dot product, lengths around the vector widths */
+    for (size_t n = 1; n <= 1000; n = n * 3 + 1) {
+        float *a = pt_calloc(n, 4), *b = pt_calloc(n, 4);
+        fill(a, n, &r);
+        fill(b, n, &r);
+        CHECK_CLOSE(pt_sdot(a, b, n), pt_sdot_ref(a, b, n), 1e-5, 1e-5 * sqrt((double)n));
+        free(a), free(b);
     }
     /* SPD solve: G = M M^T + n I, several right-hand sides */
     for (size_t n = 1; n <= 40; n += 13) {

@@ -34,6 +34,18 @@ void pt_sgemm_nt_ref(float *restrict C, const float *restrict A, const float *re
         }
 }
 
+float pt_sdot(const float *restrict a, const float *restrict b, size_t n)
+{
+    return cblas_sdot((int)n, a, 1, b, 1);
+}
+
+float pt_sdot_ref(const float *restrict a, const float *restrict b, size_t n)
+{
+    double acc = 0.0;
+    for (size_t i = 0; i < n; i++) acc += (double)a[i] * (double)b[i];
+    return (float)acc;
+}
+
 int pt_dposv(double *G, double *H, size_t n, size_t m)
 {
     /* Row-major symmetric G equals its column-major transpose, so 'L' in

@@ -12,6 +12,10 @@ void pt_sgemm_nt(float *restrict C, const float *restrict A, const float *restri
 void pt_sgemm_nt_ref(float *restrict C, const float *restrict A, const float *restrict B,
                      size_t m, size_t n, size_t k, float alpha, float beta);
 
+/* Dot product a.b of n floats. */
+float pt_sdot(const float *restrict a, const float *restrict b, size_t n);
+float pt_sdot_ref(const float *restrict a, const float *restrict b, size_t n);
+
 /* Solve (G) W = H in place for symmetric positive definite G (n, n), H (n, m)
  * row-major, via Cholesky (LAPACK dpotrf/dpotrs). G is overwritten by its factor,
  * H by the solution W. Returns 0 on success, >0 if G is not positive definite. */

@@ -347,11 +347,7 @@ void pt_tower_neuron_update(pt_block *b, int k, const float *restrict x, float x
                             const pt_tower_config *c)
 {
     float *p = b->P + (size_t)k * (size_t)b->in_dim;
-    float r = 0.0f, pp = 0.0f;
-    for (int j = 0; j < b->in_dim; j++) {
-        r += x[j] * p[j];
-        pp += p[j] * p[j];
-    }
+    float r = pt_sdot(x, p, (size_t)b->in_dim), pp = pt_sdot(p, p, (size_t)b->in_dim);
     float ph = b->phi[k];
     pt_c32 e = CMPLXF(cosf(ph), sinf(ph));
     pt_c32 z = r * e;
