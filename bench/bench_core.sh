@@ -6,6 +6,11 @@
 #   (b) the baseline a user would pick instead: a 784-512-512-10 ReLU MLP
 #       trained with Adam (bench/mlp_baseline.py, Debian's /usr/bin/python3
 #       with torch, 1 thread), evaluated after 1 and 20 epochs of one run,
+#   (c) PhaseTower ablations, one pass each (skipped with --quick): the paper's
+#       hard top-s, learning switched off (imprint + readout only), the fixed
+#       class-code readout with and without learning, and the paper's
+#       reference tower 512:0.08,256:0.05,128:0.03 with our defaults and with
+#       the paper's whole recipe (its rule, hard top-s, fixed codebook),
 # then prints a markdown report (machine, date, commit, exact commands, a
 # comparison table, ratios and PASS/FAIL target checks) that can be pasted
 # into BENCHMARKS.md, and saves the raw JSON of every run to
@@ -83,6 +88,16 @@ MLP_CMD=("$PYTHON" bench/mlp_baseline.py --data "$DATA" --epochs-list "$EPOCHS_L
 
 now() { "$PYTHON" -c 'import time; print(time.time())'; }
 
+# (c) ablations: name|extra train flags (after the shared ones).
+ABLATIONS=(
+  "hard top-s (paper's selection)|--select hard"
+  "no learning: imprint + ridge readout only|--eta 0 --eta-phase 0"
+  "fixed class-code readout (paper's), local rules|--readout code"
+  "fixed class-code readout, no learning|--readout code --eta 0 --eta-phase 0"
+  "paper's tower, our defaults|--layers 512:0.08,256:0.05,128:0.03"
+  "paper's tower and recipe: paper rule, hard top-s, code readout|--layers 512:0.08,256:0.05,128:0.03 --rule paper --select hard --readout code"
+)
+
 # (a) PhaseTower one pass.
 echo "[bench] running: ${PT_CMD[*]}" >&2
 t0=$(now)
@@ -102,6 +117,18 @@ if ! "${MLP_CMD[@]}" > "$TMP/mlp.jsonl"; then
 fi
 t2=$(now)
 
+: > "$TMP/abl.jsonl"
+if [ "$QUICK" = 0 ]; then
+    for a in "${ABLATIONS[@]}"; do
+        name=${a%%|*}
+        read -r -a extra <<< "${a#*|}"
+        cmd=("$PT_BIN" train --data "$DATA" --epochs 1 --seed "$SEED" --json "${extra[@]}")
+        echo "[bench] ablation: ${cmd[*]}" >&2
+        out=$("${cmd[@]}") || { echo "bench_core.sh: ablation '$name' failed" >&2; exit 1; }
+        NAME=$name CMD="${cmd[*]}" OUT=$out "$PYTHON" -c 'import json,os; d=json.loads(os.environ["OUT"]); d["name"]=os.environ["NAME"]; d["command"]=os.environ["CMD"]; print(json.dumps(d))' >> "$TMP/abl.jsonl"
+    done
+fi
+
 mkdir -p bench/results
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 export BENCH_RESULTS="bench/results/$STAMP.json"
@@ -117,7 +144,7 @@ export BENCH_PT_WALL=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}')
 export BENCH_MLP_WALL=$(awk -v a="$t1" -v b="$t2" 'BEGIN{printf "%.3f", b-a}')
 export BENCH_QUICK=$QUICK BENCH_DATA=$DATA BENCH_LAYERS=$LAYERS BENCH_EPOCHS_LIST=$EPOCHS_LIST
 
-"$PYTHON" - "$TMP/pt.json" "$TMP/mlp.jsonl" <<'EOF'
+"$PYTHON" - "$TMP/pt.json" "$TMP/mlp.jsonl" "$TMP/abl.jsonl" <<'EOF'
 import json, os, sys
 
 env = os.environ
@@ -198,6 +225,24 @@ if mN:
     checks.append(("stretch: accuracy >= MLP 20-epoch accuracy", pt["test_accuracy"] >= mN["test_accuracy"]))
 else:
     checks.append(("stretch: accuracy >= MLP 20-epoch accuracy", None))
+abl = [json.loads(l) for l in open(sys.argv[3]) if l.strip()]
+if abl:
+    print("### Ablations (PhaseTower, one pass, same data and seed)")
+    print()
+    print(f"| Variant | Accuracy % | Train s | Params |")
+    print("|---|---:|---:|---:|")
+    print(f"| default ({pt.get('layers', '')}, {pt.get('select', '')} top-s, {pt.get('rule', '')} rule, "
+          f"{pt.get('readout', '')} readout) | {100*pt['test_accuracy']:.2f} | {pt['train_seconds']:.2f} | {pt['params']:,} |")
+    for r in abl:
+        print(f"| {r['name']} | {100*r['test_accuracy']:.2f} | {r['train_seconds']:.2f} | {r['params']:,} |")
+    print()
+    print("Ablation commands:")
+    print("```")
+    for r in abl:
+        print(r["command"])
+    print("```")
+    print()
+
 print("### Targets")
 print()
 for name, ok in checks:
@@ -209,7 +254,7 @@ result = {
     "quick": env["BENCH_QUICK"] == "1",
     "commands": {"phasetower": env["BENCH_PT_CMD"], "mlp": env["BENCH_MLP_CMD"]},
     "wall_seconds": {"phasetower": float(env["BENCH_PT_WALL"]), "mlp": float(env["BENCH_MLP_WALL"])},
-    "phasetower": pt, "mlp": [mlp[k] for k in sorted(mlp)],
+    "phasetower": pt, "mlp": [mlp[k] for k in sorted(mlp)], "ablations": abl,
     "targets": {name: ok for name, ok in checks},
 }
 with open(env["BENCH_RESULTS"], "w") as f:

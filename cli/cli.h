@@ -39,6 +39,10 @@ int cli_status_code(pt_status st);
 
 double cli_now(void);
 
+/* Mean microseconds of pt_tower_predict on one image, over the first
+ * min(1000, n) images of d; -1 if a prediction fails. */
+double cli_single_latency_us(const pt_tower *t, const pt_dataset *d);
+
 /* Progress bar on stderr, only when stderr is a terminal. */
 typedef struct cli_progress {
     int enabled;

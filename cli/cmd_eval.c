@@ -43,8 +43,9 @@ int cmd_eval(int argc, char **argv)
     }
     double s = cli_now() - t0;
     if (json)
-        printf("{\"accuracy\": %.6f, \"seconds\": %.4f, \"samples\": %zu, \"infer_us_per_image\": %.3f}\n", acc, s, te.n,
-               1e6 * s / (double)te.n);
+        printf("{\"accuracy\": %.6f, \"seconds\": %.4f, \"samples\": %zu, \"infer_us_per_image\": %.3f, "
+               "\"infer_us_single\": %.3f}\n",
+               acc, s, te.n, 1e6 * s / (double)te.n, cli_single_latency_us(t, &te));
     else
         printf("accuracy %.2f%% on %zu samples in %.2f s (%.1f us/image)\n", 100.0 * acc, te.n, s, 1e6 * s / (double)te.n);
 done:

@@ -100,6 +100,7 @@ int cmd_train(int argc, char **argv)
         goto done;
     }
     double test_s = cli_now() - t1;
+    double us_single = json ? cli_single_latency_us(t, &te) : 0.0;
     if (va.n && (st = pt_tower_accuracy(t, &va, &vacc))) {
         rc = cli_error(cmd, cli_status_code(st), "%s", pt_errmsg());
         goto done;
@@ -120,8 +121,9 @@ int cmd_train(int argc, char **argv)
     if (json) {
         printf("{\"test_accuracy\": %.6f, \"train_seconds\": %.4f, \"samples\": %zu, \"epochs\": %d, "
                "\"params\": %zu, \"model_bytes\": %zu, \"checkpoint_bytes\": %lld, \"test_samples\": %zu, "
-               "\"test_seconds\": %.4f, \"infer_us_per_image\": %.3f, \"madds_per_image\": %zu, ",
-               acc, train_s, tr.n, epochs, params, params * sizeof(float), ckpt, te.n, test_s, us, pt_tower_madds(t));
+               "\"test_seconds\": %.4f, \"infer_us_per_image\": %.3f, \"infer_us_single\": %.3f, \"madds_per_image\": %zu, ",
+               acc, train_s, tr.n, epochs, params, params * sizeof(float), ckpt, te.n, test_s, us, us_single,
+               pt_tower_madds(t));
         if (vacc >= 0) printf("\"val_accuracy\": %.6f, \"val_samples\": %zu, ", vacc, va.n);
         printf("\"layers\": \"%s\", \"rule\": \"%s\", \"readout\": \"%s\", \"select\": \"%s\", \"seed\": %llu}\n", spec,
                pt_tower_rule_name(cfg.rule), pt_tower_readout_name(cfg.readout), pt_tower_select_name(cfg.select),

@@ -15,7 +15,7 @@ int main(void)
 {
     pt_rng r;
     pt_rng_seed(&r, 7);
-    const size_t shapes[][3] = {{1, 1, 1}, {3, 5, 7}, {17, 33, 65}, {64, 128, 784}, {257, 10, 3}};
+    const size_t shapes[][3] = {{1, 1, 1}, {1, 100, 784}, {3, 5, 7}, {17, 33, 65}, {64, 128, 784}, {257, 10, 3}};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         size_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
         float *A = pt_calloc(m * k, 4), *B = pt_calloc(n * k, 4), *C = pt_calloc(m * n, 4), *R = pt_calloc(m * n, 4);

@@ -88,7 +88,10 @@ void pt_tower_destroy(pt_tower *t);
 pt_status pt_tower_train(pt_tower *t, const float *x, const uint8_t *y, size_t n,
                          pt_progress_fn progress, void *user);
 
-/* Predicted class per sample; logits (n, n_classes) optional (may be NULL). */
+/* Predicted class per sample; logits (n, n_classes) optional (may be NULL).
+ * Deterministic for the same call, but a one-image call goes through BLAS's
+ * matrix-vector product, so its logits may differ in the last bits from the
+ * same image scored inside a batch. */
 pt_status pt_tower_predict(const pt_tower *t, const float *x, size_t n, uint8_t *pred, float *logits);
 
 /* Fraction of d predicted correctly. */

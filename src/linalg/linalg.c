@@ -19,6 +19,10 @@ void pt_sgemm_nt(float *restrict C, const float *restrict A, const float *restri
                  size_t m, size_t n, size_t k, float alpha, float beta)
 {
     if (m == 0 || n == 0) return;
+    if (m == 1) { /* one row: sgemm would repack all of B for it (8x slower in perf) */
+        cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)k, alpha, B, (int)k, A, 1, beta, C, 1);
+        return;
+    }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)n, (int)k, alpha, A,
                 (int)k, B, (int)k, beta, C, (int)n);
 }

@@ -565,8 +565,9 @@ pt_status pt_tower_predict(const pt_tower *t, const float *x, size_t n, uint8_t 
     const pt_tower_config *c = &t->cfg;
     pt_status st = check_input(t, x, n);
     if (st) return st;
-    fwd_ws w;
-    if ((st = ws_alloc(&w, t, c->batch))) return st;
+    if (n == 0) return PT_OK;
+    fwd_ws w; /* sized for this call, so one-image calls stay cheap */
+    if ((st = ws_alloc(&w, t, n < (size_t)c->batch ? (int)n : c->batch))) return st;
     float *lg = pt_calloc((size_t)c->n_classes, sizeof(float));
     if (!lg) {
         ws_free(&w);
