@@ -13,8 +13,8 @@
 #       the paper's whole recipe (its rule, hard top-s, fixed codebook),
 # then prints a markdown report (machine, date, commit, exact commands, a
 # comparison table, ratios and PASS/FAIL target checks) that can be pasted
-# into BENCHMARKS.md, and saves the raw JSON of every run to
-# bench/results/<timestamp>.json.
+# into BENCHMARKS.md, and saves it with the raw JSON of every run as
+# bench/results/<timestamp>.md and .json.
 #
 # Usage:
 #   bench/bench_core.sh [--data DIR] [--layers SPEC] [--quick]
@@ -144,7 +144,7 @@ export BENCH_PT_WALL=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", b-a}')
 export BENCH_MLP_WALL=$(awk -v a="$t1" -v b="$t2" 'BEGIN{printf "%.3f", b-a}')
 export BENCH_QUICK=$QUICK BENCH_DATA=$DATA BENCH_LAYERS=$LAYERS BENCH_EPOCHS_LIST=$EPOCHS_LIST
 
-"$PYTHON" - "$TMP/pt.json" "$TMP/mlp.jsonl" "$TMP/abl.jsonl" <<'EOF'
+"$PYTHON" - "$TMP/pt.json" "$TMP/mlp.jsonl" "$TMP/abl.jsonl" <<'EOF' | tee "bench/results/$STAMP.md"
 import json, os, sys
 
 env = os.environ
