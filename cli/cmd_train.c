@@ -27,7 +27,7 @@ int cmd_train(int argc, char **argv)
         {"epochs", OPT_INT, &epochs, "passes over the training data (default 1)", 1, 1000, 0},
         {"seed", OPT_U64, &cfg.seed, "random seed (default 1)", 1, 0, 0},
         {"eta", OPT_FLOAT, &cfg.eta, "step size of the direction rule (default 0.005)", 0, 1e6, 0},
-        {"eta-phase", OPT_FLOAT, &cfg.eta_phase, "step size of the phase rule (default 0.05)", 0, 1e6, 0},
+        {"eta-phase", OPT_FLOAT, &cfg.eta_phase, "step size of the phase rule (default 0: off, see docs/design-notes.md)", 0, 1e6, 0},
         {"eta-skip", OPT_FLOAT, &cfg.eta_skip, "step size of the complex skip (default 0.01)", 0, 1e6, 0},
         {"eta-code", OPT_FLOAT, &cfg.eta_code, "step size of the delta codebook (default 0.01)", 0, 1e6, 0},
         {"target-mag", OPT_FLOAT, &cfg.target_mag, "magnitude |t| of block targets (default 0.3)", 1e-6, 1e6, 0},

@@ -111,6 +111,7 @@ int main(void)
         pt_tower_config rc = base;
         CHECK(pt_tower_spec_parse(runs[i].layers, &rc) == PT_OK);
         rc.readout = runs[i].ro, rc.rule = runs[i].rule, rc.init = runs[i].init, rc.select = runs[i].sel;
+        if (rc.rule == PT_RULE_PAPER) rc.eta_phase = 0.05f; /* the paper's recipe learns phases too */
         pt_tower *t = train_one(rc, x, y, NTRAIN);
         double a = t ? accuracy(t, xt, yt, NTEST) : 0;
         printf("%s readout %s rule %s init %s select %s: accuracy %.3f (need %.2f)\n", runs[i].layers,

@@ -65,8 +65,9 @@ typedef struct pt_tower pt_tower;
 typedef void (*pt_progress_fn)(size_t done, size_t total, void *user);
 
 /* Defaults: one block 2048:0.015625 (s = 32), eta 0.005, |t| 0.3, soft
- * selection, ridge readout, imprint init (chosen by the sweeps in
- * docs/design-notes.md). */
+ * selection, ridge readout, imprint init, and eta_phase 0: the phase rule is
+ * implemented and tested but lowered validation accuracy with every readout
+ * (the sweeps in docs/design-notes.md). */
 pt_tower_config pt_tower_config_default(void);
 
 /* Parse "K:frac,K:frac,..." into cfg->n_blocks/K/frac. PT_EINVAL with a message
