@@ -1,12 +1,13 @@
 # PhaseTower: the README's two commands.
 #   make run   installs what is missing, builds, trains on Fashion-MNIST and prints test accuracy
 #   make test  installs, builds, runs the ctest suite, then the suite again under ASan+UBSan
+#              (python3-numpy is there for the test that runs the checkpoint doc's reader)
 # Also: make build, make bench (adds python3-torch for the baseline), make clean.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 DATA       ?= /usr/share/datasets/fashion-mnist
-DEPS       := cmake make gcc libopenblas-dev zlib1g-dev libpng-dev dataset-fashion-mnist
-BENCH_DEPS := python3 python3-torch python3-numpy
+DEPS       := cmake make gcc libopenblas-dev zlib1g-dev libpng-dev dataset-fashion-mnist python3-numpy
+BENCH_DEPS := python3-torch
 JOBS       ?= 2
 
 .PHONY: all deps bench-deps build build-asan run test test-asan bench clean
