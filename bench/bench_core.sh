@@ -91,11 +91,12 @@ now() { "$PYTHON" -c 'import time; print(time.time())'; }
 # (c) ablations: name|extra train flags (after the shared ones).
 ABLATIONS=(
   "hard top-s (paper's selection)|--select hard"
-  "no learning: imprint + ridge readout only|--eta 0 --eta-phase 0"
+  "phase rule on (step 0.05, the earlier default)|--eta-phase 0.05"
+  "no learning: imprint + ridge readout only|--eta 0"
   "fixed class-code readout (paper's), local rules|--readout code"
-  "fixed class-code readout, no learning|--readout code --eta 0 --eta-phase 0"
+  "fixed class-code readout, no learning|--readout code --eta 0"
   "paper's tower, our defaults|--layers 512:0.08,256:0.05,128:0.03"
-  "paper's tower and recipe: paper rule, hard top-s, code readout|--layers 512:0.08,256:0.05,128:0.03 --rule paper --select hard --readout code"
+  "paper's tower and recipe: paper rule with phase step 0.05, hard top-s, code readout|--layers 512:0.08,256:0.05,128:0.03 --rule paper --eta-phase 0.05 --select hard --readout code"
 )
 
 # (a) PhaseTower one pass.
