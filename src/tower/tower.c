@@ -193,17 +193,15 @@ static void forward(const pt_tower *t, fwd_ws *w, const float *x, int nb, int up
     }
 }
 
-static void readout(const pt_tower *t, const pt_c32 *Z, float *logits)
+/* logits (nb, n_classes) out, Z (nb, K_last) the last block's outputs.
+ * logit_y = Re(sum_k Z_k conj(c_yk)) is the real dot product of the
+ * interleaved [Re, Im] views of Z and c_y, so the whole batch is one real
+ * product through the BLAS wrapper (a matrix-vector product when nb = 1). */
+static void readout(const pt_tower *t, float *logits, const pt_c32 *Z, int nb)
 {
     const pt_tower_config *c = &t->cfg;
-    int K = t->b[c->n_blocks - 1].K;
-    /* logits_y = Re(sum_k Z_k conj(c_yk)) = <[Re Z, Im Z], [Re c, Im c]> */
-    for (int y = 0; y < c->n_classes; y++) {
-        const pt_c32 *cy = t->C + (size_t)y * (size_t)K;
-        float acc = 0.0f;
-        for (int k = 0; k < K; k++) acc += crealf(Z[k]) * crealf(cy[k]) + cimagf(Z[k]) * cimagf(cy[k]);
-        logits[y] = acc;
-    }
+    size_t K2 = 2 * (size_t)t->b[c->n_blocks - 1].K;
+    pt_sgemm_nt(logits, (const float *)Z, (const float *)t->C, (size_t)nb, (size_t)c->n_classes, K2, 1.0f, 0.0f);
 }
 
 static int argmax(const float *v, int n)
@@ -533,7 +531,7 @@ pt_status pt_tower_train(pt_tower *t, const float *x, const uint8_t *y, size_t n
                 ridge_add(&ra, Z, yi);
             } else if (c->readout == PT_READOUT_DELTA) {
                 /* Widrow-Hoff: c_j += eta_code (onehot_j - logit_j) Z */
-                readout(t, Z, logits);
+                readout(t, logits, Z, 1);
                 for (int j = 0; j < c->n_classes; j++) {
                     float e = c->eta_code * ((j == yi ? 1.0f : 0.0f) - logits[j]);
                     pt_c32 *cj = t->C + (size_t)j * (size_t)last->K;
@@ -568,8 +566,9 @@ pt_status pt_tower_predict(const pt_tower *t, const float *x, size_t n, uint8_t 
     if (n == 0) return PT_OK;
     fwd_ws w; /* sized for this call, so one-image calls stay cheap */
     if ((st = ws_alloc(&w, t, n < (size_t)c->batch ? (int)n : c->batch))) return st;
-    float *lg = pt_calloc((size_t)c->n_classes, sizeof(float));
-    if (!lg) {
+    size_t C = (size_t)c->n_classes;
+    float *lg = logits ? NULL : pt_calloc((size_t)w.B * C, sizeof(float));
+    if (!logits && !lg) {
         ws_free(&w);
         return pt_fail(PT_ENOMEM, "out of memory");
     }
@@ -577,11 +576,10 @@ pt_status pt_tower_predict(const pt_tower *t, const float *x, size_t n, uint8_t 
     for (size_t i0 = 0; i0 < n; i0 += (size_t)c->batch) {
         int nb = n - i0 < (size_t)c->batch ? (int)(n - i0) : c->batch;
         forward(t, &w, x + i0 * (size_t)c->n_in, nb, L);
-        for (int i = 0; i < nb; i++) {
-            float *out = logits ? logits + (i0 + (size_t)i) * (size_t)c->n_classes : lg;
-            readout(t, w.Z[L - 1] + (size_t)i * (size_t)t->b[L - 1].K, out);
-            if (pred) pred[i0 + (size_t)i] = (uint8_t)argmax(out, c->n_classes);
-        }
+        float *out = logits ? logits + i0 * C : lg;
+        readout(t, out, w.Z[L - 1], nb);
+        if (pred)
+            for (int i = 0; i < nb; i++) pred[i0 + (size_t)i] = (uint8_t)argmax(out + (size_t)i * C, c->n_classes);
     }
     free(lg);
     ws_free(&w);
