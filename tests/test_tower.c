@@ -121,6 +121,26 @@ int main(void)
         pt_tower_destroy(t);
     }
 
+    /* ---- the one-feature ridge (one block, phases frozen by eta_phase = 0)
+     * solves the same problem as the general two-feature one, which a step of
+     * 1e-30 selects while still moving no phase (it is below one ulp) */
+    {
+        pt_tower_config c1 = base, c2 = base;
+        c1.eta_phase = 0.0f;
+        c2.eta_phase = 1e-30f;
+        pt_tower *t1 = train_one(c1, x, y, NTRAIN), *t2 = train_one(c2, x, y, NTRAIN);
+        static float l1[NTEST * NCLS], l2[NTEST * NCLS];
+        CHECK(t1 && t2 && pt_tower_predict(t1, xt, NTEST, NULL, l1) == PT_OK && pt_tower_predict(t2, xt, NTEST, NULL, l2) == PT_OK);
+        double big = 0.0;
+        for (int i = 0; i < NTEST * NCLS; i++) {
+            CHECK_CLOSE(l1[i], l2[i], 1e-3, 1e-4);
+            big = fmax(big, fabs((double)l1[i]));
+        }
+        CHECK(big > 0.1); /* the logits compared are not trivially zero */
+        pt_tower_destroy(t1);
+        pt_tower_destroy(t2);
+    }
+
     /* ---- bad training input */
     {
         pt_tower *t = NULL;

@@ -18,7 +18,8 @@ float pt_sdot_ref(const float *restrict a, const float *restrict b, size_t n);
 
 /* Solve (G) W = H in place for symmetric positive definite G (n, n), H (n, m)
  * row-major, via Cholesky (LAPACK dpotrf/dpotrs). G is overwritten by its factor,
- * H by the solution W. Returns 0 on success, >0 if G is not positive definite. */
+ * H by the solution W. Returns 0 on success, >0 if G is not positive definite,
+ * <0 if out of memory. */
 int pt_dposv(double *G, double *H, size_t n, size_t m);
 int pt_dposv_ref(double *G, double *H, size_t n, size_t m);
 

@@ -398,70 +398,135 @@ static void skip_update(pt_block *b, const int *act, const float *sc, const pt_c
     b->lambda += eta * num / (den + PT_SKIP_EPS);
 }
 
-/* Ridge accumulators over the features f = [Re Z_0, Im Z_0, Re Z_1, ...]
- * (the interleaved view of the last block's output Z, K neurons, 2K features):
- * G += f f^T and H += f onehot(y)^T, touching only neurons with Z_k != 0.
- * G is stored as K x K blocks of 2x2 (neuron pair k, k'), so the update for one
- * pair hits one cache line instead of four: the sparse update is memory-bound. */
+/* Ridge accumulators for the readout. In general the features of neuron k of
+ * the last block are its two reals f_k = (Re Z_k, Im Z_k) (d = 2). When its
+ * phase cannot move during the pass (one block, eta_phase = 0), Z_k =
+ * m_k e^{i phi_k} with phi_k fixed: both reals are proportional to the one
+ * feature f_k = Re(Z_k e^{-i phi_k}) = m_k (d = 1), and the 2K-feature ridge
+ * problem is exactly a K-feature one (docs/learning-rules.md, "Codebook").
+ * G += f f^T and H += f onehot(y)^T touch only neurons with Z_k != 0. G is
+ * stored as K x K blocks of d x d (neuron pair k, k'), so the update for one
+ * pair hits one cache line: the sparse update is memory-bound. */
 typedef struct ridge_acc {
-    size_t K;      /* neurons of the last block */
+    size_t K;        /* neurons of the last block */
+    int d;           /* features per neuron, 1 or 2 */
     int C;
-    double *G4;    /* (K, K, 2, 2), upper block triangle k <= k' */
-    double *H;     /* (2K, C) */
-    int *nz;       /* (K) scratch */
+    double *G;       /* (K, K, d, d), upper block triangle k <= k' */
+    double *H;       /* (d K, C) */
+    int *nz;         /* (K) scratch: nonzero neurons */
+    double *f;       /* (d K) scratch: their features */
+    float *cphi, *sphi; /* (K) cos, sin of the frozen phases (d == 1) */
 } ridge_acc;
+
+static void ridge_free(ridge_acc *a)
+{
+    free(a->G);
+    free(a->H);
+    free(a->nz);
+    free(a->f);
+    free(a->cphi);
+    free(a->sphi);
+}
+
+static pt_status ridge_init(ridge_acc *a, const pt_tower *t)
+{
+    const pt_block *last = &t->b[t->cfg.n_blocks - 1];
+    a->K = (size_t)last->K;
+    a->d = t->cfg.n_blocks == 1 && t->cfg.eta_phase == 0.0f ? 1 : 2;
+    a->C = t->cfg.n_classes;
+    size_t dK = (size_t)a->d * a->K;
+    a->G = pt_calloc(dK * dK, sizeof(double));
+    a->H = pt_calloc(dK * (size_t)a->C, sizeof(double));
+    a->nz = pt_calloc(a->K, sizeof(int));
+    a->f = pt_calloc(dK, sizeof(double));
+    a->cphi = pt_calloc(a->K, sizeof(float));
+    a->sphi = pt_calloc(a->K, sizeof(float));
+    if (!a->G || !a->H || !a->nz || !a->f || !a->cphi || !a->sphi)
+        return pt_fail(PT_ENOMEM, "out of memory for the ridge readout (%zu features)", dK);
+    for (size_t k = 0; k < a->K; k++) {
+        a->cphi[k] = cosf(last->phi[k]);
+        a->sphi[k] = sinf(last->phi[k]);
+    }
+    return PT_OK;
+}
 
 static void ridge_add(ridge_acc *a, const pt_c32 *Z, int y)
 {
+    const int d = a->d;
     int m = 0;
-    for (size_t k = 0; k < a->K; k++)
-        if (crealf(Z[k]) != 0.0f || cimagf(Z[k]) != 0.0f) a->nz[m++] = (int)k;
+    for (size_t k = 0; k < a->K; k++) {
+        float re = crealf(Z[k]), im = cimagf(Z[k]);
+        if (re == 0.0f && im == 0.0f) continue;
+        a->nz[m] = (int)k;
+        if (d == 1) {
+            a->f[m] = (double)re * (double)a->cphi[k] + (double)im * (double)a->sphi[k];
+        } else {
+            a->f[2 * m] = (double)re;
+            a->f[2 * m + 1] = (double)im;
+        }
+        m++;
+    }
+    size_t dd = (size_t)(d * d);
     for (int p = 0; p < m; p++) {
         size_t k = (size_t)a->nz[p];
-        double re = (double)crealf(Z[k]), im = (double)cimagf(Z[k]);
-        double *row = a->G4 + k * a->K * 4;
-        for (int q = p; q < m; q++) {
-            size_t k2 = (size_t)a->nz[q];
-            double re2 = (double)crealf(Z[k2]), im2 = (double)cimagf(Z[k2]);
-            double *g = row + k2 * 4;
-            g[0] += re * re2;
-            g[1] += re * im2;
-            g[2] += im * re2;
-            g[3] += im * im2;
+        const double *fk = a->f + p * d;
+        double *row = a->G + k * a->K * dd;
+        if (d == 1) {
+            for (int q = p; q < m; q++) row[a->nz[q]] += fk[0] * a->f[q];
+        } else {
+            for (int q = p; q < m; q++) {
+                double *g = row + (size_t)a->nz[q] * 4;
+                const double *fq = a->f + 2 * q;
+                g[0] += fk[0] * fq[0];
+                g[1] += fk[0] * fq[1];
+                g[2] += fk[1] * fq[0];
+                g[3] += fk[1] * fq[1];
+            }
         }
-        a->H[(2 * k) * (size_t)a->C + (size_t)y] += re;
-        a->H[(2 * k + 1) * (size_t)a->C + (size_t)y] += im;
+        for (int u = 0; u < d; u++) a->H[((size_t)d * k + (size_t)u) * (size_t)a->C + (size_t)y] += fk[u];
     }
 }
 
-/* Solve (G + alpha I) W = H with alpha = ridge * mean(diag G); W becomes the
- * codebook: c_yk = W[2k][y] + i W[2k+1][y]. */
+/* Solve (G + alpha I) W = H with alpha = ridge * tr(G) / (2K), the mean of the
+ * diagonal of the 2K-feature problem whichever d is used (the trace is the
+ * same, sum of |Z_k|^2), so both paths solve the same problem. W becomes the
+ * codebook: c_yk = W[2k][y] + i W[2k+1][y] (d = 2), or W[k][y] e^{i phi_k}
+ * (d = 1: a codebook part orthogonal to e^{i phi_k} would not change any logit
+ * and only add to the penalty, so the optimum has none). */
 static pt_status ridge_solve(pt_tower *t, ridge_acc *a)
 {
-    size_t K = a->K, n = 2 * K;
+    size_t K = a->K, d = (size_t)a->d, n = d * K;
     double *G = pt_calloc(n * n, sizeof(double));
     if (!G) return pt_fail(PT_ENOMEM, "out of memory for the ridge solve (%zu features)", n);
     for (size_t k = 0; k < K; k++)
         for (size_t k2 = k; k2 < K; k2++) {
-            const double *g = a->G4 + (k * K + k2) * 4;
-            for (int u = 0; u < 2; u++)
-                for (int v = 0; v < 2; v++) {
-                    size_t i = 2 * k + (size_t)u, j = 2 * k2 + (size_t)v;
-                    G[i * n + j] = G[j * n + i] = g[u * 2 + v];
+            const double *g = a->G + (k * K + k2) * d * d;
+            for (size_t u = 0; u < d; u++)
+                for (size_t v = 0; v < d; v++) {
+                    size_t i = d * k + u, j = d * k2 + v;
+                    G[i * n + j] = G[j * n + i] = g[u * d + v];
                 }
         }
     double tr = 0.0;
     for (size_t i = 0; i < n; i++) tr += G[i * n + i];
-    double alpha = (double)t->cfg.ridge * (tr > 0.0 ? tr / (double)n : 1.0);
+    double alpha = (double)t->cfg.ridge * (tr > 0.0 ? tr / (double)(2 * K) : 1.0);
     for (size_t i = 0; i < n; i++) G[i * n + i] += alpha;
     int info = pt_dposv(G, a->H, n, (size_t)a->C);
     free(G);
+    if (info < 0) return pt_fail(PT_ENOMEM, "out of memory for the ridge solve (%zu features)", n);
     if (info != 0)
         return pt_fail(PT_ENOCONV, "ridge readout: normal equations are not positive definite (raise --ridge)");
     for (int y = 0; y < a->C; y++)
         for (size_t k = 0; k < K; k++) {
-            float re = (float)a->H[(2 * k) * (size_t)a->C + (size_t)y];
-            float im = (float)a->H[(2 * k + 1) * (size_t)a->C + (size_t)y];
+            const double *w = a->H + d * k * (size_t)a->C + (size_t)y; /* row d k, column y */
+            float re, im;
+            if (d == 1) {
+                re = (float)(w[0] * (double)a->cphi[k]);
+                im = (float)(w[0] * (double)a->sphi[k]);
+            } else {
+                re = (float)w[0];
+                im = (float)w[a->C];
+            }
             if (!isfinite(re) || !isfinite(im)) return pt_fail(PT_ENOCONV, "ridge readout produced a non-finite weight");
             t->C[(size_t)y * K + k] = CMPLXF(re, im);
         }
@@ -490,17 +555,7 @@ pt_status pt_tower_train(pt_tower *t, const float *x, const uint8_t *y, size_t n
     int L = c->n_blocks;
     const pt_block *last = &t->b[L - 1];
     ridge_acc ra = {0};
-    if (c->readout == PT_READOUT_RIDGE) {
-        ra.K = (size_t)last->K;
-        ra.C = c->n_classes;
-        ra.G4 = pt_calloc(ra.K * ra.K * 4, sizeof(double));
-        ra.H = pt_calloc(2 * ra.K * (size_t)ra.C, sizeof(double));
-        ra.nz = pt_calloc(ra.K, sizeof(int));
-        if (!ra.G4 || !ra.H || !ra.nz) {
-            st = pt_fail(PT_ENOMEM, "out of memory for the ridge readout (%zu features)", 2 * ra.K);
-            goto done;
-        }
-    }
+    if (c->readout == PT_READOUT_RIDGE && (st = ridge_init(&ra, t))) goto done;
     fwd_ws w;
     if ((st = ws_alloc(&w, t, c->batch))) goto done;
     float *logits = pt_calloc((size_t)c->n_classes, sizeof(float));
@@ -552,9 +607,7 @@ pt_status pt_tower_train(pt_tower *t, const float *x, const uint8_t *y, size_t n
     ws_free(&w);
     if (!st && c->readout == PT_READOUT_RIDGE) st = ridge_solve(t, &ra);
 done:
-    free(ra.G4);
-    free(ra.H);
-    free(ra.nz);
+    ridge_free(&ra);
     return st;
 }
 
