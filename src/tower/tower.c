@@ -91,33 +91,35 @@ static void normalize_row(float *p, int d)
 /* Ordering for selection: larger score first, then lower index (deterministic). */
 static int better(float a, int ia, float b, int ib) { return a > b || (a == b && ia < ib); }
 
-/* Top-s of scores[0..K) into idx[0..s) (unordered) with a min-heap: O(K log s). */
+/* Top-s of scores[0..K) into idx[0..s) (unordered) with a min-heap: O(K log s).
+ * idx[0] is the worst selected. */
 void pt_select_top(int *restrict idx, const float *restrict sc, int K, int s)
 {
-    int n = 0;
-    for (int k = 0; k < K; k++) {
-        if (n < s) {
-            int c = n++;
-            idx[c] = k;
-            while (c > 0) { /* sift up: parent must be the worse one */
-                int p = (c - 1) / 2;
-                if (better(sc[idx[p]], idx[p], sc[idx[c]], idx[c])) {
-                    int tmp = idx[p]; idx[p] = idx[c]; idx[c] = tmp;
-                    c = p;
-                } else break;
-            }
-        } else if (better(sc[k], k, sc[idx[0]], idx[0])) {
-            idx[0] = k;
-            int c = 0;
-            for (;;) { /* sift down */
-                int l = 2 * c + 1, r = l + 1, m = c;
-                if (l < n && better(sc[idx[m]], idx[m], sc[idx[l]], idx[l])) m = l;
-                if (r < n && better(sc[idx[m]], idx[m], sc[idx[r]], idx[r])) m = r;
-                if (m == c) break;
-                int tmp = idx[m]; idx[m] = idx[c]; idx[c] = tmp;
-                c = m;
-            }
+    int n = s < K ? s : K;
+    for (int c = 0; c < n; c++) { /* heap of the first n: sift up, the parent must be the worse */
+        idx[c] = c;
+        for (int i = c; i > 0;) {
+            int p = (i - 1) / 2;
+            if (!better(sc[idx[p]], idx[p], sc[idx[i]], idx[i])) break;
+            int tmp = idx[p]; idx[p] = idx[i]; idx[i] = tmp;
+            i = p;
         }
+    }
+    /* Every later k has a higher index than all in the heap, so it can only
+     * win by a strictly larger score: one compare against the cached root. */
+    float thr = n ? sc[idx[0]] : 0.0f;
+    for (int k = n; k < K; k++) {
+        if (!(sc[k] > thr)) continue;
+        idx[0] = k;
+        for (int c = 0;;) { /* sift down */
+            int l = 2 * c + 1, r = l + 1, m = c;
+            if (l < n && better(sc[idx[m]], idx[m], sc[idx[l]], idx[l])) m = l;
+            if (r < n && better(sc[idx[m]], idx[m], sc[idx[r]], idx[r])) m = r;
+            if (m == c) break;
+            int tmp = idx[m]; idx[m] = idx[c]; idx[c] = tmp;
+            c = m;
+        }
+        thr = sc[idx[0]];
     }
 }
 
