@@ -53,7 +53,8 @@ void cli_progress_init(cli_progress *p, const char *label, int quiet);
 void cli_progress_cb(size_t done, size_t total, void *user);
 void cli_progress_end(cli_progress *p);
 
-/* 1 if the directory that would hold path is writable (so we can fail before work). */
+/* 1 if path is not a directory and the directory that would hold it is
+ * writable (so we can fail before the work, not after). */
 int cli_path_writable(const char *path);
 
 int cmd_train(int argc, char **argv);

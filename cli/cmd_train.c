@@ -54,7 +54,8 @@ int cmd_train(int argc, char **argv)
         (init && (st = pt_tower_init_parse(init, &cfg.init))) ||
         (select && (st = pt_tower_select_parse(select, &cfg.select))) || (st = pt_tower_config_check(&cfg)))
         return cli_error(cmd, EXIT_USAGE, "%s", pt_errmsg());
-    if (out && !cli_path_writable(out)) return cli_error(cmd, EXIT_USAGE, "--out %s: directory is not writable", out);
+    if (out && !cli_path_writable(out))
+        return cli_error(cmd, EXIT_USAGE, "--out %s: is a directory, or its directory is not writable", out);
     pt_set_threads(threads);
 
     pt_dataset tr = {0}, va = {0}, te = {0};

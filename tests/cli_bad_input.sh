@@ -46,6 +46,8 @@ expect_bad "layers garbage" "--layers" -- "$bin" train --data "$good" --layers a
 expect_bad "rule unknown" "--rule" -- "$bin" "${T[@]}" --rule magic
 expect_bad "readout unknown" "--readout" -- "$bin" "${T[@]}" --readout magic
 expect_bad "out dir missing" "--out" -- "$bin" train --data "$good" --layers 64:0.1 --out "$tmp/nodir/x.safetensors"
+expect_bad "out is a directory" "--out" -- "$bin" train --data "$good" --layers 64:0.1 --out "$tmp"
+expect_bad "val too large" "--val" -- "$bin" train --data "$good" --layers 64:0.1 --val 200 --out "$tmp/out.safetensors"
 expect_bad "data dir missing" "$tmp/none" -- "$bin" train --data "$tmp/none" --layers 64:0.1 --out "$tmp/out.safetensors"
 
 d=$tmp/magic; mkset "$d" 20 10

@@ -191,9 +191,9 @@ static void test_dataset(void)
         check_image_values(d.x, 24);
     }
     pt_dataset w;
-    CHECK_FAIL(pt_dataset_split(&d, 0, &w), PT_EINVAL, "n_val", "n_val");
+    CHECK_FAIL(pt_dataset_split(&d, 0, &w), PT_EINVAL, "0 validation samples", "1..2");
     CHECK(w.x == NULL && w.n == 0);
-    CHECK_FAIL(pt_dataset_split(&d, 3, &w), PT_EINVAL, "n_val", "n_val");
+    CHECK_FAIL(pt_dataset_split(&d, 3, &w), PT_EINVAL, "3 validation samples", "1..2");
     CHECK(d.n == 3);
     pt_dataset_free(&v);
     CHECK(v.x == NULL && v.y == NULL && v.n == 0);

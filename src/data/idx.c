@@ -259,7 +259,8 @@ pt_status pt_dataset_split(pt_dataset *d, size_t n_val, pt_dataset *val)
     memset(val, 0, sizeof *val);
     if (!d->x || !d->y || d->dim == 0) return pt_fail(PT_EINVAL, "pt_dataset_split: empty dataset");
     if (n_val < 1 || n_val >= d->n)
-        return pt_fail(PT_EINVAL, "pt_dataset_split: n_val %zu must be in 1..%zu", n_val, d->n > 0 ? d->n - 1 : 0);
+        return pt_fail(PT_EINVAL, "%zu validation samples: must be 1..%zu, leaving at least one of the %zu for training",
+                       n_val, d->n > 0 ? d->n - 1 : 0, d->n);
 
     size_t keep = d->n - n_val;
     float *vx = pt_calloc(n_val * d->dim, sizeof *vx);
