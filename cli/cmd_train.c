@@ -130,8 +130,9 @@ int cmd_train(int argc, char **argv)
                pt_tower_rule_name(cfg.rule), pt_tower_readout_name(cfg.readout), pt_tower_select_name(cfg.select),
                (unsigned long long)cfg.seed);
     } else {
-        printf("trained on %zu samples in %.2f s (%d pass%s, layers %s, %s rule, %s readout)\n", tr.n, train_s, epochs,
-               epochs == 1 ? "" : "es", spec, pt_tower_rule_name(cfg.rule), pt_tower_readout_name(cfg.readout));
+        printf("trained on %zu samples in %.2f s (%d pass%s, layers %s, %s top-s, %s rule, %s readout)\n", tr.n, train_s,
+               epochs, epochs == 1 ? "" : "es", spec, pt_tower_select_name(cfg.select), pt_tower_rule_name(cfg.rule),
+               pt_tower_readout_name(cfg.readout));
         if (vacc >= 0) printf("validation accuracy %.2f%% (%zu samples)\n", 100.0 * vacc, va.n);
         printf("test accuracy %.2f%% (%zu samples, %.1f us/image)\n", 100.0 * acc, te.n, us);
         printf("parameters %zu (%.2f MB as float32)", params, (double)(params * 4) / 1e6);
