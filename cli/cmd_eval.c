@@ -1,20 +1,77 @@
-/* phasetower eval: accuracy of a saved model on the t10k split of a directory. */
+/* phasetower eval: accuracy of a saved model on the t10k split of a directory,
+ * optionally on corrupted images (--corrupt), with out-of-distribution scores
+ * against Gaussian noise or another data set (--ood), and with rejection of
+ * low-confidence answers (--reject-below). The tower's confidence score is its
+ * largest logit (the codebook score). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
 #include "cli.h"
 
 static const char *USAGE =
-    "usage: phasetower eval --model F [--data DIR] [--test-limit N] [--json]\n\n"
+    "usage: phasetower eval --model F [--data DIR] [--test-limit N] [--corrupt SPEC] [--ood noise|DIR]\n"
+    "                       [--reject-below TAU] [--json]\n\n"
     "Evaluates a saved PhaseTower on the t10k images and labels of DIR\n"
-    "(default " PT_DEFAULT_DATA ").";
+    "(default " PT_DEFAULT_DATA ").\n"
+    "SPEC: rotate:LO-HI (each image turned by a uniform angle in +-[LO,HI] degrees,\n"
+    "bilinear) or noise:SIGMA (Gaussian noise); both seeded by --seed.\n"
+    "--ood noise compares the test images with as many Gaussian-noise images\n"
+    "(pixels N(0.5, 1) clipped to [0,1]); --ood DIR with the t10k images of DIR.\n"
+    "Reports AUROC and the false positive rate at 95% true positive rate of the\n"
+    "confidence score (the largest logit).";
+
+/* Largest logit of each of n samples (the tower's confidence), and predictions. */
+static pt_status confidence(const pt_tower *t, const float *x, size_t n, uint8_t *pred, float *score)
+{
+    int C = pt_tower_get_config(t)->n_classes;
+    float *lg = malloc(n * (size_t)C * sizeof *lg);
+    if (!lg) return PT_ENOMEM;
+    pt_status st = pt_tower_predict(t, x, n, pred, lg);
+    for (size_t i = 0; !st && i < n; i++) {
+        float m = lg[i * (size_t)C];
+        for (int y = 1; y < C; y++) m = fmaxf(m, lg[i * (size_t)C + (size_t)y]);
+        score[i] = m;
+    }
+    free(lg);
+    return st;
+}
+
+/* The out-of-distribution set: Gaussian noise (n images, seeded) or DIR's t10k. */
+static pt_status ood_images(const char *ood, const pt_dataset *te, uint64_t seed, pt_dataset *out)
+{
+    if (strcmp(ood, "noise") != 0) return pt_dataset_load(ood, "t10k", te->n, 256, out);
+    memset(out, 0, sizeof *out);
+    out->n = te->n, out->rows = te->rows, out->cols = te->cols, out->dim = te->dim, out->n_classes = te->n_classes;
+    out->x = malloc(te->n * te->dim * sizeof *out->x);
+    out->y = calloc(te->n, 1);
+    if (!out->x || !out->y) {
+        pt_dataset_free(out);
+        return PT_ENOMEM;
+    }
+    pt_rng r;
+    pt_rng_seed(&r, seed ^ 0x6f6f64ULL);
+    for (size_t i = 0; i < te->n * te->dim; i++) {
+        float v = 0.5f + pt_rng_normal(&r);
+        out->x[i] = v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v;
+    }
+    return PT_OK;
+}
 
 int cmd_eval(int argc, char **argv)
 {
-    const char *cmd = "eval", *model = NULL, *data = PT_DEFAULT_DATA;
+    const char *cmd = "eval", *model = NULL, *data = PT_DEFAULT_DATA, *corrupt = NULL, *ood = NULL;
     size_t limit = 0;
+    uint64_t seed = 1;
+    float reject = -INFINITY;
     int json = 0, threads = 1;
     opt opts[] = {
         {"model", OPT_STR, &model, "checkpoint written by train (required)", 0, 0, 0},
         {"data", OPT_STR, &data, "MNIST-format directory (default " PT_DEFAULT_DATA ")", 0, 0, 0},
         {"test-limit", OPT_SIZE, &limit, "use only the first N test samples", 1, 1e9, 0},
+        {"corrupt", OPT_STR, &corrupt, "corrupt the test images: rotate:LO-HI or noise:SIGMA", 0, 0, 0},
+        {"ood", OPT_STR, &ood, "out-of-distribution set: noise, or an MNIST-format DIR", 0, 0, 0},
+        {"reject-below", OPT_FLOAT, &reject, "answer 'unknown' when the confidence is below TAU", -1e6, 1e6, 0},
+        {"seed", OPT_U64, &seed, "seed of --corrupt and --ood noise (default 1)", 1, 0, 0},
         {"threads", OPT_INT, &threads, "threads for BLAS (default 1)", 1, 256, 0},
         {"json", OPT_FLAG, &json, "print one JSON object on stdout", 0, 0, 0},
         {NULL, OPT_FLAG, NULL, NULL, 0, 0, 0},
@@ -22,11 +79,16 @@ int cmd_eval(int argc, char **argv)
     int rc = cli_parse(cmd, USAGE, opts, argc, argv, 2, NULL);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     if (!model) return cli_error(cmd, EXIT_USAGE, "--model is required (see --help)");
+    pt_corrupt cor = {PT_CORRUPT_NONE, 0.0f, 0.0f};
+    pt_status st;
+    if (corrupt && (st = pt_corrupt_parse(corrupt, &cor))) return cli_error(cmd, EXIT_USAGE, "%s", pt_errmsg());
+    int rejecting = isfinite(reject);
     pt_set_threads(threads);
     pt_tower *t = NULL;
-    pt_dataset te = {0};
-    pt_status st = pt_tower_load(model, &t);
-    if (st) return cli_error(cmd, cli_status_code(st), "%s", pt_errmsg());
+    pt_dataset te = {0}, od = {0};
+    uint8_t *pred = NULL, *opred = NULL;
+    float *score = NULL, *oscore = NULL;
+    if ((st = pt_tower_load(model, &t))) return cli_error(cmd, cli_status_code(st), "%s", pt_errmsg());
     const pt_tower_config *c = pt_tower_get_config(t);
     if ((st = pt_dataset_load(data, "t10k", limit, c->n_classes, &te))) {
         rc = cli_error(cmd, cli_status_code(st), "%s", pt_errmsg());
@@ -36,20 +98,72 @@ int cmd_eval(int argc, char **argv)
         rc = cli_error(cmd, EXIT_USAGE, "%s: images have %zu pixels, the model expects %d", data, te.dim, c->n_in);
         goto done;
     }
-    double t0 = cli_now(), acc = 0.0;
-    if ((st = pt_tower_accuracy(t, &te, &acc))) {
+    if (ood && (st = ood_images(ood, &te, seed, &od))) {
+        rc = cli_error(cmd, cli_status_code(st), "--ood %s: %s", ood, st == PT_ENOMEM ? "out of memory" : pt_errmsg());
+        goto done;
+    }
+    if (ood && od.dim != te.dim) {
+        rc = cli_error(cmd, EXIT_USAGE, "--ood %s: images have %zu pixels, the test images %zu", ood, od.dim, te.dim);
+        goto done;
+    }
+    if (cor.kind != PT_CORRUPT_NONE && (st = pt_corrupt_apply(&cor, te.x, te.n, te.rows, te.cols, seed, 0))) {
+        rc = cli_error(cmd, EXIT_RUNTIME, "%s", pt_errmsg());
+        goto done;
+    }
+    pred = malloc(te.n);
+    score = malloc(te.n * sizeof *score);
+    if (!pred || !score) {
+        rc = cli_error(cmd, EXIT_RUNTIME, "out of memory");
+        goto done;
+    }
+    double t0 = cli_now();
+    if ((st = confidence(t, te.x, te.n, pred, score))) {
         rc = cli_error(cmd, cli_status_code(st), "%s", pt_errmsg());
         goto done;
     }
     double s = cli_now() - t0;
-    if (json)
+    size_t ok = 0, acc_n = 0, acc_ok = 0;
+    for (size_t i = 0; i < te.n; i++) {
+        ok += pred[i] == te.y[i];
+        if (score[i] >= reject) acc_n++, acc_ok += pred[i] == te.y[i];
+    }
+    double acc = (double)ok / (double)te.n;
+    double auroc = 0.0, fpr95 = 0.0;
+    if (ood) {
+        opred = malloc(od.n);
+        oscore = malloc(od.n * sizeof *oscore);
+        if (!opred || !oscore || (st = confidence(t, od.x, od.n, opred, oscore)) ||
+            (st = pt_ood_metrics(score, te.n, oscore, od.n, &auroc, &fpr95))) {
+            rc = cli_error(cmd, EXIT_RUNTIME, "out-of-distribution scores: %s", st ? pt_errmsg() : "out of memory");
+            goto done;
+        }
+    }
+    double us = 1e6 * s / (double)te.n;
+    if (json) {
         printf("{\"accuracy\": %.6f, \"seconds\": %.4f, \"samples\": %zu, \"infer_us_per_image\": %.3f, "
-               "\"infer_us_single\": %.3f}\n",
-               acc, s, te.n, 1e6 * s / (double)te.n, cli_single_latency_us(t, &te));
-    else
-        printf("accuracy %.2f%% on %zu samples in %.2f s (%.1f us/image)\n", 100.0 * acc, te.n, s, 1e6 * s / (double)te.n);
+               "\"infer_us_single\": %.3f, \"corrupt\": \"%s\"",
+               acc, s, te.n, us, cli_single_latency_us(t, &te), corrupt ? corrupt : "none");
+        if (rejecting)
+            printf(", \"reject_below\": %.9g, \"rejected\": %.6f, \"accuracy_accepted\": %.6f", (double)reject,
+                   1.0 - (double)acc_n / (double)te.n, acc_n ? (double)acc_ok / (double)acc_n : 0.0);
+        if (ood) printf(", \"ood\": \"%s\", \"ood_samples\": %zu, \"auroc\": %.6f, \"fpr95\": %.6f", ood, od.n, auroc, fpr95);
+        printf("}\n");
+    } else {
+        printf("accuracy %.2f%% on %zu samples%s%s in %.2f s (%.1f us/image)\n", 100.0 * acc, te.n,
+               corrupt ? ", corrupted by " : "", corrupt ? corrupt : "", s, us);
+        if (rejecting)
+            printf("rejected %.2f%% below confidence %g; accuracy on the rest %.2f%%\n",
+                   100.0 * (1.0 - (double)acc_n / (double)te.n), (double)reject,
+                   acc_n ? 100.0 * (double)acc_ok / (double)acc_n : 0.0);
+        if (ood) printf("out-of-distribution (%s, %zu images): AUROC %.4f, FPR at 95%% TPR %.4f\n", ood, od.n, auroc, fpr95);
+    }
 done:
+    free(pred);
+    free(score);
+    free(opred);
+    free(oscore);
     pt_tower_destroy(t);
     pt_dataset_free(&te);
+    pt_dataset_free(&od);
     return rc;
 }

@@ -103,8 +103,18 @@ else
   printf 'not a model at all' > "$tmp/junk.safetensors"
   expect_bad "junk checkpoint" "junk.safetensors" -- "$bin" info "$tmp/junk.safetensors"
   expect_bad "eval without --model" "--model" -- "$bin" eval --data "$good"
+  expect_bad "corrupt spec" "--corrupt" -- "$bin" eval --model "$tmp/m.safetensors" --data "$good" --corrupt blur:3
+  expect_bad "corrupt range" "--corrupt" -- "$bin" eval --model "$tmp/m.safetensors" --data "$good" --corrupt rotate:50-10
+  expect_bad "reject NaN" "--reject-below" -- "$bin" eval --model "$tmp/m.safetensors" --data "$good" --reject-below nan
+  expect_bad "ood dir missing" "--ood" -- "$bin" eval --model "$tmp/m.safetensors" --data "$good" --ood "$tmp/none"
+  "$bin" eval --model "$tmp/m.safetensors" --data "$good" --corrupt noise:0.3 --ood noise --reject-below 0.1 --json > "$tmp/ev2.json" ||
+    { echo "FAIL [eval --corrupt --ood --reject-below]"; fail=1; }
+  for k in accuracy corrupt auroc fpr95 rejected accuracy_accepted; do
+    grep -q "\"$k\"" "$tmp/ev2.json" || { echo "FAIL [eval --json]: no key $k"; fail=1; }
+  done
   mkdir -p "$tmp/wide"; images 10 10 10 | gzip -c > "$tmp/wide/t10k-images-idx3-ubyte.gz"; labels 10 | gzip -c > "$tmp/wide/t10k-labels-idx1-ubyte.gz"
   expect_bad "eval shape mismatch" "pixels" -- "$bin" eval --model "$tmp/m.safetensors" --data "$tmp/wide"
+  expect_bad "ood shape mismatch" "--ood" -- "$bin" eval --model "$tmp/m.safetensors" --data "$good" --ood "$tmp/wide"
 fi
 
 "$bin" train --help | grep -q -- "--train-limit" || { echo "FAIL [train --help]"; fail=1; }

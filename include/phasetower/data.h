@@ -37,6 +37,27 @@ pt_status pt_dataset_load(const char *dir, const char *split, size_t limit, int 
 /* Move the last `n_val` samples of d into *val (d shrinks). n_val < d->n. */
 pt_status pt_dataset_split(pt_dataset *d, size_t n_val, pt_dataset *val);
 
+/* Image corruptions for robustness tests, seeded: image i of a call uses its
+ * own random stream derived from (seed, first + i), so results do not depend
+ * on how a set is split into calls. */
+typedef enum pt_corrupt_kind { PT_CORRUPT_NONE = 0, PT_CORRUPT_ROTATE, PT_CORRUPT_NOISE } pt_corrupt_kind;
+typedef struct pt_corrupt {
+    pt_corrupt_kind kind;
+    float a, b; /* ROTATE: |angle| uniform in [a, b] degrees, random sign; NOISE: sigma = a */
+} pt_corrupt;
+
+/* Parse "rotate:LO-HI" (0 <= LO <= HI <= 180 degrees) or "noise:SIGMA"
+ * (0 < SIGMA <= 10). PT_EINVAL naming the spec on anything else. */
+pt_status pt_corrupt_parse(const char *spec, pt_corrupt *out);
+
+/* Corrupt n images x (n, rows*cols) in place: ROTATE turns each image about
+ * its centre by its angle with bilinear interpolation (outside pixels read 0);
+ * NOISE adds N(0, sigma^2) per pixel. Results are clamped to [0, 1]. first is
+ * the index of x[0] in its data set (for the per-image streams). PT_ENOMEM if
+ * the one image of scratch cannot be allocated (x is then unchanged). */
+pt_status pt_corrupt_apply(const pt_corrupt *c, float *x, size_t n, size_t rows, size_t cols, uint64_t seed,
+                           size_t first);
+
 /* Free the arrays of d (NULL-safe) and zero it. */
 void pt_dataset_free(pt_dataset *d);
 

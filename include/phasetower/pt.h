@@ -4,4 +4,5 @@
 #include "phasetower/core.h"
 #include "phasetower/data.h"
 #include "phasetower/tower.h"
+#include "phasetower/metrics.h"
 #endif
