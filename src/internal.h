@@ -25,6 +25,10 @@ void pt_log(int level, const char *fmt, ...) PT_PRINTF(2, 3);
 #define PT_ASSERT(c) \
     do { if (!(c)) { fprintf(stderr, "%s:%d: assertion failed: %s\n", __FILE__, __LINE__, #c); abort(); } } while (0)
 
+/* Top-s of scores (K) into idx (s, unordered; idx[0] is the worst selected):
+ * larger score first, ties to the lower index, so selection is deterministic. */
+void pt_select_top(int *restrict idx, const float *restrict sc, int K, int s);
+
 /* calloc with overflow check; NULL on failure (caller returns PT_ENOMEM). */
 void *pt_calloc(size_t n, size_t size);
 

@@ -31,6 +31,18 @@ int main(void)
         for (size_t i = 0; i < m * n; i++) CHECK_CLOSE(C[i], R[i], 1e-4, 1e-4 * sqrt((double)k));
         free(A), free(B), free(C), free(R);
     }
+    /* complex A B^H */
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        size_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2] > 300 ? 64 : shapes[s][2];
+        float *A = pt_calloc(2 * m * k, 4), *B = pt_calloc(2 * n * k, 4), *C = pt_calloc(2 * m * n, 4),
+              *R = pt_calloc(2 * m * n, 4);
+        fill(A, 2 * m * k, &r);
+        fill(B, 2 * n * k, &r);
+        pt_cgemm_nc(C, A, B, m, n, k);
+        pt_cgemm_nc_ref(R, A, B, m, n, k);
+        for (size_t i = 0; i < 2 * m * n; i++) CHECK_CLOSE(C[i], R[i], 1e-4, 1e-4 * sqrt((double)k));
+        free(A), free(B), free(C), free(R);
+    }
     /* dot product, lengths around the vector widths */
     for (size_t n = 1; n <= 1000; n = n * 3 + 1) {
         float *a = pt_calloc(n, 4), *b = pt_calloc(n, 4);

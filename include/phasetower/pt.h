@@ -5,4 +5,5 @@
 #include "phasetower/data.h"
 #include "phasetower/tower.h"
 #include "phasetower/metrics.h"
+#include "phasetower/memory.h"
 #endif

@@ -12,6 +12,11 @@ void pt_sgemm_nt(float *restrict C, const float *restrict A, const float *restri
 void pt_sgemm_nt_ref(float *restrict C, const float *restrict A, const float *restrict B,
                      size_t m, size_t n, size_t k, float alpha, float beta);
 
+/* Complex C = A * B^H (conjugate transpose), interleaved complex floats.
+ * C: (m, n) out, A: (m, k), B: (n, k). */
+void pt_cgemm_nc(float *restrict C, const float *restrict A, const float *restrict B, size_t m, size_t n, size_t k);
+void pt_cgemm_nc_ref(float *restrict C, const float *restrict A, const float *restrict B, size_t m, size_t n, size_t k);
+
 /* Dot product a.b of n floats. */
 float pt_sdot(const float *restrict a, const float *restrict b, size_t n);
 float pt_sdot_ref(const float *restrict a, const float *restrict b, size_t n);

@@ -31,10 +31,6 @@ int pt_block_active(int K, float frac);
 /* Allocate blocks/targets/codebook for t->cfg (zeroed). */
 pt_status pt_tower_alloc(pt_tower *t);
 
-/* Top-s of scores (K) into idx (s, unordered): larger score first, ties to the
- * lower index, so selection is deterministic. */
-void pt_select_top(int *restrict idx, const float *restrict sc, int K, int s);
-
 /* Active set of one sample: act[0..s) gets the s best scores (act needs s+1
  * entries). Returns the output threshold: 0 for HARD (or s == K), the
  * (s+1)-th best score for SOFT, whose index is left in act[s]. */

@@ -1,0 +1,69 @@
+/* PhaseTower episodic memory (paper section 6): a circular buffer of N complex
+ * keys with labels and a usage value per slot.
+ *  - write: O(1); the key is the given vector projected to `dim` complex values
+ *    (a fixed random complex Gaussian matrix, a Johnson-Lindenstrauss sketch,
+ *    when dim < in_dim; none when dim == in_dim) and normalized to unit length.
+ *  - recall: sim_i = |<M_i, q>| = |sum_j M_ij conj(q_j)| in [0, 1] for every
+ *    stored slot; a batch of queries is one complex matrix product (BLAS cgemm);
+ *    the top k slots vote (the mode of their labels, or similarity-weighted).
+ *  - forgetting (alpha > 0): every recall adds sim_i - alpha to the usage v_i of
+ *    every stored slot (v starts at 1 on write); a slot whose v falls below 0 is
+ *    erased and reused by the next write before the circular pointer advances.
+ * Vectors are interleaved complex floats (re, im, re, im, ...). One memory is
+ * not safe to use from two threads at once; pt_memory_scores is const. */
+#ifndef PHASETOWER_MEMORY_H
+#define PHASETOWER_MEMORY_H
+
+#include "phasetower/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum pt_vote { PT_VOTE_MODE = 0, PT_VOTE_WEIGHTED = 1 } pt_vote;
+
+typedef struct pt_memory_config {
+    int in_dim;    /* complex length of the vectors written and recalled, >= 1 */
+    int dim;       /* complex length of the stored keys, 1..in_dim */
+    int capacity;  /* N slots, 1..10,000,000 */
+    int k;         /* slots that vote on a recall, 1..capacity */
+    float alpha;   /* forgetting rate in [0, 1]; 0 = never forget */
+    pt_vote vote;
+    uint64_t seed; /* of the projection */
+} pt_memory_config;
+
+typedef struct pt_memory pt_memory;
+
+/* Defaults for vectors of in_dim: dim = min(in_dim, 256), N = 10000, k = 5,
+ * alpha = 0, mode vote, seed 1. */
+pt_memory_config pt_memory_config_default(int in_dim);
+pt_status pt_memory_config_check(const pt_memory_config *c); /* PT_EINVAL naming the field */
+
+pt_status pt_memory_create(const pt_memory_config *c, pt_memory **out);
+void pt_memory_destroy(pt_memory *m);
+const pt_memory_config *pt_memory_get_config(const pt_memory *m);
+
+/* Store z (in_dim complex) with label >= 0 in O(1): an erased slot if any, else
+ * the slot at the circular pointer (overwriting the oldest when full). *slot
+ * (may be NULL) gets the index. PT_EINVAL for a zero or non-finite vector. */
+pt_status pt_memory_write(pt_memory *m, const float *z, int label, size_t *slot);
+
+/* For each of nq queries q (nq, in_dim complex): the voted label (-1 when the
+ * memory is empty) and the largest similarity (0 when empty). Either output may
+ * be NULL. recall also applies forgetting; scores never changes the memory. */
+pt_status pt_memory_recall(pt_memory *m, const float *q, size_t nq, int *label, float *best);
+pt_status pt_memory_scores(const pt_memory *m, const float *q, size_t nq, int *label, float *best);
+
+/* Stored slots, and a slot's label (-1 if empty), usage and key (dim complex). */
+size_t pt_memory_count(const pt_memory *m);
+int pt_memory_label(const pt_memory *m, size_t slot);
+float pt_memory_usage(const pt_memory *m, size_t slot);
+const float *pt_memory_key(const pt_memory *m, size_t slot);
+
+/* Bytes held by the keys, labels and usage values (the memory's footprint). */
+size_t pt_memory_bytes(const pt_memory *m);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

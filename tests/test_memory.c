@@ -1,0 +1,149 @@
+/* Episodic memory: write/recall exactness on hand-made vectors, phase
+ * invariance of |<M, q>|, circular overwrite, forgetting that erases exactly the
+ * slots whose usage drops below 0 (and reuse of them), mode and weighted votes,
+ * chunked batch recall equal to one-by-one, the projected keys, bad input. */
+#include <string.h>
+#include "check.h"
+#include "phasetower/memory.h"
+
+enum { D = 4 };
+
+static pt_memory *make(int in_dim, int dim, int N, int k, float alpha, pt_vote vote)
+{
+    pt_memory_config c = pt_memory_config_default(in_dim);
+    c.dim = dim, c.capacity = N, c.k = k, c.alpha = alpha, c.vote = vote;
+    pt_memory *m = NULL;
+    CHECK(pt_memory_create(&c, &m) == PT_OK);
+    return m;
+}
+
+/* unit basis vector e_j times e^{i theta}, interleaved complex */
+static void basis(float *z, int n, int j, float re, float im)
+{
+    memset(z, 0, 2 * (size_t)n * sizeof *z);
+    z[2 * j] = re, z[2 * j + 1] = im;
+}
+
+int main(void)
+{
+    float z[2 * 64], q[2 * 64];
+    int y;
+    float b;
+
+    /* exactness: keys are the normalized vectors; recall finds them with sim 1 */
+    pt_memory *m = make(D, D, 4, 1, 0.0f, PT_VOTE_MODE);
+    CHECK(pt_memory_scores(m, z, 0, &y, &b) == PT_OK); /* nothing asked */
+    basis(q, D, 0, 1, 0);
+    CHECK(pt_memory_scores(m, q, 1, &y, &b) == PT_OK && y == -1 && b == 0.0f); /* empty */
+    size_t s;
+    basis(z, D, 0, 2.0f, 0.0f);
+    CHECK(pt_memory_write(m, z, 0, &s) == PT_OK && s == 0);
+    CHECK(pt_memory_key(m, 0)[0] == 1.0f && pt_memory_key(m, 0)[1] == 0.0f); /* 2 e1 stored as e1 */
+    basis(z, D, 1, 0.0f, 1.0f); /* i e2 */
+    CHECK(pt_memory_write(m, z, 1, &s) == PT_OK && s == 1);
+    basis(z, D, 2, 0.6f, -0.8f);
+    CHECK(pt_memory_write(m, z, 2, &s) == PT_OK && s == 2 && pt_memory_count(m) == 3);
+    basis(q, D, 1, 0.8f, 0.6f); /* e2 with another phase: |<M, q>| ignores the global phase */
+    CHECK(pt_memory_scores(m, q, 1, &y, &b) == PT_OK && y == 1);
+    CHECK_CLOSE(b, 1.0, 1e-6, 1e-6);
+    memset(q, 0, sizeof q);
+    q[0] = q[2] = 0.70710678f; /* (e1 + e2) / sqrt 2: ties go to the lower slot */
+    CHECK(pt_memory_scores(m, q, 1, &y, &b) == PT_OK && y == 0);
+    CHECK_CLOSE(b, 0.70710678, 1e-6, 1e-6);
+    /* circular: the 4th write fills slot 3, the 5th overwrites the oldest (slot 0) */
+    basis(z, D, 3, 1, 0);
+    CHECK(pt_memory_write(m, z, 3, &s) == PT_OK && s == 3);
+    basis(z, D, 3, 0, 1);
+    CHECK(pt_memory_write(m, z, 9, &s) == PT_OK && s == 0 && pt_memory_count(m) == 4 && pt_memory_label(m, 0) == 9);
+    /* bad input leaves the memory as it was */
+    memset(z, 0, sizeof z);
+    CHECK(pt_memory_write(m, z, 4, &s) == PT_EINVAL && pt_memory_count(m) == 4);
+    basis(z, D, 0, NAN, 0);
+    CHECK(pt_memory_write(m, z, 4, &s) == PT_EINVAL && pt_memory_label(m, 1) == 1);
+    basis(z, D, 0, 1, 0);
+    CHECK(pt_memory_write(m, z, -1, &s) == PT_EINVAL);
+    pt_memory_destroy(m);
+
+    /* forgetting, alpha 0.5, four orthogonal slots (v = 1 each): recalling e1
+     * adds 1 - 0.5 to slot 0 and 0 - 0.5 to the others: after two recalls they
+     * sit at exactly 0 (kept), after the third at -0.5 (erased); slot 0 stays */
+    m = make(D, D, 4, 1, 0.5f, PT_VOTE_MODE);
+    for (int j = 0; j < D; j++) {
+        basis(z, D, j, 1, 0);
+        CHECK(pt_memory_write(m, z, j, NULL) == PT_OK);
+    }
+    basis(q, D, 0, 1, 0);
+    CHECK(pt_memory_scores(m, q, 1, &y, &b) == PT_OK && pt_memory_usage(m, 1) == 1.0f); /* scores: no side effect */
+    CHECK(pt_memory_recall(m, q, 1, &y, &b) == PT_OK && y == 0);
+    CHECK(pt_memory_recall(m, q, 1, &y, &b) == PT_OK && pt_memory_count(m) == 4 && pt_memory_usage(m, 1) == 0.0f);
+    CHECK(pt_memory_usage(m, 0) == 2.0f);
+    CHECK(pt_memory_recall(m, q, 1, &y, &b) == PT_OK && pt_memory_count(m) == 1);
+    CHECK(pt_memory_label(m, 0) == 0 && pt_memory_label(m, 1) == -1 && pt_memory_label(m, 2) == -1 &&
+          pt_memory_label(m, 3) == -1);
+    basis(z, D, 2, 1, 0);
+    CHECK(pt_memory_write(m, z, 7, &s) == PT_OK && s != 0 && pt_memory_count(m) == 2); /* reuses an erased slot */
+    CHECK(pt_memory_write(m, z, 8, &s) == PT_OK && s != 0 && pt_memory_count(m) == 3);
+    CHECK(pt_memory_label(m, 0) == 0); /* the used slot was never overwritten */
+    pt_memory_destroy(m);
+
+    /* votes, k = 3, query e1: two label-5 slots at sim 0.4, one label-7 at 0.9:
+     * the mode says 5, the similarity-weighted vote says 7 (0.9 > 0.8) */
+    for (int v = 0; v < 2; v++) {
+        m = make(3, 3, 8, 3, 0.0f, v ? PT_VOTE_WEIGHTED : PT_VOTE_MODE);
+        float k1[6] = {0.4f, 0, 0.9165151f, 0, 0, 0}, k2[6] = {0.4f, 0, 0, 0, 0.9165151f, 0};
+        float k3[6] = {0.9f, 0, 0, 0, 0.4358899f, 0};
+        CHECK(pt_memory_write(m, k1, 5, NULL) == PT_OK && pt_memory_write(m, k2, 5, NULL) == PT_OK &&
+              pt_memory_write(m, k3, 7, NULL) == PT_OK);
+        basis(q, 3, 0, 1, 0);
+        CHECK(pt_memory_scores(m, q, 1, &y, &b) == PT_OK && y == (v ? 7 : 5));
+        CHECK_CLOSE(b, 0.9, 1e-5, 1e-6);
+        pt_memory_destroy(m);
+    }
+
+    /* projected keys (64 -> 16), 300 random sparse vectors; a batch of 300
+     * queries (two cgemm chunks) equals 300 single recalls, and each stored
+     * vector recalls its own label with similarity 1 */
+    pt_rng r;
+    pt_rng_seed(&r, 9);
+    enum { NQ = 300, IN = 64 };
+    static float V[NQ * 2 * IN];
+    static int lab[NQ], yb[NQ];
+    static float bb[NQ];
+    m = make(IN, 16, NQ, 1, 0.0f, PT_VOTE_MODE);
+    for (int i = 0; i < NQ; i++) {
+        for (int t = 0; t < 6; t++) {
+            int j = (int)(pt_rng_u64(&r) % IN);
+            V[i * 2 * IN + 2 * j] = pt_rng_normal(&r), V[i * 2 * IN + 2 * j + 1] = pt_rng_normal(&r);
+        }
+        lab[i] = i;
+        CHECK(pt_memory_write(m, V + i * 2 * IN, i, NULL) == PT_OK);
+    }
+    CHECK(pt_memory_scores(m, V, NQ, yb, bb) == PT_OK);
+    int self = 0;
+    for (int i = 0; i < NQ; i++) {
+        CHECK(pt_memory_scores(m, V + i * 2 * IN, 1, &y, &b) == PT_OK && y == yb[i]);
+        CHECK_CLOSE(b, bb[i], 1e-5, 1e-6);
+        self += yb[i] == lab[i] && fabsf(bb[i] - 1.0f) < 1e-4f;
+    }
+    CHECK(self >= NQ - 3); /* near-duplicate random vectors may tie */
+    CHECK(pt_memory_bytes(m) == (size_t)NQ * 16 * 8 + (size_t)NQ * 8);
+    pt_memory_destroy(m);
+
+    /* configuration out of range */
+    pt_memory_config c = pt_memory_config_default(8);
+    CHECK(c.dim == 8 && c.capacity == 10000 && c.k == 5);
+    pt_memory_config bc = c;
+    bc.k = 0;
+    CHECK(pt_memory_config_check(&bc) == PT_EINVAL && strstr(pt_errmsg(), "--memory-k"));
+    bc = c, bc.k = 10001;
+    CHECK(pt_memory_config_check(&bc) == PT_EINVAL && strstr(pt_errmsg(), "--memory-k"));
+    bc = c, bc.alpha = -0.1f;
+    CHECK(pt_memory_config_check(&bc) == PT_EINVAL && strstr(pt_errmsg(), "--memory-alpha"));
+    bc = c, bc.alpha = NAN;
+    CHECK(pt_memory_config_check(&bc) == PT_EINVAL);
+    bc = c, bc.dim = 9;
+    CHECK(pt_memory_config_check(&bc) == PT_EINVAL && strstr(pt_errmsg(), "--memory-dim"));
+    bc = c, bc.capacity = 0;
+    CHECK(pt_memory_config_check(&bc) == PT_EINVAL && strstr(pt_errmsg(), "--memory-size"));
+    TEST_END();
+}
