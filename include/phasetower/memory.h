@@ -60,6 +60,10 @@ int pt_memory_label(const pt_memory *m, size_t slot);
 float pt_memory_usage(const pt_memory *m, size_t slot);
 const float *pt_memory_key(const pt_memory *m, size_t slot);
 
+/* Names of the votes ("mode", "weighted") and their parser (PT_EINVAL naming --memory-vote). */
+const char *pt_memory_vote_name(pt_vote v);
+pt_status pt_memory_vote_parse(const char *s, pt_vote *out);
+
 /* Bytes held by the keys, labels and usage values (the memory's footprint). */
 size_t pt_memory_bytes(const pt_memory *m);
 

@@ -10,6 +10,7 @@
 
 #include "phasetower/core.h"
 #include "phasetower/data.h"
+#include "phasetower/memory.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -117,10 +118,21 @@ pt_status pt_tower_readout_parse(const char *s, pt_readout *out);
 pt_status pt_tower_init_parse(const char *s, pt_init *out);
 pt_status pt_tower_select_parse(const char *s, pt_select *out);
 
+/* The last block's output Z of each of n samples, z (n, K_last) as
+ * interleaved complex floats: what the episodic memory stores and recalls. */
+pt_status pt_tower_embed(const pt_tower *t, const float *x, size_t n, float *z);
+/* K of the last block: the complex length of pt_tower_embed's vectors. */
+int pt_tower_out_dim(const pt_tower *t);
+
 /* safetensors checkpoint (docs/checkpoint-format.md). Written to a temp file
- * and renamed; load validates every tensor shape against the metadata. */
+ * and renamed; load validates every tensor shape against the metadata.
+ * pt_model_save stores an episodic memory with the tower (mem may be NULL; its
+ * in_dim must be the tower's output length); pt_model_load returns it in *mem
+ * (NULL when the file has none; mem itself may be NULL to ignore it). */
 pt_status pt_tower_save(const pt_tower *t, const char *path);
 pt_status pt_tower_load(const char *path, pt_tower **out);
+pt_status pt_model_save(const pt_tower *t, const pt_memory *mem, const char *path);
+pt_status pt_model_load(const char *path, pt_tower **t, pt_memory **mem);
 
 #ifdef __cplusplus
 }

@@ -4,6 +4,7 @@
  * the header against the data (sizes, offsets, exact tiling of the data buffer)
  * and copies any F32/I32 tensor that a foreign file left misaligned. */
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 #include "internal.h"
@@ -596,5 +597,53 @@ pt_status pt_st_read(const char *path, pt_st_file **out)
         return st;
     }
     *out = f;
+    return PT_OK;
+}
+
+/* Metadata helpers: each names the file and key on failure. */
+pt_status pt_st_meta_str(const pt_st_file *f, const char *path, const char *key, const char **out)
+{
+    *out = pt_st_meta(f, key);
+    if (!*out) return pt_fail(PT_EFORMAT, "%s: metadata has no '%s'", path, key);
+    return PT_OK;
+}
+
+pt_status pt_st_meta_num(const pt_st_file *f, const char *path, const char *key, double lo, double hi, double *out)
+{
+    const char *s;
+    pt_status st = pt_st_meta_str(f, path, key, &s);
+    if (st) return st;
+    char *end;
+    errno = 0;
+    double d = strtod(s, &end);
+    if (end == s || *end || errno || !(d >= lo && d <= hi))
+        return pt_fail(PT_EFORMAT, "%s: metadata '%s' = '%s' is not a number in [%g, %g]", path, key, s, lo, hi);
+    *out = d;
+    return PT_OK;
+}
+
+pt_status pt_st_get(const pt_st_file *f, const char *path, pt_st_dtype dtype, const char *name, int ndim,
+                    const size_t *shape, void *dst)
+{
+    const pt_st_tensor *t = pt_st_find(f, name);
+    if (!t) return pt_fail(PT_EFORMAT, "%s: missing tensor '%s'", path, name);
+    int ok = t->dtype == dtype && t->ndim == ndim;
+    for (int i = 0; ok && i < ndim; i++) ok = t->shape[i] == shape[i];
+    if (!ok) {
+        char want[96] = "", got[96] = "";
+        for (int i = 0; i < ndim; i++)
+            snprintf(want + strlen(want), sizeof want - strlen(want), "%s%zu", i ? "," : "", shape[i]);
+        for (int i = 0; i < t->ndim; i++)
+            snprintf(got + strlen(got), sizeof got - strlen(got), "%s%zu", i ? "," : "", t->shape[i]);
+        return pt_fail(PT_EFORMAT, "%s: tensor '%s' has shape [%s] %s, the config says [%s] %s", path, name, got,
+                       dtype_names[t->dtype], want, dtype_names[dtype]);
+    }
+    size_t n = pt_st_numel(t);
+    if (dtype == PT_ST_F32) {
+        const float *src = t->data;
+        for (size_t i = 0; i < n; i++)
+            if (!isfinite(src[i])) return pt_fail(PT_EFORMAT, "%s: tensor '%s' holds a non-finite value", path, name);
+    }
+    memcpy(dst, t->data, n * dtype_sizes[dtype]);
     return PT_OK;
 }

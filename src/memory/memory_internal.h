@@ -21,4 +21,17 @@ struct pt_memory {
 /* Allocate (zeroed, all slots empty) without drawing the projection. */
 pt_status pt_memory_alloc(const pt_memory_config *c, pt_memory **out);
 
+/* Checkpoint pieces (memory_io.c), used by the model's save and load.
+ * put: at most PT_MEMORY_ST_MAX tensors into ts; free32 (capacity entries)
+ * receives the compacted free list that one of them points to. meta: appends
+ * the memory_* keys to meta/v at *nm (at most PT_MEMORY_META_MAX). load: *out
+ * NULL when the file has no memory; *ntensors the tensors it accounts for. */
+#include <stdint.h>
+#include "io/safetensors.h"
+#define PT_MEMORY_ST_MAX 5
+#define PT_MEMORY_META_MAX 7
+size_t pt_memory_st_put(const pt_memory *m, pt_st_tensor *ts, int32_t *free32);
+void pt_memory_st_meta(const pt_memory *m, char (*v)[64], const char **meta, size_t *nm);
+pt_status pt_memory_st_load(const pt_st_file *f, const char *path, int in_dim, pt_memory **out, size_t *ntensors);
+
 #endif

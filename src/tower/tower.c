@@ -606,6 +606,25 @@ pt_status pt_tower_predict(const pt_tower *t, const float *x, size_t n, uint8_t 
     return PT_OK;
 }
 
+pt_status pt_tower_embed(const pt_tower *t, const float *x, size_t n, float *z)
+{
+    const pt_tower_config *c = &t->cfg;
+    pt_status st = check_input(t, x, n);
+    if (st || n == 0) return st;
+    fwd_ws w;
+    if ((st = ws_alloc(&w, t, n < (size_t)c->batch ? (int)n : c->batch))) return st;
+    size_t K = (size_t)t->b[c->n_blocks - 1].K;
+    for (size_t i0 = 0; i0 < n; i0 += (size_t)c->batch) {
+        int nb = n - i0 < (size_t)c->batch ? (int)(n - i0) : c->batch;
+        forward(t, &w, x + i0 * (size_t)c->n_in, nb, c->n_blocks);
+        memcpy(z + 2 * i0 * K, w.Z[c->n_blocks - 1], (size_t)nb * K * sizeof(pt_c32));
+    }
+    ws_free(&w);
+    return PT_OK;
+}
+
+int pt_tower_out_dim(const pt_tower *t) { return t->b[t->cfg.n_blocks - 1].K; }
+
 pt_status pt_tower_accuracy(const pt_tower *t, const pt_dataset *d, double *acc)
 {
     if ((int)d->dim != t->cfg.n_in)

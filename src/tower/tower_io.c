@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "io/safetensors.h"
+#include "memory/memory_internal.h"
 #include "tower/tower_internal.h"
 
 #define PT_TOWER_FORMAT_VERSION "1"
@@ -49,13 +50,17 @@ PT_ENUM_API(pt_init, init, init_names)
 PT_ENUM_API(pt_select, select, select_names)
 #undef PT_ENUM_API
 
-enum { META_MAX = 24 };
+enum { META_MAX = 24 + PT_MEMORY_META_MAX };
 
-pt_status pt_tower_save(const pt_tower *t, const char *path)
+pt_status pt_tower_save(const pt_tower *t, const char *path) { return pt_model_save(t, NULL, path); }
+
+pt_status pt_tower_load(const char *path, pt_tower **out) { return pt_model_load(path, out, NULL); }
+
+pt_status pt_model_save(const pt_tower *t, const pt_memory *mem, const char *path)
 {
     const pt_tower_config *c = &t->cfg;
     int L = c->n_blocks;
-    pt_st_tensor ts[4 * PT_TOWER_MAXBLOCKS + 1];
+    pt_st_tensor ts[4 * PT_TOWER_MAXBLOCKS + 1 + PT_MEMORY_ST_MAX];
     size_t nt = 0;
     for (int l = 0; l < L; l++) {
         const pt_block *b = &t->b[l];
@@ -112,73 +117,37 @@ pt_status pt_tower_save(const pt_tower *t, const char *path)
     meta[2 * nm] = "layers";
     meta[2 * nm + 1] = layers;
     nm++;
-    return pt_st_write(path, ts, nt, meta, nm);
+    if (!mem) return pt_st_write(path, ts, nt, meta, nm);
+    if (pt_memory_get_config(mem)->in_dim != t->b[L - 1].K)
+        return pt_fail(PT_EINVAL, "memory holds vectors of %d, the tower outputs %d", pt_memory_get_config(mem)->in_dim,
+                       t->b[L - 1].K);
+    int32_t *free32 = pt_calloc((size_t)pt_memory_get_config(mem)->capacity, sizeof *free32);
+    if (!free32) return pt_fail(PT_ENOMEM, "out of memory");
+    nt += pt_memory_st_put(mem, ts + nt, free32);
+    pt_memory_st_meta(mem, v, meta, &nm);
+    pt_status st = pt_st_write(path, ts, nt, meta, nm);
+    free(free32);
+    return st;
 }
 
-/* Metadata helpers: each names the file and key on failure. */
-static pt_status meta_str(const pt_st_file *f, const char *path, const char *key, const char **out)
-{
-    *out = pt_st_meta(f, key);
-    if (!*out) return pt_fail(PT_EFORMAT, "%s: metadata has no '%s'", path, key);
-    return PT_OK;
-}
-
-static pt_status meta_num(const pt_st_file *f, const char *path, const char *key, double lo, double hi, double *out)
-{
-    const char *s;
-    pt_status st = meta_str(f, path, key, &s);
-    if (st) return st;
-    char *end;
-    errno = 0;
-    double d = strtod(s, &end);
-    if (end == s || *end || errno || !(d >= lo && d <= hi))
-        return pt_fail(PT_EFORMAT, "%s: metadata '%s' = '%s' is not a number in [%g, %g]", path, key, s, lo, hi);
-    *out = d;
-    return PT_OK;
-}
-
-static pt_status get_tensor(const pt_st_file *f, const char *path, const char *name, int ndim,
-                            const size_t *shape, void *dst)
-{
-    const pt_st_tensor *t = pt_st_find(f, name);
-    if (!t) return pt_fail(PT_EFORMAT, "%s: missing tensor '%s'", path, name);
-    int ok = t->dtype == PT_ST_F32 && t->ndim == ndim;
-    for (int i = 0; ok && i < ndim; i++) ok = t->shape[i] == shape[i];
-    if (!ok) {
-        char want[96] = "", got[96] = "";
-        for (int i = 0; i < ndim; i++)
-            snprintf(want + strlen(want), sizeof want - strlen(want), "%s%zu", i ? "," : "", shape[i]);
-        for (int i = 0; i < t->ndim; i++)
-            snprintf(got + strlen(got), sizeof got - strlen(got), "%s%zu", i ? "," : "", t->shape[i]);
-        return pt_fail(PT_EFORMAT, "%s: tensor '%s' has shape [%s]%s, the config says F32 [%s]", path, name, got,
-                       t->dtype == PT_ST_F32 ? "" : " (not F32)", want);
-    }
-    size_t n = pt_st_numel(t);
-    const float *src = t->data;
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(src[i])) return pt_fail(PT_EFORMAT, "%s: tensor '%s' holds a non-finite value", path, name);
-    memcpy(dst, src, n * sizeof(float));
-    return PT_OK;
-}
-
-static pt_status load_from(const pt_st_file *f, const char *path, pt_tower **out)
+static pt_status load_from(const pt_st_file *f, const char *path, pt_tower **out, pt_memory **mem)
 {
     const char *s;
     pt_status st;
-    if ((st = meta_str(f, path, "format", &s))) return st;
+    if ((st = pt_st_meta_str(f, path, "format", &s))) return st;
     if (strcmp(s, "phasetower")) return pt_fail(PT_EFORMAT, "%s: not a PhaseTower checkpoint (format '%s')", path, s);
-    if ((st = meta_str(f, path, "model", &s))) return st;
+    if ((st = pt_st_meta_str(f, path, "model", &s))) return st;
     if (strcmp(s, "tower")) return pt_fail(PT_EFORMAT, "%s: holds a '%s' model, not a tower", path, s);
-    if ((st = meta_str(f, path, "version", &s))) return st;
+    if ((st = pt_st_meta_str(f, path, "version", &s))) return st;
     if (strcmp(s, PT_TOWER_FORMAT_VERSION))
         return pt_fail(PT_EFORMAT, "%s: checkpoint version %s, this build reads version %s", path, s, PT_TOWER_FORMAT_VERSION);
 
     pt_tower_config c = pt_tower_config_default();
     double d;
-    if ((st = meta_str(f, path, "layers", &s))) return st;
+    if ((st = pt_st_meta_str(f, path, "layers", &s))) return st;
     if ((st = pt_tower_spec_parse(s, &c))) return pt_fail(PT_EFORMAT, "%s: metadata %s", path, pt_errmsg());
 #define NUM(key, field, type, lo, hi) \
-    do { if ((st = meta_num(f, path, key, lo, hi, &d))) return st; c.field = (type)d; } while (0)
+    do { if ((st = pt_st_meta_num(f, path, key, lo, hi, &d))) return st; c.field = (type)d; } while (0)
     NUM("n_in", n_in, int, 1, 1 << 20);
     NUM("n_classes", n_classes, int, 2, 256);
     NUM("eta", eta, float, 0, 1e30);
@@ -189,15 +158,15 @@ static pt_status load_from(const pt_st_file *f, const char *path, pt_tower **out
     NUM("ridge", ridge, float, 0, 1e30);
     NUM("batch", batch, int, 1, 4096);
 #undef NUM
-    if ((st = meta_str(f, path, "seed", &s))) return st;
+    if ((st = pt_st_meta_str(f, path, "seed", &s))) return st;
     char *end;
     errno = 0;
     c.seed = strtoull(s, &end, 10);
     if (end == s || *end || errno) return pt_fail(PT_EFORMAT, "%s: metadata 'seed' = '%s' is not an integer", path, s);
-    if ((st = meta_str(f, path, "rule", &s)) || (st = pt_tower_rule_parse(s, &c.rule)) ||
-        (st = meta_str(f, path, "readout", &s)) || (st = pt_tower_readout_parse(s, &c.readout)) ||
-        (st = meta_str(f, path, "init", &s)) || (st = pt_tower_init_parse(s, &c.init)) ||
-        (st = meta_str(f, path, "select", &s)) || (st = pt_tower_select_parse(s, &c.select)))
+    if ((st = pt_st_meta_str(f, path, "rule", &s)) || (st = pt_tower_rule_parse(s, &c.rule)) ||
+        (st = pt_st_meta_str(f, path, "readout", &s)) || (st = pt_tower_readout_parse(s, &c.readout)) ||
+        (st = pt_st_meta_str(f, path, "init", &s)) || (st = pt_tower_init_parse(s, &c.init)) ||
+        (st = pt_st_meta_str(f, path, "select", &s)) || (st = pt_tower_select_parse(s, &c.select)))
         return pt_fail(PT_EFORMAT, "%s: metadata: %s", path, pt_errmsg());
     if ((st = pt_tower_config_check(&c))) return pt_fail(PT_EFORMAT, "%s: metadata: %s", path, pt_errmsg());
 
@@ -205,9 +174,9 @@ static pt_status load_from(const pt_st_file *f, const char *path, pt_tower **out
     if (!t) return pt_fail(PT_ENOMEM, "out of memory for the tower");
     t->cfg = c;
     if ((st = pt_tower_alloc(t))) goto fail;
-    if ((st = meta_num(f, path, "initialized", 0, 1, &d))) goto fail;
+    if ((st = pt_st_meta_num(f, path, "initialized", 0, 1, &d))) goto fail;
     t->initialized = (int)d;
-    if ((st = meta_num(f, path, "samples_seen", 0, 9007199254740992.0, &d))) goto fail;
+    if ((st = pt_st_meta_num(f, path, "samples_seen", 0, 9007199254740992.0, &d))) goto fail;
     t->samples_seen = (uint64_t)d;
     for (int l = 0; l < c.n_blocks; l++) {
         pt_block *b = &t->b[l];
@@ -215,22 +184,29 @@ static pt_status load_from(const pt_st_file *f, const char *path, pt_tower **out
         size_t sh[3];
         snprintf(name, sizeof name, "block%d.p", l);
         sh[0] = (size_t)b->K, sh[1] = (size_t)b->in_dim;
-        if ((st = get_tensor(f, path, name, 2, sh, b->P))) goto fail;
+        if ((st = pt_st_get(f, path, PT_ST_F32, name, 2, sh, b->P))) goto fail;
         snprintf(name, sizeof name, "block%d.phi", l);
-        if ((st = get_tensor(f, path, name, 1, sh, b->phi))) goto fail;
+        if ((st = pt_st_get(f, path, PT_ST_F32, name, 1, sh, b->phi))) goto fail;
         snprintf(name, sizeof name, "block%d.lambda", l);
         sh[0] = 2;
-        if ((st = get_tensor(f, path, name, 1, sh, &b->lambda))) goto fail;
+        if ((st = pt_st_get(f, path, PT_ST_F32, name, 1, sh, &b->lambda))) goto fail;
         snprintf(name, sizeof name, "block%d.targets", l);
         sh[0] = (size_t)c.n_classes, sh[1] = (size_t)b->K, sh[2] = 2;
-        if ((st = get_tensor(f, path, name, 3, sh, b->T))) goto fail;
+        if ((st = pt_st_get(f, path, PT_ST_F32, name, 3, sh, b->T))) goto fail;
     }
     size_t sh[3] = {(size_t)c.n_classes, (size_t)t->b[c.n_blocks - 1].K, 2};
-    if ((st = get_tensor(f, path, "codebook", 3, sh, t->C))) goto fail;
-    if (pt_st_count(f) != 4 * (size_t)c.n_blocks + 1) {
-        st = pt_fail(PT_EFORMAT, "%s: %zu tensors, expected %d for %d blocks", path, pt_st_count(f), 4 * c.n_blocks + 1, c.n_blocks);
+    if ((st = pt_st_get(f, path, PT_ST_F32, "codebook", 3, sh, t->C))) goto fail;
+    pt_memory *m = NULL;
+    size_t nmem = 0;
+    if ((st = pt_memory_st_load(f, path, t->b[c.n_blocks - 1].K, &m, &nmem))) goto fail;
+    if (pt_st_count(f) != 4 * (size_t)c.n_blocks + 1 + nmem) {
+        st = pt_fail(PT_EFORMAT, "%s: %zu tensors, expected %zu for %d blocks%s", path, pt_st_count(f),
+                     4 * (size_t)c.n_blocks + 1 + nmem, c.n_blocks, m ? " and a memory" : "");
+        pt_memory_destroy(m);
         goto fail;
     }
+    if (mem) *mem = m;
+    else pt_memory_destroy(m);
     *out = t;
     return PT_OK;
 fail:
@@ -238,13 +214,14 @@ fail:
     return st;
 }
 
-pt_status pt_tower_load(const char *path, pt_tower **out)
+pt_status pt_model_load(const char *path, pt_tower **out, pt_memory **mem)
 {
     *out = NULL;
+    if (mem) *mem = NULL;
     pt_st_file *f;
     pt_status st = pt_st_read(path, &f);
     if (st) return st;
-    st = load_from(f, path, out);
+    st = load_from(f, path, out, mem);
     pt_st_close(f);
     return st;
 }

@@ -1,0 +1,127 @@
+/* The episodic memory inside a model checkpoint (docs/checkpoint-format.md):
+ * tensors memory.keys, memory.labels, memory.usage, memory.free and, when keys
+ * are projected, memory.proj; its configuration as memory_* metadata. Load
+ * checks every tensor against the metadata and the slots against each other,
+ * so a corrupt memory is refused, never half-used. */
+#include <inttypes.h>
+#include <math.h>
+#include <string.h>
+#include "memory/memory_internal.h"
+
+_Static_assert(sizeof(int) == sizeof(int32_t), "labels are stored as I32");
+
+static const char *const vote_names[] = {[PT_VOTE_MODE] = "mode", [PT_VOTE_WEIGHTED] = "weighted"};
+
+const char *pt_memory_vote_name(pt_vote v) { return (unsigned)v <= PT_VOTE_WEIGHTED ? vote_names[v] : "?"; }
+
+pt_status pt_memory_vote_parse(const char *s, pt_vote *out)
+{
+    for (int i = 0; s && i <= PT_VOTE_WEIGHTED; i++)
+        if (!strcmp(s, vote_names[i])) {
+            *out = (pt_vote)i;
+            return PT_OK;
+        }
+    return pt_fail(PT_EINVAL, "--memory-vote '%s': expected mode or weighted", s ? s : "");
+}
+
+static void put(pt_st_tensor *t, const char *name, pt_st_dtype dt, int ndim, size_t a, size_t b, const void *data)
+{
+    memset(t, 0, sizeof *t);
+    snprintf(t->name, sizeof t->name, "%s", name);
+    t->dtype = dt, t->ndim = ndim, t->shape[0] = a, t->shape[1] = b, t->shape[2] = 2, t->data = data;
+}
+
+size_t pt_memory_st_put(const pt_memory *m, pt_st_tensor *ts, int32_t *free32)
+{
+    size_t N = (size_t)m->cfg.capacity, d = (size_t)m->cfg.dim, nt = 0, nf = 0;
+    for (size_t i = 0; i < m->nfree; i++) /* only live entries, in order: pops replay identically */
+        if (m->label[m->freelist[i]] < 0) free32[nf++] = (int32_t)m->freelist[i];
+    put(&ts[nt++], "memory.keys", PT_ST_F32, 3, N, d, m->M);
+    put(&ts[nt++], "memory.labels", PT_ST_I32, 1, N, 0, m->label);
+    put(&ts[nt++], "memory.usage", PT_ST_F32, 1, N, 0, m->v);
+    put(&ts[nt++], "memory.free", PT_ST_I32, 1, nf, 0, free32);
+    if (m->P) put(&ts[nt++], "memory.proj", PT_ST_F32, 3, (size_t)m->cfg.in_dim, d, m->P);
+    return nt;
+}
+
+void pt_memory_st_meta(const pt_memory *m, char (*v)[64], const char **meta, size_t *nm)
+{
+    const pt_memory_config *c = &m->cfg;
+#define META(key, ...) do { snprintf(v[*nm], 64, __VA_ARGS__); meta[2 * *nm] = key; meta[2 * *nm + 1] = v[*nm]; (*nm)++; } while (0)
+    META("memory_size", "%d", c->capacity);
+    META("memory_dim", "%d", c->dim);
+    META("memory_k", "%d", c->k);
+    META("memory_alpha", "%.9g", (double)c->alpha);
+    META("memory_vote", "%s", vote_names[c->vote]);
+    META("memory_seed", "%" PRIu64, c->seed);
+    META("memory_next", "%zu", m->next);
+#undef META
+}
+
+pt_status pt_memory_st_load(const pt_st_file *f, const char *path, int in_dim, pt_memory **out, size_t *ntensors)
+{
+    *out = NULL;
+    *ntensors = 0;
+    if (!pt_st_meta(f, "memory_size")) return PT_OK; /* a model without memory */
+    pt_memory_config c = pt_memory_config_default(in_dim);
+    double x;
+    const char *s;
+    pt_status st;
+#define NUM(key, field, type, lo, hi) \
+    do { if ((st = pt_st_meta_num(f, path, key, lo, hi, &x))) return st; c.field = (type)x; } while (0)
+    NUM("memory_size", capacity, int, 1, 10000000);
+    NUM("memory_dim", dim, int, 1, in_dim);
+    NUM("memory_k", k, int, 1, c.capacity);
+    NUM("memory_alpha", alpha, float, 0, 1);
+    NUM("memory_seed", seed, uint64_t, 0, 18446744073709551615.0);
+#undef NUM
+    if ((st = pt_st_meta_str(f, path, "memory_vote", &s)) || (st = pt_memory_vote_parse(s, &c.vote)))
+        return pt_fail(PT_EFORMAT, "%s: metadata: %s", path, pt_errmsg());
+    double next;
+    if ((st = pt_st_meta_num(f, path, "memory_next", 0, c.capacity - 1, &next))) return st;
+    pt_memory *m;
+    if ((st = pt_memory_alloc(&c, &m))) return st == PT_EINVAL ? pt_fail(PT_EFORMAT, "%s: %s", path, pt_errmsg()) : st;
+    size_t N = (size_t)c.capacity, d = (size_t)c.dim;
+    size_t sh[3] = {N, d, 2};
+    const pt_st_tensor *ft = pt_st_find(f, "memory.free");
+    size_t nf = ft && ft->ndim == 1 ? ft->shape[0] : 0;
+    int32_t *free32 = nf ? pt_calloc(nf, sizeof *free32) : NULL;
+    if (nf && !free32) {
+        pt_memory_destroy(m);
+        return pt_fail(PT_ENOMEM, "out of memory");
+    }
+    size_t one[1] = {N}, fs[1] = {nf}, ps[3] = {(size_t)in_dim, d, 2};
+    if ((st = pt_st_get(f, path, PT_ST_F32, "memory.keys", 3, sh, m->M)) ||
+        (st = pt_st_get(f, path, PT_ST_I32, "memory.labels", 1, one, m->label)) ||
+        (st = pt_st_get(f, path, PT_ST_F32, "memory.usage", 1, one, m->v)) ||
+        (st = pt_st_get(f, path, PT_ST_I32, "memory.free", 1, fs, free32)) ||
+        (m->P && (st = pt_st_get(f, path, PT_ST_F32, "memory.proj", 3, ps, m->P))))
+        goto fail;
+    m->next = (size_t)next;
+    /* slots: a label >= 0 holds a unit key, -1 an all-zero key; free entries are empty slots */
+    for (size_t i = 0; i < N; i++) {
+        double ss = 0.0;
+        for (size_t a = 0; a < d; a++)
+            ss += (double)(crealf(m->M[i * d + a]) * crealf(m->M[i * d + a]) + cimagf(m->M[i * d + a]) * cimagf(m->M[i * d + a]));
+        if (m->label[i] < -1 || (m->label[i] >= 0 && fabs(ss - 1.0) > 1e-3) || (m->label[i] == -1 && ss != 0.0)) {
+            st = pt_fail(PT_EFORMAT, "%s: memory slot %zu is corrupt (label %d, key norm^2 %g)", path, i, m->label[i], ss);
+            goto fail;
+        }
+        m->count += m->label[i] >= 0;
+    }
+    for (size_t i = 0; i < nf; i++) {
+        if (free32[i] < 0 || (size_t)free32[i] >= N || m->label[free32[i]] != -1) {
+            st = pt_fail(PT_EFORMAT, "%s: memory.free entry %zu (%d) is not an empty slot", path, i, (int)free32[i]);
+            goto fail;
+        }
+        m->freelist[m->nfree++] = (size_t)free32[i];
+    }
+    free(free32);
+    *ntensors = m->P ? 5 : 4;
+    *out = m;
+    return PT_OK;
+fail:
+    free(free32);
+    pt_memory_destroy(m);
+    return st;
+}

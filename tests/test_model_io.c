@@ -1,0 +1,160 @@
+/* A checkpoint with an episodic memory: after save and load the memory has
+ * the same slots, usage and free list, answers recalls identically and takes
+ * the same slot on the next write; load then save reproduces the file; a
+ * corrupt memory (bad label, a key that is not a unit vector, a free entry
+ * that is not empty, a wrong shape) is refused with PT_EFORMAT. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "check.h"
+#include "io/safetensors.h"
+#include "phasetower/pt.h"
+
+enum { DIM = 36, NCLS = 4, N = 300 };
+
+static long slurp(const char *path, unsigned char **buf)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    *buf = malloc((size_t)n);
+    if (fread(*buf, 1, (size_t)n, f) != (size_t)n) n = -1;
+    fclose(f);
+    return n;
+}
+
+/* Rewrite src to dst with tensor `name`'s data replaced by `data`, and the
+ * shape's first dimension by dim0 when dim0 > 0. */
+static void rewrite(const char *src, const char *dst, const char *name, const void *data, size_t dim0)
+{
+    pt_st_file *f = NULL;
+    CHECK(pt_st_read(src, &f) == PT_OK);
+    if (!f) return;
+    pt_st_tensor ts[32];
+    size_t nt = pt_st_count(f);
+    for (size_t i = 0; i < nt; i++) {
+        ts[i] = *pt_st_at(f, i);
+        if (!strcmp(ts[i].name, name)) {
+            if (data) ts[i].data = data;
+            if (dim0) ts[i].shape[0] = dim0;
+        }
+    }
+    const char *keys[] = {"format", "version", "model", "n_in", "n_classes", "eta", "eta_phase", "eta_skip", "eta_code",
+                          "target_mag", "ridge", "rule", "readout", "init", "select", "batch", "seed", "initialized",
+                          "samples_seen", "layers", "memory_size", "memory_dim", "memory_k", "memory_alpha",
+                          "memory_vote", "memory_seed", "memory_next"};
+    enum { NK = sizeof keys / sizeof keys[0] };
+    const char *meta[2 * NK];
+    for (int i = 0; i < NK; i++) meta[2 * i] = keys[i], meta[2 * i + 1] = pt_st_meta(f, keys[i]);
+    CHECK(pt_st_write(dst, ts, nt, meta, NK) == PT_OK);
+    pt_st_close(f);
+}
+
+int main(void)
+{
+    static float x[N * DIM];
+    static uint8_t y[N];
+    pt_rng r;
+    pt_rng_seed(&r, 4);
+    for (int i = 0; i < N; i++) {
+        y[i] = (uint8_t)(i % NCLS);
+        for (int j = 0; j < DIM; j++) x[i * DIM + j] = (j % NCLS == y[i] ? 0.8f : 0.1f) + 0.1f * pt_rng_uniform(&r);
+    }
+    pt_tower_config c = pt_tower_config_default();
+    c.n_in = DIM, c.n_classes = NCLS;
+    CHECK(pt_tower_spec_parse("48:0.1", &c) == PT_OK);
+    pt_tower *t = NULL;
+    CHECK(pt_tower_create(&c, &t) == PT_OK && pt_tower_train(t, x, y, N, NULL, NULL) == PT_OK);
+    int K = pt_tower_out_dim(t);
+    CHECK(K == 48);
+    static float z[N * 2 * 48];
+    CHECK(pt_tower_embed(t, x, N, z) == PT_OK);
+
+    /* memory: projected keys (48 -> 12), 50 slots, forgetting; 80 writes wrap
+     * around, recalls erase some slots, and a few more writes reuse them */
+    pt_memory_config mc = pt_memory_config_default(K);
+    mc.dim = 12, mc.capacity = 50, mc.k = 3, mc.alpha = 0.5f;
+    pt_memory *m = NULL;
+    CHECK(pt_memory_create(&mc, &m) == PT_OK);
+    for (int i = 0; i < 80; i++) CHECK(pt_memory_write(m, z + i * 2 * K, y[i], NULL) == PT_OK);
+    /* recall one query until forgetting has erased the slots unlike it */
+    for (int it = 0; it < 50 && pt_memory_count(m) == 50; it++) CHECK(pt_memory_recall(m, z + 100 * 2 * K, 1, NULL, NULL) == PT_OK);
+    size_t left = pt_memory_count(m);
+    CHECK(left > 0 && left < 50); /* forgetting erased some */
+    CHECK(pt_memory_write(m, z + 200 * 2 * K, y[200], NULL) == PT_OK);
+
+    char dir[] = "/tmp/pt_model_io_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char p1[64], p2[64], p3[64];
+    snprintf(p1, sizeof p1, "%s/a.safetensors", dir);
+    snprintf(p2, sizeof p2, "%s/b.safetensors", dir);
+    snprintf(p3, sizeof p3, "%s/c.safetensors", dir);
+    CHECK(pt_model_save(t, m, p1) == PT_OK);
+    pt_tower *t2 = NULL;
+    pt_memory *m2 = NULL;
+    CHECK(pt_model_load(p1, &t2, &m2) == PT_OK && t2 && m2);
+    if (m2) {
+        CHECK(pt_memory_count(m2) == pt_memory_count(m));
+        for (size_t s = 0; s < 50; s++) {
+            CHECK(pt_memory_label(m2, s) == pt_memory_label(m, s) && pt_memory_usage(m2, s) == pt_memory_usage(m, s));
+            CHECK(!memcmp(pt_memory_key(m2, s), pt_memory_key(m, s), 12 * 2 * sizeof(float)));
+        }
+        static int l1[40], l2[40];
+        static float b1[40], b2[40];
+        CHECK(pt_memory_scores(m, z + 150 * 2 * K, 40, l1, b1) == PT_OK && pt_memory_scores(m2, z + 150 * 2 * K, 40, l2, b2) == PT_OK);
+        CHECK(!memcmp(l1, l2, sizeof l1) && !memcmp(b1, b2, sizeof b1));
+        size_t s1 = 99, s2 = 98;
+        CHECK(pt_memory_write(m, z + 250 * 2 * K, 1, &s1) == PT_OK && pt_memory_write(m2, z + 250 * 2 * K, 1, &s2) == PT_OK);
+        CHECK(s1 == s2);
+        CHECK(pt_model_save(t, m, p1) == PT_OK && pt_model_save(t2, m2, p2) == PT_OK);
+        unsigned char *a = NULL, *b = NULL;
+        long na = slurp(p1, &a), nb = slurp(p2, &b);
+        CHECK(na > 0 && na == nb && !memcmp(a, b, (size_t)na)); /* load + save reproduces the file */
+        free(a), free(b);
+    }
+    /* a tower-only load of the same file ignores the memory; a tower-only file has none */
+    pt_tower *t3 = NULL;
+    CHECK(pt_tower_load(p1, &t3) == PT_OK && t3);
+    pt_tower_destroy(t3);
+    CHECK(pt_tower_save(t, p3) == PT_OK);
+    pt_memory *none = (pt_memory *)1;
+    CHECK(pt_model_load(p3, &t3, &none) == PT_OK && none == NULL);
+    pt_tower_destroy(t3);
+
+    /* corrupt memories are refused and nothing is returned */
+    static int32_t labels[50];
+    static float keys[50 * 12 * 2];
+    for (int s = 0; s < 50; s++) labels[s] = pt_memory_label(m, (size_t)s);
+    memcpy(keys, pt_memory_key(m, 0), sizeof keys);
+    int full = 0;
+    while (labels[full] < 0) full++;
+    pt_tower *bt = NULL;
+    pt_memory *bm = NULL;
+    labels[full] = -5;
+    rewrite(p1, p3, "memory.labels", labels, 0);
+    CHECK(pt_model_load(p3, &bt, &bm) == PT_EFORMAT && !bt && !bm && strstr(pt_errmsg(), "memory slot"));
+    labels[full] = pt_memory_label(m, (size_t)full);
+    keys[full * 24] *= 2.0f; /* no longer a unit vector */
+    rewrite(p1, p3, "memory.keys", keys, 0);
+    CHECK(pt_model_load(p3, &bt, &bm) == PT_EFORMAT && strstr(pt_errmsg(), "memory slot"));
+    int32_t bad_free[1] = {full};
+    rewrite(p1, p3, "memory.free", bad_free, 1);
+    CHECK(pt_model_load(p3, &bt, &bm) == PT_EFORMAT && strstr(pt_errmsg(), "memory.free"));
+    rewrite(p1, p3, "memory.usage", NULL, 49); /* shape no longer matches memory_size */
+    CHECK(pt_model_load(p3, &bt, &bm) == PT_EFORMAT && strstr(pt_errmsg(), "memory.usage"));
+    /* a memory for another output length cannot be saved with this tower */
+    pt_memory_config wc = pt_memory_config_default(K + 1);
+    pt_memory *wm = NULL;
+    CHECK(pt_memory_create(&wc, &wm) == PT_OK && pt_model_save(t, wm, p3) == PT_EINVAL);
+    pt_memory_destroy(wm);
+
+    pt_memory_destroy(m);
+    pt_memory_destroy(m2);
+    pt_tower_destroy(t);
+    pt_tower_destroy(t2);
+    remove(p1), remove(p2), remove(p3), rmdir(dir);
+    TEST_END();
+}
