@@ -57,6 +57,19 @@ void cli_progress_end(cli_progress *p);
  * writable (so we can fail before the work, not after). */
 int cli_path_writable(const char *path);
 
+/* Accuracy of tower, memory (m may be NULL) and their combination on d; the
+ * per-sample confidences (largest logit; best memory similarity) are kept for
+ * OOD figures. On failure everything is freed and the status returned
+ * (pt_errmsg() is set unless it is PT_ENOMEM). */
+typedef struct cli_eval {
+    double acc, mem_acc, comb_acc; /* tower, memory, memory when sim >= tau else tower */
+    double seconds, mem_seconds;   /* tower predictions; embedding + recall */
+    uint8_t *pred;                 /* (n) the tower's answers */
+    float *score, *mem_score;      /* (n), mem_score NULL without memory */
+} cli_eval;
+pt_status cli_evaluate(const pt_tower *t, const pt_memory *m, const pt_dataset *d, float tau, cli_eval *e);
+void cli_eval_free(cli_eval *e);
+
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_info(int argc, char **argv);

@@ -2,7 +2,8 @@
  * optionally on corrupted images (--corrupt), with out-of-distribution scores
  * against Gaussian noise or another data set (--ood), and with rejection of
  * low-confidence answers (--reject-below). The tower's confidence score is its
- * largest logit (the codebook score). */
+ * largest logit (the codebook score); a saved memory adds its own answers and
+ * its best similarity as a second score. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,23 +19,10 @@ static const char *USAGE =
     "--ood noise compares the test images with as many Gaussian-noise images\n"
     "(pixels N(0.5, 1) clipped to [0,1]); --ood DIR with the t10k images of DIR.\n"
     "Reports AUROC and the false positive rate at 95% true positive rate of the\n"
-    "confidence score (the largest logit).";
-
-/* Largest logit of each of n samples (the tower's confidence), and predictions. */
-static pt_status confidence(const pt_tower *t, const float *x, size_t n, uint8_t *pred, float *score)
-{
-    int C = pt_tower_get_config(t)->n_classes;
-    float *lg = malloc(n * (size_t)C * sizeof *lg);
-    if (!lg) return PT_ENOMEM;
-    pt_status st = pt_tower_predict(t, x, n, pred, lg);
-    for (size_t i = 0; !st && i < n; i++) {
-        float m = lg[i * (size_t)C];
-        for (int y = 1; y < C; y++) m = fmaxf(m, lg[i * (size_t)C + (size_t)y]);
-        score[i] = m;
-    }
-    free(lg);
-    return st;
-}
+    "confidence score (the largest logit) and, for a model with an episodic\n"
+    "memory, of the memory score (the best similarity). A memory also answers\n"
+    "on its own and in combination (its label when the similarity reaches\n"
+    "--memory-tau, else the tower's); eval never changes the memory.";
 
 /* The out-of-distribution set: Gaussian noise (n images, seeded) or DIR's t10k. */
 static pt_status ood_images(const char *ood, const pt_dataset *te, uint64_t seed, pt_dataset *out)
@@ -62,7 +50,7 @@ int cmd_eval(int argc, char **argv)
     const char *cmd = "eval", *model = NULL, *data = PT_DEFAULT_DATA, *corrupt = NULL, *ood = NULL;
     size_t limit = 0;
     uint64_t seed = 1;
-    float reject = -INFINITY;
+    float reject = -INFINITY, tau = 0.7f;
     int json = 0, threads = 1;
     opt opts[] = {
         {"model", OPT_STR, &model, "checkpoint written by train (required)", 0, 0, 0},
@@ -71,6 +59,7 @@ int cmd_eval(int argc, char **argv)
         {"corrupt", OPT_STR, &corrupt, "corrupt the test images: rotate:LO-HI or noise:SIGMA", 0, 0, 0},
         {"ood", OPT_STR, &ood, "out-of-distribution set: noise, or an MNIST-format DIR", 0, 0, 0},
         {"reject-below", OPT_FLOAT, &reject, "answer 'unknown' when the confidence is below TAU", -1e6, 1e6, 0},
+        {"memory-tau", OPT_FLOAT, &tau, "trust the memory at or above this similarity (default 0.7)", 1e-6, 1, 0},
         {"seed", OPT_U64, &seed, "seed of --corrupt and --ood noise (default 1)", 1, 0, 0},
         {"threads", OPT_INT, &threads, "threads for BLAS (default 1)", 1, 256, 0},
         {"json", OPT_FLAG, &json, "print one JSON object on stdout", 0, 0, 0},
@@ -85,10 +74,10 @@ int cmd_eval(int argc, char **argv)
     int rejecting = isfinite(reject);
     pt_set_threads(threads);
     pt_tower *t = NULL;
+    pt_memory *mem = NULL;
     pt_dataset te = {0}, od = {0};
-    uint8_t *pred = NULL, *opred = NULL;
-    float *score = NULL, *oscore = NULL;
-    if ((st = pt_tower_load(model, &t))) return cli_error(cmd, cli_status_code(st), "%s", pt_errmsg());
+    cli_eval ev = {0}, oev = {0};
+    if ((st = pt_model_load(model, &t, &mem))) return cli_error(cmd, cli_status_code(st), "%s", pt_errmsg());
     const pt_tower_config *c = pt_tower_get_config(t);
     if ((st = pt_dataset_load(data, "t10k", limit, c->n_classes, &te))) {
         rc = cli_error(cmd, cli_status_code(st), "%s", pt_errmsg());
@@ -110,58 +99,56 @@ int cmd_eval(int argc, char **argv)
         rc = cli_error(cmd, EXIT_RUNTIME, "%s", pt_errmsg());
         goto done;
     }
-    pred = malloc(te.n);
-    score = malloc(te.n * sizeof *score);
-    if (!pred || !score) {
-        rc = cli_error(cmd, EXIT_RUNTIME, "out of memory");
+    if ((st = cli_evaluate(t, mem, &te, tau, &ev)) || (ood && (st = cli_evaluate(t, mem, &od, tau, &oev)))) {
+        rc = cli_error(cmd, cli_status_code(st), "%s", st == PT_ENOMEM ? "out of memory" : pt_errmsg());
         goto done;
     }
-    double t0 = cli_now();
-    if ((st = confidence(t, te.x, te.n, pred, score))) {
-        rc = cli_error(cmd, cli_status_code(st), "%s", pt_errmsg());
+    size_t acc_n = 0, acc_ok = 0; /* answers kept by --reject-below, and the right ones among them */
+    for (size_t i = 0; i < te.n; i++)
+        if (ev.score[i] >= reject) acc_n++, acc_ok += ev.pred[i] == te.y[i];
+    double acc_acc = acc_n ? (double)acc_ok / (double)acc_n : 0.0;
+    double auroc = 0.0, fpr95 = 0.0, mauroc = 0.0, mfpr95 = 0.0;
+    if (ood && ((st = pt_ood_metrics(ev.score, te.n, oev.score, od.n, &auroc, &fpr95)) ||
+                (mem && (st = pt_ood_metrics(ev.mem_score, te.n, oev.mem_score, od.n, &mauroc, &mfpr95))))) {
+        rc = cli_error(cmd, EXIT_RUNTIME, "out-of-distribution scores: %s", pt_errmsg());
         goto done;
     }
-    double s = cli_now() - t0;
-    size_t ok = 0, acc_n = 0, acc_ok = 0;
-    for (size_t i = 0; i < te.n; i++) {
-        ok += pred[i] == te.y[i];
-        if (score[i] >= reject) acc_n++, acc_ok += pred[i] == te.y[i];
-    }
-    double acc = (double)ok / (double)te.n;
-    double auroc = 0.0, fpr95 = 0.0;
-    if (ood) {
-        opred = malloc(od.n);
-        oscore = malloc(od.n * sizeof *oscore);
-        if (!opred || !oscore || (st = confidence(t, od.x, od.n, opred, oscore)) ||
-            (st = pt_ood_metrics(score, te.n, oscore, od.n, &auroc, &fpr95))) {
-            rc = cli_error(cmd, EXIT_RUNTIME, "out-of-distribution scores: %s", st ? pt_errmsg() : "out of memory");
-            goto done;
-        }
-    }
-    double us = 1e6 * s / (double)te.n;
+    double s = ev.seconds, acc = ev.acc, us = 1e6 * s / (double)te.n;
     if (json) {
         printf("{\"accuracy\": %.6f, \"seconds\": %.4f, \"samples\": %zu, \"infer_us_per_image\": %.3f, "
                "\"infer_us_single\": %.3f, \"corrupt\": \"%s\"",
                acc, s, te.n, us, cli_single_latency_us(t, &te), corrupt ? corrupt : "none");
+        if (mem)
+            printf(", \"memory_slots\": %zu, \"accuracy_memory\": %.6f, \"accuracy_combined\": %.6f, \"memory_tau\": %.9g, "
+                   "\"memory_us_per_image\": %.3f",
+                   pt_memory_count(mem), ev.mem_acc, ev.comb_acc, (double)tau, 1e6 * ev.mem_seconds / (double)te.n);
         if (rejecting)
             printf(", \"reject_below\": %.9g, \"rejected\": %.6f, \"accuracy_accepted\": %.6f", (double)reject,
-                   1.0 - (double)acc_n / (double)te.n, acc_n ? (double)acc_ok / (double)acc_n : 0.0);
-        if (ood) printf(", \"ood\": \"%s\", \"ood_samples\": %zu, \"auroc\": %.6f, \"fpr95\": %.6f", ood, od.n, auroc, fpr95);
+                   1.0 - (double)acc_n / (double)te.n, acc_acc);
+        if (ood) {
+            printf(", \"ood\": \"%s\", \"ood_samples\": %zu, \"auroc\": %.6f, \"fpr95\": %.6f", ood, od.n, auroc, fpr95);
+            if (mem) printf(", \"auroc_memory\": %.6f, \"fpr95_memory\": %.6f", mauroc, mfpr95);
+        }
         printf("}\n");
     } else {
         printf("accuracy %.2f%% on %zu samples%s%s in %.2f s (%.1f us/image)\n", 100.0 * acc, te.n,
                corrupt ? ", corrupted by " : "", corrupt ? corrupt : "", s, us);
+        if (mem)
+            printf("memory (%zu slots): accuracy %.2f%%; combined %.2f%% (memory when similarity >= %g)\n",
+                   pt_memory_count(mem), 100.0 * ev.mem_acc, 100.0 * ev.comb_acc, (double)tau);
         if (rejecting)
             printf("rejected %.2f%% below confidence %g; accuracy on the rest %.2f%%\n",
-                   100.0 * (1.0 - (double)acc_n / (double)te.n), (double)reject,
-                   acc_n ? 100.0 * (double)acc_ok / (double)acc_n : 0.0);
-        if (ood) printf("out-of-distribution (%s, %zu images): AUROC %.4f, FPR at 95%% TPR %.4f\n", ood, od.n, auroc, fpr95);
+                   100.0 * (1.0 - (double)acc_n / (double)te.n), (double)reject, 100.0 * acc_acc);
+        if (ood) {
+            printf("out-of-distribution (%s, %zu images): AUROC %.4f, FPR at 95%% TPR %.4f (largest logit)\n", ood, od.n,
+                   auroc, fpr95);
+            if (mem) printf("  with the memory score: AUROC %.4f, FPR at 95%% TPR %.4f\n", mauroc, mfpr95);
+        }
     }
 done:
-    free(pred);
-    free(score);
-    free(opred);
-    free(oscore);
+    cli_eval_free(&ev);
+    cli_eval_free(&oev);
+    pt_memory_destroy(mem);
     pt_tower_destroy(t);
     pt_dataset_free(&te);
     pt_dataset_free(&od);

@@ -17,7 +17,8 @@ int cmd_info(int argc, char **argv)
     if (rc) return rc < 0 ? EXIT_OK : rc;
     if (!path) return cli_error(cmd, EXIT_USAGE, "a model file is required (see --help)");
     pt_tower *t = NULL;
-    pt_status st = pt_tower_load(path, &t);
+    pt_memory *mem = NULL;
+    pt_status st = pt_model_load(path, &t, &mem);
     if (st) return cli_error(cmd, cli_status_code(st), "%s", pt_errmsg());
     const pt_tower_config *c = pt_tower_get_config(t);
     struct stat sb;
@@ -36,7 +37,15 @@ int cmd_info(int argc, char **argv)
             pt_tower_skip(t, b, &re, &im);
             printf("%s[%.9g, %.9g]", b > 1 ? ", " : "", (double)re, (double)im);
         }
-        printf("]}\n");
+        printf("]");
+        if (mem) {
+            const pt_memory_config *mc = pt_memory_get_config(mem);
+            printf(", \"memory\": {\"slots\": %zu, \"size\": %d, \"dim\": %d, \"k\": %d, \"alpha\": %.9g, "
+                   "\"vote\": \"%s\", \"bytes\": %zu}",
+                   pt_memory_count(mem), mc->capacity, mc->dim, mc->k, (double)mc->alpha, pt_memory_vote_name(mc->vote),
+                   pt_memory_bytes(mem));
+        }
+        printf("}\n");
     } else {
         printf("%s: PhaseTower, %d blocks (%s), %d inputs, %d classes\n", path, c->n_blocks, spec, c->n_in, c->n_classes);
         printf("  parameters      %zu\n", pt_tower_param_count(t));
@@ -50,7 +59,14 @@ int cmd_info(int argc, char **argv)
             pt_tower_skip(t, b, &re, &im);
             printf("  block %d skip    lambda = %.4f %+.4fi\n", b + 1, (double)re, (double)im);
         }
+        if (mem) {
+            const pt_memory_config *mc = pt_memory_get_config(mem);
+            printf("  memory          %zu of %d slots, keys of %d complex values, k %d, alpha %g, %s vote, %zu bytes\n",
+                   pt_memory_count(mem), mc->capacity, mc->dim, mc->k, (double)mc->alpha, pt_memory_vote_name(mc->vote),
+                   pt_memory_bytes(mem));
+        }
     }
+    pt_memory_destroy(mem);
     pt_tower_destroy(t);
     return EXIT_OK;
 }

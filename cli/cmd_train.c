@@ -18,7 +18,9 @@ int cmd_train(int argc, char **argv)
     const char *cmd = "train";
     pt_tower_config cfg = pt_tower_config_default();
     const char *data = PT_DEFAULT_DATA, *layers = NULL, *out = NULL;
-    const char *rule = NULL, *readout = NULL, *init = NULL, *select = NULL;
+    const char *rule = NULL, *readout = NULL, *init = NULL, *select = NULL, *memory = NULL, *mvote = NULL;
+    int mem_size = 10000, mem_k = 5, mem_dim = 0;
+    float mem_alpha = 0.0f, mem_tau = 0.7f;
     int epochs = 1, json = 0, quiet = 0, threads = 1;
     size_t train_limit = 0, val = 0, test_limit = 0;
     opt opts[] = {
@@ -40,6 +42,13 @@ int cmd_train(int argc, char **argv)
         {"train-limit", OPT_SIZE, &train_limit, "use only the first N training samples", 1, 1e9, 0},
         {"val", OPT_SIZE, &val, "hold out the last N training samples for validation", 1, 1e9, 0},
         {"test-limit", OPT_SIZE, &test_limit, "use only the first N test samples", 1, 1e9, 0},
+        {"memory", OPT_STR, &memory, "keep an episodic memory of training outputs: all, wrong or novel", 0, 0, 0},
+        {"memory-size", OPT_INT, &mem_size, "memory slots (default 10000)", 1, 10000000, 0},
+        {"memory-k", OPT_INT, &mem_k, "slots that vote on a recall (default 5)", 1, 10000000, 0},
+        {"memory-dim", OPT_INT, &mem_dim, "complex length of memory keys (default min(K, 256))", 1, 1000000, 0},
+        {"memory-alpha", OPT_FLOAT, &mem_alpha, "forgetting rate in [0,1] (default 0: none)", 0, 1, 0},
+        {"memory-tau", OPT_FLOAT, &mem_tau, "similarity of a match: novel stores below it, predictions trust the memory at or above it (default 0.7)", 1e-6, 1, 0},
+        {"memory-vote", OPT_STR, &mvote, "mode (default) or weighted", 0, 0, 0},
         {"out", OPT_STR, &out, "save the model (safetensors) to this file", 0, 0, 0},
         {"threads", OPT_INT, &threads, "threads for BLAS (default 1)", 1, 256, 0},
         {"json", OPT_FLAG, &json, "print one JSON object on stdout at the end", 0, 0, 0},
@@ -54,12 +63,21 @@ int cmd_train(int argc, char **argv)
         (init && (st = pt_tower_init_parse(init, &cfg.init))) ||
         (select && (st = pt_tower_select_parse(select, &cfg.select))) || (st = pt_tower_config_check(&cfg)))
         return cli_error(cmd, EXIT_USAGE, "%s", pt_errmsg());
+    pt_memorize_opts mopt = {PT_MEMORIZE_ALL, mem_tau};
+    pt_memory_config mcfg = pt_memory_config_default(cfg.K[cfg.n_blocks - 1]);
+    mcfg.capacity = mem_size, mcfg.k = mem_k, mcfg.alpha = mem_alpha, mcfg.seed = cfg.seed;
+    if (mem_dim) mcfg.dim = mem_dim;
+    if (memory && ((st = pt_memorize_policy_parse(memory, &mopt.policy)) ||
+                   (mvote && (st = pt_memory_vote_parse(mvote, &mcfg.vote))) || (st = pt_memory_config_check(&mcfg))))
+        return cli_error(cmd, EXIT_USAGE, "%s", pt_errmsg());
     if (out && !cli_path_writable(out))
         return cli_error(cmd, EXIT_USAGE, "--out %s: is a directory, or its directory is not writable", out);
     pt_set_threads(threads);
 
     pt_dataset tr = {0}, va = {0}, te = {0};
     pt_tower *t = NULL;
+    pt_memory *mem = NULL;
+    cli_eval ev = {0};
     rc = EXIT_OK;
     if ((st = pt_dataset_load(data, "train", train_limit, cfg.n_classes, &tr)) ||
         (st = pt_dataset_load(data, "t10k", test_limit, cfg.n_classes, &te))) {
@@ -94,13 +112,22 @@ int cmd_train(int argc, char **argv)
             goto done;
         }
     }
-    double acc = 0.0, vacc = -1.0;
-    double t1 = cli_now();
-    if ((st = pt_tower_accuracy(t, &te, &acc))) {
-        rc = cli_error(cmd, cli_status_code(st), "%s", pt_errmsg());
+    double mem_s = 0.0;
+    size_t mem_written = 0;
+    if (memory) {
+        double t2 = cli_now();
+        if ((st = pt_memory_create(&mcfg, &mem)) || (st = pt_tower_memorize(t, mem, &tr, &mopt, &mem_written))) {
+            rc = cli_error(cmd, cli_status_code(st), "memory: %s", pt_errmsg());
+            goto done;
+        }
+        mem_s = cli_now() - t2;
+    }
+    double vacc = -1.0;
+    if ((st = cli_evaluate(t, mem, &te, mem_tau, &ev))) {
+        rc = cli_error(cmd, cli_status_code(st), "%s", st == PT_ENOMEM ? "out of memory" : pt_errmsg());
         goto done;
     }
-    double test_s = cli_now() - t1;
+    double acc = ev.acc, test_s = ev.seconds;
     double us_single = json ? cli_single_latency_us(t, &te) : 0.0;
     if (va.n && (st = pt_tower_accuracy(t, &va, &vacc))) {
         rc = cli_error(cmd, cli_status_code(st), "%s", pt_errmsg());
@@ -108,7 +135,7 @@ int cmd_train(int argc, char **argv)
     }
     long long ckpt = -1;
     if (out) {
-        if ((st = pt_tower_save(t, out))) {
+        if ((st = pt_model_save(t, mem, out))) {
             rc = cli_error(cmd, cli_status_code(st), "%s", pt_errmsg());
             goto done;
         }
@@ -126,6 +153,10 @@ int cmd_train(int argc, char **argv)
                acc, train_s, tr.n, epochs, params, params * sizeof(float), ckpt, te.n, test_s, us, us_single,
                pt_tower_madds(t));
         if (vacc >= 0) printf("\"val_accuracy\": %.6f, \"val_samples\": %zu, ", vacc, va.n);
+        if (mem)
+            printf("\"memory\": \"%s\", \"memory_written\": %zu, \"memory_slots\": %zu, \"memory_bytes\": %zu, "
+                   "\"memory_seconds\": %.4f, \"test_accuracy_memory\": %.6f, \"test_accuracy_combined\": %.6f, ",
+                   memory, mem_written, pt_memory_count(mem), pt_memory_bytes(mem), mem_s, ev.mem_acc, ev.comb_acc);
         printf("\"layers\": \"%s\", \"rule\": \"%s\", \"readout\": \"%s\", \"select\": \"%s\", \"seed\": %llu}\n", spec,
                pt_tower_rule_name(cfg.rule), pt_tower_readout_name(cfg.readout), pt_tower_select_name(cfg.select),
                (unsigned long long)cfg.seed);
@@ -135,11 +166,17 @@ int cmd_train(int argc, char **argv)
                pt_tower_readout_name(cfg.readout));
         if (vacc >= 0) printf("validation accuracy %.2f%% (%zu samples)\n", 100.0 * vacc, va.n);
         printf("test accuracy %.2f%% (%zu samples, %.1f us/image)\n", 100.0 * acc, te.n, us);
+        if (mem)
+            printf("memory (%s): %zu of %zu training outputs kept in %.2f s; test accuracy %.2f%% from memory, "
+                   "%.2f%% combined (memory when similarity >= %g)\n",
+                   memory, pt_memory_count(mem), tr.n, mem_s, 100.0 * ev.mem_acc, 100.0 * ev.comb_acc, (double)mem_tau);
         printf("parameters %zu (%.2f MB as float32)", params, (double)(params * 4) / 1e6);
         if (out) printf(", saved to %s (%lld bytes)", out, ckpt);
         printf("\n");
     }
 done:
+    cli_eval_free(&ev);
+    pt_memory_destroy(mem);
     pt_tower_destroy(t);
     pt_dataset_free(&tr);
     pt_dataset_free(&va);

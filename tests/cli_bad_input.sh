@@ -48,6 +48,13 @@ expect_bad "readout unknown" "--readout" -- "$bin" "${T[@]}" --readout magic
 expect_bad "out dir missing" "--out" -- "$bin" train --data "$good" --layers 64:0.1 --out "$tmp/nodir/x.safetensors"
 expect_bad "out is a directory" "--out" -- "$bin" train --data "$good" --layers 64:0.1 --out "$tmp"
 expect_bad "val too large" "--val" -- "$bin" train --data "$good" --layers 64:0.1 --val 200 --out "$tmp/out.safetensors"
+expect_bad "memory policy" "--memory" -- "$bin" "${T[@]}" --memory sometimes
+expect_bad "memory k 0" "--memory-k" -- "$bin" "${T[@]}" --memory all --memory-k 0
+expect_bad "memory k > size" "--memory-k" -- "$bin" "${T[@]}" --memory all --memory-size 10 --memory-k 11
+expect_bad "memory alpha" "--memory-alpha" -- "$bin" "${T[@]}" --memory all --memory-alpha 1.5
+expect_bad "memory dim" "--memory-dim" -- "$bin" "${T[@]}" --memory all --memory-dim 65
+expect_bad "memory tau" "--memory-tau" -- "$bin" "${T[@]}" --memory novel --memory-tau 0
+expect_bad "memory vote" "--memory-vote" -- "$bin" "${T[@]}" --memory all --memory-vote loud
 expect_bad "data dir missing" "$tmp/none" -- "$bin" train --data "$tmp/none" --layers 64:0.1 --out "$tmp/out.safetensors"
 
 d=$tmp/magic; mkset "$d" 20 10
@@ -90,6 +97,22 @@ else
     grep -q "\"$k\"" "$tmp/eval.json" || { echo "FAIL [eval --json]: no key $k"; fail=1; }
   done
   echo "ok [good run]: $(cat "$tmp/train.json")"
+
+  # --- a model with an episodic memory: train -> info -> eval --------------------
+  if "$bin" train --data "$good" --layers 64:0.1 --seed 3 --memory novel --memory-size 50 --memory-dim 16 --json \
+       --out "$tmp/mm.safetensors" > "$tmp/trainm.json" 2> "$tmp/stderr"; then
+    for k in memory_slots memory_bytes test_accuracy_memory test_accuracy_combined; do
+      grep -q "\"$k\"" "$tmp/trainm.json" || { echo "FAIL [train --memory --json]: no key $k"; fail=1; }
+    done
+    "$bin" info --json "$tmp/mm.safetensors" | grep -q '"memory": {"slots"' || { echo "FAIL [info memory]"; fail=1; }
+    "$bin" eval --model "$tmp/mm.safetensors" --data "$good" --ood noise --json > "$tmp/evm.json" || { echo "FAIL [eval memory]"; fail=1; }
+    for k in accuracy_memory accuracy_combined auroc_memory fpr95_memory; do
+      grep -q "\"$k\"" "$tmp/evm.json" || { echo "FAIL [eval memory --json]: no key $k"; fail=1; }
+    done
+    echo "ok [memory run]: $(cat "$tmp/evm.json")"
+  else
+    echo "FAIL [train --memory]: $(cat "$tmp/stderr")"; fail=1
+  fi
 
   # --- bad checkpoints ---------------------------------------------------------
   msz=$(stat -c %s "$tmp/m.safetensors")

@@ -124,6 +124,27 @@ pt_status pt_tower_embed(const pt_tower *t, const float *x, size_t n, float *z);
 /* K of the last block: the complex length of pt_tower_embed's vectors. */
 int pt_tower_out_dim(const pt_tower *t);
 
+/* Which training samples the episodic memory keeps (paper section 6).
+ * ALL: every one (the circular buffer keeps the last `capacity`); WRONG: those
+ * the tower misclassifies; NOVEL: those whose best similarity to what is
+ * already stored is below tau (the paper's "only directions far enough are
+ * materialized", tau = 0.7). */
+typedef enum pt_memorize_policy { PT_MEMORIZE_ALL = 0, PT_MEMORIZE_WRONG = 1, PT_MEMORIZE_NOVEL = 2 } pt_memorize_policy;
+typedef struct pt_memorize_opts {
+    pt_memorize_policy policy;
+    float tau; /* NOVEL only, in (0, 1] */
+} pt_memorize_opts;
+const char *pt_memorize_policy_name(pt_memorize_policy p);
+pt_status pt_memorize_policy_parse(const char *s, pt_memorize_policy *out); /* names --memory */
+
+/* Write the tower's outputs for the samples of d into m by the policy, in
+ * order, with the tower as it is now (after training). NOVEL compares each
+ * sample with the memory as it was before its chunk of 256 samples and with
+ * every sample of the chunk already written. *written (may be NULL) counts the
+ * writes. m's in_dim must be pt_tower_out_dim(t). */
+pt_status pt_tower_memorize(const pt_tower *t, pt_memory *m, const pt_dataset *d, const pt_memorize_opts *o,
+                            size_t *written);
+
 /* safetensors checkpoint (docs/checkpoint-format.md). Written to a temp file
  * and renamed; load validates every tensor shape against the metadata.
  * pt_model_save stores an episodic memory with the tower (mem may be NULL; its

@@ -94,7 +94,7 @@ const pt_memory_config *pt_memory_get_config(const pt_memory *m) { return &m->cf
 /* key (dim) = normalize(z P) or normalize(z); skips zero entries of z, which
  * makes the projection of a sparse tower output cost s * dim, not K * dim.
  * Returns 0 for a zero or non-finite vector (key left zero). */
-static int make_key(const pt_memory *m, pt_c32 *restrict key, const float *restrict z)
+int pt_memory_make_key(const pt_memory *m, pt_c32 *restrict key, const float *restrict z)
 {
     size_t d = (size_t)m->cfg.dim;
     const pt_c32 *zc = (const pt_c32 *)z;
@@ -123,7 +123,7 @@ static int make_key(const pt_memory *m, pt_c32 *restrict key, const float *restr
 pt_status pt_memory_write(pt_memory *m, const float *z, int label, size_t *slot)
 {
     if (label < 0) return pt_fail(PT_EINVAL, "memory: label %d must be >= 0", label);
-    if (!make_key(m, m->scratch, z)) return pt_fail(PT_EINVAL, "memory: cannot store a zero or non-finite vector");
+    if (!pt_memory_make_key(m, m->scratch, z)) return pt_fail(PT_EINVAL, "memory: cannot store a zero or non-finite vector");
     size_t N = (size_t)m->cfg.capacity, d = (size_t)m->cfg.dim, s = N;
     while (m->nfree > 0) { /* erased slots first; an entry is stale if the pointer refilled it */
         size_t c = m->freelist[--m->nfree];
@@ -199,7 +199,7 @@ static pt_status recall_impl(const pt_memory *m, pt_memory *mut, const float *q,
     }
     for (size_t i0 = 0; i0 < nq; i0 += B) {
         size_t nb = nq - i0 < B ? nq - i0 : B;
-        for (size_t i = 0; i < nb; i++) ok[i] = make_key(m, Q + i * d, q + 2 * (i0 + i) * in);
+        for (size_t i = 0; i < nb; i++) ok[i] = pt_memory_make_key(m, Q + i * d, q + 2 * (i0 + i) * in);
         /* S (nb, N) = Q M^H: S_ij = sum_a Q_ia conj(M_ja) = conj(<M_j, q_i>) */
         pt_cgemm_nc((float *)S, (const float *)Q, (const float *)m->M, nb, N, d);
         for (size_t i = 0; i < nb; i++) {

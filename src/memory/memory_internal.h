@@ -18,6 +18,10 @@ struct pt_memory {
     pt_c32 *scratch;  /* (dim) the key being written */
 };
 
+/* key (dim) = the unit key of z (in_dim), projected if the memory projects;
+ * returns 0 (key zeroed) for a zero or non-finite z. */
+int pt_memory_make_key(const pt_memory *m, pt_c32 *restrict key, const float *restrict z);
+
 /* Allocate (zeroed, all slots empty) without drawing the projection. */
 pt_status pt_memory_alloc(const pt_memory_config *c, pt_memory **out);
 

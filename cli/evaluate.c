@@ -1,0 +1,56 @@
+/* Accuracy of a model on a data set, shared by train and eval: the tower's
+ * prediction, the memory's recall, and their combination (the memory's label
+ * when its best similarity reaches tau, else the tower's), with each sample's
+ * confidence scores kept for out-of-distribution figures. */
+#include <math.h>
+#include <stdlib.h>
+#include "cli.h"
+
+void cli_eval_free(cli_eval *e)
+{
+    free(e->pred);
+    free(e->score);
+    free(e->mem_score);
+}
+
+pt_status cli_evaluate(const pt_tower *t, const pt_memory *m, const pt_dataset *d, float tau, cli_eval *e)
+{
+    size_t n = d->n, C = (size_t)pt_tower_get_config(t)->n_classes, K = (size_t)pt_tower_out_dim(t);
+    *e = (cli_eval){0};
+    e->score = malloc(n * sizeof *e->score);
+    uint8_t *pred = e->pred = malloc(n);
+    float *lg = malloc(n * C * sizeof *lg);
+    int *ml = m ? malloc(n * sizeof *ml) : NULL;
+    float *z = m ? malloc(n * 2 * K * sizeof *z) : NULL;
+    if (m) e->mem_score = malloc(n * sizeof *e->mem_score);
+    pt_status st = PT_ENOMEM;
+    if (!e->score || !pred || !lg || (m && (!ml || !z || !e->mem_score))) goto done;
+    double t0 = cli_now();
+    if ((st = pt_tower_predict(t, d->x, n, pred, lg))) goto done;
+    e->seconds = cli_now() - t0;
+    for (size_t i = 0; i < n; i++) {
+        float best = lg[i * C];
+        for (size_t y = 1; y < C; y++) best = fmaxf(best, lg[i * C + y]);
+        e->score[i] = best;
+    }
+    if (m) {
+        t0 = cli_now();
+        if ((st = pt_tower_embed(t, d->x, n, z)) || (st = pt_memory_scores(m, z, n, ml, e->mem_score))) goto done;
+        e->mem_seconds = cli_now() - t0;
+    }
+    size_t ok = 0, mok = 0, cok = 0;
+    for (size_t i = 0; i < n; i++) {
+        ok += pred[i] == d->y[i];
+        if (!m) continue;
+        mok += ml[i] == d->y[i];
+        int c = e->mem_score[i] >= tau && ml[i] >= 0 ? ml[i] : pred[i];
+        cok += c == d->y[i];
+    }
+    e->acc = n ? (double)ok / (double)n : 0.0;
+    e->mem_acc = n ? (double)mok / (double)n : 0.0;
+    e->comb_acc = n ? (double)cok / (double)n : 0.0;
+done:
+    free(lg), free(ml), free(z);
+    if (st) cli_eval_free(e);
+    return st;
+}

@@ -1,0 +1,83 @@
+/* Filling the episodic memory from a trained tower (paper section 6): embed
+ * the samples in chunks, then write all, the misclassified, or the novel. */
+#include <math.h>
+#include <string.h>
+#include "memory/memory_internal.h"
+#include "tower/tower_internal.h"
+
+#define CHUNK 256
+
+static const char *const policy_names[] = {[PT_MEMORIZE_ALL] = "all", [PT_MEMORIZE_WRONG] = "wrong",
+                                           [PT_MEMORIZE_NOVEL] = "novel"};
+
+const char *pt_memorize_policy_name(pt_memorize_policy p)
+{
+    return (unsigned)p <= PT_MEMORIZE_NOVEL ? policy_names[p] : "?";
+}
+
+pt_status pt_memorize_policy_parse(const char *s, pt_memorize_policy *out)
+{
+    for (int i = 0; s && i <= PT_MEMORIZE_NOVEL; i++)
+        if (!strcmp(s, policy_names[i])) {
+            *out = (pt_memorize_policy)i;
+            return PT_OK;
+        }
+    return pt_fail(PT_EINVAL, "--memory '%s': expected all, wrong or novel", s ? s : "");
+}
+
+/* |<a, b>| of two unit keys of length d */
+static float key_sim(const pt_c32 *a, const pt_c32 *b, size_t d)
+{
+    pt_c32 acc = 0.0f;
+    for (size_t j = 0; j < d; j++) acc += a[j] * conjf(b[j]);
+    return cabsf(acc);
+}
+
+pt_status pt_tower_memorize(const pt_tower *t, pt_memory *m, const pt_dataset *d, const pt_memorize_opts *o,
+                            size_t *written)
+{
+    const pt_memory_config *mc = pt_memory_get_config(m);
+    size_t K = (size_t)pt_tower_out_dim(t), kd = (size_t)mc->dim, C = (size_t)t->cfg.n_classes;
+    if ((size_t)mc->in_dim != K)
+        return pt_fail(PT_EINVAL, "memory holds vectors of %d, the tower outputs %zu", mc->in_dim, K);
+    if ((int)d->dim != t->cfg.n_in) return pt_fail(PT_EINVAL, "data has %zu inputs, the model %d", d->dim, t->cfg.n_in);
+    if ((unsigned)o->policy > PT_MEMORIZE_NOVEL) return pt_fail(PT_EINVAL, "unknown memory policy %d", (int)o->policy);
+    if (o->policy == PT_MEMORIZE_NOVEL && !(o->tau > 0.0f && o->tau <= 1.0f))
+        return pt_fail(PT_EINVAL, "--memory-tau %g: must be in (0, 1]", (double)o->tau);
+    float *z = pt_calloc(CHUNK * 2 * K, sizeof *z), *lg = pt_calloc(CHUNK * C, sizeof *lg);
+    float *best = pt_calloc(CHUNK, sizeof *best);
+    uint8_t *pred = pt_calloc(CHUNK, 1);
+    pt_c32 *keys = pt_calloc(CHUNK * kd, sizeof *keys); /* keys written in this chunk */
+    if (!z || !lg || !best || !pred || !keys) {
+        free(z), free(lg), free(best), free(pred), free(keys);
+        return pt_fail(PT_ENOMEM, "out of memory");
+    }
+    pt_status st = PT_OK;
+    size_t nw = 0;
+    for (size_t i0 = 0; i0 < d->n && !st; i0 += CHUNK) {
+        size_t nb = d->n - i0 < CHUNK ? d->n - i0 : CHUNK;
+        const float *x = d->x + i0 * d->dim;
+        if ((st = pt_tower_embed(t, x, nb, z))) break;
+        if (o->policy == PT_MEMORIZE_WRONG && (st = pt_tower_predict(t, x, nb, pred, lg))) break;
+        if (o->policy == PT_MEMORIZE_NOVEL && (st = pt_memory_scores(m, z, nb, NULL, best))) break;
+        size_t nk = 0;
+        for (size_t i = 0; i < nb && !st; i++) {
+            const float *zi = z + 2 * i * K;
+            int y = d->y[i0 + i];
+            if (o->policy == PT_MEMORIZE_WRONG && pred[i] == y) continue;
+            if (o->policy == PT_MEMORIZE_NOVEL) {
+                if (best[i] >= o->tau || !pt_memory_make_key(m, keys + nk * kd, zi)) continue;
+                float top = 0.0f;
+                for (size_t j = 0; j < nk; j++) top = fmaxf(top, key_sim(keys + nk * kd, keys + j * kd, kd));
+                if (top >= o->tau) continue;
+                nk++;
+            }
+            st = pt_memory_write(m, zi, y, NULL);
+            if (st == PT_EINVAL) st = PT_OK; /* a blank output (no active neuron) is not stored */
+            else if (!st) nw++;
+        }
+    }
+    free(z), free(lg), free(best), free(pred), free(keys);
+    if (written) *written = nw;
+    return st;
+}
