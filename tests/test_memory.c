@@ -129,6 +129,54 @@ int main(void)
     CHECK(pt_memory_bytes(m) == (size_t)NQ * 16 * 8 + (size_t)NQ * 8);
     pt_memory_destroy(m);
 
+    /* composition: e1 (label 0) + e2 (label 1) -> (e1 + e2)/sqrt 2, similarity
+     * 0.707 to each parent: added under tau 0.9, refused under tau 0.7 */
+    m = make(D, D, 16, 1, 0.0f, PT_VOTE_MODE);
+    for (int j = 0; j < 3; j++) {
+        basis(z, D, j, 1, 0);
+        CHECK(pt_memory_write(m, z, j, NULL) == PT_OK);
+    }
+    pt_compose_opts co = {0.9f, 5, 3, "0+1"};
+    int nl = -1;
+    size_t added = 0;
+    CHECK(pt_memory_compose(m, 0, 1, &co, &nl, &added) == PT_OK && nl == 3 && added == 1 && pt_memory_count(m) == 4);
+    memset(q, 0, sizeof q);
+    q[0] = q[2] = 0.70710678f;
+    CHECK(pt_memory_scores(m, q, 1, &y, &b) == PT_OK && y == 3);
+    CHECK_CLOSE(b, 1.0, 1e-6, 1e-6);
+    char nm[PT_MEMORY_NAME_LEN];
+    pt_memory_name_of(m, 3, nm, sizeof nm);
+    int pa, pb;
+    pt_memory_parents(m, 3, &pa, &pb);
+    CHECK(!strcmp(nm, "0+1") && pt_memory_find(m, "0+1") == 3 && pa == 0 && pb == 1);
+    pt_memory_name_of(m, 1, nm, sizeof nm);
+    CHECK(!strcmp(nm, "1") && pt_memory_find(m, "1") == 1 && pt_memory_find(m, "3") == -1 && pt_memory_find(m, "x") == -1);
+    pt_compose_opts low = {0.7f, 5, 3, "again"};
+    CHECK(pt_memory_compose(m, 1, 0, &low, &nl, &added) == PT_ENOCONV && added == 0 && pt_memory_count(m) == 4);
+    CHECK(pt_memory_find(m, "again") == -1); /* nothing was named either */
+    /* hierarchical: (0+1) + 2 = (e1 + e2 + sqrt2 e3) / 2: similarity 0.707 to
+     * both parents and 0.5 to e1, e2; it gets the next label */
+    pt_compose_opts hi = {0.95f, 5, 3, "(0+1)+2"};
+    CHECK(pt_memory_compose(m, 3, 2, &hi, &nl, &added) == PT_OK && nl == 4 && added == 1);
+    memset(q, 0, sizeof q);
+    q[0] = q[2] = 0.5f, q[4] = 0.70710678f;
+    CHECK(pt_memory_scores(m, q, 1, &y, &b) == PT_OK && y == 4);
+    CHECK_CLOSE(b, 1.0, 1e-6, 1e-6);
+    /* bad compositions change nothing */
+    pt_compose_opts ok = {0.9f, 5, 3, "new"}, bad = ok;
+    CHECK(pt_memory_compose(m, 0, 9, &ok, &nl, &added) == PT_EINVAL && strstr(pt_errmsg(), "no stored exemplar"));
+    CHECK(pt_memory_compose(m, 0, 0, &ok, &nl, &added) == PT_EINVAL);
+    bad.name = "a b";
+    CHECK(pt_memory_compose(m, 0, 2, &bad, &nl, &added) == PT_EINVAL && strstr(pt_errmsg(), "--name"));
+    bad.name = "0+1";
+    CHECK(pt_memory_compose(m, 0, 2, &bad, &nl, &added) == PT_EINVAL && strstr(pt_errmsg(), "already"));
+    bad = ok, bad.tau = 0.0f;
+    CHECK(pt_memory_compose(m, 0, 2, &bad, &nl, &added) == PT_EINVAL && strstr(pt_errmsg(), "--tau"));
+    bad = ok, bad.pairs = 0;
+    CHECK(pt_memory_compose(m, 0, 2, &bad, &nl, &added) == PT_EINVAL && strstr(pt_errmsg(), "--pairs"));
+    CHECK(pt_memory_count(m) == 5);
+    pt_memory_destroy(m);
+
     /* configuration out of range */
     pt_memory_config c = pt_memory_config_default(8);
     CHECK(c.dim == 8 && c.capacity == 10000 && c.k == 5);

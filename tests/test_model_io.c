@@ -85,6 +85,10 @@ int main(void)
     size_t left = pt_memory_count(m);
     CHECK(left > 0 && left < 50); /* forgetting erased some */
     CHECK(pt_memory_write(m, z + 200 * 2 * K, y[200], NULL) == PT_OK);
+    for (int i = 201; i < 230; i++) CHECK(pt_memory_write(m, z + i * 2 * K, y[i], NULL) == PT_OK);
+    pt_compose_opts co = {1.0f, 3, NCLS, "0+1"};
+    int nl = -1;
+    CHECK(pt_memory_compose(m, 0, 1, &co, &nl, NULL) == PT_OK && nl >= NCLS);
 
     char dir[] = "/tmp/pt_model_io_XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
@@ -98,6 +102,9 @@ int main(void)
     CHECK(pt_model_load(p1, &t2, &m2) == PT_OK && t2 && m2);
     if (m2) {
         CHECK(pt_memory_count(m2) == pt_memory_count(m));
+        int pa = -1, pb = -1;
+        pt_memory_parents(m2, nl, &pa, &pb);
+        CHECK(pt_memory_find(m2, "0+1") == nl && pa == 0 && pb == 1); /* concepts survive the round trip */
         for (size_t s = 0; s < 50; s++) {
             CHECK(pt_memory_label(m2, s) == pt_memory_label(m, s) && pt_memory_usage(m2, s) == pt_memory_usage(m, s));
             CHECK(!memcmp(pt_memory_key(m2, s), pt_memory_key(m, s), 12 * 2 * sizeof(float)));
@@ -143,6 +150,9 @@ int main(void)
     int32_t bad_free[1] = {full};
     rewrite(p1, p3, "memory.free", bad_free, 1);
     CHECK(pt_model_load(p3, &bt, &bm) == PT_EFORMAT && strstr(pt_errmsg(), "memory.free"));
+    static char bad_names[1][PT_MEMORY_NAME_LEN] = {"0 + 1"}; /* spaces are not allowed in names */
+    rewrite(p1, p3, "memory.concept_names", bad_names, 0);
+    CHECK(pt_model_load(p3, &bt, &bm) == PT_EFORMAT && strstr(pt_errmsg(), "concept"));
     rewrite(p1, p3, "memory.usage", NULL, 49); /* shape no longer matches memory_size */
     CHECK(pt_model_load(p3, &bt, &bm) == PT_EFORMAT && strstr(pt_errmsg(), "memory.usage"));
     /* a memory for another output length cannot be saved with this tower */

@@ -60,6 +60,33 @@ int pt_memory_label(const pt_memory *m, size_t slot);
 float pt_memory_usage(const pt_memory *m, size_t slot);
 const float *pt_memory_key(const pt_memory *m, size_t slot);
 
+/* Names of labels (concepts). A composed concept gets a new label (above every
+ * label in use and at least n_base) and a name of 1-31 characters from
+ * [A-Za-z0-9+()_.-]; it remembers its two parents. Base labels have no stored
+ * name: their name is their number. name_of writes the name into buf. */
+enum { PT_MEMORY_MAX_NAMES = 1024, PT_MEMORY_NAME_LEN = 32 };
+void pt_memory_name_of(const pt_memory *m, int label, char *buf, size_t len);
+/* Label for a name: a stored name, or a base label written as a number; -1 if none. */
+int pt_memory_find(const pt_memory *m, const char *name);
+/* Parents of a composed label (-1, -1 for a base label). */
+void pt_memory_parents(const pt_memory *m, int label, int *a, int *b);
+
+/* Concept composition (paper section 7): pairs the i-th stored exemplar of
+ * label a with the i-th of b (slot order, up to `pairs` pairs); each composite
+ * key normalize(key_a + key_b) whose best similarity to the memory is below tau
+ * becomes an entry with the new label. tau in (0, 1]: note that the composite
+ * of two near-orthogonal unit keys has similarity >= 1/sqrt(2) with each of
+ * them, so tau <= 0.71 refuses almost every composite. PT_EINVAL: unknown or
+ * empty labels, a == b, bad name or name in use, tau or pairs out of range;
+ * PT_ENOCONV when no composite was far enough (the memory is then unchanged). */
+typedef struct pt_compose_opts {
+    float tau;
+    int pairs;        /* 1..10000 */
+    int n_base;       /* labels below this are the data set's classes */
+    const char *name;
+} pt_compose_opts;
+pt_status pt_memory_compose(pt_memory *m, int a, int b, const pt_compose_opts *o, int *label, size_t *added);
+
 /* Names of the votes ("mode", "weighted") and their parser (PT_EINVAL naming --memory-vote). */
 const char *pt_memory_vote_name(pt_vote v);
 pt_status pt_memory_vote_parse(const char *s, pt_vote *out);

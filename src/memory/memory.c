@@ -120,26 +120,37 @@ int pt_memory_make_key(const pt_memory *m, pt_c32 *restrict key, const float *re
     return 1;
 }
 
+/* The slot for the next write: an erased slot if any (an entry is stale when
+ * the circular pointer has refilled it), else the circular pointer's, which
+ * holds the oldest entry once the memory is full. */
+static size_t take_slot(pt_memory *m)
+{
+    size_t N = (size_t)m->cfg.capacity;
+    while (m->nfree > 0) {
+        size_t c = m->freelist[--m->nfree];
+        if (m->label[c] < 0) return c;
+    }
+    size_t s = m->next;
+    m->next = (m->next + 1) % N;
+    return s;
+}
+
+/* Store a unit key (dim) with its label in a new slot; returns the slot. */
+static size_t store(pt_memory *m, const pt_c32 *key, int label)
+{
+    size_t s = take_slot(m), d = (size_t)m->cfg.dim;
+    if (m->label[s] < 0) m->count++;
+    memcpy(m->M + s * d, key, d * sizeof *m->M);
+    m->label[s] = label;
+    m->v[s] = 1.0f;
+    return s;
+}
+
 pt_status pt_memory_write(pt_memory *m, const float *z, int label, size_t *slot)
 {
     if (label < 0) return pt_fail(PT_EINVAL, "memory: label %d must be >= 0", label);
     if (!pt_memory_make_key(m, m->scratch, z)) return pt_fail(PT_EINVAL, "memory: cannot store a zero or non-finite vector");
-    size_t N = (size_t)m->cfg.capacity, d = (size_t)m->cfg.dim, s = N;
-    while (m->nfree > 0) { /* erased slots first; an entry is stale if the pointer refilled it */
-        size_t c = m->freelist[--m->nfree];
-        if (m->label[c] < 0) {
-            s = c;
-            break;
-        }
-    }
-    if (s == N) { /* the circular pointer: an empty slot, or the oldest */
-        s = m->next;
-        m->next = (m->next + 1) % N;
-    }
-    if (m->label[s] < 0) m->count++;
-    memcpy(m->M + s * d, m->scratch, d * sizeof *m->M);
-    m->label[s] = label;
-    m->v[s] = 1.0f;
+    size_t s = store(m, m->scratch, label);
     if (slot) *slot = s;
     return PT_OK;
 }
@@ -251,4 +262,142 @@ size_t pt_memory_bytes(const pt_memory *m)
 {
     size_t N = (size_t)m->cfg.capacity;
     return N * (size_t)m->cfg.dim * sizeof(pt_c32) + N * (sizeof(int) + sizeof(float));
+}
+
+/* ------------------------------------------------------------ concepts */
+
+int pt_memory_name_ok(const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (n == 0 || n >= PT_MEMORY_NAME_LEN) return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' ||
+                 c == '(' || c == ')' || c == '_' || c == '.' || c == '-';
+        if (!ok) return 0;
+    }
+    return 1;
+}
+
+/* 1 if all d entries are 0 (a composite of opposite keys). */
+static int is_zero(const pt_c32 *k, size_t d)
+{
+    for (size_t j = 0; j < d; j++)
+        if (crealf(k[j]) != 0.0f || cimagf(k[j]) != 0.0f) return 0;
+    return 1;
+}
+
+/* Index of label in the concept table, or -1. */
+static int find_label(const pt_memory *m, int label)
+{
+    for (int i = 0; i < m->nnames; i++)
+        if (m->concept[i][0] == label) return i;
+    return -1;
+}
+
+void pt_memory_name_of(const pt_memory *m, int label, char *buf, size_t len)
+{
+    int i = find_label(m, label);
+    if (i >= 0) snprintf(buf, len, "%s", m->cname[i]);
+    else snprintf(buf, len, "%d", label);
+}
+
+int pt_memory_find(const pt_memory *m, const char *name)
+{
+    for (int i = 0; name && i < m->nnames; i++)
+        if (!strcmp(m->cname[i], name)) return m->concept[i][0];
+    char *end;
+    long v = name ? strtol(name, &end, 10) : -1;
+    if (!name || end == name || *end || v < 0 || v > 1000000000 || find_label(m, (int)v) >= 0) return -1;
+    return (int)v;
+}
+
+void pt_memory_parents(const pt_memory *m, int label, int *a, int *b)
+{
+    int i = find_label(m, label);
+    *a = i >= 0 ? m->concept[i][1] : -1;
+    *b = i >= 0 ? m->concept[i][2] : -1;
+}
+
+pt_status pt_memory_compose(pt_memory *m, int a, int b, const pt_compose_opts *o, int *label, size_t *added)
+{
+    size_t N = (size_t)m->cfg.capacity, d = (size_t)m->cfg.dim;
+    if (!(o->tau > 0.0f && o->tau <= 1.0f)) return pt_fail(PT_EINVAL, "--tau %g: must be in (0, 1]", (double)o->tau);
+    if (o->pairs < 1 || o->pairs > 10000) return pt_fail(PT_EINVAL, "--pairs %d: must be in 1..10000", o->pairs);
+    if (a == b) return pt_fail(PT_EINVAL, "compose: --a and --b are the same concept");
+    if (!pt_memory_name_ok(o->name))
+        return pt_fail(PT_EINVAL, "--name '%s': use 1-31 characters of A-Z a-z 0-9 + ( ) _ . -", o->name ? o->name : "");
+    if (pt_memory_find(m, o->name) >= 0 || m->nnames == PT_MEMORY_MAX_NAMES)
+        return pt_fail(PT_EINVAL, "--name '%s': already names a concept (or the name table is full)", o->name);
+    /* exemplars of a and b in slot order */
+    size_t *ia = pt_calloc((size_t)o->pairs, sizeof *ia), *ib = pt_calloc((size_t)o->pairs, sizeof *ib);
+    pt_c32 *keys = pt_calloc((size_t)o->pairs * d, sizeof *keys);
+    float *best = pt_calloc((size_t)o->pairs, sizeof *best);
+    if (!ia || !ib || !keys || !best) {
+        free(ia), free(ib), free(keys), free(best);
+        return pt_fail(PT_ENOMEM, "out of memory");
+    }
+    size_t na = 0, nb = 0;
+    int top = o->n_base - 1;
+    for (size_t s = 0; s < N; s++) {
+        if (m->label[s] > top) top = m->label[s];
+        if (m->label[s] == a && na < (size_t)o->pairs) ia[na++] = s;
+        if (m->label[s] == b && nb < (size_t)o->pairs) ib[nb++] = s;
+    }
+    for (int i = 0; i < m->nnames; i++) /* a forgotten concept keeps its label */
+        if (m->concept[i][0] > top) top = m->concept[i][0];
+    pt_status st = PT_OK;
+    char an[PT_MEMORY_NAME_LEN], bn[PT_MEMORY_NAME_LEN];
+    pt_memory_name_of(m, a, an, sizeof an);
+    pt_memory_name_of(m, b, bn, sizeof bn);
+    size_t np = na < nb ? na : nb, nadd = 0;
+    if (na == 0 || nb == 0) {
+        st = pt_fail(PT_EINVAL, "compose: concept '%s' has no stored exemplar", na == 0 ? an : bn);
+        goto done;
+    }
+    /* composite keys normalize(key_a + key_b), and their best similarity to
+     * the memory as it is (one cgemm through the scores path) */
+    for (size_t i = 0; i < np; i++) {
+        const pt_c32 *ka = m->M + ia[i] * d, *kb = m->M + ib[i] * d;
+        double ss = 0.0;
+        for (size_t j = 0; j < d; j++) {
+            keys[i * d + j] = ka[j] + kb[j];
+            ss += (double)(crealf(keys[i * d + j]) * crealf(keys[i * d + j]) + cimagf(keys[i * d + j]) * cimagf(keys[i * d + j]));
+        }
+        float inv = ss > 1e-30 ? (float)(1.0 / sqrt(ss)) : 0.0f;
+        for (size_t j = 0; j < d; j++) keys[i * d + j] *= inv;
+    }
+    pt_c32 *S = pt_calloc(np * N, sizeof *S);
+    if (!S) {
+        st = pt_fail(PT_ENOMEM, "out of memory");
+        goto done;
+    }
+    pt_cgemm_nc((float *)S, (const float *)keys, (const float *)m->M, np, N, d);
+    int keep = 0;
+    for (size_t i = 0; i < np; i++) {
+        best[i] = 0.0f;
+        for (size_t s = 0; s < N; s++)
+            if (m->label[s] >= 0) best[i] = fmaxf(best[i], cabsf(S[i * N + s]));
+        keep += best[i] < o->tau && !is_zero(keys + i * d, d);
+    }
+    free(S);
+    if (keep == 0) {
+        st = pt_fail(PT_ENOCONV, "compose %s+%s: no composite is farther than tau %g from the memory", an, bn,
+                     (double)o->tau);
+        goto done;
+    }
+    int nl = top + 1;
+    for (size_t i = 0; i < np; i++) {
+        if (!(best[i] < o->tau) || is_zero(keys + i * d, d)) continue;
+        store(m, keys + i * d, nl); /* already a unit key: key space is where composition happens */
+        nadd++;
+    }
+    m->concept[m->nnames][0] = nl, m->concept[m->nnames][1] = a, m->concept[m->nnames][2] = b;
+    snprintf(m->cname[m->nnames], PT_MEMORY_NAME_LEN, "%s", o->name);
+    m->nnames++;
+    if (label) *label = nl;
+done:
+    if (added) *added = nadd;
+    free(ia), free(ib), free(keys), free(best);
+    return st;
 }

@@ -3,6 +3,7 @@
 #define PT_MEMORY_INTERNAL_H
 
 #include "internal.h"
+#include <stdint.h>
 #include "phasetower/memory.h"
 
 struct pt_memory {
@@ -16,11 +17,17 @@ struct pt_memory {
     size_t nfree;
     size_t count;     /* stored slots */
     pt_c32 *scratch;  /* (dim) the key being written */
+    int nnames;       /* composed concepts: label, parents a and b, name */
+    int32_t concept[PT_MEMORY_MAX_NAMES][3];
+    char cname[PT_MEMORY_MAX_NAMES][PT_MEMORY_NAME_LEN];
 };
 
 /* key (dim) = the unit key of z (in_dim), projected if the memory projects;
  * returns 0 (key zeroed) for a zero or non-finite z. */
 int pt_memory_make_key(const pt_memory *m, pt_c32 *restrict key, const float *restrict z);
+
+/* 1 if name is 1-31 characters of [A-Za-z0-9+()_.-]. */
+int pt_memory_name_ok(const char *name);
 
 /* Allocate (zeroed, all slots empty) without drawing the projection. */
 pt_status pt_memory_alloc(const pt_memory_config *c, pt_memory **out);
@@ -32,7 +39,7 @@ pt_status pt_memory_alloc(const pt_memory_config *c, pt_memory **out);
  * NULL when the file has no memory; *ntensors the tensors it accounts for. */
 #include <stdint.h>
 #include "io/safetensors.h"
-#define PT_MEMORY_ST_MAX 5
+#define PT_MEMORY_ST_MAX 7
 #define PT_MEMORY_META_MAX 7
 size_t pt_memory_st_put(const pt_memory *m, pt_st_tensor *ts, int32_t *free32);
 void pt_memory_st_meta(const pt_memory *m, char (*v)[64], const char **meta, size_t *nm);

@@ -40,6 +40,8 @@ size_t pt_memory_st_put(const pt_memory *m, pt_st_tensor *ts, int32_t *free32)
     put(&ts[nt++], "memory.labels", PT_ST_I32, 1, N, 0, m->label);
     put(&ts[nt++], "memory.usage", PT_ST_F32, 1, N, 0, m->v);
     put(&ts[nt++], "memory.free", PT_ST_I32, 1, nf, 0, free32);
+    put(&ts[nt++], "memory.concepts", PT_ST_I32, 2, (size_t)m->nnames, 3, m->concept);
+    put(&ts[nt++], "memory.concept_names", PT_ST_U8, 2, (size_t)m->nnames, PT_MEMORY_NAME_LEN, m->cname);
     if (m->P) put(&ts[nt++], "memory.proj", PT_ST_F32, 3, (size_t)m->cfg.in_dim, d, m->P);
     return nt;
 }
@@ -117,7 +119,30 @@ pt_status pt_memory_st_load(const pt_st_file *f, const char *path, int in_dim, p
         m->freelist[m->nfree++] = (size_t)free32[i];
     }
     free(free32);
-    *ntensors = m->P ? 5 : 4;
+    free32 = NULL;
+    /* the concept table: valid, unique names and labels, parents known */
+    const pt_st_tensor *ct = pt_st_find(f, "memory.concepts");
+    size_t nc = ct && ct->ndim == 2 ? ct->shape[0] : 0;
+    if (nc > PT_MEMORY_MAX_NAMES) {
+        st = pt_fail(PT_EFORMAT, "%s: %zu concepts (limit %d)", path, nc, PT_MEMORY_MAX_NAMES);
+        goto fail;
+    }
+    size_t cs[2] = {nc, 3}, ns[2] = {nc, PT_MEMORY_NAME_LEN};
+    if ((st = pt_st_get(f, path, PT_ST_I32, "memory.concepts", 2, cs, m->concept)) ||
+        (st = pt_st_get(f, path, PT_ST_U8, "memory.concept_names", 2, ns, m->cname)))
+        goto fail;
+    m->nnames = (int)nc;
+    for (size_t i = 0; i < nc; i++) {
+        int bad = m->cname[i][PT_MEMORY_NAME_LEN - 1] != '\0' || !pt_memory_name_ok(m->cname[i]) ||
+                  m->concept[i][0] < 0 || m->concept[i][1] < 0 || m->concept[i][2] < 0;
+        for (size_t j = 0; j < i && !bad; j++)
+            bad = m->concept[j][0] == m->concept[i][0] || !strcmp(m->cname[j], m->cname[i]);
+        if (bad) {
+            st = pt_fail(PT_EFORMAT, "%s: memory concept %zu is corrupt", path, i);
+            goto fail;
+        }
+    }
+    *ntensors = m->P ? 7 : 6;
     *out = m;
     return PT_OK;
 fail:
