@@ -73,6 +73,7 @@ void cli_eval_free(cli_eval *e);
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_compose(int argc, char **argv);
 
 #define PT_DEFAULT_DATA "/usr/share/datasets/fashion-mnist"
 

@@ -45,9 +45,62 @@ static pt_status ood_images(const char *ood, const pt_dataset *te, uint64_t seed
     return PT_OK;
 }
 
+/* The paper's composition protocol: for a composed concept, the base classes
+ * it is made of (parents, recursively), and test images averaged over one
+ * image of each: composite j = mean over those classes of their j-th test
+ * image. The model never saw such an image. */
+static pt_status composite_images(const pt_memory *m, int label, int n_base, const pt_dataset *te, pt_dataset *out,
+                                  char *err, size_t errlen)
+{
+    int base[64], nb = 0, stack[64], ns = 0;
+    memset(out, 0, sizeof *out);
+    stack[ns++] = label;
+    while (ns > 0) {
+        int l = stack[--ns], a, b;
+        if (l < n_base) {
+            if (nb == 64) break;
+            base[nb++] = l;
+            continue;
+        }
+        pt_memory_parents(m, l, &a, &b);
+        if (a < 0 || ns + 2 > 64) {
+            snprintf(err, errlen, "concept %d has no known parents", l);
+            return PT_EINVAL;
+        }
+        stack[ns++] = b, stack[ns++] = a;
+    }
+    size_t n = te->n;
+    for (int c = 0; c < nb; c++) {
+        size_t cnt = 0;
+        for (size_t i = 0; i < te->n; i++) cnt += te->y[i] == base[c];
+        if (cnt < n) n = cnt;
+    }
+    if (n == 0) {
+        snprintf(err, errlen, "the test set lacks images of one of its classes");
+        return PT_EINVAL;
+    }
+    out->n = n, out->rows = te->rows, out->cols = te->cols, out->dim = te->dim, out->n_classes = te->n_classes;
+    out->x = calloc(n * te->dim, sizeof *out->x);
+    out->y = calloc(n, 1);
+    size_t *pos = calloc((size_t)nb, sizeof *pos);
+    if (!out->x || !out->y || !pos) {
+        free(pos);
+        pt_dataset_free(out);
+        return PT_ENOMEM;
+    }
+    for (size_t j = 0; j < n; j++)
+        for (int c = 0; c < nb; c++) {
+            while (te->y[pos[c]] != base[c]) pos[c]++;
+            const float *src = te->x + pos[c]++ * te->dim;
+            for (size_t p = 0; p < te->dim; p++) out->x[j * te->dim + p] += src[p] / (float)nb;
+        }
+    free(pos);
+    return PT_OK;
+}
+
 int cmd_eval(int argc, char **argv)
 {
-    const char *cmd = "eval", *model = NULL, *data = PT_DEFAULT_DATA, *corrupt = NULL, *ood = NULL;
+    const char *cmd = "eval", *model = NULL, *data = PT_DEFAULT_DATA, *corrupt = NULL, *ood = NULL, *composite = NULL;
     size_t limit = 0;
     uint64_t seed = 1;
     float reject = -INFINITY, tau = 0.7f;
@@ -59,6 +112,7 @@ int cmd_eval(int argc, char **argv)
         {"corrupt", OPT_STR, &corrupt, "corrupt the test images: rotate:LO-HI or noise:SIGMA", 0, 0, 0},
         {"ood", OPT_STR, &ood, "out-of-distribution set: noise, or an MNIST-format DIR", 0, 0, 0},
         {"reject-below", OPT_FLOAT, &reject, "answer 'unknown' when the confidence is below TAU", -1e6, 1e6, 0},
+        {"composite", OPT_STR, &composite, "score a composed concept on averaged test images of its classes", 0, 0, 0},
         {"memory-tau", OPT_FLOAT, &tau, "trust the memory at or above this similarity (default 0.7)", 1e-6, 1, 0},
         {"seed", OPT_U64, &seed, "seed of --corrupt and --ood noise (default 1)", 1, 0, 0},
         {"threads", OPT_INT, &threads, "threads for BLAS (default 1)", 1, 256, 0},
@@ -75,7 +129,10 @@ int cmd_eval(int argc, char **argv)
     pt_set_threads(threads);
     pt_tower *t = NULL;
     pt_memory *mem = NULL;
-    pt_dataset te = {0}, od = {0};
+    pt_dataset te = {0}, od = {0}, cd = {0};
+    float *cz = NULL, *cbest = NULL;
+    int *clab = NULL;
+    double cacc = 0.0, ccomb = 0.0;
     cli_eval ev = {0}, oev = {0};
     if ((st = pt_model_load(model, &t, &mem))) return cli_error(cmd, cli_status_code(st), "%s", pt_errmsg());
     const pt_tower_config *c = pt_tower_get_config(t);
@@ -86,6 +143,36 @@ int cmd_eval(int argc, char **argv)
     if ((int)te.dim != c->n_in) {
         rc = cli_error(cmd, EXIT_USAGE, "%s: images have %zu pixels, the model expects %d", data, te.dim, c->n_in);
         goto done;
+    }
+    if (composite) {
+        int cl = mem ? pt_memory_find(mem, composite) : -1, pa = -1, pb = -1;
+        if (cl >= 0) pt_memory_parents(mem, cl, &pa, &pb);
+        if (pa < 0) {
+            rc = cli_error(cmd, EXIT_USAGE, "--composite '%s': %s", composite,
+                           mem ? "not a composed concept of this model" : "the model has no episodic memory");
+            goto done;
+        }
+        char err[128];
+        size_t K = (size_t)pt_tower_out_dim(t);
+        if ((st = composite_images(mem, cl, c->n_classes, &te, &cd, err, sizeof err))) {
+            rc = cli_error(cmd, st == PT_ENOMEM ? EXIT_RUNTIME : EXIT_USAGE, "--composite '%s': %s", composite,
+                           st == PT_ENOMEM ? "out of memory" : err);
+            goto done;
+        }
+        cz = malloc(cd.n * 2 * K * sizeof *cz);
+        cbest = malloc(cd.n * sizeof *cbest);
+        clab = malloc(cd.n * sizeof *clab);
+        if (!cz || !cbest || !clab || (st = pt_tower_embed(t, cd.x, cd.n, cz)) ||
+            (st = pt_memory_scores(mem, cz, cd.n, clab, cbest))) {
+            rc = cli_error(cmd, EXIT_RUNTIME, "--composite: %s", st ? pt_errmsg() : "out of memory");
+            goto done;
+        }
+        size_t ok = 0, cok = 0;
+        for (size_t i = 0; i < cd.n; i++) {
+            ok += clab[i] == cl;
+            cok += clab[i] == cl && cbest[i] >= tau; /* the tower alone never answers a new concept */
+        }
+        cacc = (double)ok / (double)cd.n, ccomb = (double)cok / (double)cd.n;
     }
     if (ood && (st = ood_images(ood, &te, seed, &od))) {
         rc = cli_error(cmd, cli_status_code(st), "--ood %s: %s", ood, st == PT_ENOMEM ? "out of memory" : pt_errmsg());
@@ -125,6 +212,10 @@ int cmd_eval(int argc, char **argv)
         if (rejecting)
             printf(", \"reject_below\": %.9g, \"rejected\": %.6f, \"accuracy_accepted\": %.6f", (double)reject,
                    1.0 - (double)acc_n / (double)te.n, acc_acc);
+        if (composite)
+            printf(", \"composite\": \"%s\", \"composite_samples\": %zu, \"composite_accuracy_memory\": %.6f, "
+                   "\"composite_accuracy_combined\": %.6f",
+                   composite, cd.n, cacc, ccomb);
         if (ood) {
             printf(", \"ood\": \"%s\", \"ood_samples\": %zu, \"auroc\": %.6f, \"fpr95\": %.6f", ood, od.n, auroc, fpr95);
             if (mem) printf(", \"auroc_memory\": %.6f, \"fpr95_memory\": %.6f", mauroc, mfpr95);
@@ -136,6 +227,9 @@ int cmd_eval(int argc, char **argv)
         if (mem)
             printf("memory (%zu slots): accuracy %.2f%%; combined %.2f%% (memory when similarity >= %g)\n",
                    pt_memory_count(mem), 100.0 * ev.mem_acc, 100.0 * ev.comb_acc, (double)tau);
+        if (composite)
+            printf("composite '%s' (%zu averaged test images): recalled as '%s' %.2f%% by the memory, %.2f%% combined\n",
+                   composite, cd.n, composite, 100.0 * cacc, 100.0 * ccomb);
         if (rejecting)
             printf("rejected %.2f%% below confidence %g; accuracy on the rest %.2f%%\n",
                    100.0 * (1.0 - (double)acc_n / (double)te.n), (double)reject, 100.0 * acc_acc);
@@ -152,5 +246,7 @@ done:
     pt_tower_destroy(t);
     pt_dataset_free(&te);
     pt_dataset_free(&od);
+    pt_dataset_free(&cd);
+    free(cz), free(cbest), free(clab);
     return rc;
 }

@@ -110,6 +110,25 @@ else
       grep -q "\"$k\"" "$tmp/evm.json" || { echo "FAIL [eval memory --json]: no key $k"; fail=1; }
     done
     echo "ok [memory run]: $(cat "$tmp/evm.json")"
+    # compose: bad input is exit 2 and leaves the checkpoint byte-identical
+    cp "$tmp/mm.safetensors" "$tmp/mm.orig"
+    expect_bad "compose label without exemplars" "42" -- "$bin" compose --model "$tmp/mm.safetensors" --a 42 --b 3 --name x
+    expect_bad "compose unknown concept" "--a" -- "$bin" compose --model "$tmp/mm.safetensors" --a "7+8" --b 3 --name x
+    expect_bad "compose bad name" "--name" -- "$bin" compose --model "$tmp/mm.safetensors" --a 1 --b 3 --name "a b"
+    expect_bad "compose tau" "--tau" -- "$bin" compose --model "$tmp/mm.safetensors" --a 1 --b 3 --name x --tau 1.5
+    expect_bad "compose same" "same concept" -- "$bin" compose --model "$tmp/mm.safetensors" --a 1 --b 1 --name x
+    expect_bad "compose no memory" "no episodic memory" -- "$bin" compose --model "$tmp/m.safetensors" --a 1 --b 3 --name x
+    expect_bad "compose missing flag" "required" -- "$bin" compose --model "$tmp/mm.safetensors" --a 1 --b 3
+    cmp -s "$tmp/mm.safetensors" "$tmp/mm.orig" || { echo "FAIL [compose]: checkpoint changed by a failed compose"; fail=1; }
+    if "$bin" compose --model "$tmp/mm.safetensors" --a 1 --b 3 --name 1+3 --tau 1 > /dev/null &&
+       "$bin" compose --model "$tmp/mm.safetensors" --a 1+3 --b 5 --name "(1+3)+5" --tau 1 > /dev/null; then
+      "$bin" info --json "$tmp/mm.safetensors" > /dev/null || { echo "FAIL [info after compose]"; fail=1; }
+      "$bin" eval --model "$tmp/mm.safetensors" --data "$good" --composite "(1+3)+5" --json | grep -q '"composite_accuracy_memory"' ||
+        { echo "FAIL [eval --composite]"; fail=1; }
+      expect_bad "eval composite base" "--composite" -- "$bin" eval --model "$tmp/mm.safetensors" --data "$good" --composite 3
+    else
+      echo "FAIL [compose good]"; fail=1
+    fi
   else
     echo "FAIL [train --memory]: $(cat "$tmp/stderr")"; fail=1
   fi
@@ -143,6 +162,7 @@ fi
 "$bin" train --help | grep -q -- "--train-limit" || { echo "FAIL [train --help]"; fail=1; }
 "$bin" eval --help | grep -q -- "--model" || { echo "FAIL [eval --help]"; fail=1; }
 "$bin" info --help | grep -q -- "--json" || { echo "FAIL [info --help]"; fail=1; }
+"$bin" compose --help | grep -q -- "--pairs" || { echo "FAIL [compose --help]"; fail=1; }
 
 if [ $fail -ne 0 ]; then echo "cli_bad_input: FAILED"; exit 1; fi
 echo "cli_bad_input: all cases passed"

@@ -324,7 +324,7 @@ pt_status pt_memory_compose(pt_memory *m, int a, int b, const pt_compose_opts *o
     size_t N = (size_t)m->cfg.capacity, d = (size_t)m->cfg.dim;
     if (!(o->tau > 0.0f && o->tau <= 1.0f)) return pt_fail(PT_EINVAL, "--tau %g: must be in (0, 1]", (double)o->tau);
     if (o->pairs < 1 || o->pairs > 10000) return pt_fail(PT_EINVAL, "--pairs %d: must be in 1..10000", o->pairs);
-    if (a == b) return pt_fail(PT_EINVAL, "compose: --a and --b are the same concept");
+    if (a == b) return pt_fail(PT_EINVAL, "--a and --b name the same concept");
     if (!pt_memory_name_ok(o->name))
         return pt_fail(PT_EINVAL, "--name '%s': use 1-31 characters of A-Z a-z 0-9 + ( ) _ . -", o->name ? o->name : "");
     if (pt_memory_find(m, o->name) >= 0 || m->nnames == PT_MEMORY_MAX_NAMES)
@@ -352,7 +352,7 @@ pt_status pt_memory_compose(pt_memory *m, int a, int b, const pt_compose_opts *o
     pt_memory_name_of(m, b, bn, sizeof bn);
     size_t np = na < nb ? na : nb, nadd = 0;
     if (na == 0 || nb == 0) {
-        st = pt_fail(PT_EINVAL, "compose: concept '%s' has no stored exemplar", na == 0 ? an : bn);
+        st = pt_fail(PT_EINVAL, "concept '%s' has no stored exemplar", na == 0 ? an : bn);
         goto done;
     }
     /* composite keys normalize(key_a + key_b), and their best similarity to
