@@ -133,3 +133,30 @@ int cli_path_writable(const char *path)
     else *slash = '\0';
     return access(dir, W_OK) == 0;
 }
+
+int cli_parse_classes(const char *cmd, const char *spec, int n_classes, uint8_t mask[256])
+{
+    memset(mask, 0, 256);
+    const char *p = spec;
+    int any = 0;
+    while (*p) {
+        char *end;
+        errno = 0;
+        long a = strtol(p, &end, 10), b = a;
+        if (end == p || errno) break;
+        p = end;
+        if (*p == '-') {
+            b = strtol(p + 1, &end, 10);
+            if (end == p + 1 || errno) break;
+            p = end;
+        }
+        if (a < 0 || b < a || b >= n_classes)
+            return cli_error(cmd, EXIT_USAGE, "--classes '%s': classes must lie in 0..%d, ranges as LO-HI", spec, n_classes - 1);
+        for (long c = a; c <= b; c++) mask[c] = 1;
+        any = 1;
+        if (*p == ',') p++;
+        else if (*p) break;
+    }
+    if (*p || !any) return cli_error(cmd, EXIT_USAGE, "--classes '%s': expected a list like 0-4 or 0,2,5", spec);
+    return 0;
+}

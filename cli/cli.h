@@ -53,6 +53,10 @@ void cli_progress_init(cli_progress *p, const char *label, int quiet);
 void cli_progress_cb(size_t done, size_t total, void *user);
 void cli_progress_end(cli_progress *p);
 
+/* Parse a class list "0-4", "0,2,5-7" into mask[c] = 1 (classes below
+ * n_classes). 0, or prints the error and returns EXIT_USAGE. */
+int cli_parse_classes(const char *cmd, const char *spec, int n_classes, uint8_t mask[256]);
+
 /* 1 if path is not a directory and the directory that would hold it is
  * writable (so we can fail before the work, not after). */
 int cli_path_writable(const char *path);
@@ -74,6 +78,7 @@ int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_compose(int argc, char **argv);
+int cmd_corrupt(int argc, char **argv);
 
 #define PT_DEFAULT_DATA "/usr/share/datasets/fashion-mnist"
 

@@ -17,7 +17,8 @@ static const char *USAGE =
     "SPEC: rotate:LO-HI (each image turned by a uniform angle in +-[LO,HI] degrees,\n"
     "bilinear) or noise:SIGMA (Gaussian noise); both seeded by --seed.\n"
     "--ood noise compares the test images with as many Gaussian-noise images\n"
-    "(pixels N(0.5, 1) clipped to [0,1]); --ood DIR with the t10k images of DIR.\n"
+    "(pixels N(0.5, 1) clipped to [0,1]); --ood DIR with the t10k images of DIR;\n"
+    "--ood heldout (with --classes) with the test images of the other classes.\n"
     "Reports AUROC and the false positive rate at 95% true positive rate of the\n"
     "confidence score (the largest logit) and, for a model with an episodic\n"
     "memory, of the memory score (the best similarity). A memory also answers\n"
@@ -101,6 +102,8 @@ static pt_status composite_images(const pt_memory *m, int label, int n_base, con
 int cmd_eval(int argc, char **argv)
 {
     const char *cmd = "eval", *model = NULL, *data = PT_DEFAULT_DATA, *corrupt = NULL, *ood = NULL, *composite = NULL;
+    const char *classes = NULL;
+    uint8_t keep[256];
     size_t limit = 0;
     uint64_t seed = 1;
     float reject = -INFINITY, tau = 0.7f;
@@ -112,6 +115,7 @@ int cmd_eval(int argc, char **argv)
         {"corrupt", OPT_STR, &corrupt, "corrupt the test images: rotate:LO-HI or noise:SIGMA", 0, 0, 0},
         {"ood", OPT_STR, &ood, "out-of-distribution set: noise, or an MNIST-format DIR", 0, 0, 0},
         {"reject-below", OPT_FLOAT, &reject, "answer 'unknown' when the confidence is below TAU", -1e6, 1e6, 0},
+        {"classes", OPT_STR, &classes, "test on these classes only (the in-distribution for --ood heldout)", 0, 0, 0},
         {"composite", OPT_STR, &composite, "score a composed concept on averaged test images of its classes", 0, 0, 0},
         {"memory-tau", OPT_FLOAT, &tau, "trust the memory at or above this similarity (default 0.7)", 1e-6, 1, 0},
         {"seed", OPT_U64, &seed, "seed of --corrupt and --ood noise (default 1)", 1, 0, 0},
@@ -144,6 +148,20 @@ int cmd_eval(int argc, char **argv)
         rc = cli_error(cmd, EXIT_USAGE, "%s: images have %zu pixels, the model expects %d", data, te.dim, c->n_in);
         goto done;
     }
+    int heldout = ood && !strcmp(ood, "heldout");
+    if (heldout && !classes) {
+        rc = cli_error(cmd, EXIT_USAGE, "--ood heldout needs --classes (the classes the model was trained on)");
+        goto done;
+    }
+    if (classes && ((rc = cli_parse_classes(cmd, classes, c->n_classes, keep)) ||
+                    (st = pt_dataset_filter(&te, keep, heldout ? &od : NULL)))) {
+        if (!rc) rc = cli_error(cmd, EXIT_RUNTIME, "%s", pt_errmsg());
+        goto done;
+    }
+    if (te.n == 0 || (heldout && od.n == 0)) {
+        rc = cli_error(cmd, EXIT_USAGE, "--classes '%s': leaves no %s test images", classes, te.n ? "held-out" : "in-distribution");
+        goto done;
+    }
     if (composite) {
         int cl = mem ? pt_memory_find(mem, composite) : -1, pa = -1, pb = -1;
         if (cl >= 0) pt_memory_parents(mem, cl, &pa, &pb);
@@ -174,7 +192,7 @@ int cmd_eval(int argc, char **argv)
         }
         cacc = (double)ok / (double)cd.n, ccomb = (double)cok / (double)cd.n;
     }
-    if (ood && (st = ood_images(ood, &te, seed, &od))) {
+    if (ood && !heldout && (st = ood_images(ood, &te, seed, &od))) {
         rc = cli_error(cmd, cli_status_code(st), "--ood %s: %s", ood, st == PT_ENOMEM ? "out of memory" : pt_errmsg());
         goto done;
     }

@@ -18,7 +18,8 @@ int cmd_train(int argc, char **argv)
     const char *cmd = "train";
     pt_tower_config cfg = pt_tower_config_default();
     const char *data = PT_DEFAULT_DATA, *layers = NULL, *out = NULL;
-    const char *rule = NULL, *readout = NULL, *init = NULL, *select = NULL, *memory = NULL, *mvote = NULL;
+    const char *rule = NULL, *readout = NULL, *init = NULL, *select = NULL, *memory = NULL, *mvote = NULL, *classes = NULL;
+    uint8_t keep[256];
     int mem_size = 10000, mem_k = 5, mem_dim = 0;
     float mem_alpha = 0.0f, mem_tau = 0.7f;
     int epochs = 1, json = 0, quiet = 0, threads = 1;
@@ -39,6 +40,7 @@ int cmd_train(int argc, char **argv)
         {"init", OPT_STR, &init, "imprint (default) or random", 0, 0, 0},
         {"select", OPT_STR, &select, "soft (default: outputs shrunk by the (s+1)-th score) or hard (paper)", 0, 0, 0},
         {"batch", OPT_INT, &cfg.batch, "samples scored per BLAS call (default 256)", 1, 4096, 0},
+        {"classes", OPT_STR, &classes, "train and test on these classes only, e.g. 0-4 (labels keep their numbers)", 0, 0, 0},
         {"train-limit", OPT_SIZE, &train_limit, "use only the first N training samples", 1, 1e9, 0},
         {"val", OPT_SIZE, &val, "hold out the last N training samples for validation", 1, 1e9, 0},
         {"test-limit", OPT_SIZE, &test_limit, "use only the first N test samples", 1, 1e9, 0},
@@ -70,6 +72,7 @@ int cmd_train(int argc, char **argv)
     if (memory && ((st = pt_memorize_policy_parse(memory, &mopt.policy)) ||
                    (mvote && (st = pt_memory_vote_parse(mvote, &mcfg.vote))) || (st = pt_memory_config_check(&mcfg))))
         return cli_error(cmd, EXIT_USAGE, "%s", pt_errmsg());
+    if (classes && (rc = cli_parse_classes(cmd, classes, cfg.n_classes, keep))) return rc;
     if (out && !cli_path_writable(out))
         return cli_error(cmd, EXIT_USAGE, "--out %s: is a directory, or its directory is not writable", out);
     pt_set_threads(threads);
@@ -82,6 +85,14 @@ int cmd_train(int argc, char **argv)
     if ((st = pt_dataset_load(data, "train", train_limit, cfg.n_classes, &tr)) ||
         (st = pt_dataset_load(data, "t10k", test_limit, cfg.n_classes, &te))) {
         rc = cli_error(cmd, cli_status_code(st), "%s", pt_errmsg());
+        goto done;
+    }
+    if (classes && ((st = pt_dataset_filter(&tr, keep, NULL)) || (st = pt_dataset_filter(&te, keep, NULL)))) {
+        rc = cli_error(cmd, EXIT_RUNTIME, "%s", pt_errmsg());
+        goto done;
+    }
+    if (classes && (tr.n == 0 || te.n == 0)) {
+        rc = cli_error(cmd, EXIT_USAGE, "--classes '%s': no %s samples of these classes", classes, tr.n ? "test" : "training");
         goto done;
     }
     if (val && (st = pt_dataset_split(&tr, val, &va))) {

@@ -11,7 +11,8 @@ static void usage(FILE *f)
             "  train   train a PhaseTower in one backprop-free pass and report test accuracy\n"
             "  eval    evaluate a saved model on a data set\n"
             "  info    describe a saved model\n"
-            "  compose add a new concept A+B to a model's episodic memory, without examples\n\n"
+            "  compose add a new concept A+B to a model's episodic memory, without examples\n"
+            "  corrupt write a corrupted copy of a test set (the images eval --corrupt uses)\n\n"
             "Run 'phasetower <command> --help' for the options of a command.\n");
 }
 
@@ -34,5 +35,6 @@ int main(int argc, char **argv)
     if (!strcmp(c, "eval")) return cmd_eval(argc, argv);
     if (!strcmp(c, "info")) return cmd_info(argc, argv);
     if (!strcmp(c, "compose")) return cmd_compose(argc, argv);
+    if (!strcmp(c, "corrupt")) return cmd_corrupt(argc, argv);
     return cli_error(NULL, EXIT_USAGE, "unknown command '%s' (try 'phasetower --help')", c);
 }

@@ -55,6 +55,13 @@ expect_bad "memory alpha" "--memory-alpha" -- "$bin" "${T[@]}" --memory all --me
 expect_bad "memory dim" "--memory-dim" -- "$bin" "${T[@]}" --memory all --memory-dim 65
 expect_bad "memory tau" "--memory-tau" -- "$bin" "${T[@]}" --memory novel --memory-tau 0
 expect_bad "memory vote" "--memory-vote" -- "$bin" "${T[@]}" --memory all --memory-vote loud
+expect_bad "classes range" "--classes" -- "$bin" "${T[@]}" --classes 3-12
+expect_bad "classes garbage" "--classes" -- "$bin" "${T[@]}" --classes 0-4x
+expect_bad "corrupt no out" "--out" -- "$bin" corrupt --data "$good" --corrupt noise:0.3
+expect_bad "corrupt bad spec" "--corrupt" -- "$bin" corrupt --data "$good" --corrupt noise:-1 --out "$tmp/cor"
+"$bin" corrupt --data "$good" --corrupt rotate:15-45 --out "$tmp/cor" > /dev/null &&
+  cp "$good"/train-* "$tmp/cor"/ && "$bin" train --data "$tmp/cor" --layers 64:0.1 --quiet > /dev/null ||
+  { echo "FAIL [corrupt writes a readable set]"; fail=1; }
 expect_bad "data dir missing" "$tmp/none" -- "$bin" train --data "$tmp/none" --layers 64:0.1 --out "$tmp/out.safetensors"
 
 d=$tmp/magic; mkset "$d" 20 10
@@ -125,6 +132,9 @@ else
       "$bin" info --json "$tmp/mm.safetensors" > /dev/null || { echo "FAIL [info after compose]"; fail=1; }
       "$bin" eval --model "$tmp/mm.safetensors" --data "$good" --composite "(1+3)+5" --json | grep -q '"composite_accuracy_memory"' ||
         { echo "FAIL [eval --composite]"; fail=1; }
+      expect_bad "eval heldout without classes" "--classes" -- "$bin" eval --model "$tmp/mm.safetensors" --data "$good" --ood heldout
+      "$bin" eval --model "$tmp/mm.safetensors" --data "$good" --classes 0-4 --ood heldout --json | grep -q '"auroc_memory"' ||
+        { echo "FAIL [eval --ood heldout]"; fail=1; }
       expect_bad "eval composite base" "--composite" -- "$bin" eval --model "$tmp/mm.safetensors" --data "$good" --composite 3
     else
       echo "FAIL [compose good]"; fail=1

@@ -58,6 +58,15 @@ pt_status pt_corrupt_parse(const char *spec, pt_corrupt *out);
 pt_status pt_corrupt_apply(const pt_corrupt *c, float *x, size_t n, size_t rows, size_t cols, uint64_t seed,
                            size_t first);
 
+/* Write d as <dir>/<split>-images-idx3-ubyte.gz and -labels-idx1-ubyte.gz
+ * (pixels rounded to bytes), each to a temp file renamed on success. */
+pt_status pt_dataset_write(const pt_dataset *d, const char *dir, const char *split);
+
+/* Keep in d only the samples whose class c has keep_class[c] != 0 (keep_class
+ * has 256 entries, one per possible label); the others move to *rest (or are dropped when
+ * rest is NULL). Order is preserved. */
+pt_status pt_dataset_filter(pt_dataset *d, const uint8_t *keep_class, pt_dataset *rest);
+
 /* Free the arrays of d (NULL-safe) and zero it. */
 void pt_dataset_free(pt_dataset *d);
 

@@ -296,3 +296,97 @@ void pt_dataset_free(pt_dataset *d)
     free(d->y);
     memset(d, 0, sizeof *d);
 }
+
+/* ------------------------------------------------------------------ writing */
+
+/* Write one gzip IDX file: magic, dims, then n*per bytes made by byte_at(i).
+ * To path.tmp, renamed on success, removed on failure. */
+static pt_status write_idx(const char *path, uint32_t magic, const uint32_t *dims, int ndim, const float *x,
+                           const uint8_t *y, size_t total)
+{
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 5);
+    if (!tmp) return pt_fail(PT_ENOMEM, "out of memory");
+    memcpy(tmp, path, plen);
+    memcpy(tmp + plen, ".tmp", 5);
+    errno = 0;
+    gzFile g = gzopen(tmp, "wb");
+    if (!g) {
+        pt_status st = pt_fail(PT_EIO, "%s: cannot create: %s", tmp, strerror(errno ? errno : ENOMEM));
+        free(tmp);
+        return st;
+    }
+    unsigned char hdr[16], buf[4096];
+    int ok = 1;
+    for (int i = 0; i <= ndim; i++) {
+        uint32_t v = i == 0 ? magic : dims[i - 1];
+        hdr[4 * i] = (unsigned char)(v >> 24), hdr[4 * i + 1] = (unsigned char)(v >> 16);
+        hdr[4 * i + 2] = (unsigned char)(v >> 8), hdr[4 * i + 3] = (unsigned char)v;
+    }
+    ok = gzwrite(g, hdr, (unsigned)(4 * (ndim + 1))) == 4 * (ndim + 1);
+    for (size_t i0 = 0; ok && i0 < total; i0 += sizeof buf) {
+        size_t nb = total - i0 < sizeof buf ? total - i0 : sizeof buf;
+        for (size_t i = 0; i < nb; i++) {
+            if (y) {
+                buf[i] = y[i0 + i];
+            } else {
+                float v = x[i0 + i] * 255.0f + 0.5f;
+                buf[i] = (unsigned char)(v < 0.0f ? 0.0f : v > 255.0f ? 255.0f : v);
+            }
+        }
+        ok = gzwrite(g, buf, (unsigned)nb) == (int)nb;
+    }
+    ok = gzclose(g) == Z_OK && ok;
+    if (ok && rename(tmp, path) != 0) ok = 0;
+    pt_status st = ok ? PT_OK : pt_fail(PT_EIO, "%s: write failed", path);
+    if (!ok) remove(tmp);
+    free(tmp);
+    return st;
+}
+
+pt_status pt_dataset_write(const pt_dataset *d, const char *dir, const char *split)
+{
+    if (d->n > IDX_MAX_COUNT || d->rows > IDX_MAX_SIDE || d->cols > IDX_MAX_SIDE)
+        return pt_fail(PT_EINVAL, "%s: data set too large for IDX", dir);
+    size_t cap = strlen(dir) + strlen(split) + 40;
+    char *p = malloc(cap);
+    if (!p) return pt_fail(PT_ENOMEM, "out of memory");
+    uint32_t dims[3] = {(uint32_t)d->n, (uint32_t)d->rows, (uint32_t)d->cols};
+    snprintf(p, cap, "%s/%s-images-idx3-ubyte.gz", dir, split);
+    pt_status st = write_idx(p, IDX_MAGIC_IMAGES, dims, 3, d->x, NULL, d->n * d->dim);
+    if (!st) {
+        snprintf(p, cap, "%s/%s-labels-idx1-ubyte.gz", dir, split);
+        st = write_idx(p, IDX_MAGIC_LABELS, dims, 1, NULL, d->y, d->n);
+    }
+    free(p);
+    return st;
+}
+
+pt_status pt_dataset_filter(pt_dataset *d, const uint8_t *keep_class, pt_dataset *rest)
+{
+    size_t nk = 0;
+    for (size_t i = 0; i < d->n; i++) nk += keep_class[d->y[i]] != 0;
+    pt_dataset out = *d, oth = *d;
+    out.n = nk, oth.n = d->n - nk;
+    out.x = malloc((nk ? nk : 1) * d->dim * sizeof *out.x);
+    out.y = malloc(nk ? nk : 1);
+    oth.x = rest ? malloc((oth.n ? oth.n : 1) * d->dim * sizeof *oth.x) : NULL;
+    oth.y = rest ? malloc(oth.n ? oth.n : 1) : NULL;
+    if (!out.x || !out.y || (rest && (!oth.x || !oth.y))) {
+        free(out.x), free(out.y), free(oth.x), free(oth.y);
+        return pt_fail(PT_ENOMEM, "out of memory");
+    }
+    size_t a = 0, b = 0;
+    for (size_t i = 0; i < d->n; i++) {
+        pt_dataset *t = keep_class[d->y[i]] ? &out : &oth;
+        size_t *j = keep_class[d->y[i]] ? &a : &b;
+        if (t == &oth && !rest) continue;
+        memcpy(t->x + *j * d->dim, d->x + i * d->dim, d->dim * sizeof *d->x);
+        t->y[*j] = d->y[i];
+        (*j)++;
+    }
+    free(d->x), free(d->y);
+    *d = out;
+    if (rest) *rest = oth;
+    return PT_OK;
+}
