@@ -2,7 +2,8 @@
 #   make run   installs what is missing, builds, trains on Fashion-MNIST and prints test accuracy
 #   make test  installs, builds, runs the ctest suite, then the suite again under ASan+UBSan
 #              (python3-numpy is there for the test that runs the checkpoint doc's reader)
-# Also: make build, make bench (adds python3-torch for the baseline), make clean.
+# Also: make build, make bench (adds python3-torch for the baseline), make bench-memory
+# (the episodic memory against the MLP: composition, OOD, robustness, scale), make clean.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 DATA       ?= /usr/share/datasets/fashion-mnist
@@ -10,7 +11,7 @@ DEPS       := cmake make gcc libopenblas-dev zlib1g-dev libpng-dev dataset-fashi
 BENCH_DEPS := python3-torch
 JOBS       ?= 2
 
-.PHONY: all deps bench-deps build build-asan run test test-asan bench clean
+.PHONY: all deps bench-deps build build-asan run test test-asan bench bench-memory clean
 
 all: build
 
@@ -47,6 +48,9 @@ test: build build-asan
 
 bench: build bench-deps
 	bench/bench_core.sh --data $(DATA)
+
+bench-memory: build bench-deps
+	bench/bench_memory.sh --data $(DATA)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

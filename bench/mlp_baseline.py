@@ -22,6 +22,19 @@ one JSON line is printed on stdout with:
   training), infer_us_per_image (test set in batches of 1000, total / 10000),
   infer_us_single (mean latency of 1000 single-image forwards), params,
   model_bytes (params * 4, float32), samples, seed, threads.
+
+For the memory/robustness/OOD benchmark (bench/bench_memory.sh):
+  --classes 0-4        train and test on these classes only
+  --eval-dir NAME=DIR  also report accuracy on DIR's t10k split (for example the
+                       images written by 'phasetower corrupt'), as eval_NAME
+  --ood noise|heldout  maximum softmax probability (MSP) as the in-distribution
+                       score; out-of-distribution: as many Gaussian-noise images
+                       (N(0.5, 1) clipped to [0,1], numpy draws: the same
+                       distribution as 'phasetower eval --ood noise', not the
+                       same images) or the test images of the other classes;
+                       reports ood_auroc and ood_fpr95, defined as in
+                       src/core/metrics.c (ties count half; threshold keeping
+                       95% of in-distribution scores).
 """
 
 import argparse
@@ -55,6 +68,43 @@ def load(data_dir, prefix):
     y = read_idx(os.path.join(data_dir, f"{prefix}-labels-idx1-ubyte.gz"))
     x = x.reshape(x.shape[0], -1).astype(np.float32) / 255.0
     return torch.from_numpy(x), torch.from_numpy(y.astype(np.int64))
+
+
+def parse_classes(spec):
+    keep = set()
+    for part in spec.split(","):
+        lo, _, hi = part.partition("-")
+        keep.update(range(int(lo), int(hi or lo) + 1))
+    return sorted(keep)
+
+
+def auroc_fpr95(pos, neg):
+    """AUROC (Mann-Whitney, ties count half) and FPR at 95% TPR."""
+    s = np.concatenate([pos, neg])
+    order = np.argsort(s, kind="mergesort")
+    ranks = np.empty(len(s))
+    _, start, counts = np.unique(s[order], return_index=True, return_counts=True)
+    ranks[order] = np.repeat(start + (counts - 1) / 2.0 + 1.0, counts)
+    n, m = len(pos), len(neg)
+    auroc = (ranks[:n].sum() - n * (n + 1) / 2.0) / (n * m)
+    t = np.sort(pos)[int(np.floor(0.05 * n))]
+    return float(auroc), float((neg >= t).mean())
+
+
+@torch.no_grad()
+def msp(model, x):
+    model.eval()
+    out = torch.cat([torch.softmax(model(x[i:i + 1000]), 1) for i in range(0, x.shape[0], 1000)])
+    model.train()
+    return out.max(1).values.numpy()
+
+
+@torch.no_grad()
+def accuracy(model, x, y):
+    model.eval()
+    ok = sum(int((model(x[i:i + 1000]).argmax(1) == y[i:i + 1000]).sum()) for i in range(0, x.shape[0], 1000))
+    model.train()
+    return ok / x.shape[0]
 
 
 def make_model():
@@ -95,7 +145,12 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--classes", default="")
+    ap.add_argument("--eval-dir", action="append", default=[], metavar="NAME=DIR")
+    ap.add_argument("--ood", choices=["noise", "heldout"])
     args = ap.parse_args()
+    if args.ood == "heldout" and not args.classes:
+        ap.error("--ood heldout needs --classes")
 
     checkpoints = sorted({int(e) for e in args.epochs_list.split(",") if e.strip()})
     if not checkpoints or checkpoints[0] < 1:
@@ -109,6 +164,22 @@ def main():
     x_test, y_test = load(args.data, "t10k")
     if args.train_limit > 0:
         x_train, y_train = x_train[:args.train_limit], y_train[:args.train_limit]
+    x_out = None
+    if args.classes:
+        keep = torch.tensor(parse_classes(args.classes))
+        tr = torch.isin(y_train, keep)
+        te = torch.isin(y_test, keep)
+        x_train, y_train = x_train[tr], y_train[tr]
+        x_out = x_test[~te]
+        x_test, y_test = x_test[te], y_test[te]
+    if args.ood == "noise":
+        rng = np.random.default_rng(args.seed)
+        x_out = torch.from_numpy(np.clip(0.5 + rng.standard_normal(x_test.shape), 0, 1).astype(np.float32))
+    extra = []
+    for spec in args.eval_dir:
+        name, _, d = spec.partition("=")
+        ex, ey = load(d, "t10k")
+        extra.append((name, ex, ey))
     n = x_train.shape[0]
 
     model = make_model()
@@ -129,7 +200,13 @@ def main():
         train_s += time.perf_counter() - t0
         if epoch in checkpoints:
             acc, us_batch, us_single = evaluate(model, x_test, y_test)
-            print(json.dumps({
+            rec = {}
+            for name, ex, ey in extra:
+                rec["eval_" + name] = accuracy(model, ex, ey)
+            if args.ood:
+                rec["ood"] = args.ood
+                rec["ood_auroc"], rec["ood_fpr95"] = auroc_fpr95(msp(model, x_test), msp(model, x_out))
+            print(json.dumps({**rec,
                 "model": "mlp-784-512-512-10",
                 "epochs": epoch,
                 "test_accuracy": acc,

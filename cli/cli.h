@@ -67,7 +67,7 @@ int cli_path_writable(const char *path);
  * (pt_errmsg() is set unless it is PT_ENOMEM). */
 typedef struct cli_eval {
     double acc, mem_acc, comb_acc; /* tower, memory, memory when sim >= tau else tower */
-    double seconds, mem_seconds;   /* tower predictions; embedding + recall */
+    double seconds, mem_seconds;   /* tower predictions; memory recall (after the embedding) */
     uint8_t *pred;                 /* (n) the tower's answers */
     float *score, *mem_score;      /* (n), mem_score NULL without memory */
 } cli_eval;

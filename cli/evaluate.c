@@ -34,8 +34,9 @@ pt_status cli_evaluate(const pt_tower *t, const pt_memory *m, const pt_dataset *
         e->score[i] = best;
     }
     if (m) {
+        if ((st = pt_tower_embed(t, d->x, n, z))) goto done;
         t0 = cli_now();
-        if ((st = pt_tower_embed(t, d->x, n, z)) || (st = pt_memory_scores(m, z, n, ml, e->mem_score))) goto done;
+        if ((st = pt_memory_scores(m, z, n, ml, e->mem_score))) goto done;
         e->mem_seconds = cli_now() - t0;
     }
     size_t ok = 0, mok = 0, cok = 0;

@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# bench/bench_memory.sh - PhaseTower's episodic memory against the MLP baseline:
+# concept composition, out-of-distribution rejection, robustness, and scale.
+#
+# Runs, in one invocation (issue 3):
+#   1. PhaseTower, one pass, with a memory of every training output (--memory all),
+#      saved; eval on the clean test set, on the test set rotated by +-[15,45]
+#      degrees and with Gaussian noise sigma 0.3 (written once by
+#      'phasetower corrupt', so PhaseTower and the MLP see the same images),
+#      and against Gaussian-noise images (--ood noise).
+#   2. The same trained on classes 0-4 only; out-of-distribution: classes 5-9.
+#   3. Composition on a copy of model 1: concepts 1+3, 2+4, 5+7 added one after
+#      the other from stored exemplars; each scored on averaged test images of
+#      its two classes (the paper's protocol), and the clean accuracies after.
+#   4. The MLP 784-512-512-10 (bench/mlp_baseline.py, 1 thread) after 1 and 20
+#      epochs on the same clean/rotated/noisy sets, with its maximum softmax
+#      probability as the OOD score; and again on classes 0-4.
+#   5. Scale: memories of 1 000, 10 000 and 100 000 slots (the training set
+#      fills 60 000); recall time per query (over all slots) and bytes.
+# Prints a markdown report, saved with the raw JSON as bench/results/<stamp>-memory.*
+#
+# Usage: bench/bench_memory.sh [--data DIR] [--quick]
+#   --quick  MLP at 1 epoch only, scale at 1 000 and 10 000 slots
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+DATA=/usr/share/datasets/fashion-mnist
+QUICK=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --data) DATA=${2:?--data needs a directory}; shift 2 ;;
+        --quick) QUICK=1; shift ;;
+        -h|--help) sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;;
+        *) echo "bench_memory.sh: unknown argument: $1" >&2; exit 2 ;;
+    esac
+done
+PT=${PT_BIN:-build/phasetower}
+PY=${PYTHON:-/usr/bin/python3}
+[ -x "$PT" ] || { echo "bench_memory.sh: $PT not found (run make build)" >&2; exit 2; }
+"$PY" -c 'import torch, numpy' 2>/dev/null || { echo "bench_memory.sh: $PY lacks torch/numpy (make bench-deps)" >&2; exit 2; }
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/phasetower-membench.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+EPOCHS=1,20
+SIZES="1000 10000 100000"
+[ "$QUICK" = 1 ] && EPOCHS=1 && SIZES="1000 10000"
+log() { echo "[bench] $*" >&2; }
+run() { log "$*"; "$@"; } # prints the command, then runs it
+
+# corrupted copies of the test set, shared by PhaseTower and the MLP
+for c in rotate:15-45 noise:0.3; do
+    d=$TMP/${c%%:*}
+    run "$PT" corrupt --data "$DATA" --corrupt "$c" --seed 1 --out "$d" > /dev/null
+    cp "$DATA"/train-* "$d"/
+done
+
+# 1. PhaseTower with memory
+run "$PT" train --data "$DATA" --seed 1 --memory all --json --out "$TMP/m.safetensors" > "$TMP/pt_train.json"
+for s in clean rotate noise; do
+    d=$DATA; [ "$s" = clean ] || d=$TMP/$s
+    run "$PT" eval --model "$TMP/m.safetensors" --data "$d" --json > "$TMP/pt_$s.json"
+done
+run "$PT" eval --model "$TMP/m.safetensors" --data "$DATA" --ood noise --json > "$TMP/pt_oodnoise.json"
+# 2. held-out classes
+run "$PT" train --data "$DATA" --seed 1 --classes 0-4 --memory all --json --out "$TMP/h.safetensors" > "$TMP/pt_h_train.json"
+run "$PT" eval --model "$TMP/h.safetensors" --data "$DATA" --classes 0-4 --ood heldout --json > "$TMP/pt_heldout.json"
+# 3. composition
+cp "$TMP/m.safetensors" "$TMP/c.safetensors"
+: > "$TMP/pt_compose.jsonl"
+for p in 1+3 2+4 5+7; do
+    run "$PT" compose --model "$TMP/c.safetensors" --a "${p%+*}" --b "${p#*+}" --name "$p" >&2
+done
+for p in 1+3 2+4 5+7; do
+    run "$PT" eval --model "$TMP/c.safetensors" --data "$DATA" --composite "$p" --json >> "$TMP/pt_compose.jsonl"
+done
+# 4. the MLP
+run "$PY" bench/mlp_baseline.py --data "$DATA" --epochs-list "$EPOCHS" --seed 1 --eval-dir "rotate=$TMP/rotate" \
+    --eval-dir "noise=$TMP/noise" --ood noise > "$TMP/mlp.jsonl"
+run "$PY" bench/mlp_baseline.py --data "$DATA" --epochs-list "$EPOCHS" --seed 1 --classes 0-4 --ood heldout > "$TMP/mlp_h.jsonl"
+# 5. scale
+: > "$TMP/scale.jsonl"
+for n in $SIZES; do
+    run "$PT" train --data "$DATA" --seed 1 --memory all --memory-size "$n" --memory-k 5 --json --out "$TMP/s.safetensors" > "$TMP/s_train.json"
+    run "$PT" eval --model "$TMP/s.safetensors" --data "$DATA" --json > "$TMP/s_eval.json"
+    "$PY" -c 'import json,sys; t=json.load(open(sys.argv[1])); e=json.load(open(sys.argv[2])); print(json.dumps({"size": int(sys.argv[3]), "slots": t["memory_slots"], "bytes": t["memory_bytes"], "recall_us": e["memory_us_per_image"], "acc_memory": e["accuracy_memory"]}))' \
+        "$TMP/s_train.json" "$TMP/s_eval.json" "$n" >> "$TMP/scale.jsonl"
+    rm -f "$TMP/s.safetensors"
+done
+
+mkdir -p bench/results
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo none)
+[ -z "$(git status --porcelain 2>/dev/null | head -n1)" ] || commit="$commit (dirty tree)"
+export STAMP COMMIT=$commit DATE=$(date -u '+%Y-%m-%d %H:%M UTC') CPU=$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -n1)
+"$PY" - "$TMP" <<'EOF' | tee "bench/results/$STAMP-memory.md"
+import json, os, sys
+T = sys.argv[1]
+J = lambda n: json.load(open(os.path.join(T, n)))
+L = lambda n: [json.loads(l) for l in open(os.path.join(T, n)) if l.strip()]
+pt, tr = {s: J(f"pt_{s}.json") for s in ("clean", "rotate", "noise")}, J("pt_train.json")
+on, ho, mlp, mlph = J("pt_oodnoise.json"), J("pt_heldout.json"), L("mlp.jsonl"), L("mlp_h.jsonl")
+comp, scale = L("pt_compose.jsonl"), L("scale.jsonl")
+e = os.environ
+print("## PhaseTower memory: composition, OOD rejection, robustness, scale\n")
+print(f"- Date: {e['DATE']}; machine: {e['CPU']}; commit {e['COMMIT']}; data: Fashion-MNIST (Debian)")
+print("- Command: `bench/bench_memory.sh`; every run it makes is listed in its log (stderr)")
+print(f"- PhaseTower: default tower, one pass, `--memory all` (the last {tr['memory_slots']} training outputs, "
+      f"{tr['memory_bytes']:,} bytes, written in {tr['memory_seconds']:.2f} s after training), k = 5, mode vote; "
+      "combined = the memory's label when its similarity is >= 0.7, else the tower's.\n")
+print("### Robustness (test accuracy %, no retraining)\n")
+print("| Model | clean | rotated +-[15,45] deg | Gaussian noise sigma 0.3 |")
+print("|---|---:|---:|---:|")
+for name, key in (("PhaseTower (tower)", "accuracy"), ("PhaseTower memory", "accuracy_memory"),
+                  ("PhaseTower combined", "accuracy_combined")):
+    print(f"| {name} | {100*pt['clean'][key]:.2f} | {100*pt['rotate'][key]:.2f} | {100*pt['noise'][key]:.2f} |")
+for r in mlp:
+    print(f"| MLP, {r['epochs']} epoch{'s' if r['epochs'] > 1 else ''} | {100*r['test_accuracy']:.2f} | "
+          f"{100*r['eval_rotate']:.2f} | {100*r['eval_noise']:.2f} |")
+print("\nThe corrupted sets are written once by `phasetower corrupt --seed 1` and read by both models.\n")
+print("### Out-of-distribution rejection (AUROC, FPR at 95% TPR)\n")
+print("| Score | Gaussian noise vs test set | classes 5-9 vs 0-4 (trained on 0-4) |")
+print("|---|---|---|")
+print(f"| PhaseTower largest logit | {on['auroc']:.4f}, {on['fpr95']:.4f} | {ho['auroc']:.4f}, {ho['fpr95']:.4f} |")
+print(f"| PhaseTower memory similarity | {on['auroc_memory']:.4f}, {on['fpr95_memory']:.4f} | "
+      f"{ho['auroc_memory']:.4f}, {ho['fpr95_memory']:.4f} |")
+for r, h in zip(mlp, mlph):
+    print(f"| MLP max softmax, {r['epochs']} epoch{'s' if r['epochs'] > 1 else ''} | {r['ood_auroc']:.4f}, "
+          f"{r['ood_fpr95']:.4f} | {h['ood_auroc']:.4f}, {h['ood_fpr95']:.4f} |")
+print(f"\nTrained on classes 0-4: PhaseTower {100*ho['accuracy']:.2f}% (memory {100*ho['accuracy_memory']:.2f}%), "
+      + ", ".join(f"MLP {r['epochs']} ep. {100*r['test_accuracy']:.2f}%" for r in mlph)
+      + " on the test images of those classes. The MLP's noise images are numpy draws of the same distribution.\n")
+print("### Concept composition (the paper's protocol, from stored exemplars only)\n")
+print("| Concept | composite test images | recalled as the concept (memory) | combined |")
+print("|---|---:|---:|---:|")
+for c in comp:
+    print(f"| {c['composite']} | {c['composite_samples']} | {100*c['composite_accuracy_memory']:.2f}% | "
+          f"{100*c['composite_accuracy_combined']:.2f}% |")
+last = comp[-1]
+print(f"\nClean accuracy before / after adding the three concepts: memory {100*pt['clean']['accuracy_memory']:.2f}% / "
+      f"{100*last['accuracy_memory']:.2f}%, combined {100*pt['clean']['accuracy_combined']:.2f}% / "
+      f"{100*last['accuracy_combined']:.2f}%. The tower alone cannot answer a new concept.\n")
+print("### Scale of recall (one cgemm per batch of 256 queries, 256 complex values per key)\n")
+print("| Memory slots | bytes | recall us/query | memory accuracy % |")
+print("|---:|---:|---:|---:|")
+for s in scale:
+    print(f"| {s['slots']:,} | {s['bytes']:,} | {s['recall_us']:.2f} | {100*s['acc_memory']:.2f} |")
+json.dump({"pt": pt, "train": tr, "ood_noise": on, "heldout": ho, "mlp": mlp, "mlp_heldout": mlph,
+           "compose": comp, "scale": scale}, open(f"bench/results/{e['STAMP']}-memory.json", "w"), indent=1)
+print(f"\nRaw results: bench/results/{e['STAMP']}-memory.json")
+EOF
