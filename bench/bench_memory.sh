@@ -139,10 +139,11 @@ print(f"\nClean accuracy before / after adding the three concepts: memory {100*p
       f"{100*last['accuracy_memory']:.2f}%, combined {100*pt['clean']['accuracy_combined']:.2f}% / "
       f"{100*last['accuracy_combined']:.2f}%. The tower alone cannot answer a new concept.\n")
 print("### Scale of recall (one cgemm per batch of 256 queries, 256 complex values per key)\n")
-print("| Memory slots | bytes | recall us/query | memory accuracy % |")
-print("|---:|---:|---:|---:|")
+print("| Memory size (slots) | filled | bytes | recall us/query | memory accuracy % |")
+print("|---:|---:|---:|---:|---:|")
 for s in scale:
-    print(f"| {s['slots']:,} | {s['bytes']:,} | {s['recall_us']:.2f} | {100*s['acc_memory']:.2f} |")
+    print(f"| {s['size']:,} | {s['slots']:,} | {s['bytes']:,} | {s['recall_us']:.2f} | {100*s['acc_memory']:.2f} |")
+print("\nRecall scores every slot, filled or not, so its cost follows the size.")
 json.dump({"pt": pt, "train": tr, "ood_noise": on, "heldout": ho, "mlp": mlp, "mlp_heldout": mlph,
            "compose": comp, "scale": scale}, open(f"bench/results/{e['STAMP']}-memory.json", "w"), indent=1)
 print(f"\nRaw results: bench/results/{e['STAMP']}-memory.json")
