@@ -160,3 +160,14 @@ int cli_parse_classes(const char *cmd, const char *spec, int n_classes, uint8_t 
     if (*p || !any) return cli_error(cmd, EXIT_USAGE, "--classes '%s': expected a list like 0-4 or 0,2,5", spec);
     return 0;
 }
+
+void cli_json_string(const char *s)
+{
+    putchar('"');
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') printf("\\%c", *p);
+        else if (*p < 0x20) printf("\\u%04x", *p);
+        else putchar(*p);
+    }
+    putchar('"');
+}

@@ -53,6 +53,9 @@ void cli_progress_init(cli_progress *p, const char *label, int quiet);
 void cli_progress_cb(size_t done, size_t total, void *user);
 void cli_progress_end(cli_progress *p);
 
+/* Print s on stdout as a JSON string (quoted, with \" \\ and control characters escaped). */
+void cli_json_string(const char *s);
+
 /* Parse a class list "0-4", "0,2,5-7" into mask[c] = 1 (classes below
  * n_classes). 0, or prints the error and returns EXIT_USAGE. */
 int cli_parse_classes(const char *cmd, const char *spec, int n_classes, uint8_t mask[256]);

@@ -235,7 +235,9 @@ int cmd_eval(int argc, char **argv)
                    "\"composite_accuracy_combined\": %.6f",
                    composite, cd.n, cacc, ccomb);
         if (ood) {
-            printf(", \"ood\": \"%s\", \"ood_samples\": %zu, \"auroc\": %.6f, \"fpr95\": %.6f", ood, od.n, auroc, fpr95);
+            printf(", \"ood\": ");
+            cli_json_string(ood);
+            printf(", \"ood_samples\": %zu, \"auroc\": %.6f, \"fpr95\": %.6f", od.n, auroc, fpr95);
             if (mem) printf(", \"auroc_memory\": %.6f, \"fpr95_memory\": %.6f", mauroc, mfpr95);
         }
         printf("}\n");
