@@ -639,6 +639,7 @@ pt_status pt_st_get(const pt_st_file *f, const char *path, pt_st_dtype dtype, co
                        dtype_names[t->dtype], want, dtype_names[dtype]);
     }
     size_t n = pt_st_numel(t);
+    if (n == 0) return PT_OK; /* an empty tensor: dst may be NULL */
     if (dtype == PT_ST_F32) {
         const float *src = t->data;
         for (size_t i = 0; i < n; i++)

@@ -45,7 +45,8 @@ void pt_st_close(pt_st_file *f);
 /* Loading helpers; each fails with PT_EFORMAT and a message naming path and
  * the key or tensor. meta_num: the value must parse completely and lie in
  * [lo, hi]. get: the tensor must exist with exactly this dtype and shape (and,
- * for F32, hold only finite values); it is copied into dst. */
+ * for F32, hold only finite values); it is copied into dst (untouched, and
+ * may be NULL, when the tensor is empty). */
 pt_status pt_st_meta_str(const pt_st_file *f, const char *path, const char *key, const char **out);
 pt_status pt_st_meta_num(const pt_st_file *f, const char *path, const char *key, double lo, double hi, double *out);
 pt_status pt_st_get(const pt_st_file *f, const char *path, pt_st_dtype dtype, const char *name, int ndim,
