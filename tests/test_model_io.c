@@ -13,19 +13,6 @@
 
 enum { DIM = 36, NCLS = 4, N = 300 };
 
-static long slurp(const char *path, unsigned char **buf)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    *buf = malloc((size_t)n);
-    if (fread(*buf, 1, (size_t)n, f) != (size_t)n) n = -1;
-    fclose(f);
-    return n;
-}
-
 /* Rewrite src to dst with tensor `name`'s data replaced by `data`, and the
  * shape's first dimension by dim0 when dim0 > 0. */
 static void rewrite(const char *src, const char *dst, const char *name, const void *data, size_t dim0)
@@ -118,7 +105,7 @@ int main(void)
         CHECK(s1 == s2);
         CHECK(pt_model_save(t, m, p1) == PT_OK && pt_model_save(t2, m2, p2) == PT_OK);
         unsigned char *a = NULL, *b = NULL;
-        long na = slurp(p1, &a), nb = slurp(p2, &b);
+        long na = check_slurp(p1, &a), nb = check_slurp(p2, &b);
         CHECK(na > 0 && na == nb && !memcmp(a, b, (size_t)na)); /* load + save reproduces the file */
         free(a), free(b);
     }

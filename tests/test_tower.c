@@ -26,19 +26,6 @@ static void make_data(float *x, uint8_t *y, size_t n, uint64_t seed, const float
     }
 }
 
-static long file_bytes(const char *path, unsigned char **buf)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return -1;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    *buf = malloc((size_t)n);
-    if (fread(*buf, 1, (size_t)n, f) != (size_t)n) n = -1;
-    fclose(f);
-    return n;
-}
-
 static pt_tower *train_one(pt_tower_config c, const float *x, const uint8_t *y, size_t n)
 {
     pt_tower *t = NULL;
@@ -168,13 +155,13 @@ int main(void)
     CHECK(pt_tower_save(t1, p1) == PT_OK);
     CHECK(pt_tower_save(t2, p2) == PT_OK);
     unsigned char *b1 = NULL, *b2 = NULL, *b3 = NULL;
-    long n1 = file_bytes(p1, &b1), n2 = file_bytes(p2, &b2);
+    long n1 = check_slurp(p1, &b1), n2 = check_slurp(p2, &b2);
     CHECK(n1 > 0 && n1 == n2 && !memcmp(b1, b2, (size_t)n1)); /* same seed: bit-identical */
     pt_tower_config oc = dc;
     oc.seed = 2;
     pt_tower *t3 = train_one(oc, x, y, NTRAIN);
     CHECK(pt_tower_save(t3, p3) == PT_OK);
-    long n3 = file_bytes(p3, &b3);
+    long n3 = check_slurp(p3, &b3);
     CHECK(n3 == n1 && memcmp(b1, b3, (size_t)n1) != 0); /* another seed: another model */
     free(b3);
     b3 = NULL;
@@ -183,7 +170,7 @@ int main(void)
     CHECK(pt_tower_load(p1, &l1) == PT_OK);
     if (l1) {
         CHECK(pt_tower_save(l1, p3) == PT_OK); /* load + save reproduces the file exactly */
-        n3 = file_bytes(p3, &b3);
+        n3 = check_slurp(p3, &b3);
         CHECK(n3 == n1 && !memcmp(b1, b3, (size_t)n1));
         float *lg1 = malloc(sizeof(float) * NTEST * NCLS), *lg2 = malloc(sizeof(float) * NTEST * NCLS);
         uint8_t *pr1 = malloc(NTEST), *pr2 = malloc(NTEST);
@@ -196,8 +183,8 @@ int main(void)
         CHECK(pt_tower_save(t1, p2) == PT_OK && pt_tower_save(l1, p3) == PT_OK);
         free(b2), free(b3);
         b2 = b3 = NULL;
-        n2 = file_bytes(p2, &b2);
-        n3 = file_bytes(p3, &b3);
+        n2 = check_slurp(p2, &b2);
+        n3 = check_slurp(p3, &b3);
         CHECK(n2 == n3 && n2 > 0 && !memcmp(b2, b3, (size_t)n2));
         free(lg1), free(lg2), free(pr1), free(pr2);
     }
