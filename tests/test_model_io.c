@@ -64,6 +64,7 @@ int main(void)
      * around, recalls erase some slots, and a few more writes reuse them */
     pt_memory_config mc = pt_memory_config_default(K);
     mc.dim = 12, mc.capacity = 50, mc.k = 3, mc.alpha = 0.5f;
+    mc.seed = 18446744073709551557ULL; /* above 2^53: must survive the round trip exactly */
     pt_memory *m = NULL;
     CHECK(pt_memory_create(&mc, &m) == PT_OK);
     for (int i = 0; i < 80; i++) CHECK(pt_memory_write(m, z + i * 2 * K, y[i], NULL) == PT_OK);
@@ -89,6 +90,7 @@ int main(void)
     CHECK(pt_model_load(p1, &t2, &m2) == PT_OK && t2 && m2);
     if (m2) {
         CHECK(pt_memory_count(m2) == pt_memory_count(m));
+        CHECK(pt_memory_get_config(m2)->seed == mc.seed);
         int pa = -1, pb = -1;
         pt_memory_parents(m2, nl, &pa, &pb);
         CHECK(pt_memory_find(m2, "0+1") == nl && pa == 0 && pb == 1); /* concepts survive the round trip */

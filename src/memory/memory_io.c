@@ -3,8 +3,10 @@
  * are projected, memory.proj; its configuration as memory_* metadata. Load
  * checks every tensor against the metadata and the slots against each other,
  * so a corrupt memory is refused, never half-used. */
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include "memory/memory_internal.h"
 
@@ -75,8 +77,14 @@ pt_status pt_memory_st_load(const pt_st_file *f, const char *path, int in_dim, p
     NUM("memory_dim", dim, int, 1, in_dim);
     NUM("memory_k", k, int, 1, c.capacity);
     NUM("memory_alpha", alpha, float, 0, 1);
-    NUM("memory_seed", seed, uint64_t, 0, 18446744073709551615.0);
 #undef NUM
+    /* the seed as an exact integer: through a double, seeds above 2^53 would change */
+    char *end;
+    if ((st = pt_st_meta_str(f, path, "memory_seed", &s))) return st;
+    errno = 0;
+    c.seed = strtoull(s, &end, 10);
+    if (end == s || *end || errno || *s == '-')
+        return pt_fail(PT_EFORMAT, "%s: metadata 'memory_seed' = '%s' is not an integer", path, s);
     if ((st = pt_st_meta_str(f, path, "memory_vote", &s)) || (st = pt_memory_vote_parse(s, &c.vote)))
         return pt_fail(PT_EFORMAT, "%s: metadata: %s", path, pt_errmsg());
     double next;
