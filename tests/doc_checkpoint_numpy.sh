@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # docs/checkpoint-format.md promises that numpy reads a checkpoint in a few
 # lines. Run that very snippet (extracted from the doc) on a freshly trained
-# two-block model and check what it returns against `phasetower info --json`.
+# two-block model with an episodic memory and check what it returns against
+# `phasetower info --json`.
 # Skips (exit 77) when Debian's python3 has no numpy.
 set -euo pipefail
 bin=$1
@@ -12,7 +13,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 . "$(dirname "$0")/idx_gen.sh"
 mkset "$tmp/d" 100 20
-"$bin" train --data "$tmp/d" --layers 32:0.2,16:0.25 --seed 5 --out "$tmp/m.safetensors" > /dev/null
+"$bin" train --data "$tmp/d" --layers 32:0.2,16:0.25 --seed 5 --memory all --memory-size 40 --memory-dim 8 \
+    --out "$tmp/m.safetensors" > /dev/null
 "$bin" info --json "$tmp/m.safetensors" > "$tmp/info.json"
 DOC=$doc MODEL=$tmp/m.safetensors INFO=$tmp/info.json "$py" - <<'PY'
 import json, os, re
@@ -30,5 +32,9 @@ params = sum(w[f"block{l}.p"].size + w[f"block{l}.phi"].size for l in (0, 1)) + 
 assert params == info["params"], (params, info["params"])
 lam = info["skip"][0]
 assert abs(w["block1.lambda"] - complex(lam[0], lam[1])) < 1e-6
-print("ok: the doc's numpy reader matches phasetower info:", params, "parameters")
+mem = info["memory"]
+assert w["memory.keys"].shape == (40, 8) and str(w["memory.keys"].dtype) == "complex64"
+assert w["memory.labels"].dtype.kind == "i" and (w["memory.labels"] >= 0).sum() == mem["slots"]
+assert w["memory.proj"].shape == (16, 8)
+print("ok: the doc's numpy reader matches phasetower info:", params, "parameters,", mem["slots"], "memory slots")
 PY
