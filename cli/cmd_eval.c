@@ -23,7 +23,8 @@ static const char *USAGE =
     "confidence score (the largest logit) and, for a model with an episodic\n"
     "memory, of the memory score (the best similarity). A memory also answers\n"
     "on its own and in combination (its label when the similarity reaches\n"
-    "--memory-tau, else the tower's); eval never changes the memory.";
+    "--memory-tau, else the tower's); eval never changes the memory. --reject-below\n"
+    "uses the memory score when there is a memory (--reject-score logit: the tower's).";
 
 /* The out-of-distribution set: Gaussian noise (n images, seeded) or DIR's t10k. */
 static pt_status ood_images(const char *ood, const pt_dataset *te, uint64_t seed, pt_dataset *out)
@@ -102,7 +103,7 @@ static pt_status composite_images(const pt_memory *m, int label, int n_base, con
 int cmd_eval(int argc, char **argv)
 {
     const char *cmd = "eval", *model = NULL, *data = PT_DEFAULT_DATA, *corrupt = NULL, *ood = NULL, *composite = NULL;
-    const char *classes = NULL;
+    const char *classes = NULL, *reject_score = NULL;
     uint8_t keep[256];
     size_t limit = 0;
     uint64_t seed = 1;
@@ -115,6 +116,7 @@ int cmd_eval(int argc, char **argv)
         {"corrupt", OPT_STR, &corrupt, "corrupt the test images: rotate:LO-HI or noise:SIGMA", 0, 0, 0},
         {"ood", OPT_STR, &ood, "out-of-distribution set: noise, or an MNIST-format DIR", 0, 0, 0},
         {"reject-below", OPT_FLOAT, &reject, "answer 'unknown' when the confidence is below TAU", -1e6, 1e6, 0},
+        {"reject-score", OPT_STR, &reject_score, "confidence for --reject-below: memory (default with a memory) or logit", 0, 0, 0},
         {"classes", OPT_STR, &classes, "test on these classes only (the in-distribution for --ood heldout)", 0, 0, 0},
         {"composite", OPT_STR, &composite, "score a composed concept on averaged test images of its classes", 0, 0, 0},
         {"memory-tau", OPT_FLOAT, &tau, "trust the memory at or above this similarity (default 0.7)", 1e-6, 1, 0},
@@ -130,6 +132,8 @@ int cmd_eval(int argc, char **argv)
     pt_status st;
     if (corrupt && (st = pt_corrupt_parse(corrupt, &cor))) return cli_error(cmd, EXIT_USAGE, "%s", pt_errmsg());
     int rejecting = isfinite(reject);
+    if (reject_score && strcmp(reject_score, "memory") != 0 && strcmp(reject_score, "logit") != 0)
+        return cli_error(cmd, EXIT_USAGE, "--reject-score '%s': expected memory or logit", reject_score);
     pt_set_threads(threads);
     pt_tower *t = NULL;
     pt_memory *mem = NULL;
@@ -160,6 +164,11 @@ int cmd_eval(int argc, char **argv)
     }
     if (te.n == 0 || (heldout && od.n == 0)) {
         rc = cli_error(cmd, EXIT_USAGE, "--classes '%s': leaves no %s test images", classes, te.n ? "held-out" : "in-distribution");
+        goto done;
+    }
+    int by_memory = reject_score ? !strcmp(reject_score, "memory") : mem != NULL;
+    if (by_memory && !mem) {
+        rc = cli_error(cmd, EXIT_USAGE, "--reject-score memory: the model has no episodic memory");
         goto done;
     }
     if (composite) {
@@ -209,8 +218,9 @@ int cmd_eval(int argc, char **argv)
         goto done;
     }
     size_t acc_n = 0, acc_ok = 0; /* answers kept by --reject-below, and the right ones among them */
+    const float *conf = by_memory ? ev.mem_score : ev.score;
     for (size_t i = 0; i < te.n; i++)
-        if (ev.score[i] >= reject) acc_n++, acc_ok += ev.pred[i] == te.y[i];
+        if (conf[i] >= reject) acc_n++, acc_ok += ev.pred[i] == te.y[i];
     double acc_acc = acc_n ? (double)acc_ok / (double)acc_n : 0.0;
     double auroc = 0.0, fpr95 = 0.0, mauroc = 0.0, mfpr95 = 0.0;
     if (ood && ((st = pt_ood_metrics(ev.score, te.n, oev.score, od.n, &auroc, &fpr95)) ||
@@ -228,8 +238,8 @@ int cmd_eval(int argc, char **argv)
                    "\"memory_us_per_image\": %.3f",
                    pt_memory_count(mem), ev.mem_acc, ev.comb_acc, (double)tau, 1e6 * ev.mem_seconds / (double)te.n);
         if (rejecting)
-            printf(", \"reject_below\": %.9g, \"rejected\": %.6f, \"accuracy_accepted\": %.6f", (double)reject,
-                   1.0 - (double)acc_n / (double)te.n, acc_acc);
+            printf(", \"reject_below\": %.9g, \"reject_score\": \"%s\", \"rejected\": %.6f, \"accuracy_accepted\": %.6f",
+                   (double)reject, by_memory ? "memory" : "logit", 1.0 - (double)acc_n / (double)te.n, acc_acc);
         if (composite)
             printf(", \"composite\": \"%s\", \"composite_samples\": %zu, \"composite_accuracy_memory\": %.6f, "
                    "\"composite_accuracy_combined\": %.6f",
@@ -251,8 +261,8 @@ int cmd_eval(int argc, char **argv)
             printf("composite '%s' (%zu averaged test images): recalled as '%s' %.2f%% by the memory, %.2f%% combined\n",
                    composite, cd.n, composite, 100.0 * cacc, 100.0 * ccomb);
         if (rejecting)
-            printf("rejected %.2f%% below confidence %g; accuracy on the rest %.2f%%\n",
-                   100.0 * (1.0 - (double)acc_n / (double)te.n), (double)reject, 100.0 * acc_acc);
+            printf("rejected %.2f%% below %s confidence %g; accuracy on the rest %.2f%%\n",
+                   100.0 * (1.0 - (double)acc_n / (double)te.n), by_memory ? "memory" : "logit", (double)reject, 100.0 * acc_acc);
         if (ood) {
             printf("out-of-distribution (%s, %zu images): AUROC %.4f, FPR at 95%% TPR %.4f (largest logit)\n", ood, od.n,
                    auroc, fpr95);

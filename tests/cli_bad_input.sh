@@ -113,6 +113,8 @@ else
     done
     "$bin" info --json "$tmp/mm.safetensors" | grep -q '"memory": {"slots"' || { echo "FAIL [info memory]"; fail=1; }
     "$bin" eval --model "$tmp/mm.safetensors" --data "$good" --ood noise --json > "$tmp/evm.json" || { echo "FAIL [eval memory]"; fail=1; }
+    "$bin" eval --model "$tmp/mm.safetensors" --data "$good" --reject-below 0.5 --json | grep -q '"reject_score": "memory"' ||
+      { echo "FAIL [eval --reject-below with a memory]"; fail=1; }
     for k in accuracy_memory accuracy_combined auroc_memory fpr95_memory; do
       grep -q "\"$k\"" "$tmp/evm.json" || { echo "FAIL [eval memory --json]: no key $k"; fail=1; }
     done
@@ -157,6 +159,8 @@ else
   expect_bad "eval without --model" "--model" -- "$bin" eval --data "$good"
   expect_bad "corrupt spec" "--corrupt" -- "$bin" eval --model "$tmp/m.safetensors" --data "$good" --corrupt blur:3
   expect_bad "corrupt range" "--corrupt" -- "$bin" eval --model "$tmp/m.safetensors" --data "$good" --corrupt rotate:50-10
+  expect_bad "reject score" "--reject-score" -- "$bin" eval --model "$tmp/m.safetensors" --data "$good" --reject-below 0.1 --reject-score loud
+  expect_bad "reject by memory without one" "--reject-score" -- "$bin" eval --model "$tmp/m.safetensors" --data "$good" --reject-below 0.1 --reject-score memory
   expect_bad "reject NaN" "--reject-below" -- "$bin" eval --model "$tmp/m.safetensors" --data "$good" --reject-below nan
   expect_bad "ood dir missing" "--ood" -- "$bin" eval --model "$tmp/m.safetensors" --data "$good" --ood "$tmp/none"
   "$bin" eval --model "$tmp/m.safetensors" --data "$good" --corrupt noise:0.3 --ood noise --reject-below 0.1 --json > "$tmp/ev2.json" ||
