@@ -152,6 +152,12 @@ int cmd_eval(int argc, char **argv)
         rc = cli_error(cmd, EXIT_USAGE, "%s: images have %zu pixels, the model expects %d", data, te.dim, c->n_in);
         goto done;
     }
+    /* the test set as loaded is corrupted first, image i by its own stream, as
+     * 'phasetower corrupt' writes it; everything below sees those images */
+    if (cor.kind != PT_CORRUPT_NONE && (st = pt_corrupt_apply(&cor, te.x, te.n, te.rows, te.cols, seed, 0))) {
+        rc = cli_error(cmd, EXIT_RUNTIME, "%s", pt_errmsg());
+        goto done;
+    }
     int heldout = ood && !strcmp(ood, "heldout");
     if (heldout && !classes) {
         rc = cli_error(cmd, EXIT_USAGE, "--ood heldout needs --classes (the classes the model was trained on)");
@@ -207,10 +213,6 @@ int cmd_eval(int argc, char **argv)
     }
     if (ood && od.dim != te.dim) {
         rc = cli_error(cmd, EXIT_USAGE, "--ood %s: images have %zu pixels, the test images %zu", ood, od.dim, te.dim);
-        goto done;
-    }
-    if (cor.kind != PT_CORRUPT_NONE && (st = pt_corrupt_apply(&cor, te.x, te.n, te.rows, te.cols, seed, 0))) {
-        rc = cli_error(cmd, EXIT_RUNTIME, "%s", pt_errmsg());
         goto done;
     }
     if ((st = cli_evaluate(t, mem, &te, tau, &ev)) || (ood && (st = cli_evaluate(t, mem, &od, tau, &oev)))) {
