@@ -106,6 +106,40 @@ float pt_block_select(int *restrict act, const float *restrict sc, int K, int s,
 
 /* ------------------------------------------------------------------ forward */
 
+/* One sample's output of block l from its scores sc (K): selection, the
+ * active outputs (r_k - theta) e^{i phi_k}, the complex skip from prev (the
+ * block below's output, NULL for block 0), normalization. u (K) out, act
+ * (s+1) scratch; cphi, sphi: (K) cos, sin of the phases. */
+void pt_block_output(const pt_tower *t, int l, pt_c32 *restrict u, int *restrict act, const float *restrict sc,
+                     const float *restrict cphi, const float *restrict sphi, const pt_c32 *restrict prev)
+{
+    const pt_block *b = &t->b[l];
+    size_t K = (size_t)b->K;
+    float th = pt_block_select(act, sc, b->K, b->s, t->cfg.select);
+    memset(u, 0, K * sizeof *u);
+    double ss = 0.0;
+    for (int a = 0; a < b->s; a++) {
+        int k = act[a];
+        float m = sc[k] - th; /* >= 0 in soft mode */
+        u[k] = CMPLXF(m * cphi[k], m * sphi[k]);
+        ss += (double)(m * m);
+    }
+    if (prev) { /* complex skip: u += lambda * Z(l-1)[:K], zero-padded */
+        int m = t->b[l - 1].K < b->K ? t->b[l - 1].K : b->K;
+        for (int k = 0; k < m; k++) u[k] += b->lambda * prev[k];
+        ss = 0.0;
+        for (size_t k = 0; k < K; k++) ss += (double)(crealf(u[k]) * crealf(u[k]) + cimagf(u[k]) * cimagf(u[k]));
+    }
+    /* normalize; without a skip only the s active entries are nonzero */
+    if (ss > 1e-30) {
+        float inv = (float)(1.0 / sqrt(ss));
+        if (!prev)
+            for (int a = 0; a < b->s; a++) u[act[a]] *= inv;
+        else
+            for (size_t k = 0; k < K; k++) u[k] *= inv;
+    }
+}
+
 static const float *block_input(const fwd_ws *w, const pt_tower *t, int l, int i)
 {
     if (l == 0) return w->X0 + (size_t)i * (size_t)t->cfg.n_in;
@@ -129,41 +163,13 @@ static void forward(const pt_tower *t, fwd_ws *w, const float *x, int nb, int up
         /* S: (nb, K) = in (nb, in_dim) . P^T */
         pt_sgemm_nt(w->S[l], in, b->P, (size_t)nb, K, (size_t)b->in_dim, 1.0f, 0.0f);
         for (int i = 0; i < nb; i++) {
-            const float *sc = w->S[l] + (size_t)i * K;
-            int *act = w->act[l] + (size_t)i * (size_t)act_stride(b);
-            pt_c32 *u = w->Z[l] + (size_t)i * K;
-            float th = pt_block_select(act, sc, b->K, b->s, c->select);
-            memset(u, 0, K * sizeof *u);
-            double ss = 0.0;
-            for (int a = 0; a < b->s; a++) {
-                int k = act[a];
-                float m = sc[k] - th; /* >= 0 in soft mode */
-                u[k] = CMPLXF(m * w->cphi[l][k], m * w->sphi[l][k]);
-                ss += (double)(m * m);
-            }
-            if (l > 0) { /* complex skip: u += lambda * Z(l-1)[:K], zero-padded */
-                const pt_c32 *prev = w->Z[l - 1] + (size_t)i * (size_t)t->b[l - 1].K;
-                int m = t->b[l - 1].K < b->K ? t->b[l - 1].K : b->K;
-                for (int k = 0; k < m; k++) u[k] += b->lambda * prev[k];
-                ss = 0.0;
-                for (size_t k = 0; k < K; k++) ss += (double)(crealf(u[k]) * crealf(u[k]) + cimagf(u[k]) * cimagf(u[k]));
-            }
-            /* normalize; block 0 has no skip, so only its s active entries are nonzero */
-            if (ss > 1e-30) {
-                float inv = (float)(1.0 / sqrt(ss));
-                if (l == 0)
-                    for (int a = 0; a < b->s; a++) u[act[a]] *= inv;
-                else
-                    for (size_t k = 0; k < K; k++) u[k] *= inv;
-            }
+            const pt_c32 *prev = l > 0 ? w->Z[l - 1] + (size_t)i * (size_t)t->b[l - 1].K : NULL;
+            pt_block_output(t, l, w->Z[l] + (size_t)i * K, w->act[l] + (size_t)i * (size_t)act_stride(b),
+                            w->S[l] + (size_t)i * K, w->cphi[l], w->sphi[l], prev);
         }
     }
 }
 
-/* logits (nb, n_classes) out, Z (nb, K_last) the last block's outputs.
- * logit_y = Re(sum_k Z_k conj(c_yk)) is the real dot product of the
- * interleaved [Re, Im] views of Z and c_y, so the whole batch is one real
- * product through the BLAS wrapper (a matrix-vector product when nb = 1). */
 static void readout(const pt_tower *t, float *logits, const pt_c32 *Z, int nb)
 {
     const pt_tower_config *c = &t->cfg;

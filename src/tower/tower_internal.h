@@ -36,6 +36,10 @@ pt_status pt_tower_alloc(pt_tower *t);
  * (s+1)-th best score for SOFT, whose index is left in act[s]. */
 float pt_block_select(int *restrict act, const float *restrict sc, int K, int s, pt_select mode);
 
+/* One sample's output of block l from its scores (tower.c, forward). */
+void pt_block_output(const pt_tower *t, int l, pt_c32 *restrict u, int *restrict act, const float *restrict sc,
+                     const float *restrict cphi, const float *restrict sphi, const pt_c32 *restrict prev);
+
 /* One local update of neuron k (exposed for tests; see tower.c). */
 void pt_tower_neuron_update(pt_block *b, int k, const float *restrict x, float xx, pt_c32 tgt,
                             const pt_tower_config *c);
