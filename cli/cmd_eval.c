@@ -103,7 +103,9 @@ static pt_status composite_images(const pt_memory *m, int label, int n_base, con
 int cmd_eval(int argc, char **argv)
 {
     const char *cmd = "eval", *model = NULL, *data = PT_DEFAULT_DATA, *corrupt = NULL, *ood = NULL, *composite = NULL;
-    const char *classes = NULL, *reject_score = NULL;
+    const char *classes = NULL, *reject_score = NULL, *sparse = NULL;
+    int sp_groups = 0, sp_probe = 0;
+    double sp_acc = 0.0, sp_madds = 0.0, sp_s = 0.0;
     uint8_t keep[256];
     size_t limit = 0;
     uint64_t seed = 1;
@@ -118,6 +120,7 @@ int cmd_eval(int argc, char **argv)
         {"reject-below", OPT_FLOAT, &reject, "answer 'unknown' when the confidence is below TAU", -1e6, 1e6, 0},
         {"reject-score", OPT_STR, &reject_score, "confidence for --reject-below: memory (default with a memory) or logit", 0, 0, 0},
         {"classes", OPT_STR, &classes, "test on these classes only (the in-distribution for --ood heldout)", 0, 0, 0},
+        {"sparse", OPT_STR, &sparse, "also score with truly sparse inference, G:P (G neuron groups, P probed)", 0, 0, 0},
         {"composite", OPT_STR, &composite, "score a composed concept on averaged test images of its classes", 0, 0, 0},
         {"memory-tau", OPT_FLOAT, &tau, "trust the memory at or above this similarity (default 0.7)", 1e-6, 1, 0},
         {"seed", OPT_U64, &seed, "seed of --corrupt and --ood noise (default 1)", 1, 0, 0},
@@ -132,6 +135,14 @@ int cmd_eval(int argc, char **argv)
     pt_status st;
     if (corrupt && (st = pt_corrupt_parse(corrupt, &cor))) return cli_error(cmd, EXIT_USAGE, "%s", pt_errmsg());
     int rejecting = isfinite(reject);
+    if (sparse) {
+        char *end;
+        long g = strtol(sparse, &end, 10), p = -1;
+        if (end != sparse && *end == ':') p = strtol(end + 1, &end, 10);
+        if (p < 1 || *end || g < 1 || g > 1000000)
+            return cli_error(cmd, EXIT_USAGE, "--sparse '%s': expected G:P, groups and probed groups, e.g. 128:16", sparse);
+        sp_groups = (int)g, sp_probe = (int)p;
+    }
     if (reject_score && strcmp(reject_score, "memory") != 0 && strcmp(reject_score, "logit") != 0)
         return cli_error(cmd, EXIT_USAGE, "--reject-score '%s': expected memory or logit", reject_score);
     pt_set_threads(threads);
@@ -230,6 +241,27 @@ int cmd_eval(int argc, char **argv)
         rc = cli_error(cmd, EXIT_RUNTIME, "out-of-distribution scores: %s", pt_errmsg());
         goto done;
     }
+    if (sparse) {
+        pt_tower_index *ix = NULL;
+        uint8_t *sp_pred = malloc(te.n);
+        if (!sp_pred || (st = pt_tower_index_build(t, sp_groups, sp_probe, &ix))) {
+            rc = cli_error(cmd, sp_pred ? cli_status_code(st) : EXIT_RUNTIME, "%s", sp_pred ? pt_errmsg() : "out of memory");
+            free(sp_pred);
+            goto done;
+        }
+        double t1 = cli_now();
+        st = pt_tower_index_predict(ix, te.x, te.n, sp_pred, &sp_madds);
+        sp_s = cli_now() - t1;
+        size_t ok = 0;
+        for (size_t i = 0; i < te.n; i++) ok += sp_pred[i] == te.y[i];
+        sp_acc = (double)ok / (double)te.n;
+        free(sp_pred);
+        pt_tower_index_destroy(ix);
+        if (st) {
+            rc = cli_error(cmd, cli_status_code(st), "%s", pt_errmsg());
+            goto done;
+        }
+    }
     double s = ev.seconds, acc = ev.acc, us = 1e6 * s / (double)te.n;
     if (json) {
         printf("{\"accuracy\": %.6f, \"seconds\": %.4f, \"samples\": %zu, \"infer_us_per_image\": %.3f, "
@@ -239,6 +271,11 @@ int cmd_eval(int argc, char **argv)
             printf(", \"memory_slots\": %zu, \"accuracy_memory\": %.6f, \"accuracy_combined\": %.6f, \"memory_tau\": %.9g, "
                    "\"memory_us_per_image\": %.3f",
                    pt_memory_count(mem), ev.mem_acc, ev.comb_acc, (double)tau, 1e6 * ev.mem_seconds / (double)te.n);
+        if (sparse)
+            printf(", \"sparse\": \"%d:%d\", \"accuracy_sparse\": %.6f, \"madds_per_image\": %zu, "
+                   "\"madds_per_image_sparse\": %.1f, \"sparse_fraction\": %.6f, \"sparse_us_per_image\": %.3f",
+                   sp_groups, sp_probe, sp_acc, pt_tower_madds(t), sp_madds, sp_madds / (double)pt_tower_madds(t),
+                   1e6 * sp_s / (double)te.n);
         if (rejecting)
             printf(", \"reject_below\": %.9g, \"reject_score\": \"%s\", \"rejected\": %.6f, \"accuracy_accepted\": %.6f",
                    (double)reject, by_memory ? "memory" : "logit", 1.0 - (double)acc_n / (double)te.n, acc_acc);
@@ -262,6 +299,11 @@ int cmd_eval(int argc, char **argv)
         if (composite)
             printf("composite '%s' (%zu averaged test images): recalled as '%s' %.2f%% by the memory, %.2f%% combined\n",
                    composite, cd.n, composite, 100.0 * cacc, 100.0 * ccomb);
+        if (sparse)
+            printf("sparse inference %d:%d: accuracy %.2f%% with %.0f multiply-adds per image (%.2f%% of dense %zu), "
+                   "%.1f us/image one at a time\n",
+                   sp_groups, sp_probe, 100.0 * sp_acc, sp_madds, 100.0 * sp_madds / (double)pt_tower_madds(t),
+                   pt_tower_madds(t), 1e6 * sp_s / (double)te.n);
         if (rejecting)
             printf("rejected %.2f%% below %s confidence %g; accuracy on the rest %.2f%%\n",
                    100.0 * (1.0 - (double)acc_n / (double)te.n), by_memory ? "memory" : "logit", (double)reject, 100.0 * acc_acc);

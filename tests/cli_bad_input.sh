@@ -161,6 +161,10 @@ else
   expect_bad "corrupt range" "--corrupt" -- "$bin" eval --model "$tmp/m.safetensors" --data "$good" --corrupt rotate:50-10
   expect_bad "reject score" "--reject-score" -- "$bin" eval --model "$tmp/m.safetensors" --data "$good" --reject-below 0.1 --reject-score loud
   expect_bad "reject by memory without one" "--reject-score" -- "$bin" eval --model "$tmp/m.safetensors" --data "$good" --reject-below 0.1 --reject-score memory
+  expect_bad "sparse spec" "--sparse" -- "$bin" eval --model "$tmp/m.safetensors" --data "$good" --sparse 8
+  expect_bad "sparse probe" "--sparse" -- "$bin" eval --model "$tmp/m.safetensors" --data "$good" --sparse 8:9
+  "$bin" eval --model "$tmp/m.safetensors" --data "$good" --sparse 8:2 --json | grep -q '"sparse_fraction"' ||
+    { echo "FAIL [eval --sparse]"; fail=1; }
   expect_bad "reject NaN" "--reject-below" -- "$bin" eval --model "$tmp/m.safetensors" --data "$good" --reject-below nan
   expect_bad "ood dir missing" "--ood" -- "$bin" eval --model "$tmp/m.safetensors" --data "$good" --ood "$tmp/none"
   "$bin" eval --model "$tmp/m.safetensors" --data "$good" --corrupt noise:0.3 --ood noise --reject-below 0.1 --json > "$tmp/ev2.json" ||

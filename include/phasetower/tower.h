@@ -145,6 +145,20 @@ pt_status pt_memorize_policy_parse(const char *s, pt_memorize_policy *out); /* n
 pt_status pt_tower_memorize(const pt_tower *t, pt_memory *m, const pt_dataset *d, const pt_memorize_opts *o,
                             size_t *written);
 
+/* Truly sparse inference (docs/sparse.md): each block's neurons are grouped by
+ * spherical k-means on their directions (deterministic, from the weights
+ * alone); an image is scored against the `groups` centroids, then only the
+ * neurons of the best `probe` groups (more groups if fewer than s+1 neurons
+ * were scored). The index borrows t: keep t alive and unchanged while it is
+ * used. PT_EINVAL: groups outside 1..K of a block, probe outside 1..groups. */
+typedef struct pt_tower_index pt_tower_index;
+pt_status pt_tower_index_build(const pt_tower *t, int groups, int probe, pt_tower_index **out);
+void pt_tower_index_destroy(pt_tower_index *ix);
+/* Predictions with the index, one image at a time; *madds (may be NULL) gets
+ * the mean multiply-adds per image actually computed (centroids, scored
+ * neurons, readout). */
+pt_status pt_tower_index_predict(const pt_tower_index *ix, const float *x, size_t n, uint8_t *pred, double *madds);
+
 /* safetensors checkpoint (docs/checkpoint-format.md). Written to a temp file
  * and renamed; load validates every tensor shape against the metadata.
  * pt_model_save stores an episodic memory with the tower (mem may be NULL; its

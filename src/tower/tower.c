@@ -65,7 +65,7 @@ static pt_status ws_alloc(fwd_ws *w, const pt_tower *t, int B)
 
 /* x~ = (x - mean(x)) / ||x - mean(x)||: per-image centering and scaling, so the
  * score x~.p is the cosine between the image and the neuron's direction. */
-static void preprocess(float *restrict out, const float *restrict x, int d)
+void pt_tower_preprocess(float *restrict out, const float *restrict x, int d)
 {
     double m = 0.0;
     for (int j = 0; j < d; j++) m += (double)x[j];
@@ -151,7 +151,7 @@ static void forward(const pt_tower *t, fwd_ws *w, const float *x, int nb, int up
 {
     const pt_tower_config *c = &t->cfg;
     for (int i = 0; i < nb; i++)
-        preprocess(w->X0 + (size_t)i * (size_t)c->n_in, x + (size_t)i * (size_t)c->n_in, c->n_in);
+        pt_tower_preprocess(w->X0 + (size_t)i * (size_t)c->n_in, x + (size_t)i * (size_t)c->n_in, c->n_in);
     for (int l = 0; l < upto; l++) {
         const pt_block *b = &t->b[l];
         size_t K = (size_t)b->K;

@@ -36,6 +36,9 @@ pt_status pt_tower_alloc(pt_tower *t);
  * (s+1)-th best score for SOFT, whose index is left in act[s]. */
 float pt_block_select(int *restrict act, const float *restrict sc, int K, int s, pt_select mode);
 
+/* x~ = (x - mean x) / ||x - mean x||: the per-image input of block 0. */
+void pt_tower_preprocess(float *restrict out, const float *restrict x, int d);
+
 /* One sample's output of block l from its scores (tower.c, forward). */
 void pt_block_output(const pt_tower *t, int l, pt_c32 *restrict u, int *restrict act, const float *restrict sc,
                      const float *restrict cphi, const float *restrict sphi, const pt_c32 *restrict prev);
