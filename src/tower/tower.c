@@ -79,7 +79,7 @@ void pt_tower_preprocess(float *restrict out, const float *restrict x, int d)
     for (int j = 0; j < d; j++) out[j] = (float)(((double)x[j] - m) * inv);
 }
 
-static void normalize_row(float *p, int d)
+void pt_normalize_row(float *p, int d)
 {
     double ss = 0.0;
     for (int j = 0; j < d; j++) ss += (double)p[j] * (double)p[j];
@@ -222,7 +222,7 @@ static void random_block(pt_block *b, pt_rng *r)
     for (int k = 0; k < b->K; k++) {
         float *p = b->P + (size_t)k * (size_t)b->in_dim;
         for (int j = 0; j < b->in_dim; j++) p[j] = pt_rng_normal(r);
-        normalize_row(p, b->in_dim);
+        pt_normalize_row(p, b->in_dim);
         b->phi[k] = (float)((2.0 * (double)pt_rng_uniform(r) - 1.0) * PT_PI);
     }
 }
@@ -294,7 +294,7 @@ static pt_status imprint(pt_tower *t, const float *x, const uint8_t *y, size_t n
                 for (int j = 0; j < b->in_dim; j++) ss += (double)p[j] * (double)p[j];
                 if (ss < 1e-12) /* blank input: fall back to a random direction */
                     for (int j = 0; j < b->in_dim; j++) p[j] = pt_rng_normal(&r);
-                normalize_row(p, b->in_dim);
+                pt_normalize_row(p, b->in_dim);
                 b->phi[k] = cargf(b->T[(size_t)y[src] * (size_t)b->K + (size_t)k]);
             }
         }

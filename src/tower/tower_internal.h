@@ -36,6 +36,9 @@ pt_status pt_tower_alloc(pt_tower *t);
  * (s+1)-th best score for SOFT, whose index is left in act[s]. */
 float pt_block_select(int *restrict act, const float *restrict sc, int K, int s, pt_select mode);
 
+/* p <- p / ||p|| (left alone when ||p|| ~ 0). */
+void pt_normalize_row(float *p, int d);
+
 /* x~ = (x - mean x) / ||x - mean x||: the per-image input of block 0. */
 void pt_tower_preprocess(float *restrict out, const float *restrict x, int d);
 

@@ -33,15 +33,6 @@ void pt_tower_index_destroy(pt_tower_index *ix)
     free(ix);
 }
 
-static void unit(float *v, size_t d)
-{
-    double ss = 0.0;
-    for (size_t j = 0; j < d; j++) ss += (double)v[j] * (double)v[j];
-    if (ss <= 1e-30) return;
-    float inv = (float)(1.0 / sqrt(ss));
-    for (size_t j = 0; j < d; j++) v[j] *= inv;
-}
-
 /* Spherical k-means, 10 rounds, centroids started at evenly spaced neurons. */
 static pt_status build_block(const pt_block *b, int G, sparse_block *sb)
 {
@@ -76,7 +67,7 @@ static pt_status build_block(const pt_block *b, int G, sparse_block *sb)
             for (size_t j = 0; j < d; j++) ss += (double)a[j] * (double)a[j];
             if (ss > 1e-30) { /* an empty group keeps its centroid */
                 memcpy(sb->C + (size_t)g * d, a, d * sizeof *a);
-                unit(sb->C + (size_t)g * d, d);
+                pt_normalize_row(sb->C + (size_t)g * d, (int)d);
             }
         }
     }
