@@ -15,29 +15,36 @@ void cli_eval_free(cli_eval *e)
 
 pt_status cli_evaluate(const pt_tower *t, const pt_memory *m, const pt_dataset *d, float tau, cli_eval *e)
 {
+    enum { CHUNK = 1024 }; /* samples per pass: bounds the outputs kept for the memory */
     size_t n = d->n, C = (size_t)pt_tower_get_config(t)->n_classes, K = (size_t)pt_tower_out_dim(t);
     *e = (cli_eval){0};
     e->score = malloc(n * sizeof *e->score);
     uint8_t *pred = e->pred = malloc(n);
-    float *lg = malloc(n * C * sizeof *lg);
+    float *lg = malloc(CHUNK * C * sizeof *lg);
     int *ml = m ? malloc(n * sizeof *ml) : NULL;
-    float *z = m ? malloc(n * 2 * K * sizeof *z) : NULL;
+    float *z = m ? malloc(CHUNK * 2 * K * sizeof *z) : NULL;
     if (m) e->mem_score = malloc(n * sizeof *e->mem_score);
-    pt_status st = PT_ENOMEM;
+    pt_status st = n ? PT_ENOMEM : PT_OK;
     if (!e->score || !pred || !lg || (m && (!ml || !z || !e->mem_score))) goto done;
-    double t0 = cli_now();
-    if ((st = pt_tower_predict(t, d->x, n, pred, lg))) goto done;
-    e->seconds = cli_now() - t0;
-    for (size_t i = 0; i < n; i++) {
-        float best = lg[i * C];
-        for (size_t y = 1; y < C; y++) best = fmaxf(best, lg[i * C + y]);
-        e->score[i] = best;
-    }
-    if (m) {
-        if ((st = pt_tower_embed(t, d->x, n, z))) goto done;
-        t0 = cli_now();
-        if ((st = pt_memory_scores(m, z, n, ml, e->mem_score))) goto done;
-        e->mem_seconds = cli_now() - t0;
+    for (size_t i0 = 0; i0 < n; i0 += CHUNK) {
+        size_t nb = n - i0 < CHUNK ? n - i0 : CHUNK;
+        const float *x = d->x + i0 * d->dim;
+        /* one forward pass: the logits, and with a memory the outputs it recalls from */
+        double t0 = cli_now();
+        if ((st = m ? pt_tower_embed(t, x, nb, z, lg) : pt_tower_predict(t, x, nb, NULL, lg))) goto done;
+        e->seconds += cli_now() - t0;
+        for (size_t i = 0; i < nb; i++) {
+            size_t b = 0;
+            for (size_t y = 1; y < C; y++)
+                if (lg[i * C + y] > lg[i * C + b]) b = y;
+            pred[i0 + i] = (uint8_t)b;
+            e->score[i0 + i] = lg[i * C + b];
+        }
+        if (m) {
+            t0 = cli_now();
+            if ((st = pt_memory_scores(m, z, nb, ml + i0, e->mem_score + i0))) goto done;
+            e->mem_seconds += cli_now() - t0;
+        }
     }
     size_t ok = 0, mok = 0, cok = 0;
     for (size_t i = 0; i < n; i++) {

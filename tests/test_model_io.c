@@ -58,7 +58,7 @@ int main(void)
     int K = pt_tower_out_dim(t);
     CHECK(K == 48);
     static float z[N * 2 * 48];
-    CHECK(pt_tower_embed(t, x, N, z) == PT_OK);
+    CHECK(pt_tower_embed(t, x, N, z, NULL) == PT_OK);
 
     /* memory: projected keys (48 -> 12), 50 slots, forgetting; 80 writes wrap
      * around, recalls erase some slots, and a few more writes reuse them */

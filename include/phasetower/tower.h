@@ -119,8 +119,9 @@ pt_status pt_tower_init_parse(const char *s, pt_init *out);
 pt_status pt_tower_select_parse(const char *s, pt_select *out);
 
 /* The last block's output Z of each of n samples, z (n, K_last) as
- * interleaved complex floats: what the episodic memory stores and recalls. */
-pt_status pt_tower_embed(const pt_tower *t, const float *x, size_t n, float *z);
+ * interleaved complex floats: what the episodic memory stores and recalls.
+ * logits (n, n_classes), optional (may be NULL), come from the same pass. */
+pt_status pt_tower_embed(const pt_tower *t, const float *x, size_t n, float *z, float *logits);
 /* K of the last block: the complex length of pt_tower_embed's vectors. */
 int pt_tower_out_dim(const pt_tower *t);
 

@@ -584,24 +584,27 @@ done:
     return st;
 }
 
-pt_status pt_tower_predict(const pt_tower *t, const float *x, size_t n, uint8_t *pred, float *logits)
+
+pt_status pt_tower_infer(const pt_tower *t, const float *x, size_t n, uint8_t *pred, float *logits, float *z)
 {
     const pt_tower_config *c = &t->cfg;
     pt_status st = check_input(t, x, n);
-    if (st) return st;
-    if (n == 0) return PT_OK;
+    if (st || n == 0) return st;
     fwd_ws w; /* sized for this call, so one-image calls stay cheap */
     if ((st = ws_alloc(&w, t, n < (size_t)c->batch ? (int)n : c->batch))) return st;
-    size_t C = (size_t)c->n_classes;
-    float *lg = logits ? NULL : pt_calloc((size_t)w.B * C, sizeof(float));
-    if (!logits && !lg) {
+    int L = c->n_blocks;
+    size_t C = (size_t)c->n_classes, K = (size_t)t->b[L - 1].K;
+    int need_logits = pred || logits;
+    float *lg = need_logits && !logits ? pt_calloc((size_t)w.B * C, sizeof(float)) : NULL;
+    if (need_logits && !logits && !lg) {
         ws_free(&w);
         return pt_fail(PT_ENOMEM, "out of memory");
     }
-    int L = c->n_blocks;
     for (size_t i0 = 0; i0 < n; i0 += (size_t)c->batch) {
         int nb = n - i0 < (size_t)c->batch ? (int)(n - i0) : c->batch;
         forward(t, &w, x + i0 * (size_t)c->n_in, nb, L);
+        if (z) memcpy(z + 2 * i0 * K, w.Z[L - 1], (size_t)nb * K * sizeof(pt_c32));
+        if (!need_logits) continue;
         float *out = logits ? logits + i0 * C : lg;
         readout(t, out, w.Z[L - 1], nb);
         if (pred)
@@ -612,21 +615,14 @@ pt_status pt_tower_predict(const pt_tower *t, const float *x, size_t n, uint8_t 
     return PT_OK;
 }
 
-pt_status pt_tower_embed(const pt_tower *t, const float *x, size_t n, float *z)
+pt_status pt_tower_predict(const pt_tower *t, const float *x, size_t n, uint8_t *pred, float *logits)
 {
-    const pt_tower_config *c = &t->cfg;
-    pt_status st = check_input(t, x, n);
-    if (st || n == 0) return st;
-    fwd_ws w;
-    if ((st = ws_alloc(&w, t, n < (size_t)c->batch ? (int)n : c->batch))) return st;
-    size_t K = (size_t)t->b[c->n_blocks - 1].K;
-    for (size_t i0 = 0; i0 < n; i0 += (size_t)c->batch) {
-        int nb = n - i0 < (size_t)c->batch ? (int)(n - i0) : c->batch;
-        forward(t, &w, x + i0 * (size_t)c->n_in, nb, c->n_blocks);
-        memcpy(z + 2 * i0 * K, w.Z[c->n_blocks - 1], (size_t)nb * K * sizeof(pt_c32));
-    }
-    ws_free(&w);
-    return PT_OK;
+    return pt_tower_infer(t, x, n, pred, logits, NULL);
+}
+
+pt_status pt_tower_embed(const pt_tower *t, const float *x, size_t n, float *z, float *logits)
+{
+    return pt_tower_infer(t, x, n, NULL, logits, z);
 }
 
 int pt_tower_out_dim(const pt_tower *t) { return t->b[t->cfg.n_blocks - 1].K; }

@@ -37,19 +37,19 @@ pt_status pt_tower_memorize(const pt_tower *t, pt_memory *m, const pt_dataset *d
                             size_t *written)
 {
     const pt_memory_config *mc = pt_memory_get_config(m);
-    size_t K = (size_t)pt_tower_out_dim(t), kd = (size_t)mc->dim, C = (size_t)t->cfg.n_classes;
+    size_t K = (size_t)pt_tower_out_dim(t), kd = (size_t)mc->dim;
     if ((size_t)mc->in_dim != K)
         return pt_fail(PT_EINVAL, "memory holds vectors of %d, the tower outputs %zu", mc->in_dim, K);
     if ((int)d->dim != t->cfg.n_in) return pt_fail(PT_EINVAL, "data has %zu inputs, the model %d", d->dim, t->cfg.n_in);
     if ((unsigned)o->policy > PT_MEMORIZE_NOVEL) return pt_fail(PT_EINVAL, "unknown memory policy %d", (int)o->policy);
     if (o->policy == PT_MEMORIZE_NOVEL && !(o->tau > 0.0f && o->tau <= 1.0f))
         return pt_fail(PT_EINVAL, "--memory-tau %g: must be in (0, 1]", (double)o->tau);
-    float *z = pt_calloc(CHUNK * 2 * K, sizeof *z), *lg = pt_calloc(CHUNK * C, sizeof *lg);
+    float *z = pt_calloc(CHUNK * 2 * K, sizeof *z);
     float *best = pt_calloc(CHUNK, sizeof *best);
     uint8_t *pred = pt_calloc(CHUNK, 1);
     pt_c32 *keys = pt_calloc(CHUNK * kd, sizeof *keys); /* keys written in this chunk */
-    if (!z || !lg || !best || !pred || !keys) {
-        free(z), free(lg), free(best), free(pred), free(keys);
+    if (!z || !best || !pred || !keys) {
+        free(z), free(best), free(pred), free(keys);
         return pt_fail(PT_ENOMEM, "out of memory");
     }
     pt_status st = PT_OK;
@@ -57,8 +57,7 @@ pt_status pt_tower_memorize(const pt_tower *t, pt_memory *m, const pt_dataset *d
     for (size_t i0 = 0; i0 < d->n && !st; i0 += CHUNK) {
         size_t nb = d->n - i0 < CHUNK ? d->n - i0 : CHUNK;
         const float *x = d->x + i0 * d->dim;
-        if ((st = pt_tower_embed(t, x, nb, z))) break;
-        if (o->policy == PT_MEMORIZE_WRONG && (st = pt_tower_predict(t, x, nb, pred, lg))) break;
+        if ((st = pt_tower_infer(t, x, nb, o->policy == PT_MEMORIZE_WRONG ? pred : NULL, NULL, z))) break;
         if (o->policy == PT_MEMORIZE_NOVEL && (st = pt_memory_scores(m, z, nb, NULL, best))) break;
         size_t nk = 0;
         for (size_t i = 0; i < nb && !st; i++) {
@@ -77,7 +76,7 @@ pt_status pt_tower_memorize(const pt_tower *t, pt_memory *m, const pt_dataset *d
             else if (!st) nw++;
         }
     }
-    free(z), free(lg), free(best), free(pred), free(keys);
+    free(z), free(best), free(pred), free(keys);
     if (written) *written = nw;
     return st;
 }
