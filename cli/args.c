@@ -171,3 +171,23 @@ void cli_json_string(const char *s)
     }
     putchar('"');
 }
+
+int cli_write_labels(const char *cmd, const char *path, const uint8_t *y, size_t n)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.XXXXXX", path) >= (int)sizeof tmp)
+        return cli_error(cmd, EXIT_USAGE, "%s: path too long", path);
+    int fd = mkstemp(tmp);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        if (fd >= 0) close(fd), unlink(tmp);
+        return cli_error(cmd, EXIT_USAGE, "%s: cannot write: %s", path, strerror(errno));
+    }
+    for (size_t i = 0; i < n; i++) fprintf(f, "%d\n", y[i]);
+    int bad = ferror(f);
+    if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return cli_error(cmd, EXIT_RUNTIME, "%s: writing failed", path);
+    }
+    return 0;
+}

@@ -64,6 +64,10 @@ int cli_parse_classes(const char *cmd, const char *spec, int n_classes, uint8_t 
  * writable (so we can fail before the work, not after). */
 int cli_path_writable(const char *path);
 
+/* Write n labels to path, one per line, through a temporary file renamed into
+ * place. 0, or prints the error and returns the exit code. */
+int cli_write_labels(const char *cmd, const char *path, const uint8_t *y, size_t n);
+
 /* Accuracy of tower, memory (m may be NULL) and their combination on d; the
  * per-sample confidences (largest logit; best memory similarity) are kept for
  * OOD figures. On failure everything is freed and the status returned
@@ -82,6 +86,7 @@ int cmd_eval(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_compose(int argc, char **argv);
 int cmd_corrupt(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 #define PT_DEFAULT_DATA "/usr/share/datasets/fashion-mnist"
 

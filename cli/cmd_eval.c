@@ -103,8 +103,11 @@ static pt_status composite_images(const pt_memory *m, int label, int n_base, con
 int cmd_eval(int argc, char **argv)
 {
     const char *cmd = "eval", *model = NULL, *data = PT_DEFAULT_DATA, *corrupt = NULL, *ood = NULL, *composite = NULL;
-    const char *classes = NULL, *reject_score = NULL, *sparse = NULL;
-    int sp_groups = 0, sp_probe = 0;
+    const char *classes = NULL, *reject_score = NULL, *sparse = NULL, *pred_out = NULL;
+    int sp_groups = 0, sp_probe = 0, qbits = 0;
+    double q_acc = 0.0, q_agree = 0.0, q_s = 0.0;
+    size_t q_bytes = 0;
+    uint8_t *q_pred = NULL;
     double sp_acc = 0.0, sp_madds = 0.0, sp_s = 0.0;
     uint8_t keep[256];
     size_t limit = 0;
@@ -121,6 +124,8 @@ int cmd_eval(int argc, char **argv)
         {"reject-score", OPT_STR, &reject_score, "confidence for --reject-below: memory (default with a memory) or logit", 0, 0, 0},
         {"classes", OPT_STR, &classes, "test on these classes only (the in-distribution for --ood heldout)", 0, 0, 0},
         {"sparse", OPT_STR, &sparse, "also score with truly sparse inference, G:P (G neuron groups, P probed)", 0, 0, 0},
+        {"quantize", OPT_INT, &qbits, "also score the integer model of this many bits (8 or 16) that export writes", 8, 16, 0},
+        {"predictions", OPT_STR, &pred_out, "write the predicted class of each test image, one per line (the integer model's with --quantize)", 0, 0, 0},
         {"composite", OPT_STR, &composite, "score a composed concept on averaged test images of its classes", 0, 0, 0},
         {"memory-tau", OPT_FLOAT, &tau, "trust the memory at or above this similarity (default 0.7)", 1e-6, 1, 0},
         {"seed", OPT_U64, &seed, "seed of --corrupt and --ood noise (default 1)", 1, 0, 0},
@@ -143,6 +148,9 @@ int cmd_eval(int argc, char **argv)
             return cli_error(cmd, EXIT_USAGE, "--sparse '%s': expected G:P, groups and probed groups, e.g. 128:16", sparse);
         sp_groups = (int)g, sp_probe = (int)p;
     }
+    if (qbits && qbits != 8 && qbits != 16) return cli_error(cmd, EXIT_USAGE, "--quantize %d: expected 8 or 16", qbits);
+    if (pred_out && !cli_path_writable(pred_out))
+        return cli_error(cmd, EXIT_USAGE, "--predictions %s: is a directory, or its directory is not writable", pred_out);
     if (reject_score && strcmp(reject_score, "memory") != 0 && strcmp(reject_score, "logit") != 0)
         return cli_error(cmd, EXIT_USAGE, "--reject-score '%s': expected memory or logit", reject_score);
     pt_set_threads(threads);
@@ -262,6 +270,27 @@ int cmd_eval(int argc, char **argv)
             goto done;
         }
     }
+    if (qbits) {
+        pt_qtower *q = NULL;
+        q_pred = malloc(te.n);
+        if (!q_pred || (st = pt_qtower_create(t, qbits, &q))) {
+            rc = cli_error(cmd, q_pred ? cli_status_code(st) : EXIT_RUNTIME, "--quantize: %s", q_pred ? pt_errmsg() : "out of memory");
+            goto done;
+        }
+        double t1 = cli_now();
+        st = pt_qtower_predict(q, te.x, te.n, q_pred);
+        q_s = cli_now() - t1;
+        q_bytes = pt_qtower_const_bytes(q);
+        pt_qtower_destroy(q);
+        if (st) {
+            rc = cli_error(cmd, cli_status_code(st), "%s", pt_errmsg());
+            goto done;
+        }
+        size_t ok = 0, same = 0;
+        for (size_t i = 0; i < te.n; i++) ok += q_pred[i] == te.y[i], same += q_pred[i] == ev.pred[i];
+        q_acc = (double)ok / (double)te.n, q_agree = (double)same / (double)te.n;
+    }
+    if (pred_out && (rc = cli_write_labels(cmd, pred_out, qbits ? q_pred : ev.pred, te.n))) goto done;
     double s = ev.seconds, acc = ev.acc, us = 1e6 * s / (double)te.n;
     if (json) {
         printf("{\"accuracy\": %.6f, \"seconds\": %.4f, \"samples\": %zu, \"infer_us_per_image\": %.3f, "
@@ -276,6 +305,10 @@ int cmd_eval(int argc, char **argv)
                    "\"madds_per_image_sparse\": %.1f, \"sparse_fraction\": %.6f, \"sparse_us_per_image\": %.3f",
                    sp_groups, sp_probe, sp_acc, pt_tower_madds(t), sp_madds, sp_madds / (double)pt_tower_madds(t),
                    1e6 * sp_s / (double)te.n);
+        if (qbits)
+            printf(", \"quantize_bits\": %d, \"accuracy_quantized\": %.6f, \"quantized_agreement\": %.6f, "
+                   "\"quantized_const_bytes\": %zu, \"quantized_us_per_image\": %.3f",
+                   qbits, q_acc, q_agree, q_bytes, 1e6 * q_s / (double)te.n);
         if (rejecting)
             printf(", \"reject_below\": %.9g, \"reject_score\": \"%s\", \"rejected\": %.6f, \"accuracy_accepted\": %.6f",
                    (double)reject, by_memory ? "memory" : "logit", 1.0 - (double)acc_n / (double)te.n, acc_acc);
@@ -304,6 +337,10 @@ int cmd_eval(int argc, char **argv)
                    "%.1f us/image one at a time\n",
                    sp_groups, sp_probe, 100.0 * sp_acc, sp_madds, 100.0 * sp_madds / (double)pt_tower_madds(t),
                    pt_tower_madds(t), 1e6 * sp_s / (double)te.n);
+        if (qbits)
+            printf("int%d model: accuracy %.2f%% (%+.2f points), same answer as float on %.2f%%, %zu bytes of constant "
+                   "data, %.1f us/image\n",
+                   qbits, 100.0 * q_acc, 100.0 * (q_acc - acc), 100.0 * q_agree, q_bytes, 1e6 * q_s / (double)te.n);
         if (rejecting)
             printf("rejected %.2f%% below %s confidence %g; accuracy on the rest %.2f%%\n",
                    100.0 * (1.0 - (double)acc_n / (double)te.n), by_memory ? "memory" : "logit", (double)reject, 100.0 * acc_acc);
@@ -321,6 +358,6 @@ done:
     pt_dataset_free(&te);
     pt_dataset_free(&od);
     pt_dataset_free(&cd);
-    free(cz), free(cbest), free(clab);
+    free(cz), free(cbest), free(clab), free(q_pred);
     return rc;
 }

@@ -25,11 +25,20 @@ int cmd_info(int argc, char **argv)
     long long bytes = stat(path, &sb) == 0 ? (long long)sb.st_size : -1;
     char spec[PT_TOWER_MAXBLOCKS * 24];
     pt_tower_spec_format(c, spec, sizeof spec);
+    /* what 'phasetower export' would write (0: configuration not exportable) */
+    size_t flash[2] = {0, 0};
+    for (int i = 0; i < 2; i++) {
+        pt_qtower *q = NULL;
+        if (pt_qtower_create(t, 8 << i, &q) == PT_OK) flash[i] = pt_qtower_const_bytes(q);
+        pt_qtower_destroy(q);
+    }
     if (json) {
         printf("{\"model\": \"tower\", \"layers\": \"%s\", \"n_in\": %d, \"n_classes\": %d, \"params\": %zu, "
-               "\"madds_per_image\": %zu, \"file_bytes\": %lld, \"rule\": \"%s\", \"readout\": \"%s\", \"init\": \"%s\", "
+               "\"active_params\": %zu, \"madds_per_image\": %zu, \"file_bytes\": %lld, \"export_bytes_int8\": %zu, "
+               "\"export_bytes_int16\": %zu, \"rule\": \"%s\", \"readout\": \"%s\", \"init\": \"%s\", "
                "\"eta\": %.9g, \"target_mag\": %.9g, \"seed\": %llu, \"skip\": [",
-               spec, c->n_in, c->n_classes, pt_tower_param_count(t), pt_tower_madds(t), bytes, pt_tower_rule_name(c->rule),
+               spec, c->n_in, c->n_classes, pt_tower_param_count(t), pt_tower_active_params(t), pt_tower_madds(t), bytes,
+               flash[0], flash[1], pt_tower_rule_name(c->rule),
                pt_tower_readout_name(c->readout), pt_tower_init_name(c->init), (double)c->eta, (double)c->target_mag,
                (unsigned long long)c->seed);
         for (int b = 1; b < c->n_blocks; b++) {
@@ -48,9 +57,17 @@ int cmd_info(int argc, char **argv)
         printf("}\n");
     } else {
         printf("%s: PhaseTower, %d blocks (%s), %d inputs, %d classes\n", path, c->n_blocks, spec, c->n_in, c->n_classes);
-        printf("  parameters      %zu\n", pt_tower_param_count(t));
-        printf("  multiply-adds   %zu per image (dense scoring)\n", pt_tower_madds(t));
+        printf("  parameters      %zu (%.2f MB as float32)\n", pt_tower_param_count(t), 4e-6 * (double)pt_tower_param_count(t));
+        printf("  active          %zu parameters per image (the selected neurons and their codebook entries)\n",
+               pt_tower_active_params(t));
+        printf("  multiply-adds   %zu per image (dense scoring; eval --sparse G:P measures sparse inference)\n",
+               pt_tower_madds(t));
         printf("  file            %lld bytes\n", bytes);
+        if (flash[0])
+            printf("  export          %zu bytes of constant data as int8, %zu as int16 (phasetower export)\n", flash[0],
+                   flash[1]);
+        else
+            printf("  export          not supported for this configuration (one-block towers only)\n");
         printf("  learning        %s rule, %s readout, %s init, eta %g, |t| %g, seed %llu\n", pt_tower_rule_name(c->rule),
                pt_tower_readout_name(c->readout), pt_tower_init_name(c->init), (double)c->eta, (double)c->target_mag,
                (unsigned long long)c->seed);

@@ -12,7 +12,8 @@ static void usage(FILE *f)
             "  eval    evaluate a saved model on a data set\n"
             "  info    describe a saved model\n"
             "  compose add a new concept A+B to a model's episodic memory, without examples\n"
-            "  corrupt write a corrupted copy of a test set (the images eval --corrupt uses)\n\n"
+            "  corrupt write a corrupted copy of a test set (the images eval --corrupt uses)\n"
+            "  export  write a model as a standalone integer C99 classifier for microcontrollers\n\n"
             "Run 'phasetower <command> --help' for the options of a command.\n");
 }
 
@@ -36,5 +37,6 @@ int main(int argc, char **argv)
     if (!strcmp(c, "info")) return cmd_info(argc, argv);
     if (!strcmp(c, "compose")) return cmd_compose(argc, argv);
     if (!strcmp(c, "corrupt")) return cmd_corrupt(argc, argv);
+    if (!strcmp(c, "export")) return cmd_export(argc, argv);
     return cli_error(NULL, EXIT_USAGE, "unknown command '%s' (try 'phasetower --help')", c);
 }

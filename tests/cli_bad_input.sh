@@ -175,12 +175,28 @@ else
   mkdir -p "$tmp/wide"; images 10 10 10 | gzip -c > "$tmp/wide/t10k-images-idx3-ubyte.gz"; labels 10 | gzip -c > "$tmp/wide/t10k-labels-idx1-ubyte.gz"
   expect_bad "eval shape mismatch" "pixels" -- "$bin" eval --model "$tmp/m.safetensors" --data "$tmp/wide"
   expect_bad "ood shape mismatch" "--ood" -- "$bin" eval --model "$tmp/m.safetensors" --data "$good" --ood "$tmp/wide"
+  # export and the integer model: refused cleanly, nothing written
+  "$bin" train --data "$good" --layers 32:0.2,16:0.25 --seed 3 --quiet --out "$tmp/m2.safetensors" > /dev/null ||
+    { echo "FAIL [two-block train]"; fail=1; }
+  expect_bad "export two blocks" "one-block" -- "$bin" export --model "$tmp/m2.safetensors" --out "$tmp/x2"
+  expect_bad "export junk" "junk.safetensors" -- "$bin" export --model "$tmp/junk.safetensors" --out "$tmp/x2"
+  [ ! -e "$tmp/x2" ] || { echo "FAIL [export]: a refused export created $tmp/x2"; fail=1; }
+  expect_bad "export out is a file" "not a directory" -- "$bin" export --model "$tmp/m.safetensors" --out "$tmp/junk.safetensors"
+  expect_bad "export out unreachable" "cannot create" -- "$bin" export --model "$tmp/m.safetensors" --out "$tmp/none/a/b"
+  expect_bad "export bits" "--bits" -- "$bin" export --model "$tmp/m.safetensors" --out "$tmp/x2" --bits 12
+  expect_bad "export no out" "required" -- "$bin" export --model "$tmp/m.safetensors"
+  expect_bad "eval quantize bits" "--quantize" -- "$bin" eval --model "$tmp/m.safetensors" --data "$good" --quantize 12
+  expect_bad "eval quantize two blocks" "one-block" -- "$bin" eval --model "$tmp/m2.safetensors" --data "$good" --quantize 8
+  expect_bad "eval predictions dir" "--predictions" -- "$bin" eval --model "$tmp/m.safetensors" --data "$good" --predictions "$tmp/none/p.txt"
+  ls "$tmp"/x2 "$tmp"/none 2> /dev/null && { echo "FAIL [export]: something written by a refused command"; fail=1; }
+  "$bin" export --model "$tmp/m.safetensors" --out "$tmp/x1" --json | grep -q '"const_bytes"' || { echo "FAIL [export --json]"; fail=1; }
 fi
 
 "$bin" train --help | grep -q -- "--train-limit" || { echo "FAIL [train --help]"; fail=1; }
 "$bin" eval --help | grep -q -- "--model" || { echo "FAIL [eval --help]"; fail=1; }
 "$bin" info --help | grep -q -- "--json" || { echo "FAIL [info --help]"; fail=1; }
 "$bin" compose --help | grep -q -- "--pairs" || { echo "FAIL [compose --help]"; fail=1; }
+"$bin" export --help | grep -q -- "--bits" || { echo "FAIL [export --help]"; fail=1; }
 
 if [ $fail -ne 0 ]; then echo "cli_bad_input: FAILED"; exit 1; fi
 echo "cli_bad_input: all cases passed"

@@ -6,4 +6,5 @@
 #include "phasetower/tower.h"
 #include "phasetower/metrics.h"
 #include "phasetower/memory.h"
+#include "phasetower/quant.h"
 #endif

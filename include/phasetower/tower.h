@@ -102,6 +102,10 @@ pt_status pt_tower_accuracy(const pt_tower *t, const pt_dataset *d, double *acc)
 const pt_tower_config *pt_tower_get_config(const pt_tower *t);
 /* Learnable parameters (p, phi, lambda, codebook; real numbers). */
 size_t pt_tower_param_count(const pt_tower *t);
+/* Parameters that shape one image's answer: the s selected neurons of each
+ * block (direction and phase), the skips, and the codebook entries of the last
+ * block's selected neurons. Dense scoring still reads every direction. */
+size_t pt_tower_active_params(const pt_tower *t);
 /* Multiply-adds per image of dense inference. */
 size_t pt_tower_madds(const pt_tower *t);
 /* Current complex skip of block b (b >= 1); 1+0i... for b == 0 returns 0. */

@@ -655,6 +655,16 @@ size_t pt_tower_param_count(const pt_tower *t)
     return n + 2 * (size_t)t->cfg.n_classes * (size_t)t->b[t->cfg.n_blocks - 1].K;
 }
 
+size_t pt_tower_active_params(const pt_tower *t)
+{
+    size_t n = 0;
+    for (int l = 0; l < t->cfg.n_blocks; l++) {
+        const pt_block *b = &t->b[l];
+        n += (size_t)b->s * ((size_t)b->in_dim + 1) + (l > 0 ? 2 : 0);
+    }
+    return n + 2 * (size_t)t->cfg.n_classes * (size_t)t->b[t->cfg.n_blocks - 1].s;
+}
+
 size_t pt_tower_madds(const pt_tower *t)
 {
     size_t n = 0;

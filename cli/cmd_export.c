@@ -1,0 +1,46 @@
+/* phasetower export: a saved one-block tower as a standalone integer C99
+ * classifier (docs/export.md). */
+#include "cli.h"
+
+static const char *USAGE =
+    "usage: phasetower export --model F --out DIR [--bits 8|16] [--json]\n\n"
+    "Writes DIR/phasetower_model.h and DIR/phasetower_model.c: the model with\n"
+    "integer weights (int8 or int16; phases as 16-bit angles, cos/sin from a table)\n"
+    "and integer inference, in C99 with only static const data, no malloc and no\n"
+    "libm. The API is ptm_predict(pixels) and ptm_logits(pixels, logits), pixels\n"
+    "0..255. Its answers are those of 'phasetower eval --quantize BITS'.\n"
+    "Supported: one-block towers (the default). The episodic memory is not exported.";
+
+int cmd_export(int argc, char **argv)
+{
+    const char *cmd = "export", *model = NULL, *out = NULL;
+    int bits = 8, json = 0;
+    opt opts[] = {
+        {"model", OPT_STR, &model, "checkpoint written by train (required)", 0, 0, 0},
+        {"out", OPT_STR, &out, "directory for the two files (created if missing; required)", 0, 0, 0},
+        {"bits", OPT_INT, &bits, "weight precision, 8 (default) or 16", 8, 16, 0},
+        {"json", OPT_FLAG, &json, "print one JSON object on stdout", 0, 0, 0},
+        {NULL, OPT_FLAG, NULL, NULL, 0, 0, 0},
+    };
+    int rc = cli_parse(cmd, USAGE, opts, argc, argv, 2, NULL);
+    if (rc) return rc < 0 ? EXIT_OK : rc;
+    if (!model || !out) return cli_error(cmd, EXIT_USAGE, "--model and --out are required (see --help)");
+    if (bits != 8 && bits != 16) return cli_error(cmd, EXIT_USAGE, "--bits %d: expected 8 or 16", bits);
+    pt_tower *t = NULL;
+    pt_qtower *q = NULL;
+    pt_status st;
+    if ((st = pt_model_load(model, &t, NULL))) return cli_error(cmd, cli_status_code(st), "%s", pt_errmsg());
+    if ((st = pt_qtower_create(t, bits, &q)) || (st = pt_qtower_export(q, out, model))) {
+        rc = cli_error(cmd, cli_status_code(st), "%s", st == PT_ENOMEM ? "out of memory" : pt_errmsg());
+    } else if (json) {
+        printf("{\"out\": ");
+        cli_json_string(out);
+        printf(", \"bits\": %d, \"const_bytes\": %zu}\n", bits, pt_qtower_const_bytes(q));
+    } else {
+        printf("wrote %s/phasetower_model.h and %s/phasetower_model.c: int%d, %zu bytes of constant data\n", out, out, bits,
+               pt_qtower_const_bytes(q));
+    }
+    pt_qtower_destroy(q);
+    pt_tower_destroy(t);
+    return rc;
+}
