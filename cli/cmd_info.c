@@ -47,6 +47,12 @@ int cmd_info(int argc, char **argv)
             printf("%s[%.9g, %.9g]", b > 1 ? ", " : "", (double)re, (double)im);
         }
         printf("]");
+        long bi, fl, de;
+        pt_tower_topology(t, c->n_blocks - 1, &bi, &fl, &de);
+        printf(", \"liquid\": {\"births\": %s, \"deaths\": %s, \"death_steps\": %d, \"birth_tau\": %.9g, "
+               "\"max_neurons\": %d, \"born\": %ld, \"flipped\": %ld, \"removed\": %ld}",
+               c->births ? "true" : "false", c->deaths ? "true" : "false", c->death_steps, (double)c->birth_tau,
+               c->max_neurons, bi, fl, de);
         if (mem) {
             const pt_memory_config *mc = pt_memory_get_config(mem);
             printf(", \"memory\": {\"slots\": %zu, \"size\": %d, \"dim\": %d, \"k\": %d, \"alpha\": %.9g, "
@@ -76,6 +82,13 @@ int cmd_info(int argc, char **argv)
             pt_tower_skip(t, b, &re, &im);
             printf("  block %d skip    lambda = %.4f %+.4fi\n", b + 1, (double)re, (double)im);
         }
+        long bi, fl, de;
+        pt_tower_topology(t, c->n_blocks - 1, &bi, &fl, &de);
+        if (c->births || c->deaths)
+            printf("  liquid          last block: births %s, deaths %s (N %d, tau %g); %ld born, %ld phase flips, %ld removed\n",
+                   c->births ? "on" : "off", c->deaths ? "on" : "off", c->death_steps, (double)c->birth_tau, bi, fl, de);
+        else
+            printf("  liquid          off (fixed topology)\n");
         if (mem) {
             const pt_memory_config *mc = pt_memory_get_config(mem);
             printf("  memory          %zu of %d slots, keys of %d complex values, k %d, alpha %g, %s vote, %zu bytes\n",

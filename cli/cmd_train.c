@@ -18,6 +18,7 @@ int cmd_train(int argc, char **argv)
     const char *cmd = "train";
     pt_tower_config cfg = pt_tower_config_default();
     const char *data = PT_DEFAULT_DATA, *layers = NULL, *out = NULL;
+    const char *birth_init = NULL;
     const char *rule = NULL, *readout = NULL, *init = NULL, *select = NULL, *memory = NULL, *mvote = NULL, *classes = NULL;
     uint8_t keep[256];
     int mem_size = 10000, mem_k = 5, mem_dim = 0;
@@ -39,6 +40,12 @@ int cmd_train(int argc, char **argv)
         {"readout", OPT_STR, &readout, "ridge (default), delta or code", 0, 0, 0},
         {"init", OPT_STR, &init, "imprint (default) or random", 0, 0, 0},
         {"select", OPT_STR, &select, "soft (default: outputs shrunk by the (s+1)-th score) or hard (paper)", 0, 0, 0},
+        {"births", OPT_FLAG, &cfg.births, "liquid topology: clone the most confident neuron (phase flipped) when none reaches --birth-tau", 0, 0, 0},
+        {"deaths", OPT_FLAG, &cfg.deaths, "liquid topology: flip the phase of a neuron unselected for --death-steps samples, remove it after as many more", 0, 0, 0},
+        {"death-steps", OPT_INT, &cfg.death_steps, "N of --deaths, in samples (default 5000)", 1, 1e9, 0},
+        {"birth-tau", OPT_FLOAT, &cfg.birth_tau, "confidence (cosine score) a sample needs to cause no birth, in (0,1] (default 0.7)", 1e-6, 1, 0},
+        {"birth-init", OPT_STR, &birth_init, "clone (default: the parent, phase flipped, as in the paper) or sample (imprint the sample)", 0, 0, 0},
+        {"max-neurons", OPT_INT, &cfg.max_neurons, "most neurons of the last block with --births (default K + K/4)", 1, 1e6, 0},
         {"batch", OPT_INT, &cfg.batch, "samples scored per BLAS call (default 256)", 1, 4096, 0},
         {"classes", OPT_STR, &classes, "train and test on these classes only, e.g. 0-4 (labels keep their numbers)", 0, 0, 0},
         {"train-limit", OPT_SIZE, &train_limit, "use only the first N training samples", 1, 1e9, 0},
@@ -65,6 +72,11 @@ int cmd_train(int argc, char **argv)
         (init && (st = pt_tower_init_parse(init, &cfg.init))) ||
         (select && (st = pt_tower_select_parse(select, &cfg.select))) || (st = pt_tower_config_check(&cfg)))
         return cli_error(cmd, EXIT_USAGE, "%s", pt_errmsg());
+    if (birth_init) {
+        if (strcmp(birth_init, "clone") && strcmp(birth_init, "sample"))
+            return cli_error(cmd, EXIT_USAGE, "--birth-init '%s': expected clone or sample", birth_init);
+        cfg.birth_sample = !strcmp(birth_init, "sample");
+    }
     pt_memorize_opts mopt = {PT_MEMORIZE_ALL, mem_tau};
     pt_memory_config mcfg = pt_memory_config_default(cfg.K[cfg.n_blocks - 1]);
     mcfg.capacity = mem_size, mcfg.k = mem_k, mcfg.alpha = mem_alpha, mcfg.seed = cfg.seed;
@@ -127,6 +139,10 @@ int cmd_train(int argc, char **argv)
     size_t mem_written = 0;
     if (memory) {
         double t2 = cli_now();
+        if (mcfg.in_dim != pt_tower_out_dim(t)) { /* the liquid topology changed the last block's size */
+            mcfg.in_dim = pt_tower_out_dim(t);
+            if (mcfg.dim > mcfg.in_dim) mcfg.dim = mcfg.in_dim;
+        }
         if ((st = pt_memory_create(&mcfg, &mem)) || (st = pt_tower_memorize(t, mem, &tr, &mopt, &mem_written))) {
             rc = cli_error(cmd, cli_status_code(st), "memory: %s", pt_errmsg());
             goto done;
@@ -155,7 +171,10 @@ int cmd_train(int argc, char **argv)
     }
     size_t params = pt_tower_param_count(t);
     char spec[PT_TOWER_MAXBLOCKS * 24];
-    pt_tower_spec_format(&cfg, spec, sizeof spec);
+    pt_tower_spec_format(pt_tower_get_config(t), spec, sizeof spec);
+    int L = cfg.n_blocks;
+    long births, flips, deaths;
+    pt_tower_topology(t, L - 1, &births, &flips, &deaths);
     double us = te.n ? 1e6 * test_s / (double)te.n : 0.0;
     if (json) {
         printf("{\"test_accuracy\": %.6f, \"train_seconds\": %.4f, \"samples\": %zu, \"epochs\": %d, "
@@ -164,6 +183,9 @@ int cmd_train(int argc, char **argv)
                acc, train_s, tr.n, epochs, params, params * sizeof(float), ckpt, te.n, test_s, us, us_single,
                pt_tower_madds(t));
         if (vacc >= 0) printf("\"val_accuracy\": %.6f, \"val_samples\": %zu, ", vacc, va.n);
+        if (cfg.births || cfg.deaths)
+            printf("\"neurons_start\": %d, \"neurons\": %d, \"births\": %ld, \"flips\": %ld, \"deaths\": %ld, ",
+                   cfg.K[L - 1], pt_tower_block_size(t, L - 1), births, flips, deaths);
         if (mem)
             printf("\"memory\": \"%s\", \"memory_written\": %zu, \"memory_slots\": %zu, \"memory_bytes\": %zu, "
                    "\"memory_seconds\": %.4f, \"test_accuracy_memory\": %.6f, \"test_accuracy_combined\": %.6f, ",
@@ -176,6 +198,9 @@ int cmd_train(int argc, char **argv)
                epochs, epochs == 1 ? "" : "es", spec, pt_tower_select_name(cfg.select), pt_tower_rule_name(cfg.rule),
                pt_tower_readout_name(cfg.readout));
         if (vacc >= 0) printf("validation accuracy %.2f%% (%zu samples)\n", 100.0 * vacc, va.n);
+        if (cfg.births || cfg.deaths)
+            printf("liquid topology: last block %d -> %d neurons (%ld births, %ld phase flips, %ld deaths)\n",
+                   cfg.K[L - 1], pt_tower_block_size(t, L - 1), births, flips, deaths);
         printf("test accuracy %.2f%% (%zu samples, %.1f us/image)\n", 100.0 * acc, te.n, us);
         if (mem)
             printf("memory (%s): %zu of %zu training outputs kept in %.2f s; test accuracy %.2f%% from memory, "

@@ -55,6 +55,11 @@ expect_bad "memory alpha" "--memory-alpha" -- "$bin" "${T[@]}" --memory all --me
 expect_bad "memory dim" "--memory-dim" -- "$bin" "${T[@]}" --memory all --memory-dim 65
 expect_bad "memory tau" "--memory-tau" -- "$bin" "${T[@]}" --memory novel --memory-tau 0
 expect_bad "memory vote" "--memory-vote" -- "$bin" "${T[@]}" --memory all --memory-vote loud
+expect_bad "death steps 0" "--death-steps" -- "$bin" "${T[@]}" --deaths --death-steps 0
+expect_bad "birth tau > 1" "--birth-tau" -- "$bin" "${T[@]}" --births --birth-tau 1.5
+expect_bad "birth tau NaN" "--birth-tau" -- "$bin" "${T[@]}" --births --birth-tau nan
+expect_bad "max neurons below K" "--max-neurons" -- "$bin" train --data "$good" --layers 64:0.1 --births --max-neurons 10 --out "$tmp/out.safetensors"
+expect_bad "birth init" "--birth-init" -- "$bin" "${T[@]}" --births --birth-init twin
 expect_bad "classes range" "--classes" -- "$bin" "${T[@]}" --classes 3-12
 expect_bad "classes garbage" "--classes" -- "$bin" "${T[@]}" --classes 0-4x
 expect_bad "corrupt no out" "--out" -- "$bin" corrupt --data "$good" --corrupt noise:0.3

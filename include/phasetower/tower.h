@@ -58,6 +58,17 @@ typedef struct pt_tower_config {
     pt_select select;
     int batch;                     /* mini-batch for scoring, 1..4096 */
     uint64_t seed;
+    /* Liquid topology of the last block (docs/liquid.md), applied between
+     * mini-batches of training; both off by default. */
+    int births;        /* clone the most confident neuron, phase flipped, when none reaches birth_tau */
+    int deaths;        /* flip the phase of a neuron unselected for death_steps samples; remove it after
+                          death_steps more */
+    int death_steps;   /* N, 1..1e9 (default 5000) */
+    float birth_tau;   /* confidence (cosine score) in (0, 1] (default 0.7) */
+    int max_neurons;   /* most neurons in the last block with births; 0: K + K/4 */
+    int birth_sample;  /* 0: a newborn clones its parent with the phase flipped (the paper);
+                          1: it imprints the sample that caused it (direction = that input,
+                          phase = its class target), as the initial neurons are */
 } pt_tower_config;
 
 typedef struct pt_tower pt_tower;
@@ -106,6 +117,11 @@ size_t pt_tower_param_count(const pt_tower *t);
  * block (direction and phase), the skips, and the codebook entries of the last
  * block's selected neurons. Dense scoring still reads every direction. */
 size_t pt_tower_active_params(const pt_tower *t);
+/* Liquid topology counts of block b since the tower was created (kept in
+ * checkpoints): neurons born, phase flips of idle neurons, neurons removed. */
+void pt_tower_topology(const pt_tower *t, int b, long *births, long *flips, long *deaths);
+/* Current neurons of block b (the last block's count changes with a liquid topology). */
+int pt_tower_block_size(const pt_tower *t, int b);
 /* Multiply-adds per image of dense inference. */
 size_t pt_tower_madds(const pt_tower *t);
 /* Current complex skip of block b (b >= 1); 1+0i... for b == 0 returns 0. */

@@ -26,6 +26,8 @@ pt_tower_config pt_tower_config_default(void)
     c.select = PT_SELECT_SOFT;
     c.batch = 256;
     c.seed = 1;
+    c.death_steps = 5000;
+    c.birth_tau = 0.7f;
     return c;
 }
 
@@ -110,5 +112,13 @@ pt_status pt_tower_config_check(const pt_tower_config *c)
     if ((unsigned)c->init > PT_INIT_RANDOM) return pt_fail(PT_EINVAL, "unknown init %d", (int)c->init);
     if ((unsigned)c->select > PT_SELECT_HARD) return pt_fail(PT_EINVAL, "unknown selection %d", (int)c->select);
     if (c->batch < 1 || c->batch > 4096) return pt_fail(PT_EINVAL, "--batch %d outside 1..4096", c->batch);
+    if (c->death_steps < 1 || c->death_steps > 1000000000)
+        return pt_fail(PT_EINVAL, "--death-steps %d outside 1..1000000000", c->death_steps);
+    if (!(c->birth_tau > 0.0f && c->birth_tau <= 1.0f))
+        return pt_fail(PT_EINVAL, "--birth-tau %g: must lie in (0, 1]", (double)c->birth_tau);
+    int Klast = c->K[c->n_blocks - 1];
+    if (c->max_neurons != 0 && (c->max_neurons < Klast || c->max_neurons > 1000000))
+        return pt_fail(PT_EINVAL, "--max-neurons %d: must be 0 (K + K/4) or between the last block's K (%d) and 1000000",
+                       c->max_neurons, Klast);
     return PT_OK;
 }

@@ -38,14 +38,14 @@ static void ws_free(fwd_ws *w)
     memset(w, 0, sizeof *w);
 }
 
-static pt_status ws_alloc(fwd_ws *w, const pt_tower *t, int B)
+static pt_status ws_alloc(fwd_ws *w, const pt_tower *t, int B, int Kcap_last)
 {
     memset(w, 0, sizeof *w);
     w->B = B;
     w->X0 = pt_calloc((size_t)B * (size_t)t->cfg.n_in, sizeof(float));
     int ok = w->X0 != NULL;
     for (int l = 0; l < t->cfg.n_blocks && ok; l++) {
-        size_t K = (size_t)t->b[l].K;
+        size_t K = (size_t)(l == t->cfg.n_blocks - 1 && Kcap_last > t->b[l].K ? Kcap_last : t->b[l].K);
         w->S[l] = pt_calloc((size_t)B * K, sizeof(float));
         w->act[l] = pt_calloc((size_t)B * (size_t)act_stride(&t->b[l]), sizeof(int));
         w->Z[l] = pt_calloc((size_t)B * K, sizeof(pt_c32));
@@ -270,7 +270,7 @@ static pt_status imprint(pt_tower *t, const float *x, const uint8_t *y, size_t n
     pt_rng r;
     pt_rng_seed(&r, c->seed ^ 0x1357924680ULL);
     fwd_ws w;
-    pt_status st = ws_alloc(&w, t, c->batch);
+    pt_status st = ws_alloc(&w, t, c->batch, 0);
     if (st) return st;
     for (int l = 0; l < c->n_blocks; l++) {
         pt_block *b = &t->b[l];
@@ -378,49 +378,74 @@ static void skip_update(pt_block *b, const int *act, const float *sc, const pt_c
  * feature f_k = Re(Z_k e^{-i phi_k}) = m_k (d = 1), and the 2K-feature ridge
  * problem is exactly a K-feature one (docs/learning-rules.md, "Codebook").
  * G += f f^T and H += f onehot(y)^T touch only neurons with Z_k != 0. G is
- * stored as K x K blocks of d x d (neuron pair k, k'), so the update for one
- * pair hits one cache line: the sparse update is memory-bound. */
+ * stored as Kcap x Kcap blocks of d x d, so the update for one pair hits one
+ * cache line: the sparse update is memory-bound.
+ * Rows and columns are indexed by slot, not by neuron: with a liquid topology
+ * (docs/liquid.md) neurons are removed and born during the pass, and a neuron
+ * keeps its slot for its whole life (slot[k]); a pair k < k' always adds into
+ * G[slot k][slot k'], and a slot is zeroed before it is given to a newborn.
+ * Without a liquid topology slot[k] = k and Kcap = K. */
 typedef struct ridge_acc {
-    size_t K;        /* neurons of the last block */
+    size_t K, Kcap;  /* neurons of the last block now; slots */
     int d;           /* features per neuron, 1 or 2 */
     int C;
-    double *G;       /* (K, K, d, d), upper block triangle k <= k' */
-    double *H;       /* (d K, C) */
-    int *nz;         /* (K) scratch: nonzero neurons */
-    double *f;       /* (d K) scratch: their features */
-    float *cphi, *sphi; /* (K) cos, sin of the frozen phases (d == 1) */
+    double *G;       /* (Kcap, Kcap, d, d) */
+    double *H;       /* (d Kcap, C) */
+    int *slot;       /* (Kcap) slot of neuron k */
+    int *nz;         /* (Kcap) scratch: nonzero neurons */
+    double *f;       /* (d Kcap) scratch: their features */
+    float *cphi, *sphi; /* (Kcap) cos, sin of the current phases (d == 1) */
 } ridge_acc;
 
 static void ridge_free(ridge_acc *a)
 {
     free(a->G);
     free(a->H);
+    free(a->slot);
     free(a->nz);
     free(a->f);
     free(a->cphi);
     free(a->sphi);
 }
 
-static pt_status ridge_init(ridge_acc *a, const pt_tower *t)
+/* cos, sin of the last block's phases (again after a topology change) */
+static void ridge_phases(ridge_acc *a, const pt_block *last)
 {
-    const pt_block *last = &t->b[t->cfg.n_blocks - 1];
     a->K = (size_t)last->K;
-    a->d = t->cfg.n_blocks == 1 && t->cfg.eta_phase == 0.0f ? 1 : 2;
-    a->C = t->cfg.n_classes;
-    size_t dK = (size_t)a->d * a->K;
-    a->G = pt_calloc(dK * dK, sizeof(double));
-    a->H = pt_calloc(dK * (size_t)a->C, sizeof(double));
-    a->nz = pt_calloc(a->K, sizeof(int));
-    a->f = pt_calloc(dK, sizeof(double));
-    a->cphi = pt_calloc(a->K, sizeof(float));
-    a->sphi = pt_calloc(a->K, sizeof(float));
-    if (!a->G || !a->H || !a->nz || !a->f || !a->cphi || !a->sphi)
-        return pt_fail(PT_ENOMEM, "out of memory for the ridge readout (%zu features)", dK);
     for (size_t k = 0; k < a->K; k++) {
         a->cphi[k] = cosf(last->phi[k]);
         a->sphi[k] = sinf(last->phi[k]);
     }
+}
+
+static pt_status ridge_init(ridge_acc *a, const pt_tower *t, int Kcap)
+{
+    const pt_block *last = &t->b[t->cfg.n_blocks - 1];
+    a->Kcap = (size_t)(Kcap > last->K ? Kcap : last->K);
+    a->d = t->cfg.n_blocks == 1 && t->cfg.eta_phase == 0.0f ? 1 : 2;
+    a->C = t->cfg.n_classes;
+    size_t dK = (size_t)a->d * a->Kcap;
+    a->G = pt_calloc(dK * dK, sizeof(double));
+    a->H = pt_calloc(dK * (size_t)a->C, sizeof(double));
+    a->slot = pt_calloc(a->Kcap, sizeof(int));
+    a->nz = pt_calloc(a->Kcap, sizeof(int));
+    a->f = pt_calloc(dK, sizeof(double));
+    a->cphi = pt_calloc(a->Kcap, sizeof(float));
+    a->sphi = pt_calloc(a->Kcap, sizeof(float));
+    if (!a->G || !a->H || !a->slot || !a->nz || !a->f || !a->cphi || !a->sphi)
+        return pt_fail(PT_ENOMEM, "out of memory for the ridge readout (%zu features)", dK);
+    for (size_t k = 0; k < a->Kcap; k++) a->slot[k] = (int)k;
+    ridge_phases(a, last);
     return PT_OK;
+}
+
+/* Forget everything slot sl accumulated (before a newborn takes it). */
+static void ridge_clear_slot(ridge_acc *a, int sl)
+{
+    size_t dd = (size_t)(a->d * a->d), S = (size_t)sl;
+    memset(a->G + S * a->Kcap * dd, 0, a->Kcap * dd * sizeof(double));
+    for (size_t r = 0; r < a->Kcap; r++) memset(a->G + (r * a->Kcap + S) * dd, 0, dd * sizeof(double));
+    memset(a->H + S * (size_t)a->d * (size_t)a->C, 0, (size_t)a->d * (size_t)a->C * sizeof(double));
 }
 
 static void ridge_add(ridge_acc *a, const pt_c32 *Z, int y)
@@ -430,7 +455,7 @@ static void ridge_add(ridge_acc *a, const pt_c32 *Z, int y)
     for (size_t k = 0; k < a->K; k++) {
         float re = crealf(Z[k]), im = cimagf(Z[k]);
         if (re == 0.0f && im == 0.0f) continue;
-        a->nz[m] = (int)k;
+        a->nz[m] = a->slot[k];
         if (d == 1) {
             a->f[m] = (double)re * (double)a->cphi[k] + (double)im * (double)a->sphi[k];
         } else {
@@ -443,7 +468,7 @@ static void ridge_add(ridge_acc *a, const pt_c32 *Z, int y)
     for (int p = 0; p < m; p++) {
         size_t k = (size_t)a->nz[p];
         const double *fk = a->f + p * d;
-        double *row = a->G + k * a->K * dd;
+        double *row = a->G + k * a->Kcap * dd;
         if (d == 1) {
             for (int q = p; q < m; q++) row[a->nz[q]] += fk[0] * a->f[q];
         } else {
@@ -468,30 +493,45 @@ static void ridge_add(ridge_acc *a, const pt_c32 *Z, int y)
  * and only add to the penalty, so the optimum has none). */
 static pt_status ridge_solve(pt_tower *t, ridge_acc *a)
 {
-    size_t K = a->K, d = (size_t)a->d, n = d * K;
-    double *G = pt_calloc(n * n, sizeof(double));
-    if (!G) return pt_fail(PT_ENOMEM, "out of memory for the ridge solve (%zu features)", n);
-    for (size_t k = 0; k < K; k++)
+    size_t K = a->K, d = (size_t)a->d, n = d * K, dd = d * d;
+    double *G = pt_calloc(n * n, sizeof(double)), *H = pt_calloc(n * (size_t)a->C, sizeof(double));
+    if (!G || !H) {
+        free(G), free(H);
+        return pt_fail(PT_ENOMEM, "out of memory for the ridge solve (%zu features)", n);
+    }
+    for (size_t k = 0; k < K; k++) {
+        size_t sk = (size_t)a->slot[k];
         for (size_t k2 = k; k2 < K; k2++) {
-            const double *g = a->G + (k * K + k2) * d * d;
+            size_t s2 = (size_t)a->slot[k2];
+            const double *g = a->G + (sk * a->Kcap + s2) * dd, *gt = a->G + (s2 * a->Kcap + sk) * dd;
             for (size_t u = 0; u < d; u++)
                 for (size_t v = 0; v < d; v++) {
                     size_t i = d * k + u, j = d * k2 + v;
-                    G[i * n + j] = G[j * n + i] = g[u * d + v];
+                    /* the pair's sums are in one of the two cells, the other is 0 (slot order may
+                     * differ from neuron order); exact, since x + 0 = x */
+                    double val = g[u * d + v] + (s2 != sk ? gt[v * d + u] : 0.0);
+                    G[i * n + j] = G[j * n + i] = val;
                 }
         }
+        memcpy(H + d * k * (size_t)a->C, a->H + d * sk * (size_t)a->C, d * (size_t)a->C * sizeof(double));
+    }
     double tr = 0.0;
     for (size_t i = 0; i < n; i++) tr += G[i * n + i];
     double alpha = (double)t->cfg.ridge * (tr > 0.0 ? tr / (double)(2 * K) : 1.0);
     for (size_t i = 0; i < n; i++) G[i * n + i] += alpha;
-    int info = pt_dposv(G, a->H, n, (size_t)a->C);
+    int info = pt_dposv(G, H, n, (size_t)a->C);
     free(G);
-    if (info < 0) return pt_fail(PT_ENOMEM, "out of memory for the ridge solve (%zu features)", n);
-    if (info != 0)
+    if (info < 0) {
+        free(H);
+        return pt_fail(PT_ENOMEM, "out of memory for the ridge solve (%zu features)", n);
+    }
+    if (info != 0) {
+        free(H);
         return pt_fail(PT_ENOCONV, "ridge readout: normal equations are not positive definite (raise --ridge)");
+    }
     for (int y = 0; y < a->C; y++)
         for (size_t k = 0; k < K; k++) {
-            const double *w = a->H + d * k * (size_t)a->C + (size_t)y; /* row d k, column y */
+            const double *w = H + d * k * (size_t)a->C + (size_t)y; /* row d k, column y */
             float re, im;
             if (d == 1) {
                 re = (float)(w[0] * (double)a->cphi[k]);
@@ -500,10 +540,193 @@ static pt_status ridge_solve(pt_tower *t, ridge_acc *a)
                 re = (float)w[0];
                 im = (float)w[a->C];
             }
-            if (!isfinite(re) || !isfinite(im)) return pt_fail(PT_ENOCONV, "ridge readout produced a non-finite weight");
+            if (!isfinite(re) || !isfinite(im)) {
+                free(H);
+                return pt_fail(PT_ENOCONV, "ridge readout produced a non-finite weight");
+            }
             t->C[(size_t)y * K + k] = CMPLXF(re, im);
         }
+    free(H);
     return PT_OK;
+}
+
+/* ---------------------------------------------------------- liquid topology */
+
+/* State of the last block's liquid topology during one pt_tower_train call
+ * (docs/liquid.md). Neuron arrays of the tower have room for Kcap neurons;
+ * changes are collected per sample and applied between mini-batches. */
+typedef struct liquid {
+    int on, Kcap;
+    uint64_t *last;        /* (Kcap) sample count when neuron k was last selected (or flipped, born) */
+    unsigned char *flipped;/* (Kcap) its phase was flipped for idleness and it was not selected since */
+    int *parent;           /* (Kcap) births requested in this batch: the neurons to clone */
+    int nparent;
+    float *born_in;        /* (Kcap, in_dim) birth_sample: the inputs that caused them */
+    uint8_t *born_y;       /* (Kcap) and their labels */
+    int *free_slots, nfree;/* ridge slots of removed neurons */
+    int *src;              /* (Kcap) relayout map: old index, or -(parent + 1) for a newborn */
+    float *buf;            /* (Kcap * max(in_dim, 2 n_classes)) relayout scratch */
+} liquid;
+
+static void liquid_free(liquid *q)
+{
+    free(q->last), free(q->flipped), free(q->parent), free(q->free_slots), free(q->src), free(q->buf);
+    free(q->born_in), free(q->born_y);
+}
+
+static pt_status grow(void **p, size_t bytes)
+{
+    void *n = realloc(*p, bytes);
+    if (!n) return pt_fail(PT_ENOMEM, "out of memory for the liquid topology");
+    *p = n;
+    return PT_OK;
+}
+
+static pt_status liquid_init(liquid *q, pt_tower *t)
+{
+    const pt_tower_config *c = &t->cfg;
+    pt_block *b = &t->b[c->n_blocks - 1];
+    memset(q, 0, sizeof *q);
+    q->on = c->births || c->deaths;
+    q->Kcap = b->K;
+    if (!q->on) return PT_OK;
+    if (c->births) q->Kcap = c->max_neurons ? c->max_neurons : b->K + b->K / 4;
+    if (q->Kcap < b->K) q->Kcap = b->K;
+    size_t Kc = (size_t)q->Kcap, C = (size_t)c->n_classes, wide = (size_t)b->in_dim > 2 * C ? (size_t)b->in_dim : 2 * C;
+    pt_status st;
+    if ((st = grow((void **)&b->P, Kc * (size_t)b->in_dim * sizeof(float))) ||
+        (st = grow((void **)&b->phi, Kc * sizeof(float))) || (st = grow((void **)&b->T, C * Kc * sizeof(pt_c32))) ||
+        (st = grow((void **)&t->C, C * Kc * sizeof(pt_c32))))
+        return st;
+    q->last = pt_calloc(Kc, sizeof *q->last);
+    q->flipped = pt_calloc(Kc, 1);
+    q->parent = pt_calloc(Kc, sizeof *q->parent);
+    q->free_slots = pt_calloc(Kc, sizeof *q->free_slots);
+    q->src = pt_calloc(Kc, sizeof *q->src);
+    q->buf = pt_calloc(Kc * wide, sizeof *q->buf);
+    if (c->birth_sample) {
+        q->born_in = pt_calloc(Kc * (size_t)b->in_dim, sizeof *q->born_in);
+        q->born_y = pt_calloc(Kc, 1);
+        if (!q->born_in || !q->born_y) return pt_fail(PT_ENOMEM, "out of memory for the liquid topology");
+    }
+    if (!q->last || !q->flipped || !q->parent || !q->free_slots || !q->src || !q->buf)
+        return pt_fail(PT_ENOMEM, "out of memory for the liquid topology");
+    for (int k = 0; k < b->K; k++) q->last[k] = t->samples_seen;
+    for (int sl = q->Kcap - 1; sl >= b->K; sl--) q->free_slots[q->nfree++] = sl; /* slots of the ridge rows */
+    return PT_OK;
+}
+
+/* After sample number `now` (counting from the tower's creation): mark its
+ * selected neurons used, and ask for a birth when none is confident. */
+static void liquid_observe(liquid *q, const pt_tower *t, const int *act, const float *sc, const float *in, int y,
+                           uint64_t now)
+{
+    const pt_block *b = &t->b[t->cfg.n_blocks - 1];
+    int best = act[0];
+    for (int a = 0; a < b->s; a++) {
+        q->last[act[a]] = now, q->flipped[act[a]] = 0;
+        if (sc[act[a]] > sc[best] || (sc[act[a]] == sc[best] && act[a] < best)) best = act[a];
+    }
+    if (!t->cfg.births || sc[best] > t->cfg.birth_tau) return;
+    for (int i = 0; i < q->nparent; i++)
+        if (q->parent[i] == best) return; /* one clone per neuron per batch */
+    if (b->K + q->nparent >= q->Kcap) return;
+    if (q->born_in) {
+        memcpy(q->born_in + (size_t)q->nparent * (size_t)b->in_dim, in, (size_t)b->in_dim * sizeof(float));
+        q->born_y[q->nparent] = (uint8_t)y;
+    }
+    q->parent[q->nparent++] = best;
+}
+
+/* Between mini-batches: flip idle neurons, remove those idle after their
+ * flip, append the clones asked for, and compact every per-neuron array (the
+ * tower's, this state's and the ridge slots). */
+static void liquid_apply(liquid *q, pt_tower *t, ridge_acc *ra, uint64_t now)
+{
+    const pt_tower_config *c = &t->cfg;
+    int L = c->n_blocks;
+    pt_block *b = &t->b[L - 1];
+    uint64_t N = (uint64_t)c->death_steps;
+    int n = 0, K = b->K, removed = 0;
+    for (int k = 0; k < K; k++) {
+        uint64_t idle = now - q->last[k];
+        if (c->deaths && idle >= N && q->flipped[k] && K - removed > b->s + 1) {
+            removed++;
+            q->free_slots[q->nfree++] = ra && ra->G ? ra->slot[k] : 0;
+            continue;
+        }
+        if (c->deaths && idle >= N && !q->flipped[k]) {
+            b->phi[k] = b->phi[k] > 0.0f ? b->phi[k] - (float)PT_PI : b->phi[k] + (float)PT_PI;
+            q->flipped[k] = 1, q->last[k] = now;
+            t->flips[L - 1]++;
+        }
+        q->src[n++] = k;
+    }
+    int nborn = q->nparent;
+    for (int i = 0; i < nborn; i++) q->src[n++] = -(q->parent[i] + 1);
+    t->deaths[L - 1] += removed, t->births[L - 1] += nborn;
+    q->nparent = 0;
+    if (n == K && !removed) { /* flips only: phases changed in place */
+        if (ra && ra->G) ridge_phases(ra, b);
+        return;
+    }
+    /* directions: rows in the new order (a newborn copies its parent's row) */
+    size_t d = (size_t)b->in_dim, C = (size_t)c->n_classes;
+    float *P2 = q->buf;
+    for (int i = 0; i < n; i++) {
+        int from = q->src[i] >= 0 ? q->src[i] : -q->src[i] - 1;
+        memcpy(P2 + (size_t)i * d, b->P + (size_t)from * d, d * sizeof(float));
+    }
+    memcpy(b->P, P2, (size_t)n * d * sizeof(float));
+    /* per-neuron scalars, then the (class, neuron) tables with the new stride */
+    float *phi2 = q->buf;
+    for (int i = 0; i < n; i++) {
+        int from = q->src[i] >= 0 ? q->src[i] : -q->src[i] - 1;
+        float ph = b->phi[from];
+        phi2[i] = q->src[i] >= 0 ? ph : (ph > 0.0f ? ph - (float)PT_PI : ph + (float)PT_PI);
+    }
+    memcpy(b->phi, phi2, (size_t)n * sizeof(float));
+    for (int i = 0, j = 0; i < n; i++) { /* last/flipped: i <= src for kept neurons, so in place */
+        if (q->src[i] >= 0) {
+            q->last[j] = q->last[q->src[i]], q->flipped[j] = q->flipped[q->src[i]];
+            if (ra && ra->G) ra->slot[j] = ra->slot[q->src[i]];
+            j++;
+        }
+    }
+    for (int i = K - removed; i < n; i++) { /* newborns */
+        q->last[i] = now, q->flipped[i] = 0;
+        if (ra && ra->G) {
+            int sl = q->free_slots[--q->nfree]; /* there is one: n <= Kcap */
+            ridge_clear_slot(ra, sl);
+            ra->slot[i] = sl;
+        }
+    }
+    pt_c32 *tab = (pt_c32 *)(void *)q->buf;
+    pt_c32 *tables[2] = {b->T, t->C};
+    for (int w = 0; w < 2; w++) {
+        pt_c32 *A = tables[w];
+        for (size_t y = 0; y < C; y++)
+            for (int i = 0; i < n; i++) {
+                int from = q->src[i] >= 0 ? q->src[i] : -q->src[i] - 1;
+                pt_c32 v = A[y * (size_t)K + (size_t)from];
+                /* a newborn's phase is flipped: its targets turn with it; its codebook entry
+                 * starts at 0, except for the fixed code readout, which is the targets */
+                if (q->src[i] < 0 && !c->birth_sample) v = (w == 0 || c->readout == PT_READOUT_CODE) ? -v : 0.0f;
+                else if (q->src[i] < 0 && w == 1 && c->readout != PT_READOUT_CODE) v = 0.0f;
+                tab[y * (size_t)n + (size_t)i] = v;
+            }
+        memcpy(A, tab, C * (size_t)n * sizeof(pt_c32));
+    }
+    b->K = n;
+    if (q->born_in) /* imprint the newborns on their samples instead */
+        for (int j = 0; j < nborn; j++) {
+            int i = n - nborn + j;
+            float *p = b->P + (size_t)i * d;
+            memcpy(p, q->born_in + (size_t)j * d, d * sizeof(float));
+            pt_normalize_row(p, b->in_dim);
+            b->phi[i] = cargf(b->T[(size_t)q->born_y[j] * (size_t)n + (size_t)i]);
+        }
+    if (ra && ra->G) ridge_phases(ra, b);
 }
 
 static pt_status check_input(const pt_tower *t, const float *x, size_t n)
@@ -528,9 +751,11 @@ pt_status pt_tower_train(pt_tower *t, const float *x, const uint8_t *y, size_t n
     int L = c->n_blocks;
     const pt_block *last = &t->b[L - 1];
     ridge_acc ra = {0};
-    if (c->readout == PT_READOUT_RIDGE && (st = ridge_init(&ra, t))) goto done;
+    liquid lq;
+    if ((st = liquid_init(&lq, t))) goto done;
+    if (c->readout == PT_READOUT_RIDGE && (st = ridge_init(&ra, t, lq.Kcap))) goto done;
     fwd_ws w;
-    if ((st = ws_alloc(&w, t, c->batch))) goto done;
+    if ((st = ws_alloc(&w, t, c->batch, lq.Kcap))) goto done;
     float *logits = pt_calloc((size_t)c->n_classes, sizeof(float));
     if (!logits) {
         ws_free(&w);
@@ -553,6 +778,7 @@ pt_status pt_tower_train(pt_tower *t, const float *x, const uint8_t *y, size_t n
                 float xx = 0.0f;
                 for (int j = 0; j < b->in_dim; j++) xx += in[j] * in[j];
                 for (int a = 0; a < b->s; a++) pt_tower_neuron_update(b, act[a], in, xx, T[act[a]], c);
+                if (lq.on && l == L - 1) liquid_observe(&lq, t, act, sc, in, yi, t->samples_seen + (uint64_t)i + 1);
             }
             const pt_c32 *Z = w.Z[L - 1] + (size_t)i * (size_t)last->K;
             if (c->readout == PT_READOUT_RIDGE) {
@@ -574,13 +800,20 @@ pt_status pt_tower_train(pt_tower *t, const float *x, const uint8_t *y, size_t n
             }
         if (st) break;
         t->samples_seen += (uint64_t)nb;
+        if (lq.on) liquid_apply(&lq, t, &ra, t->samples_seen);
         if (progress) progress(i0 + (size_t)nb, n, user);
     }
     free(logits);
     ws_free(&w);
+    if (lq.on) { /* the last block's size is now part of the configuration; s stays */
+        pt_block *lb = &t->b[L - 1];
+        t->cfg.K[L - 1] = lb->K;
+        t->cfg.frac[L - 1] = (float)lb->s / (float)lb->K;
+    }
     if (!st && c->readout == PT_READOUT_RIDGE) st = ridge_solve(t, &ra);
 done:
     ridge_free(&ra);
+    liquid_free(&lq);
     return st;
 }
 
@@ -591,7 +824,7 @@ pt_status pt_tower_infer(const pt_tower *t, const float *x, size_t n, uint8_t *p
     pt_status st = check_input(t, x, n);
     if (st || n == 0) return st;
     fwd_ws w; /* sized for this call, so one-image calls stay cheap */
-    if ((st = ws_alloc(&w, t, n < (size_t)c->batch ? (int)n : c->batch))) return st;
+    if ((st = ws_alloc(&w, t, n < (size_t)c->batch ? (int)n : c->batch, 0))) return st;
     int L = c->n_blocks;
     size_t C = (size_t)c->n_classes, K = (size_t)t->b[L - 1].K;
     int need_logits = pred || logits;
@@ -654,6 +887,14 @@ size_t pt_tower_param_count(const pt_tower *t)
     }
     return n + 2 * (size_t)t->cfg.n_classes * (size_t)t->b[t->cfg.n_blocks - 1].K;
 }
+
+void pt_tower_topology(const pt_tower *t, int b, long *births, long *flips, long *deaths)
+{
+    int ok = b >= 0 && b < t->cfg.n_blocks;
+    *births = ok ? t->births[b] : 0, *flips = ok ? t->flips[b] : 0, *deaths = ok ? t->deaths[b] : 0;
+}
+
+int pt_tower_block_size(const pt_tower *t, int b) { return b >= 0 && b < t->cfg.n_blocks ? t->b[b].K : 0; }
 
 size_t pt_tower_active_params(const pt_tower *t)
 {

@@ -23,6 +23,7 @@ struct pt_tower {
     pt_c32 *C;        /* (n_classes, K_last) codebook */
     int initialized;  /* imprinting done (or random init) */
     uint64_t samples_seen;
+    long births[PT_TOWER_MAXBLOCKS], flips[PT_TOWER_MAXBLOCKS], deaths[PT_TOWER_MAXBLOCKS]; /* liquid topology */
 };
 
 /* s for a block from K and its fraction. */

@@ -50,7 +50,7 @@ PT_ENUM_API(pt_init, init, init_names)
 PT_ENUM_API(pt_select, select, select_names)
 #undef PT_ENUM_API
 
-enum { META_MAX = 24 + PT_MEMORY_META_MAX };
+enum { META_MAX = 32 + PT_MEMORY_META_MAX };
 
 pt_status pt_tower_save(const pt_tower *t, const char *path) { return pt_model_save(t, NULL, path); }
 
@@ -113,6 +113,14 @@ pt_status pt_model_save(const pt_tower *t, const pt_memory *mem, const char *pat
     META("seed", "%" PRIu64, c->seed);
     META("initialized", "%d", t->initialized);
     META("samples_seen", "%" PRIu64, t->samples_seen);
+    META("liquid", "%s", c->births && c->deaths ? "births,deaths" : c->births ? "births" : c->deaths ? "deaths" : "off");
+    META("death_steps", "%d", c->death_steps);
+    META("birth_tau", "%.9g", (double)c->birth_tau);
+    META("max_neurons", "%d", c->max_neurons);
+    META("birth_init", "%s", c->birth_sample ? "sample" : "clone");
+    META("births", "%ld", t->births[L - 1]);
+    META("flips", "%ld", t->flips[L - 1]);
+    META("deaths", "%ld", t->deaths[L - 1]);
 #undef META
     meta[2 * nm] = "layers";
     meta[2 * nm + 1] = layers;
@@ -168,6 +176,28 @@ static pt_status load_from(const pt_st_file *f, const char *path, pt_tower **out
         (st = pt_st_meta_str(f, path, "init", &s)) || (st = pt_tower_init_parse(s, &c.init)) ||
         (st = pt_st_meta_str(f, path, "select", &s)) || (st = pt_tower_select_parse(s, &c.select)))
         return pt_fail(PT_EFORMAT, "%s: metadata: %s", path, pt_errmsg());
+    /* liquid topology (optional: absent from checkpoints of fixed towers written before it) */
+    long counts[3] = {0, 0, 0};
+    if ((s = pt_st_meta(f, "liquid"))) {
+        if (strcmp(s, "off") && strcmp(s, "births") && strcmp(s, "deaths") && strcmp(s, "births,deaths"))
+            return pt_fail(PT_EFORMAT, "%s: metadata 'liquid' = '%s' is not off, births, deaths or births,deaths", path, s);
+        c.births = strstr(s, "births") != NULL, c.deaths = strstr(s, "deaths") != NULL;
+        if ((st = pt_st_meta_num(f, path, "death_steps", 1, 1e9, &d))) return st;
+        c.death_steps = (int)d;
+        if ((st = pt_st_meta_num(f, path, "birth_tau", 0, 1, &d))) return st;
+        c.birth_tau = (float)d;
+        if ((st = pt_st_meta_num(f, path, "max_neurons", 0, 1e6, &d))) return st;
+        c.max_neurons = (int)d;
+        if ((st = pt_st_meta_str(f, path, "birth_init", &s))) return st;
+        if (strcmp(s, "clone") && strcmp(s, "sample"))
+            return pt_fail(PT_EFORMAT, "%s: metadata 'birth_init' = '%s' is not clone or sample", path, s);
+        c.birth_sample = !strcmp(s, "sample");
+        static const char *const names[3] = {"births", "flips", "deaths"};
+        for (int i = 0; i < 3; i++) {
+            if ((st = pt_st_meta_num(f, path, names[i], 0, 9007199254740992.0, &d))) return st;
+            counts[i] = (long)d;
+        }
+    }
     if ((st = pt_tower_config_check(&c))) return pt_fail(PT_EFORMAT, "%s: metadata: %s", path, pt_errmsg());
 
     pt_tower *t = pt_calloc(1, sizeof *t);
@@ -178,6 +208,7 @@ static pt_status load_from(const pt_st_file *f, const char *path, pt_tower **out
     t->initialized = (int)d;
     if ((st = pt_st_meta_num(f, path, "samples_seen", 0, 9007199254740992.0, &d))) goto fail;
     t->samples_seen = (uint64_t)d;
+    t->births[c.n_blocks - 1] = counts[0], t->flips[c.n_blocks - 1] = counts[1], t->deaths[c.n_blocks - 1] = counts[2];
     for (int l = 0; l < c.n_blocks; l++) {
         pt_block *b = &t->b[l];
         char name[PT_ST_MAXNAME];
