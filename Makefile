@@ -3,7 +3,8 @@
 #   make test  installs, builds, runs the ctest suite, then the suite again under ASan+UBSan
 #              (python3-numpy is there for the test that runs the checkpoint doc's reader)
 # Also: make build, make bench (adds python3-torch for the baseline), make bench-memory
-# (the episodic memory against the MLP: composition, OOD, robustness, scale), make clean.
+# (the episodic memory against the MLP: composition, OOD, robustness, scale), make
+# bench-footprint (footprint, int8 export, sparse inference, liquid topology), make clean.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 DATA       ?= /usr/share/datasets/fashion-mnist
@@ -11,7 +12,7 @@ DEPS       := cmake make gcc libopenblas-dev zlib1g-dev libpng-dev dataset-fashi
 BENCH_DEPS := python3-torch
 JOBS       ?= 2
 
-.PHONY: all deps bench-deps build build-asan run test test-asan bench bench-memory clean
+.PHONY: all deps bench-deps build build-asan run test test-asan bench bench-memory bench-footprint clean
 
 all: build
 
@@ -51,6 +52,9 @@ bench: build bench-deps
 
 bench-memory: build bench-deps
 	bench/bench_memory.sh --data $(DATA)
+
+bench-footprint: build bench-deps
+	bench/bench_footprint.sh --data $(DATA)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

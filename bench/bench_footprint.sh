@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# bench/bench_footprint.sh - PhaseTower's footprint, integer export, sparse
+# inference and liquid topology against the MLP baseline (issue 4).
+#
+# Runs, in one invocation:
+#   1. the default tower (one pass, seed 1): parameters, active parameters,
+#      multiply-adds, file bytes (phasetower info), and the int8/int16 models
+#      against float (eval --quantize);
+#   2. its int8 export compiled with cc -O2 -std=c99 (strict flags, no -lm) and
+#      timed on this machine, one image per call, one core (bench/export_driver.c):
+#      latency, accuracy, agreement with the library on every test image, and
+#      the constant data the object really holds (size -A, .rodata);
+#   3. the same for the largest one-block tower whose int8 export fits 250 kB
+#      (288:0.111111, s = 32);
+#   4. truly sparse inference (eval --sparse G:P) on the default tower;
+#   5. liquid topology against fixed ones of the start and end sizes;
+#   6. the MLP 784-512-512-10 (bench/mlp_baseline.py, 1 thread, 1 epoch):
+#      parameters, multiply-adds, single-image latency, accuracy.
+# Prints a markdown report, saved with the raw JSON as bench/results/<stamp>-footprint.*
+#
+# Usage: bench/bench_footprint.sh [--data DIR]
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+DATA=/usr/share/datasets/fashion-mnist
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --data) DATA=${2:?--data needs a directory}; shift 2 ;;
+        -h|--help) sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;;
+        *) echo "bench_footprint.sh: unknown argument: $1" >&2; exit 2 ;;
+    esac
+done
+PT=${PT_BIN:-build/phasetower}
+PY=${PYTHON:-/usr/bin/python3}
+CC=${CC:-cc}
+[ -x "$PT" ] || { echo "bench_footprint.sh: $PT not found (run make build)" >&2; exit 2; }
+"$PY" -c 'import torch, numpy' 2>/dev/null || { echo "bench_footprint.sh: $PY lacks torch/numpy (make bench-deps)" >&2; exit 2; }
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/phasetower-fpbench.XXXXXX")
+trap 'rm -rf "$TMP"' EXIT
+log() { echo "[bench] $*" >&2; }
+run() { log "$*"; "$@"; }
+gzip -dc "$DATA/t10k-images-idx3-ubyte.gz" > "$TMP/images"
+gzip -dc "$DATA/t10k-labels-idx1-ubyte.gz" > "$TMP/labels"
+
+# model NAME TRAIN-ARGS...: train, info, eval --quantize 8 and 16, export, compile, time
+model() {
+    local name=$1; shift
+    run "$PT" train --data "$DATA" --seed 1 --quiet --json "$@" --out "$TMP/$name.safetensors" > "$TMP/${name}_train.json"
+    run "$PT" info --json "$TMP/$name.safetensors" > "$TMP/${name}_info.json"
+    for b in 8 16; do
+        run "$PT" eval --model "$TMP/$name.safetensors" --data "$DATA" --quantize $b --predictions "$TMP/${name}_lib$b.txt" \
+            --json > "$TMP/${name}_q$b.json"
+    done
+    run "$PT" export --model "$TMP/$name.safetensors" --out "$TMP/${name}_x" --bits 8 > /dev/null
+    run "$CC" -std=c99 -pedantic -Wall -Wextra -Werror -fno-builtin -O2 -c "$TMP/${name}_x/phasetower_model.c" -o "$TMP/$name.o"
+    "$CC" -O2 -I"$TMP/${name}_x" bench/export_driver.c "$TMP/$name.o" -o "$TMP/${name}_run"
+    run "$TMP/${name}_run" "$TMP/images" "$TMP/labels" "$TMP/${name}_exp.txt" > "$TMP/${name}_export.json"
+    local agree=1
+    cmp -s "$TMP/${name}_lib8.txt" "$TMP/${name}_exp.txt" || agree=0
+    local rodata
+    rodata=$(size -A "$TMP/$name.o" | awk '$1 == ".rodata" { print $2 }')
+    echo "{\"agree\": $agree, \"rodata\": ${rodata:-0}}" > "$TMP/${name}_obj.json"
+}
+model default
+model small --layers 288:0.111111
+
+: > "$TMP/sparse.jsonl"
+for gp in 128:16 64:8 64:4 32:2; do
+    run "$PT" eval --model "$TMP/default.safetensors" --data "$DATA" --sparse "$gp" --json >> "$TMP/sparse.jsonl"
+done
+
+: > "$TMP/liquid.jsonl"
+liquid() { # label args...
+    local label=$1; shift
+    run "$PT" train --data "$DATA" --seed 1 --quiet --json "$@" --out "$TMP/l.safetensors" |
+        "$PY" -c 'import json,sys,os; r=json.load(sys.stdin); r["label"]=sys.argv[1]; r["args"]=sys.argv[2]; print(json.dumps(r))' \
+        "$label" "$*" >> "$TMP/liquid.jsonl"
+}
+liquid "fixed 2048" --layers 2048:0.015625
+liquid "fixed 2560" --layers 2560:0.0125
+liquid "deaths" --deaths
+liquid "births (clone, paper)" --births
+liquid "births (sample)" --births --birth-init sample
+liquid "births (sample) + deaths" --births --deaths --birth-init sample
+liquid "fixed 256" --layers 256:0.125
+liquid "fixed 300" --layers 300:0.106667
+liquid "256, births (sample) up to 300" --layers 256:0.125 --births --birth-init sample --max-neurons 300
+
+run "$PY" bench/mlp_baseline.py --data "$DATA" --epochs-list 1 --seed 1 > "$TMP/mlp.jsonl"
+
+mkdir -p bench/results
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo none)
+[ -z "$(git status --porcelain 2>/dev/null | head -n1)" ] || commit="$commit (dirty tree)"
+export STAMP COMMIT=$commit DATE=$(date -u '+%Y-%m-%d %H:%M UTC') CPU=$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -n1)
+export CCV=$("$CC" --version | head -n1)
+"$PY" - "$TMP" <<'PYEOF' | tee "bench/results/$STAMP-footprint.md"
+import json, os, sys
+T = sys.argv[1]
+J = lambda n: json.load(open(os.path.join(T, n)))
+L = lambda n: [json.loads(l) for l in open(os.path.join(T, n)) if l.strip()]
+e = os.environ
+m = {k: {p: J(f"{k}_{p}.json") for p in ("train", "info", "q8", "q16", "export", "obj")} for k in ("default", "small")}
+sparse, liquid, mlp = L("sparse.jsonl"), L("liquid.jsonl"), L("mlp.jsonl")[0]
+mlp_madds = 784 * 512 + 512 * 512 + 512 * 10
+print("## PhaseTower footprint, integer export, sparse inference, liquid topology\n")
+print(f"- Date: {e['DATE']}; machine: {e['CPU']}; commit {e['COMMIT']}; data: Fashion-MNIST (Debian); compiler: {e['CCV']}")
+print("- Command: `bench/bench_footprint.sh`; every run it makes is listed in its log (stderr). Single seed (1).")
+print("- Export latency: the int8 export compiled with `cc -O2 -std=c99 -pedantic -Wall -Wextra -Werror -fno-builtin` "
+      "(no -lm), one image per call, one core, best of 3 passes over the 10,000 test images (bench/export_driver.c).\n")
+print("### Footprint and the exported int8 model\n")
+print("| Model | float test acc % | int8 acc % | int16 acc % | int8 = float answers | export = library | parameters | active params/image | multiply-adds/image | checkpoint bytes | export const bytes (.rodata) | export us/image |")
+print("|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|")
+for k, label in (("default", "PhaseTower default (2048:0.015625)"), ("small", "PhaseTower 288:0.111111")):
+    r = m[k]
+    print(f"| {label} | {100*r['q8']['accuracy']:.2f} | {100*r['q8']['accuracy_quantized']:.2f} | "
+          f"{100*r['q16']['accuracy_quantized']:.2f} | {100*r['q8']['quantized_agreement']:.2f}% | "
+          f"{'yes, all ' + str(r['export']['images']) if r['obj']['agree'] else 'NO'} | {r['info']['params']:,} | "
+          f"{r['info']['active_params']:,} | {r['info']['madds_per_image']:,} | {r['info']['file_bytes']:,} | "
+          f"{r['obj']['rodata']:,} | {r['export']['us_per_image']:.1f} |")
+print(f"| MLP 784-512-512-10, 1 epoch (PyTorch, float32) | {100*mlp['test_accuracy']:.2f} | | | | | {mlp['params']:,} | "
+      f"{mlp['params']:,} | {mlp_madds:,} | {mlp['model_bytes']:,} (float32) | | {mlp['infer_us_single']:.1f} (torch, 1 thread) |")
+d = m["default"]
+print(f"\nRatios against the MLP (default tower): active parameters {mlp['params']/d['info']['active_params']:.1f}x fewer; "
+      f"dense multiply-adds {d['info']['madds_per_image']/mlp_madds:.2f}x the MLP's. The paper claims 335x fewer active "
+      "parameters, 22x fewer operations, 250 kB and 0.42 ms on a microcontroller (MNIST).\n")
+print("### Truly sparse inference (default tower; eval --sparse G:P, one image at a time)\n")
+print("| G:P | accuracy % | change vs dense | multiply-adds/image | fraction of dense | us/image |")
+print("|---|---:|---:|---:|---:|---:|")
+for s in sparse:
+    print(f"| {s['sparse']} | {100*s['accuracy_sparse']:.2f} | {100*(s['accuracy_sparse']-s['accuracy']):+.2f} | "
+          f"{s['madds_per_image_sparse']:,.0f} | {100*s['sparse_fraction']:.2f}% | {s['sparse_us_per_image']:.1f} |")
+print("\n### Liquid topology (last block; one pass)\n")
+print("| Run | arguments | test acc % | neurons start -> end | births | phase flips | deaths | train s | checkpoint bytes | us/image (single) |")
+print("|---|---|---:|---|---:|---:|---:|---:|---:|---:|")
+for r in liquid:
+    n0 = r.get("neurons_start", r["layers"].split(":")[0]); n1 = r.get("neurons", n0)
+    print(f"| {r['label']} | `{r['args']}` | {100*r['test_accuracy']:.2f} | {n0} -> {n1} | {r.get('births', 0)} | "
+          f"{r.get('flips', 0)} | {r.get('deaths', 0)} | {r['train_seconds']:.2f} | {r['checkpoint_bytes']:,} | "
+          f"{r['infer_us_single']:.1f} |")
+json.dump({"models": m, "sparse": sparse, "liquid": liquid, "mlp": mlp, "mlp_madds": mlp_madds},
+          open(f"bench/results/{e['STAMP']}-footprint.json", "w"), indent=1)
+print(f"\nRaw results: bench/results/{e['STAMP']}-footprint.json")
+PYEOF
