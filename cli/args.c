@@ -172,7 +172,7 @@ void cli_json_string(const char *s)
     putchar('"');
 }
 
-int cli_write_labels(const char *cmd, const char *path, const uint8_t *y, size_t n)
+int cli_write_labels(const char *cmd, const char *path, const uint8_t *y, const int *mem, const uint8_t *conf, size_t n)
 {
     char tmp[4096];
     if (snprintf(tmp, sizeof tmp, "%s.XXXXXX", path) >= (int)sizeof tmp)
@@ -183,7 +183,10 @@ int cli_write_labels(const char *cmd, const char *path, const uint8_t *y, size_t
         if (fd >= 0) close(fd), unlink(tmp);
         return cli_error(cmd, EXIT_USAGE, "%s: cannot write: %s", path, strerror(errno));
     }
-    for (size_t i = 0; i < n; i++) fprintf(f, "%d\n", y[i]);
+    for (size_t i = 0; i < n; i++) {
+        if (mem) fprintf(f, "%d %d %d\n", y[i], mem[i], conf[i]);
+        else fprintf(f, "%d\n", y[i]);
+    }
     int bad = ferror(f);
     if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
         unlink(tmp);

@@ -64,9 +64,10 @@ int cli_parse_classes(const char *cmd, const char *spec, int n_classes, uint8_t 
  * writable (so we can fail before the work, not after). */
 int cli_path_writable(const char *path);
 
-/* Write n labels to path, one per line, through a temporary file renamed into
- * place. 0, or prints the error and returns the exit code. */
-int cli_write_labels(const char *cmd, const char *path, const uint8_t *y, size_t n);
+/* Write n labels to path, one per line ("y mem conf" when mem is not NULL),
+ * through a temporary file renamed into place. 0, or prints the error and
+ * returns the exit code. */
+int cli_write_labels(const char *cmd, const char *path, const uint8_t *y, const int *mem, const uint8_t *conf, size_t n);
 
 /* Accuracy of tower, memory (m may be NULL) and their combination on d; the
  * per-sample confidences (largest logit; best memory similarity) are kept for

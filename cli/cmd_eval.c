@@ -105,7 +105,9 @@ int cmd_eval(int argc, char **argv)
     const char *cmd = "eval", *model = NULL, *data = PT_DEFAULT_DATA, *corrupt = NULL, *ood = NULL, *composite = NULL;
     const char *classes = NULL, *reject_score = NULL, *sparse = NULL, *pred_out = NULL;
     int sp_groups = 0, sp_probe = 0, qbits = 0;
-    double q_acc = 0.0, q_agree = 0.0, q_s = 0.0;
+    double q_acc = 0.0, q_agree = 0.0, q_s = 0.0, q_macc = 0.0, q_cacc = 0.0;
+    int *q_mem = NULL;
+    uint8_t *q_conf = NULL;
     size_t q_bytes = 0;
     uint8_t *q_pred = NULL;
     double sp_acc = 0.0, sp_madds = 0.0, sp_s = 0.0;
@@ -125,7 +127,7 @@ int cmd_eval(int argc, char **argv)
         {"classes", OPT_STR, &classes, "test on these classes only (the in-distribution for --ood heldout)", 0, 0, 0},
         {"sparse", OPT_STR, &sparse, "also score with truly sparse inference, G:P (G neuron groups, P probed)", 0, 0, 0},
         {"quantize", OPT_INT, &qbits, "also score the integer model of this many bits (8 or 16) that export writes", 8, 16, 0},
-        {"predictions", OPT_STR, &pred_out, "write the predicted class of each test image, one per line (the integer model's with --quantize)", 0, 0, 0},
+        {"predictions", OPT_STR, &pred_out, "write the predicted class of each test image, one per line (with --quantize: the integer model's; with a memory too: tower, memory label and 1 if the memory is confident)", 0, 0, 0},
         {"composite", OPT_STR, &composite, "score a composed concept on averaged test images of its classes", 0, 0, 0},
         {"memory-tau", OPT_FLOAT, &tau, "trust the memory at or above this similarity (default 0.7)", 1e-6, 1, 0},
         {"seed", OPT_U64, &seed, "seed of --corrupt and --ood noise (default 1)", 1, 0, 0},
@@ -280,17 +282,27 @@ int cmd_eval(int argc, char **argv)
         double t1 = cli_now();
         st = pt_qtower_predict(q, te.x, te.n, q_pred);
         q_s = cli_now() - t1;
+        if (!st && mem) { /* the integer memory, as export --memory writes it */
+            q_mem = malloc(te.n * sizeof *q_mem);
+            q_conf = malloc(te.n);
+            if (!q_mem || !q_conf) st = PT_ENOMEM;
+            else if (!(st = pt_qtower_add_memory(q, mem, tau))) st = pt_qtower_recall(q, te.x, te.n, NULL, q_mem, q_conf);
+        }
         q_bytes = pt_qtower_const_bytes(q);
         pt_qtower_destroy(q);
         if (st) {
-            rc = cli_error(cmd, cli_status_code(st), "%s", pt_errmsg());
+            rc = cli_error(cmd, cli_status_code(st), "--quantize: %s", st == PT_ENOMEM ? "out of memory" : pt_errmsg());
             goto done;
         }
-        size_t ok = 0, same = 0;
-        for (size_t i = 0; i < te.n; i++) ok += q_pred[i] == te.y[i], same += q_pred[i] == ev.pred[i];
+        size_t ok = 0, same = 0, mok = 0, cok = 0;
+        for (size_t i = 0; i < te.n; i++) {
+            ok += q_pred[i] == te.y[i], same += q_pred[i] == ev.pred[i];
+            if (q_mem) mok += q_mem[i] == te.y[i], cok += (q_conf[i] ? q_mem[i] : q_pred[i]) == te.y[i];
+        }
         q_acc = (double)ok / (double)te.n, q_agree = (double)same / (double)te.n;
+        q_macc = (double)mok / (double)te.n, q_cacc = (double)cok / (double)te.n;
     }
-    if (pred_out && (rc = cli_write_labels(cmd, pred_out, qbits ? q_pred : ev.pred, te.n))) goto done;
+    if (pred_out && (rc = cli_write_labels(cmd, pred_out, qbits ? q_pred : ev.pred, q_mem, q_conf, te.n))) goto done;
     double s = ev.seconds, acc = ev.acc, us = 1e6 * s / (double)te.n;
     if (json) {
         printf("{\"accuracy\": %.6f, \"seconds\": %.4f, \"samples\": %zu, \"infer_us_per_image\": %.3f, "
@@ -309,6 +321,7 @@ int cmd_eval(int argc, char **argv)
             printf(", \"quantize_bits\": %d, \"accuracy_quantized\": %.6f, \"quantized_agreement\": %.6f, "
                    "\"quantized_const_bytes\": %zu, \"quantized_us_per_image\": %.3f",
                    qbits, q_acc, q_agree, q_bytes, 1e6 * q_s / (double)te.n);
+        if (q_mem) printf(", \"accuracy_quantized_memory\": %.6f, \"accuracy_quantized_combined\": %.6f", q_macc, q_cacc);
         if (rejecting)
             printf(", \"reject_below\": %.9g, \"reject_score\": \"%s\", \"rejected\": %.6f, \"accuracy_accepted\": %.6f",
                    (double)reject, by_memory ? "memory" : "logit", 1.0 - (double)acc_n / (double)te.n, acc_acc);
@@ -341,6 +354,9 @@ int cmd_eval(int argc, char **argv)
             printf("int%d model: accuracy %.2f%% (%+.2f points), same answer as float on %.2f%%, %zu bytes of constant "
                    "data, %.1f us/image\n",
                    qbits, 100.0 * q_acc, 100.0 * (q_acc - acc), 100.0 * q_agree, q_bytes, 1e6 * q_s / (double)te.n);
+        if (q_mem)
+            printf("int%d memory: accuracy %.2f%%, combined %.2f%% (the export --memory answers)\n", qbits, 100.0 * q_macc,
+                   100.0 * q_cacc);
         if (rejecting)
             printf("rejected %.2f%% below %s confidence %g; accuracy on the rest %.2f%%\n",
                    100.0 * (1.0 - (double)acc_n / (double)te.n), by_memory ? "memory" : "logit", (double)reject, 100.0 * acc_acc);
@@ -358,6 +374,6 @@ done:
     pt_dataset_free(&te);
     pt_dataset_free(&od);
     pt_dataset_free(&cd);
-    free(cz), free(cbest), free(clab), free(q_pred);
+    free(cz), free(cbest), free(clab), free(q_pred), free(q_mem), free(q_conf);
     return rc;
 }

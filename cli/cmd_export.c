@@ -1,5 +1,6 @@
 /* phasetower export: a saved one-block tower as a standalone integer C99
  * classifier (docs/export.md). */
+#include <string.h>
 #include "cli.h"
 
 static const char *USAGE =
@@ -9,38 +10,56 @@ static const char *USAGE =
     "and integer inference, in C99 with only static const data, no malloc and no\n"
     "libm. The API is ptm_predict(pixels) and ptm_logits(pixels, logits), pixels\n"
     "0..255. Its answers are those of 'phasetower eval --quantize BITS'.\n"
-    "Supported: one-block towers (the default). The episodic memory is not exported.";
+    "With --memory, the checkpoint's episodic memory goes with it (int8 keys) and\n"
+    "the API gains ptm_recall, ptm_predict_combined and ptm_label_name.\n"
+    "Supported: one-block towers (the default); memory keys of at most 1024\n"
+    "complex values, k at most 64.";
 
 int cmd_export(int argc, char **argv)
 {
     const char *cmd = "export", *model = NULL, *out = NULL;
-    int bits = 8, json = 0;
+    int bits = 8, json = 0, with_mem = 0;
+    float tau = 0.7f;
     opt opts[] = {
         {"model", OPT_STR, &model, "checkpoint written by train (required)", 0, 0, 0},
         {"out", OPT_STR, &out, "directory for the two files (created if missing; required)", 0, 0, 0},
         {"bits", OPT_INT, &bits, "weight precision, 8 (default) or 16", 8, 16, 0},
+        {"memory", OPT_FLAG, &with_mem, "export the episodic memory too", 0, 0, 0},
+        {"memory-tau", OPT_FLOAT, &tau, "similarity at which the combined answer trusts the memory (default 0.7)", 1e-6, 1, 0},
         {"json", OPT_FLAG, &json, "print one JSON object on stdout", 0, 0, 0},
         {NULL, OPT_FLAG, NULL, NULL, 0, 0, 0},
     };
     int rc = cli_parse(cmd, USAGE, opts, argc, argv, 2, NULL);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     if (!model || !out) return cli_error(cmd, EXIT_USAGE, "--model and --out are required (see --help)");
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", out);
+    for (size_t n = strlen(dir); n > 1 && dir[n - 1] == '/'; n--) dir[n - 1] = '\0';
+    out = dir;
     if (bits != 8 && bits != 16) return cli_error(cmd, EXIT_USAGE, "--bits %d: expected 8 or 16", bits);
     pt_tower *t = NULL;
+    pt_memory *mem = NULL;
     pt_qtower *q = NULL;
     pt_status st;
-    if ((st = pt_model_load(model, &t, NULL))) return cli_error(cmd, cli_status_code(st), "%s", pt_errmsg());
-    if ((st = pt_qtower_create(t, bits, &q)) || (st = pt_qtower_export(q, out, model))) {
+    if ((st = pt_model_load(model, &t, with_mem ? &mem : NULL))) return cli_error(cmd, cli_status_code(st), "%s", pt_errmsg());
+    if (with_mem && !mem) {
+        pt_tower_destroy(t);
+        return cli_error(cmd, EXIT_USAGE, "--memory: %s has no episodic memory", model);
+    }
+    if ((st = pt_qtower_create(t, bits, &q)) || (with_mem && (st = pt_qtower_add_memory(q, mem, tau))) ||
+        (st = pt_qtower_export(q, out, model))) {
         rc = cli_error(cmd, cli_status_code(st), "%s", st == PT_ENOMEM ? "out of memory" : pt_errmsg());
     } else if (json) {
         printf("{\"out\": ");
         cli_json_string(out);
-        printf(", \"bits\": %d, \"const_bytes\": %zu}\n", bits, pt_qtower_const_bytes(q));
-    } else {
-        printf("wrote %s/phasetower_model.h and %s/phasetower_model.c: int%d, %zu bytes of constant data\n", out, out, bits,
+        printf(", \"bits\": %d, \"memory\": %s, \"const_bytes\": %zu}\n", bits, with_mem ? "true" : "false",
                pt_qtower_const_bytes(q));
+    } else {
+        printf("wrote %s/phasetower_model.h and %s/phasetower_model.c: int%d%s, %zu bytes of constant data\n", out, out,
+               bits, with_mem ? " with the episodic memory" : "", pt_qtower_const_bytes(q));
     }
     pt_qtower_destroy(q);
+    pt_memory_destroy(mem);
     pt_tower_destroy(t);
     return rc;
 }

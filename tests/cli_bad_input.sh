@@ -188,6 +188,7 @@ else
   [ ! -e "$tmp/x2" ] || { echo "FAIL [export]: a refused export created $tmp/x2"; fail=1; }
   expect_bad "export out is a file" "not a directory" -- "$bin" export --model "$tmp/m.safetensors" --out "$tmp/junk.safetensors"
   expect_bad "export out unreachable" "cannot create" -- "$bin" export --model "$tmp/m.safetensors" --out "$tmp/none/a/b"
+  expect_bad "export memory without one" "no episodic memory" -- "$bin" export --model "$tmp/m.safetensors" --out "$tmp/x2" --memory
   expect_bad "export bits" "--bits" -- "$bin" export --model "$tmp/m.safetensors" --out "$tmp/x2" --bits 12
   expect_bad "export no out" "required" -- "$bin" export --model "$tmp/m.safetensors"
   expect_bad "eval quantize bits" "--quantize" -- "$bin" eval --model "$tmp/m.safetensors" --data "$good" --quantize 12

@@ -114,6 +114,46 @@ int main(void)
     printf("agreement with float: int8 %d/%d, int16 %d/%d\n", same8, N, same16, N);
     CHECK(same8 >= N * 97 / 100 && same16 >= N * 995 / 1000);
 
+    /* the memory in integers: the same labels as the float memory on (almost) every sample */
+    {
+        pt_memory_config mc = pt_memory_config_default(96);
+        mc.capacity = 200, mc.dim = 16, mc.k = 3;
+        pt_memory *mem = NULL, *empty = NULL;
+        pt_memorize_opts mo = {PT_MEMORIZE_ALL, 0.7f};
+        pt_dataset ds = {.n = N, .rows = 7, .cols = 7, .dim = DIM, .x = x, .y = y, .n_classes = NCLS};
+        static int flab[N], qlab[N];
+        static float z[N * 96 * 2];
+        static uint8_t tw[N], cf[N];
+        CHECK(pt_memory_create(&mc, &mem) == PT_OK && pt_tower_memorize(t, mem, &ds, &mo, NULL) == PT_OK);
+        CHECK(pt_tower_embed(t, x, N, z, NULL) == PT_OK && pt_memory_scores(mem, z, N, flab, NULL) == PT_OK);
+        CHECK(pt_qtower_create(t, 8, &q) == PT_OK && !pt_qtower_has_memory(q));
+        CHECK(pt_qtower_recall(q, x, N, tw, qlab, cf) == PT_EINVAL);
+        CHECK(pt_qtower_add_memory(q, mem, 0.0f) == PT_EINVAL && strstr(pt_errmsg(), "--memory-tau"));
+        CHECK(pt_qtower_add_memory(q, mem, 0.7f) == PT_OK && pt_qtower_has_memory(q));
+        CHECK(pt_qtower_add_memory(q, mem, 0.7f) == PT_EINVAL);
+        CHECK(pt_qtower_const_bytes(q) == 96 * DIM + 96 * 8 + 96 * 2 + NCLS * 96 * 2 + 257 * 2 /* tower */
+                                              + 200 * (16 * 2 + 8 + 2) + 96 * 16 * 2 + NCLS * 32 /* memory */);
+        CHECK(pt_qtower_recall(q, x, N, tw, qlab, cf) == PT_OK);
+        int same = 0, conf = 0;
+        for (int i = 0; i < N; i++) {
+            same += qlab[i] == flab[i], conf += cf[i];
+            CHECK(tw[i] == p8[i]);
+        }
+        printf("integer memory: %d/%d labels as float, %d confident\n", same, N, conf);
+        CHECK(same >= N * 97 / 100 && conf > N / 2);
+        pt_qtower_destroy(q);
+        mc.k = 65, mc.capacity = 100;
+        CHECK(pt_memory_create(&mc, &empty) == PT_OK && pt_qtower_create(t, 8, &q) == PT_OK);
+        CHECK(pt_qtower_add_memory(q, empty, 0.7f) == PT_EINVAL && strstr(pt_errmsg(), "k = 65"));
+        pt_memory_destroy(empty);
+        mc.k = 3;
+        CHECK(pt_memory_create(&mc, &empty) == PT_OK);
+        CHECK(pt_qtower_add_memory(q, empty, 0.7f) == PT_EINVAL && strstr(pt_errmsg(), "empty"));
+        pt_memory_destroy(empty);
+        pt_qtower_destroy(q);
+        pt_memory_destroy(mem);
+    }
+
     /* unsupported */
     CHECK(pt_qtower_create(t, 12, &q) == PT_EINVAL && q == NULL && strstr(pt_errmsg(), "8 or 16"));
     train(&t2, "32:0.2,16:0.25", x, y);

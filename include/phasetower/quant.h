@@ -10,6 +10,7 @@
 #define PHASETOWER_QUANT_H
 
 #include "phasetower/core.h"
+#include "phasetower/memory.h"
 #include "phasetower/tower.h"
 
 #ifdef __cplusplus
@@ -29,6 +30,17 @@ int pt_qtower_bits(const pt_qtower *q);
 pt_status pt_qtower_predict(const pt_qtower *q, const float *x, size_t n, uint8_t *pred);
 /* Class of one image of n_in pixels; logits (n_classes) may be NULL. */
 int pt_qtower_predict_pixels(const pt_qtower *q, const uint8_t *pixels, int64_t *logits);
+
+/* Add the episodic memory mem (of the same model) in integers: its stored keys
+ * and projection as int8 pairs, labels, names. tau in (0, 1]: the similarity
+ * at which the combined answer trusts the memory. PT_EINVAL: keys of more than
+ * 1024 complex values, k above 64, an empty memory, a memory of other vectors. */
+pt_status pt_qtower_add_memory(pt_qtower *q, const pt_memory *mem, float tau);
+int pt_qtower_has_memory(const pt_qtower *q);
+/* With a memory: for each of n float images, the tower's class (tower, may be
+ * NULL), the memory's label (memory) and whether its best similarity reached
+ * tau (confident, may be NULL); the combined answer is memory when confident. */
+pt_status pt_qtower_recall(const pt_qtower *q, const float *x, size_t n, uint8_t *tower, int *memory, uint8_t *confident);
 
 /* Bytes of constant data in the export (weights, row sums, angles, codebook,
  * sine table): what a microcontroller keeps in flash. */
