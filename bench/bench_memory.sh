@@ -120,6 +120,8 @@ print("### Out-of-distribution rejection (AUROC, FPR at 95% TPR)\n")
 print("| Score | Gaussian noise vs test set | classes 5-9 vs 0-4 (trained on 0-4) |")
 print("|---|---|---|")
 print(f"| PhaseTower largest logit | {on['auroc']:.4f}, {on['fpr95']:.4f} | {ho['auroc']:.4f}, {ho['fpr95']:.4f} |")
+print(f"| PhaseTower alignment (mean cosine of the s best neurons) | {on['auroc_align']:.4f}, {on['fpr95_align']:.4f} | "
+      f"{ho['auroc_align']:.4f}, {ho['fpr95_align']:.4f} |")
 print(f"| PhaseTower memory similarity | {on['auroc_memory']:.4f}, {on['fpr95_memory']:.4f} | "
       f"{ho['auroc_memory']:.4f}, {ho['fpr95_memory']:.4f} |")
 for r, h in zip(mlp, mlph):

@@ -70,7 +70,7 @@ int cli_path_writable(const char *path);
 int cli_write_labels(const char *cmd, const char *path, const uint8_t *y, const int *mem, const uint8_t *conf, size_t n);
 
 /* Accuracy of tower, memory (m may be NULL) and their combination on d; the
- * per-sample confidences (largest logit; best memory similarity) are kept for
+ * per-sample confidences (largest logit; alignment; best memory similarity) are kept for
  * OOD figures. On failure everything is freed and the status returned
  * (pt_errmsg() is set unless it is PT_ENOMEM). */
 typedef struct cli_eval {
@@ -78,6 +78,7 @@ typedef struct cli_eval {
     double seconds, mem_seconds;   /* tower predictions; memory recall (after the embedding) */
     uint8_t *pred;                 /* (n) the tower's answers */
     float *score, *mem_score;      /* (n), mem_score NULL without memory */
+    float *align;                  /* (n) the tower's alignment (pt_tower_forward) */
 } cli_eval;
 pt_status cli_evaluate(const pt_tower *t, const pt_memory *m, const pt_dataset *d, float tau, cli_eval *e);
 void cli_eval_free(cli_eval *e);

@@ -19,12 +19,14 @@ static const char *USAGE =
     "--ood noise compares the test images with as many Gaussian-noise images\n"
     "(pixels N(0.5, 1) clipped to [0,1]); --ood DIR with the t10k images of DIR;\n"
     "--ood heldout (with --classes) with the test images of the other classes.\n"
-    "Reports AUROC and the false positive rate at 95% true positive rate of the\n"
-    "confidence score (the largest logit) and, for a model with an episodic\n"
-    "memory, of the memory score (the best similarity). A memory also answers\n"
+    "Reports AUROC and the false positive rate at 95% true positive rate of three\n"
+    "confidence scores: the largest logit, the alignment (the mean cosine between\n"
+    "an image and its s best-matching neurons) and, for a model with an episodic\n"
+    "memory, the memory score (the best similarity). A memory also answers\n"
     "on its own and in combination (its label when the similarity reaches\n"
     "--memory-tau, else the tower's); eval never changes the memory. --reject-below\n"
-    "uses the memory score when there is a memory (--reject-score logit: the tower's).";
+    "uses the memory score when there is a memory, else the alignment\n"
+    "(--reject-score memory|align|logit chooses).";
 
 /* The out-of-distribution set: Gaussian noise (n images, seeded) or DIR's t10k. */
 static pt_status ood_images(const char *ood, const pt_dataset *te, uint64_t seed, pt_dataset *out)
@@ -123,7 +125,7 @@ int cmd_eval(int argc, char **argv)
         {"corrupt", OPT_STR, &corrupt, "corrupt the test images: rotate:LO-HI or noise:SIGMA", 0, 0, 0},
         {"ood", OPT_STR, &ood, "out-of-distribution set: noise, or an MNIST-format DIR", 0, 0, 0},
         {"reject-below", OPT_FLOAT, &reject, "answer 'unknown' when the confidence is below TAU", -1e6, 1e6, 0},
-        {"reject-score", OPT_STR, &reject_score, "confidence for --reject-below: memory (default with a memory) or logit", 0, 0, 0},
+        {"reject-score", OPT_STR, &reject_score, "confidence for --reject-below: memory (default with a memory), align (default without) or logit", 0, 0, 0},
         {"classes", OPT_STR, &classes, "test on these classes only (the in-distribution for --ood heldout)", 0, 0, 0},
         {"sparse", OPT_STR, &sparse, "also score with truly sparse inference, G:P (G neuron groups, P probed)", 0, 0, 0},
         {"quantize", OPT_INT, &qbits, "also score the integer model of this many bits (8 or 16) that export writes", 8, 16, 0},
@@ -153,8 +155,9 @@ int cmd_eval(int argc, char **argv)
     if (qbits && qbits != 8 && qbits != 16) return cli_error(cmd, EXIT_USAGE, "--quantize %d: expected 8 or 16", qbits);
     if (pred_out && !cli_path_writable(pred_out))
         return cli_error(cmd, EXIT_USAGE, "--predictions %s: is a directory, or its directory is not writable", pred_out);
-    if (reject_score && strcmp(reject_score, "memory") != 0 && strcmp(reject_score, "logit") != 0)
-        return cli_error(cmd, EXIT_USAGE, "--reject-score '%s': expected memory or logit", reject_score);
+    if (reject_score && strcmp(reject_score, "memory") != 0 && strcmp(reject_score, "logit") != 0 &&
+        strcmp(reject_score, "align") != 0)
+        return cli_error(cmd, EXIT_USAGE, "--reject-score '%s': expected memory, align or logit", reject_score);
     pt_set_threads(threads);
     pt_tower *t = NULL;
     pt_memory *mem = NULL;
@@ -241,12 +244,15 @@ int cmd_eval(int argc, char **argv)
         goto done;
     }
     size_t acc_n = 0, acc_ok = 0; /* answers kept by --reject-below, and the right ones among them */
-    const float *conf = by_memory ? ev.mem_score : ev.score;
+    int by_logit = reject_score && !strcmp(reject_score, "logit");
+    const char *score_name = by_memory ? "memory" : by_logit ? "logit" : "align";
+    const float *conf = by_memory ? ev.mem_score : by_logit ? ev.score : ev.align;
     for (size_t i = 0; i < te.n; i++)
         if (conf[i] >= reject) acc_n++, acc_ok += ev.pred[i] == te.y[i];
     double acc_acc = acc_n ? (double)acc_ok / (double)acc_n : 0.0;
-    double auroc = 0.0, fpr95 = 0.0, mauroc = 0.0, mfpr95 = 0.0;
+    double auroc = 0.0, fpr95 = 0.0, mauroc = 0.0, mfpr95 = 0.0, aauroc = 0.0, afpr95 = 0.0;
     if (ood && ((st = pt_ood_metrics(ev.score, te.n, oev.score, od.n, &auroc, &fpr95)) ||
+                (st = pt_ood_metrics(ev.align, te.n, oev.align, od.n, &aauroc, &afpr95)) ||
                 (mem && (st = pt_ood_metrics(ev.mem_score, te.n, oev.mem_score, od.n, &mauroc, &mfpr95))))) {
         rc = cli_error(cmd, EXIT_RUNTIME, "out-of-distribution scores: %s", pt_errmsg());
         goto done;
@@ -324,7 +330,7 @@ int cmd_eval(int argc, char **argv)
         if (q_mem) printf(", \"accuracy_quantized_memory\": %.6f, \"accuracy_quantized_combined\": %.6f", q_macc, q_cacc);
         if (rejecting)
             printf(", \"reject_below\": %.9g, \"reject_score\": \"%s\", \"rejected\": %.6f, \"accuracy_accepted\": %.6f",
-                   (double)reject, by_memory ? "memory" : "logit", 1.0 - (double)acc_n / (double)te.n, acc_acc);
+                   (double)reject, score_name, 1.0 - (double)acc_n / (double)te.n, acc_acc);
         if (composite)
             printf(", \"composite\": \"%s\", \"composite_samples\": %zu, \"composite_accuracy_memory\": %.6f, "
                    "\"composite_accuracy_combined\": %.6f",
@@ -332,7 +338,8 @@ int cmd_eval(int argc, char **argv)
         if (ood) {
             printf(", \"ood\": ");
             cli_json_string(ood);
-            printf(", \"ood_samples\": %zu, \"auroc\": %.6f, \"fpr95\": %.6f", od.n, auroc, fpr95);
+            printf(", \"ood_samples\": %zu, \"auroc\": %.6f, \"fpr95\": %.6f, \"auroc_align\": %.6f, \"fpr95_align\": %.6f",
+                   od.n, auroc, fpr95, aauroc, afpr95);
             if (mem) printf(", \"auroc_memory\": %.6f, \"fpr95_memory\": %.6f", mauroc, mfpr95);
         }
         printf("}\n");
@@ -359,10 +366,11 @@ int cmd_eval(int argc, char **argv)
                    100.0 * q_cacc);
         if (rejecting)
             printf("rejected %.2f%% below %s confidence %g; accuracy on the rest %.2f%%\n",
-                   100.0 * (1.0 - (double)acc_n / (double)te.n), by_memory ? "memory" : "logit", (double)reject, 100.0 * acc_acc);
+                   100.0 * (1.0 - (double)acc_n / (double)te.n), score_name, (double)reject, 100.0 * acc_acc);
         if (ood) {
             printf("out-of-distribution (%s, %zu images): AUROC %.4f, FPR at 95%% TPR %.4f (largest logit)\n", ood, od.n,
                    auroc, fpr95);
+            printf("  with the alignment score: AUROC %.4f, FPR at 95%% TPR %.4f\n", aauroc, afpr95);
             if (mem) printf("  with the memory score: AUROC %.4f, FPR at 95%% TPR %.4f\n", mauroc, mfpr95);
         }
     }

@@ -11,6 +11,7 @@ void cli_eval_free(cli_eval *e)
     free(e->pred);
     free(e->score);
     free(e->mem_score);
+    free(e->align);
 }
 
 pt_status cli_evaluate(const pt_tower *t, const pt_memory *m, const pt_dataset *d, float tau, cli_eval *e)
@@ -19,19 +20,20 @@ pt_status cli_evaluate(const pt_tower *t, const pt_memory *m, const pt_dataset *
     size_t n = d->n, C = (size_t)pt_tower_get_config(t)->n_classes, K = (size_t)pt_tower_out_dim(t);
     *e = (cli_eval){0};
     e->score = malloc(n * sizeof *e->score);
+    e->align = malloc(n * sizeof *e->align);
     uint8_t *pred = e->pred = malloc(n);
     float *lg = malloc(CHUNK * C * sizeof *lg);
     int *ml = m ? malloc(n * sizeof *ml) : NULL;
     float *z = m ? malloc(CHUNK * 2 * K * sizeof *z) : NULL;
     if (m) e->mem_score = malloc(n * sizeof *e->mem_score);
     pt_status st = n ? PT_ENOMEM : PT_OK;
-    if (!e->score || !pred || !lg || (m && (!ml || !z || !e->mem_score))) goto done;
+    if (!e->score || !e->align || !pred || !lg || (m && (!ml || !z || !e->mem_score))) goto done;
     for (size_t i0 = 0; i0 < n; i0 += CHUNK) {
         size_t nb = n - i0 < CHUNK ? n - i0 : CHUNK;
         const float *x = d->x + i0 * d->dim;
         /* one forward pass: the logits, and with a memory the outputs it recalls from */
         double t0 = cli_now();
-        if ((st = m ? pt_tower_embed(t, x, nb, z, lg) : pt_tower_predict(t, x, nb, NULL, lg))) goto done;
+        if ((st = pt_tower_forward(t, x, nb, lg, m ? z : NULL, e->align + i0))) goto done;
         e->seconds += cli_now() - t0;
         for (size_t i = 0; i < nb; i++) {
             size_t b = 0;

@@ -230,6 +230,46 @@ int main(void)
             pt_st_close(sf);
         }
     }
+    /* alignment: the mean of the s largest scores (cosines of the preprocessed
+     * input with unit directions), computed here by hand; noise aligns worse
+     * than data of the training distribution */
+    {
+        pt_tower_config ac = base;
+        CHECK(pt_tower_spec_parse("96:0.1", &ac) == PT_OK);
+        pt_tower *ta = train_one(ac, x, y, NTRAIN);
+        const pt_block *b = &ta->b[0];
+        enum { NA = 50 };
+        float al[NA], xn[NA * DIM], an[NA], lg[NA * NCLS], lg2[NA * NCLS];
+        CHECK(pt_tower_forward(ta, xt, NA, lg, NULL, al) == PT_OK);
+        CHECK(pt_tower_predict(ta, xt, NA, NULL, lg2) == PT_OK && !memcmp(lg, lg2, sizeof lg));
+        float xx[DIM], sc[4096];
+        for (int i = 0; i < NA; i += 7) {
+            pt_tower_preprocess(xx, xt + i * DIM, DIM);
+            for (int k = 0; k < b->K; k++) {
+                double d = 0;
+                for (int j = 0; j < DIM; j++) d += (double)xx[j] * (double)b->P[(size_t)k * DIM + j];
+                sc[k] = (float)d;
+            }
+            double sum = 0;
+            for (int a = 0; a < b->s; a++) { /* the a-th largest, by selection */
+                int best = -1;
+                for (int k = 0; k < b->K; k++)
+                    if (sc[k] > -2.0f && (best < 0 || sc[k] > sc[best])) best = k;
+                sum += (double)sc[best];
+                sc[best] = -3.0f;
+            }
+            CHECK_CLOSE(al[i], sum / b->s, 1e-4, 1e-5);
+        }
+        pt_rng rn;
+        pt_rng_seed(&rn, 99);
+        for (int i = 0; i < NA * DIM; i++) xn[i] = pt_rng_uniform(&rn);
+        CHECK(pt_tower_forward(ta, xn, NA, NULL, NULL, an) == PT_OK);
+        double ma = 0, mn = 0;
+        for (int i = 0; i < NA; i++) ma += (double)al[i] / NA, mn += (double)an[i] / NA;
+        printf("mean alignment: test data %.3f, uniform noise %.3f\n", ma, mn);
+        CHECK(ma > mn + 0.1);
+        pt_tower_destroy(ta);
+    }
     /* a file that is not there */
     {
         pt_tower *bt = NULL;

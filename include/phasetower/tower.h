@@ -142,6 +142,14 @@ pt_status pt_tower_select_parse(const char *s, pt_select *out);
  * interleaved complex floats: what the episodic memory stores and recalls.
  * logits (n, n_classes), optional (may be NULL), come from the same pass. */
 pt_status pt_tower_embed(const pt_tower *t, const float *x, size_t n, float *z, float *logits);
+/* Everything one forward pass gives, each output optional (NULL): logits
+ * (n, n_classes), the last block's outputs z (n, K_last complex), and each
+ * sample's alignment: the mean of the s largest scores of the last block, i.e.
+ * the mean cosine between the block's input and its s best-matching neurons,
+ * in [-1, 1]. A sample unlike anything the neurons were imprinted on and
+ * trained with aligns poorly: the tower's native out-of-distribution score
+ * (docs/memory.md). */
+pt_status pt_tower_forward(const pt_tower *t, const float *x, size_t n, float *logits, float *z, float *align);
 /* K of the last block: the complex length of pt_tower_embed's vectors. */
 int pt_tower_out_dim(const pt_tower *t);
 

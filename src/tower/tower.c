@@ -818,7 +818,8 @@ done:
 }
 
 
-pt_status pt_tower_infer(const pt_tower *t, const float *x, size_t n, uint8_t *pred, float *logits, float *z)
+pt_status pt_tower_infer(const pt_tower *t, const float *x, size_t n, uint8_t *pred, float *logits, float *z,
+                         float *align)
 {
     const pt_tower_config *c = &t->cfg;
     pt_status st = check_input(t, x, n);
@@ -837,6 +838,16 @@ pt_status pt_tower_infer(const pt_tower *t, const float *x, size_t n, uint8_t *p
         int nb = n - i0 < (size_t)c->batch ? (int)(n - i0) : c->batch;
         forward(t, &w, x + i0 * (size_t)c->n_in, nb, L);
         if (z) memcpy(z + 2 * i0 * K, w.Z[L - 1], (size_t)nb * K * sizeof(pt_c32));
+        if (align) {
+            const pt_block *b = &t->b[L - 1];
+            for (int i = 0; i < nb; i++) {
+                const float *sc = w.S[L - 1] + (size_t)i * K;
+                const int *act = w.act[L - 1] + (size_t)i * (size_t)act_stride(b);
+                double sum = 0.0;
+                for (int a = 0; a < b->s; a++) sum += (double)sc[act[a]];
+                align[i0 + (size_t)i] = (float)(sum / (double)b->s);
+            }
+        }
         if (!need_logits) continue;
         float *out = logits ? logits + i0 * C : lg;
         readout(t, out, w.Z[L - 1], nb);
@@ -850,12 +861,17 @@ pt_status pt_tower_infer(const pt_tower *t, const float *x, size_t n, uint8_t *p
 
 pt_status pt_tower_predict(const pt_tower *t, const float *x, size_t n, uint8_t *pred, float *logits)
 {
-    return pt_tower_infer(t, x, n, pred, logits, NULL);
+    return pt_tower_infer(t, x, n, pred, logits, NULL, NULL);
 }
 
 pt_status pt_tower_embed(const pt_tower *t, const float *x, size_t n, float *z, float *logits)
 {
-    return pt_tower_infer(t, x, n, NULL, logits, z);
+    return pt_tower_infer(t, x, n, NULL, logits, z, NULL);
+}
+
+pt_status pt_tower_forward(const pt_tower *t, const float *x, size_t n, float *logits, float *z, float *align)
+{
+    return pt_tower_infer(t, x, n, NULL, logits, z, align);
 }
 
 int pt_tower_out_dim(const pt_tower *t) { return t->b[t->cfg.n_blocks - 1].K; }

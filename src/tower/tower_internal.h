@@ -40,9 +40,11 @@ float pt_block_select(int *restrict act, const float *restrict sc, int K, int s,
 /* p <- p / ||p|| (left alone when ||p|| ~ 0). */
 void pt_normalize_row(float *p, int d);
 
-/* Inference in batches: predictions, logits (n, C) and last-block outputs
- * z (n, K_last complex) from one forward pass, each output optional (NULL). */
-pt_status pt_tower_infer(const pt_tower *t, const float *x, size_t n, uint8_t *pred, float *logits, float *z);
+/* Inference in batches: predictions, logits (n, C), last-block outputs
+ * z (n, K_last complex) and alignments (n) from one forward pass, each output
+ * optional (NULL). */
+pt_status pt_tower_infer(const pt_tower *t, const float *x, size_t n, uint8_t *pred, float *logits, float *z,
+                         float *align);
 
 /* x~ = (x - mean x) / ||x - mean x||: the per-image input of block 0. */
 void pt_tower_preprocess(float *restrict out, const float *restrict x, int d);

@@ -57,7 +57,7 @@ pt_status pt_tower_memorize(const pt_tower *t, pt_memory *m, const pt_dataset *d
     for (size_t i0 = 0; i0 < d->n && !st; i0 += CHUNK) {
         size_t nb = d->n - i0 < CHUNK ? d->n - i0 : CHUNK;
         const float *x = d->x + i0 * d->dim;
-        if ((st = pt_tower_infer(t, x, nb, o->policy == PT_MEMORIZE_WRONG ? pred : NULL, NULL, z))) break;
+        if ((st = pt_tower_infer(t, x, nb, o->policy == PT_MEMORIZE_WRONG ? pred : NULL, NULL, z, NULL))) break;
         if (o->policy == PT_MEMORIZE_NOVEL && (st = pt_memory_scores(m, z, nb, NULL, best))) break;
         size_t nk = 0;
         for (size_t i = 0; i < nb && !st; i++) {
