@@ -35,6 +35,16 @@ For the memory/robustness/OOD benchmark (bench/bench_memory.sh):
                        reports ood_auroc and ood_fpr95, defined as in
                        src/core/metrics.c (ties count half; threshold keeping
                        95% of in-distribution scores).
+  --turn-root ROOT --turn-sets a,b
+                       the test-time de-rotation search with the maximum
+                       softmax probability as the selector: ROOT/SET/plain and
+                       ROOT/SET/<angle> hold the set and its copies turned by
+                       each angle (written by 'phasetower corrupt --corrupt
+                       turn:ANGLE'); for each margin of --turn-margins the
+                       answer is the turn with the largest MSP if it beats the
+                       unturned MSP by more than the margin. Reports
+                       turn_<SET> = {margin: accuracy} and plain_<SET>, the
+                       accuracy without the search.
 """
 
 import argparse
@@ -148,6 +158,9 @@ def main():
     ap.add_argument("--classes", default="")
     ap.add_argument("--eval-dir", action="append", default=[], metavar="NAME=DIR")
     ap.add_argument("--ood", choices=["noise", "heldout"])
+    ap.add_argument("--turn-root", default="")
+    ap.add_argument("--turn-sets", default="")
+    ap.add_argument("--turn-margins", default="0,0.01,0.02,0.05,0.1,0.2,0.3")
     args = ap.parse_args()
     if args.ood == "heldout" and not args.classes:
         ap.error("--ood heldout needs --classes")
@@ -180,6 +193,14 @@ def main():
         name, _, d = spec.partition("=")
         ex, ey = load(d, "t10k")
         extra.append((name, ex, ey))
+    turns = {}
+    for name in [t for t in args.turn_sets.split(",") if t]:
+        root = os.path.join(args.turn_root, name)
+        sets = {}
+        for sub in sorted(os.listdir(root)):
+            sets[0.0 if sub == "plain" else float(sub)] = load(os.path.join(root, sub), "t10k")
+        turns[name] = sets
+    margins = [float(m) for m in args.turn_margins.split(",")]
     n = x_train.shape[0]
 
     model = make_model()
@@ -203,6 +224,25 @@ def main():
             rec = {}
             for name, ex, ey in extra:
                 rec["eval_" + name] = accuracy(model, ex, ey)
+            for name, sets in turns.items():
+                y = sets[0.0][1]
+                model.eval()
+                with torch.no_grad():
+                    probs = {a: torch.softmax(model(ex), 1) for a, (ex, _) in sets.items()}
+                model.train()
+                conf = {a: p.max(1) for a, p in probs.items()}
+                angles = sorted(a for a in sets if a != 0.0)
+                best_c = conf[0.0].values.clone()
+                best_p = conf[0.0].indices.clone()
+                for a in angles:  # the largest MSP over turns; the unturned image wins ties
+                    better = conf[a].values > best_c
+                    best_c = torch.where(better, conf[a].values, best_c)
+                    best_p = torch.where(better, conf[a].indices, best_p)
+                rec["plain_" + name] = float((conf[0.0].indices == y).float().mean())
+                rec["turn_" + name] = {}
+                for m in margins:
+                    pred = torch.where(best_c > conf[0.0].values + m, best_p, conf[0.0].indices)
+                    rec["turn_" + name][str(m)] = float((pred == y).float().mean())
             if args.ood:
                 rec["ood"] = args.ood
                 rec["ood_auroc"], rec["ood_fpr95"] = auroc_fpr95(msp(model, x_test), msp(model, x_out))

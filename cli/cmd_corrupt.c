@@ -8,7 +8,8 @@
 static const char *USAGE =
     "usage: phasetower corrupt --corrupt SPEC --out DIR [--data DIR] [--seed 1] [--test-limit N]\n\n"
     "Writes DIR/t10k-images-idx3-ubyte.gz and DIR/t10k-labels-idx1-ubyte.gz: the test\n"
-    "images of --data corrupted by SPEC (rotate:LO-HI or noise:SIGMA) with --seed,\n"
+    "images of --data corrupted by SPEC (rotate:LO-HI, turn:DEGREES or noise:SIGMA)\n"
+    "with --seed,\n"
     "exactly as 'phasetower eval --corrupt SPEC --seed N' sees them (pixels rounded\n"
     "to bytes). DIR is created if missing.";
 
@@ -19,7 +20,7 @@ int cmd_corrupt(int argc, char **argv)
     uint64_t seed = 1;
     opt opts[] = {
         {"data", OPT_STR, &data, "MNIST-format directory (default " PT_DEFAULT_DATA ")", 0, 0, 0},
-        {"corrupt", OPT_STR, &spec, "rotate:LO-HI or noise:SIGMA (required)", 0, 0, 0},
+        {"corrupt", OPT_STR, &spec, "rotate:LO-HI, turn:DEGREES or noise:SIGMA (required)", 0, 0, 0},
         {"out", OPT_STR, &out, "directory to write (required)", 0, 0, 0},
         {"seed", OPT_U64, &seed, "seed of the corruption (default 1)", 1, 0, 0},
         {"test-limit", OPT_SIZE, &limit, "use only the first N test samples", 1, 1e9, 0},

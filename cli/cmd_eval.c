@@ -111,6 +111,9 @@ int cmd_eval(int argc, char **argv)
     int *q_mem = NULL;
     uint8_t *q_conf = NULL;
     size_t q_bytes = 0;
+    const char *derotate = NULL;
+    pt_derotate dro = {0.0, 0.0, 0.0};
+    double dr_acc = 0.0, dr_turned = 0.0;
     uint8_t *q_pred = NULL;
     double sp_acc = 0.0, sp_madds = 0.0, sp_s = 0.0;
     uint8_t keep[256];
@@ -128,6 +131,7 @@ int cmd_eval(int argc, char **argv)
         {"reject-score", OPT_STR, &reject_score, "confidence for --reject-below: memory (default with a memory), align (default without) or logit", 0, 0, 0},
         {"classes", OPT_STR, &classes, "test on these classes only (the in-distribution for --ood heldout)", 0, 0, 0},
         {"sparse", OPT_STR, &sparse, "also score with truly sparse inference, G:P (G neuron groups, P probed)", 0, 0, 0},
+        {"derotate", OPT_STR, &derotate, "also answer after a test-time search over turns of each image, MAX:STEP:MARGIN degrees (e.g. 45:7.5:0.03): the turn with the best alignment if it beats the unturned image's by more than MARGIN", 0, 0, 0},
         {"quantize", OPT_INT, &qbits, "also score the integer model of this many bits (8 or 16) that export writes", 8, 16, 0},
         {"predictions", OPT_STR, &pred_out, "write the predicted class of each test image, one per line (with --quantize: the integer model's; with a memory too: tower, memory label and 1 if the memory is confident)", 0, 0, 0},
         {"composite", OPT_STR, &composite, "score a composed concept on averaged test images of its classes", 0, 0, 0},
@@ -151,6 +155,17 @@ int cmd_eval(int argc, char **argv)
         if (p < 1 || *end || g < 1 || g > 1000000)
             return cli_error(cmd, EXIT_USAGE, "--sparse '%s': expected G:P, groups and probed groups, e.g. 128:16", sparse);
         sp_groups = (int)g, sp_probe = (int)p;
+    }
+    if (derotate) {
+        char *end;
+        dro.max = strtod(derotate, &end);
+        if (*end == ':') dro.step = strtod(end + 1, &end);
+        if (*end == ':') dro.margin = strtod(end + 1, &end);
+        if (*end || end == derotate || !(dro.step > 0.0) || !(dro.max >= 0.0) || !isfinite(dro.max) ||
+            dro.max / dro.step > 90.0 || !(dro.margin >= 0.0) || !isfinite(dro.margin))
+            return cli_error(cmd, EXIT_USAGE,
+                             "--derotate '%s': expected MAX:STEP:MARGIN with MAX >= 0, STEP > 0, MAX/STEP <= 90, MARGIN >= 0",
+                             derotate);
     }
     if (qbits && qbits != 8 && qbits != 16) return cli_error(cmd, EXIT_USAGE, "--quantize %d: expected 8 or 16", qbits);
     if (pred_out && !cli_path_writable(pred_out))
@@ -308,6 +323,19 @@ int cmd_eval(int argc, char **argv)
         q_acc = (double)ok / (double)te.n, q_agree = (double)same / (double)te.n;
         q_macc = (double)mok / (double)te.n, q_cacc = (double)cok / (double)te.n;
     }
+    if (derotate) {
+        uint8_t *dp = malloc(te.n);
+        float *ang = malloc(te.n * sizeof *ang);
+        if (!dp || !ang || (st = pt_tower_predict_derotate(t, te.x, te.n, te.rows, te.cols, &dro, dp, ang))) {
+            rc = cli_error(cmd, dp && ang ? cli_status_code(st) : EXIT_RUNTIME, "%s", dp && ang ? pt_errmsg() : "out of memory");
+            free(dp), free(ang);
+            goto done;
+        }
+        size_t ok = 0, turned = 0;
+        for (size_t i = 0; i < te.n; i++) ok += dp[i] == te.y[i], turned += ang[i] != 0.0f;
+        dr_acc = (double)ok / (double)te.n, dr_turned = (double)turned / (double)te.n;
+        free(dp), free(ang);
+    }
     if (pred_out && (rc = cli_write_labels(cmd, pred_out, qbits ? q_pred : ev.pred, q_mem, q_conf, te.n))) goto done;
     double s = ev.seconds, acc = ev.acc, us = 1e6 * s / (double)te.n;
     if (json) {
@@ -327,6 +355,8 @@ int cmd_eval(int argc, char **argv)
             printf(", \"quantize_bits\": %d, \"accuracy_quantized\": %.6f, \"quantized_agreement\": %.6f, "
                    "\"quantized_const_bytes\": %zu, \"quantized_us_per_image\": %.3f",
                    qbits, q_acc, q_agree, q_bytes, 1e6 * q_s / (double)te.n);
+        if (derotate)
+            printf(", \"derotate\": \"%s\", \"accuracy_derotate\": %.6f, \"derotate_turned\": %.6f", derotate, dr_acc, dr_turned);
         if (q_mem) printf(", \"accuracy_quantized_memory\": %.6f, \"accuracy_quantized_combined\": %.6f", q_macc, q_cacc);
         if (rejecting)
             printf(", \"reject_below\": %.9g, \"reject_score\": \"%s\", \"rejected\": %.6f, \"accuracy_accepted\": %.6f",
@@ -361,6 +391,9 @@ int cmd_eval(int argc, char **argv)
             printf("int%d model: accuracy %.2f%% (%+.2f points), same answer as float on %.2f%%, %zu bytes of constant "
                    "data, %.1f us/image\n",
                    qbits, 100.0 * q_acc, 100.0 * (q_acc - acc), 100.0 * q_agree, q_bytes, 1e6 * q_s / (double)te.n);
+        if (derotate)
+            printf("de-rotation search %s: accuracy %.2f%% (%.2f%% of images answered turned)\n", derotate, 100.0 * dr_acc,
+                   100.0 * dr_turned);
         if (q_mem)
             printf("int%d memory: accuracy %.2f%%, combined %.2f%% (the export --memory answers)\n", qbits, 100.0 * q_macc,
                    100.0 * q_cacc);

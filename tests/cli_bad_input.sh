@@ -166,6 +166,10 @@ else
   expect_bad "corrupt range" "--corrupt" -- "$bin" eval --model "$tmp/m.safetensors" --data "$good" --corrupt rotate:50-10
   expect_bad "reject score" "--reject-score" -- "$bin" eval --model "$tmp/m.safetensors" --data "$good" --reject-below 0.1 --reject-score loud
   expect_bad "reject by memory without one" "--reject-score" -- "$bin" eval --model "$tmp/m.safetensors" --data "$good" --reject-below 0.1 --reject-score memory
+  expect_bad "derotate spec" "--derotate" -- "$bin" eval --model "$tmp/m.safetensors" --data "$good" --derotate 45:0:0.1
+  expect_bad "derotate garbage" "--derotate" -- "$bin" eval --model "$tmp/m.safetensors" --data "$good" --derotate 45:7.5:x
+  "$bin" eval --model "$tmp/m.safetensors" --data "$good" --derotate 20:10:0.05 --json | grep -q '"accuracy_derotate"' ||
+    { echo "FAIL [eval --derotate]"; fail=1; }
   expect_bad "sparse spec" "--sparse" -- "$bin" eval --model "$tmp/m.safetensors" --data "$good" --sparse 8
   expect_bad "sparse probe" "--sparse" -- "$bin" eval --model "$tmp/m.safetensors" --data "$good" --sparse 8:9
   "$bin" eval --model "$tmp/m.safetensors" --data "$good" --sparse 8:2 --json | grep -q '"sparse_fraction"' ||

@@ -14,7 +14,7 @@ int main(void)
     CHECK(pt_corrupt_parse("rotate:15-45", &c) == PT_OK && c.kind == PT_CORRUPT_ROTATE && c.a == 15.0f && c.b == 45.0f);
     CHECK(pt_corrupt_parse("noise:0.3", &c) == PT_OK && c.kind == PT_CORRUPT_NOISE && c.a == 0.3f);
     const char *bad[] = {"rotate:45-15", "rotate:15", "rotate:-5-10", "rotate:10-200", "noise:0", "noise:-1",
-                         "noise:nan", "noise:0.3x", "blur:2", "", "rotate:a-b"};
+                         "noise:nan", "noise:0.3x", "blur:2", "", "rotate:a-b", "turn:", "turn:200", "turn:5x"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         CHECK(pt_corrupt_parse(bad[i], &c) == PT_EINVAL);
         CHECK(strstr(pt_errmsg(), "--corrupt") != NULL);
@@ -31,6 +31,17 @@ int main(void)
     double mass = 0.0;
     for (int j = 0; j < D; j++) mass += (double)img[j];
     CHECK_CLOSE(mass, 1.0, 1e-5, 1e-5);
+    /* turn:90 moves it to one fixed side (counterclockwise on screen: to the left),
+     * the same for every image and seed; pt_image_rotate is the same map */
+    memcpy(img, orig, sizeof img);
+    CHECK(pt_corrupt_parse("turn:90", &c) == PT_OK && c.kind == PT_CORRUPT_TURN && c.a == 90.0f);
+    CHECK(pt_corrupt_apply(&c, img, 1, R, C, 3, 0) == PT_OK);
+    static float img2[D];
+    pt_image_rotate(img2, orig, R, C, 90.0);
+    CHECK(!memcmp(img, img2, sizeof img));
+    CHECK(fabsf(img[14 * C + 9] - 1.0f) < 1e-5f || fabsf(img[14 * C + 19] - 1.0f) < 1e-5f);
+    pt_image_rotate(img, img2, R, C, -90.0);
+    CHECK(fabsf(img[9 * C + 14] - 1.0f) < 1e-5f); /* and back */
     memcpy(img, orig, sizeof img);
     CHECK(pt_corrupt_parse("rotate:0-0", &c) == PT_OK);
     CHECK(pt_corrupt_apply(&c, img, 1, R, C, 7, 0) == PT_OK);

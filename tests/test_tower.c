@@ -268,6 +268,26 @@ int main(void)
         for (int i = 0; i < NA; i++) ma += (double)al[i] / NA, mn += (double)an[i] / NA;
         printf("mean alignment: test data %.3f, uniform noise %.3f\n", ma, mn);
         CHECK(ma > mn + 0.1);
+        /* de-rotation: with a margin nothing beats, or no turn at all, the answers
+         * are the plain ones; turned answers are reported with their angle */
+        uint8_t pp[NA], pd[NA];
+        float ang[NA];
+        pt_derotate o = {16.0, 8.0, 1e9};
+        CHECK(pt_tower_predict(ta, xt, NA, pp, NULL) == PT_OK);
+        CHECK(pt_tower_predict_derotate(ta, xt, NA, 8, 8, &o, pd, ang) == PT_OK && !memcmp(pp, pd, NA));
+        for (int i = 0; i < NA; i++) CHECK(ang[i] == 0.0f);
+        o.max = 0.0, o.margin = 0.0;
+        CHECK(pt_tower_predict_derotate(ta, xt, NA, 8, 8, &o, pd, NULL) == PT_OK && !memcmp(pp, pd, NA));
+        o.max = 16.0;
+        CHECK(pt_tower_predict_derotate(ta, xt, NA, 8, 8, &o, pd, ang) == PT_OK);
+        for (int i = 0; i < NA; i++)
+            CHECK(ang[i] == 0.0f || ang[i] == 8.0f || ang[i] == -8.0f || ang[i] == 16.0f || ang[i] == -16.0f);
+        o.step = 0.0;
+        CHECK(pt_tower_predict_derotate(ta, xt, NA, 8, 8, &o, pd, NULL) == PT_EINVAL && strstr(pt_errmsg(), "--derotate"));
+        o.step = 8.0, o.margin = -1.0;
+        CHECK(pt_tower_predict_derotate(ta, xt, NA, 8, 8, &o, pd, NULL) == PT_EINVAL);
+        o.margin = 0.0;
+        CHECK(pt_tower_predict_derotate(ta, xt, NA, 4, 8, &o, pd, NULL) == PT_EINVAL && strstr(pt_errmsg(), "pixels"));
         pt_tower_destroy(ta);
     }
     /* a file that is not there */

@@ -40,14 +40,15 @@ pt_status pt_dataset_split(pt_dataset *d, size_t n_val, pt_dataset *val);
 /* Image corruptions for robustness tests, seeded: image i of a call uses its
  * own random stream derived from (seed, first + i), so results do not depend
  * on how a set is split into calls. */
-typedef enum pt_corrupt_kind { PT_CORRUPT_NONE = 0, PT_CORRUPT_ROTATE, PT_CORRUPT_NOISE } pt_corrupt_kind;
+typedef enum pt_corrupt_kind { PT_CORRUPT_NONE = 0, PT_CORRUPT_ROTATE, PT_CORRUPT_NOISE, PT_CORRUPT_TURN } pt_corrupt_kind;
 typedef struct pt_corrupt {
     pt_corrupt_kind kind;
-    float a, b; /* ROTATE: |angle| uniform in [a, b] degrees, random sign; NOISE: sigma = a */
+    float a, b; /* ROTATE: |angle| uniform in [a, b] degrees, random sign; NOISE: sigma = a; TURN: exactly a degrees */
 } pt_corrupt;
 
-/* Parse "rotate:LO-HI" (0 <= LO <= HI <= 180 degrees) or "noise:SIGMA"
- * (0 < SIGMA <= 10). PT_EINVAL naming the spec on anything else. */
+/* Parse "rotate:LO-HI" (0 <= LO <= HI <= 180 degrees), "turn:DEGREES" (every
+ * image by the same angle, -180..180) or "noise:SIGMA" (0 < SIGMA <= 10).
+ * PT_EINVAL naming the spec on anything else. */
 pt_status pt_corrupt_parse(const char *spec, pt_corrupt *out);
 
 /* Corrupt n images x (n, rows*cols) in place: ROTATE turns each image about
@@ -57,6 +58,11 @@ pt_status pt_corrupt_parse(const char *spec, pt_corrupt *out);
  * the one image of scratch cannot be allocated (x is then unchanged). */
 pt_status pt_corrupt_apply(const pt_corrupt *c, float *x, size_t n, size_t rows, size_t cols, uint64_t seed,
                            size_t first);
+
+/* out = in (rows x cols) turned by degrees (counterclockwise on screen) about
+ * its centre, bilinear, outside pixels 0, clamped to [0, 1]; the rotation of
+ * pt_corrupt_apply. out and in must not overlap. */
+void pt_image_rotate(float *out, const float *in, size_t rows, size_t cols, double degrees);
 
 /* Write d as <dir>/<split>-images-idx3-ubyte.gz and -labels-idx1-ubyte.gz
  * (pixels rounded to bytes), each to a temp file renamed on success. */

@@ -150,6 +150,18 @@ pt_status pt_tower_embed(const pt_tower *t, const float *x, size_t n, float *z, 
  * trained with aligns poorly: the tower's native out-of-distribution score
  * (docs/memory.md). */
 pt_status pt_tower_forward(const pt_tower *t, const float *x, size_t n, float *logits, float *z, float *align);
+/* Alignment-guided de-rotation (docs/memory.md, "Corruptions"): each image
+ * (rows x cols) is also turned by -max, -max+step, ..., +max degrees, and the
+ * answer is the one of the turn with the best alignment if that alignment
+ * beats the unturned image's by more than margin, else the unturned answer.
+ * A test-time search: nothing is retrained. angle (may be NULL) gets the turn
+ * used. PT_EINVAL: step <= 0, max < 0, max / step above 90, margin < 0 or not
+ * finite, rows * cols != n_in. */
+typedef struct pt_derotate {
+    double max, step, margin;
+} pt_derotate;
+pt_status pt_tower_predict_derotate(const pt_tower *t, const float *x, size_t n, size_t rows, size_t cols,
+                                    const pt_derotate *o, uint8_t *pred, float *angle);
 /* K of the last block: the complex length of pt_tower_embed's vectors. */
 int pt_tower_out_dim(const pt_tower *t);
 

@@ -28,6 +28,11 @@ pt_status pt_corrupt_parse(const char *spec, pt_corrupt *out)
         if (!(a >= 0.0 && a <= b && b <= 180.0))
             return pt_fail(PT_EINVAL, "--corrupt '%s': need 0 <= LO <= HI <= 180 degrees", spec);
         out->kind = PT_CORRUPT_ROTATE;
+    } else if (!strncmp(spec, "turn:", 5)) {
+        if (!parse_num(spec + 5, &end, &a) || *end) return pt_fail(PT_EINVAL, "--corrupt '%s': expected turn:DEGREES", spec);
+        if (!(a >= -180.0 && a <= 180.0)) return pt_fail(PT_EINVAL, "--corrupt '%s': need -180 <= DEGREES <= 180", spec);
+        b = a;
+        out->kind = PT_CORRUPT_TURN;
     } else if (!strncmp(spec, "noise:", 6)) {
         if (!parse_num(spec + 6, &end, &a) || *end)
             return pt_fail(PT_EINVAL, "--corrupt '%s': expected noise:SIGMA", spec);
@@ -35,7 +40,7 @@ pt_status pt_corrupt_parse(const char *spec, pt_corrupt *out)
         b = 0.0;
         out->kind = PT_CORRUPT_NOISE;
     } else {
-        return pt_fail(PT_EINVAL, "--corrupt '%s': expected rotate:LO-HI or noise:SIGMA", spec);
+        return pt_fail(PT_EINVAL, "--corrupt '%s': expected rotate:LO-HI, turn:DEGREES or noise:SIGMA", spec);
     }
     out->a = (float)a;
     out->b = (float)b;
@@ -70,12 +75,18 @@ static void rotate(float *restrict out, const float *restrict in, size_t rows, s
         }
 }
 
+void pt_image_rotate(float *restrict out, const float *restrict in, size_t rows, size_t cols, double degrees)
+{
+    rotate(out, in, rows, cols, degrees * PT_PI / 180.0);
+}
+
 pt_status pt_corrupt_apply(const pt_corrupt *c, float *x, size_t n, size_t rows, size_t cols, uint64_t seed,
                            size_t first)
 {
     size_t d = rows * cols;
-    float *tmp = c->kind == PT_CORRUPT_ROTATE ? pt_calloc(d, sizeof *tmp) : NULL;
-    if (c->kind == PT_CORRUPT_ROTATE && !tmp) return pt_fail(PT_ENOMEM, "out of memory for one image");
+    int turning = c->kind == PT_CORRUPT_ROTATE || c->kind == PT_CORRUPT_TURN;
+    float *tmp = turning ? pt_calloc(d, sizeof *tmp) : NULL;
+    if (turning && !tmp) return pt_fail(PT_ENOMEM, "out of memory for one image");
     for (size_t i = 0; i < n; i++) {
         pt_rng r;
         pt_rng_seed(&r, seed ^ (0x9e3779b97f4a7c15ULL * (uint64_t)(first + i + 1)));
@@ -85,6 +96,9 @@ pt_status pt_corrupt_apply(const pt_corrupt *c, float *x, size_t n, size_t rows,
             if (pt_rng_u64(&r) & 1) deg = -deg;
             memcpy(tmp, img, d * sizeof *tmp);
             rotate(img, tmp, rows, cols, deg * PT_PI / 180.0);
+        } else if (c->kind == PT_CORRUPT_TURN) {
+            memcpy(tmp, img, d * sizeof *tmp);
+            rotate(img, tmp, rows, cols, (double)c->a * PT_PI / 180.0);
         } else if (c->kind == PT_CORRUPT_NOISE) {
             for (size_t j = 0; j < d; j++) img[j] = clamp01(img[j] + c->a * pt_rng_normal(&r));
         }
