@@ -160,7 +160,7 @@ def main():
     ap.add_argument("--ood", choices=["noise", "heldout"])
     ap.add_argument("--turn-root", default="")
     ap.add_argument("--turn-sets", default="")
-    ap.add_argument("--turn-margins", default="0,0.01,0.02,0.05,0.1,0.2,0.3")
+    ap.add_argument("--turn-margins", default="0,0.01,0.02,0.05,0.1,0.2,0.3,0.5,0.7,0.9,1")
     args = ap.parse_args()
     if args.ood == "heldout" and not args.classes:
         ap.error("--ood heldout needs --classes")
