@@ -212,14 +212,16 @@ print("\nRecall scores every slot, filled or not, so its cost follows the size.\
 print("### Test-time de-rotation search (turns of -45..45 degrees by 7.5; nothing retrained)\n")
 print("Each image is also turned by the 12 angles; the answer is the turn with the best score if that score beats "
       "the unturned image's by more than a margin. PhaseTower's score is its alignment, the MLP's its maximum "
-      "softmax probability. Each margin is chosen on a validation split (models trained on the first 50,000 "
+      "softmax probability; the memory recalls from the image as the tower's search turned it. Each margin is chosen on a validation split (models trained on the first 50,000 "
       "training images; the last 10,000, clean and rotated with seed 2): the best rotated accuracy among the "
       "margins that cost at most 0.5 points of clean accuracy.\n")
 print("| Model | margin (from validation) | clean | rotated +-[15,45] deg | Gaussian noise sigma 0.3 |")
 print("|---|---:|---:|---:|---:|")
 by = {r["set"]: r for r in ptd}
-print(f"| PhaseTower (tower) + search | {ptm:g} | {100*by['clean']['accuracy_derotate']:.2f} | "
-      f"{100*by['rotate']['accuracy_derotate']:.2f} | {100*by['noise']['accuracy_derotate']:.2f} |")
+for name, key in (("tower", "accuracy_derotate"), ("memory", "accuracy_derotate_memory"),
+                  ("combined", "accuracy_derotate_combined")):
+    print(f"| PhaseTower ({name}) + search | {ptm:g} | {100*by['clean'][key]:.2f} | "
+          f"{100*by['rotate'][key]:.2f} | {100*by['noise'][key]:.2f} |")
 for v, r in zip(mdv, md):
     # the MLP's margin, by the same rule on its own validation run
     ok = [m for m in v["turn_val"] if v["turn_val"][m] >= v["plain_val"] - 0.005]

@@ -113,7 +113,7 @@ int cmd_eval(int argc, char **argv)
     size_t q_bytes = 0;
     const char *derotate = NULL;
     pt_derotate dro = {0.0, 0.0, 0.0};
-    double dr_acc = 0.0, dr_turned = 0.0;
+    double dr_acc = 0.0, dr_turned = 0.0, dr_macc = 0.0, dr_cacc = 0.0;
     uint8_t *q_pred = NULL;
     double sp_acc = 0.0, sp_madds = 0.0, sp_s = 0.0;
     uint8_t keep[256];
@@ -334,7 +334,26 @@ int cmd_eval(int argc, char **argv)
         size_t ok = 0, turned = 0;
         for (size_t i = 0; i < te.n; i++) ok += dp[i] == te.y[i], turned += ang[i] != 0.0f;
         dr_acc = (double)ok / (double)te.n, dr_turned = (double)turned / (double)te.n;
+        if (mem) { /* the memory recalls from the images as the search turned them */
+            pt_dataset tt = te;
+            cli_eval dev = {0};
+            tt.x = malloc(te.n * te.dim * sizeof *tt.x);
+            if (!tt.x) st = PT_ENOMEM;
+            for (size_t i = 0; tt.x && i < te.n; i++) {
+                if (ang[i] != 0.0f) pt_image_rotate(tt.x + i * te.dim, te.x + i * te.dim, te.rows, te.cols, (double)ang[i]);
+                else memcpy(tt.x + i * te.dim, te.x + i * te.dim, te.dim * sizeof *tt.x);
+            }
+            if (tt.x && !(st = cli_evaluate(t, mem, &tt, tau, &dev))) {
+                dr_macc = dev.mem_acc, dr_cacc = dev.comb_acc;
+                cli_eval_free(&dev);
+            }
+            free(tt.x);
+        }
         free(dp), free(ang);
+        if (st) {
+            rc = cli_error(cmd, cli_status_code(st), "--derotate: %s", st == PT_ENOMEM ? "out of memory" : pt_errmsg());
+            goto done;
+        }
     }
     if (pred_out && (rc = cli_write_labels(cmd, pred_out, qbits ? q_pred : ev.pred, q_mem, q_conf, te.n))) goto done;
     double s = ev.seconds, acc = ev.acc, us = 1e6 * s / (double)te.n;
@@ -357,6 +376,8 @@ int cmd_eval(int argc, char **argv)
                    qbits, q_acc, q_agree, q_bytes, 1e6 * q_s / (double)te.n);
         if (derotate)
             printf(", \"derotate\": \"%s\", \"accuracy_derotate\": %.6f, \"derotate_turned\": %.6f", derotate, dr_acc, dr_turned);
+        if (derotate && mem)
+            printf(", \"accuracy_derotate_memory\": %.6f, \"accuracy_derotate_combined\": %.6f", dr_macc, dr_cacc);
         if (q_mem) printf(", \"accuracy_quantized_memory\": %.6f, \"accuracy_quantized_combined\": %.6f", q_macc, q_cacc);
         if (rejecting)
             printf(", \"reject_below\": %.9g, \"reject_score\": \"%s\", \"rejected\": %.6f, \"accuracy_accepted\": %.6f",
@@ -394,6 +415,8 @@ int cmd_eval(int argc, char **argv)
         if (derotate)
             printf("de-rotation search %s: accuracy %.2f%% (%.2f%% of images answered turned)\n", derotate, 100.0 * dr_acc,
                    100.0 * dr_turned);
+        if (derotate && mem)
+            printf("  memory on the turned images: %.2f%%; combined %.2f%%\n", 100.0 * dr_macc, 100.0 * dr_cacc);
         if (q_mem)
             printf("int%d memory: accuracy %.2f%%, combined %.2f%% (the export --memory answers)\n", qbits, 100.0 * q_macc,
                    100.0 * q_cacc);
