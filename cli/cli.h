@@ -89,6 +89,7 @@ int cmd_info(int argc, char **argv);
 int cmd_compose(int argc, char **argv);
 int cmd_corrupt(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_tpam(int argc, char **argv);
 
 #define PT_DEFAULT_DATA "/usr/share/datasets/fashion-mnist"
 

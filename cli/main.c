@@ -13,7 +13,8 @@ static void usage(FILE *f)
             "  info    describe a saved model\n"
             "  compose add a new concept A+B to a model's episodic memory, without examples\n"
             "  corrupt write a corrupted copy of a test set (the images eval --corrupt uses)\n"
-            "  export  write a model as a standalone integer C99 classifier for microcontrollers\n\n"
+            "  export  write a model as a standalone integer C99 classifier for microcontrollers\n"
+            "  tpam    capacity curve of a threshold phasor associative memory\n\n"
             "Run 'phasetower <command> --help' for the options of a command.\n");
 }
 
@@ -38,5 +39,6 @@ int main(int argc, char **argv)
     if (!strcmp(c, "compose")) return cmd_compose(argc, argv);
     if (!strcmp(c, "corrupt")) return cmd_corrupt(argc, argv);
     if (!strcmp(c, "export")) return cmd_export(argc, argv);
+    if (!strcmp(c, "tpam")) return cmd_tpam(argc, argv);
     return cli_error(NULL, EXIT_USAGE, "unknown command '%s' (try 'phasetower --help')", c);
 }

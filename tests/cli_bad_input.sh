@@ -207,6 +207,14 @@ fi
 "$bin" info --help | grep -q -- "--json" || { echo "FAIL [info --help]"; fail=1; }
 "$bin" compose --help | grep -q -- "--pairs" || { echo "FAIL [compose --help]"; fail=1; }
 "$bin" export --help | grep -q -- "--bits" || { echo "FAIL [export --help]"; fail=1; }
+"$bin" tpam --help | grep -q -- "--patterns" || { echo "FAIL [tpam --help]"; fail=1; }
+expect_bad "tpam k > n" "--k" -- "$bin" tpam --n 10 --k 11
+expect_bad "tpam patterns" "--patterns" -- "$bin" tpam --n 50 --k 5 --patterns 5,x
+expect_bad "tpam patterns comma" "--patterns" -- "$bin" tpam --n 50 --k 5 --patterns 5,
+expect_bad "tpam theta" "--theta" -- "$bin" tpam --theta 0
+expect_bad "tpam iters" "--iters" -- "$bin" tpam --iters 0
+tp=$("$bin" tpam --n 100 --k 20 --patterns 3,50 --cues 3 --json) && [ "$(grep -c '"overlap"' <<<"$tp")" -eq 2 ] ||
+  { echo "FAIL [tpam --json]: $tp"; fail=1; }
 
 if [ $fail -ne 0 ]; then echo "cli_bad_input: FAILED"; exit 1; fi
 echo "cli_bad_input: all cases passed"

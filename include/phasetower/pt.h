@@ -7,4 +7,5 @@
 #include "phasetower/metrics.h"
 #include "phasetower/memory.h"
 #include "phasetower/quant.h"
+#include "phasetower/phasor.h"
 #endif

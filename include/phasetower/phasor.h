@@ -1,0 +1,72 @@
+/* Phasor networks' building blocks (issue 5, part; docs/phasor.md):
+ *  - the phase <-> spike codec of spiking phasor networks (Olin-Ammentorp &
+ *    Bazhenov 2021; Bybee, Frady & Sommer 2022): one spike per cycle of T
+ *    time bins, silent units explicit;
+ *  - the threshold phasor associative memory, TPAM (Frady & Sommer 2019):
+ *    sparse phasor patterns stored in Hebbian complex weights and retrieved
+ *    by iterating z <- normalize(threshold(J z / K)).
+ * Complex vectors are interleaved floats (re, im, ...). */
+#ifndef PHASETOWER_PHASOR_H
+#define PHASETOWER_PHASOR_H
+
+#include "phasetower/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- phase <-> spike codec ----
+ * A cycle of T bins; bin b covers phases [2 pi b / T, 2 pi (b+1) / T) (phases
+ * taken modulo 2 pi). Encoding: z_i with |z_i| <= eps is silent (bin -1), any
+ * other gets the bin holding arg z_i. Decoding: bin b gives the phase of its
+ * centre, 2 pi (b + 1/2) / T, wrapped to (-pi, pi]; the round trip is off by
+ * at most pi / T. A silent unit decodes to active 0 and phase NaN: never to a
+ * phase. PT_EINVAL: T < 2 or T > 32767, eps <= 0 or not finite, a
+ * non-finite z, a bin outside -1..T-1. */
+pt_status pt_spike_encode(const float *z, size_t n, int T, float eps, int16_t *bin);
+pt_status pt_spike_decode(const int16_t *bin, size_t n, int T, float *phase, uint8_t *active);
+
+/* ---- TPAM ---- */
+typedef struct pt_tpam_config {
+    int N;          /* neurons, 2..65536 */
+    int K;          /* active neurons per pattern, 1..N */
+    float theta;    /* threshold on |J z / K|, > 0 (default 0.4); ignored with topk */
+    int topk;       /* 1: keep the K largest |J z| instead of a fixed threshold */
+    int iters;      /* retrieval iterations, 1..1000 (default 20) */
+    uint64_t seed;  /* of the patterns and the cues */
+} pt_tpam_config;
+typedef struct pt_tpam pt_tpam;
+
+/* Defaults: N 625, K 25 (the reference demo), theta 0.4, fixed threshold, 20 iterations, seed 1. */
+pt_tpam_config pt_tpam_config_default(void);
+pt_status pt_tpam_create(const pt_tpam_config *c, pt_tpam **out); /* PT_EINVAL naming the field */
+void pt_tpam_destroy(pt_tpam *m);
+
+/* Draw M random sparse patterns (K of N units with uniform phases, the rest
+ * 0), seeded, into patterns (M, N complex) if not NULL, and store them:
+ * J += xi xi^H with a zero diagonal. */
+pt_status pt_tpam_store_random(pt_tpam *m, int M, float *patterns);
+/* Store one given pattern (N complex). */
+pt_status pt_tpam_store(pt_tpam *m, const float *pattern);
+int pt_tpam_count(const pt_tpam *m);
+/* J (N, N complex), row-major: for tests and inspection. */
+const float *pt_tpam_weights(const pt_tpam *m);
+
+/* Retrieve from each of nc cues (nc, N complex), in place: z <-
+ * normalize(threshold(J z / K)) for iters iterations (a unit below the
+ * threshold goes silent, 0; the others are projected onto the unit circle). */
+pt_status pt_tpam_retrieve(const pt_tpam *m, float *z, size_t nc);
+
+/* |<a, b>| / (||a|| ||b||), 0 when either is 0. */
+float pt_phasor_overlap(const float *a, const float *b, size_t n);
+
+/* Retrieval quality of a memory of M random patterns: cues are ncues stored
+ * patterns with half of their K active entries zeroed (seeded); *mean gets
+ * the mean overlap of the retrieved state with the pattern, *cue the mean
+ * overlap of the cues themselves. */
+pt_status pt_tpam_capacity_point(const pt_tpam_config *c, int M, int ncues, double *mean, double *cue);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,114 @@
+/* Phase <-> spike codec and TPAM (docs/phasor.md):
+ *  - codec: round trip within pi / T for phases all around the circle and for
+ *    several T; silent units stay explicit (bin -1, decoded as inactive, NaN);
+ *    bad T, eps and bins are refused;
+ *  - TPAM: Hebbian weights of a hand-made pattern (J = xi xi^H, zero
+ *    diagonal); a few stored patterns are retrieved from half cues with
+ *    overlap ~1; overlap falls as the memory fills; top-K thresholding;
+ *    overlap of hand-made vectors. */
+#include <math.h>
+#include <string.h>
+#include "check.h"
+#include "phasetower/pt.h"
+
+int main(void)
+{
+    /* ---- codec */
+    enum { NZ = 2000 };
+    static float z[2 * NZ], ph[NZ];
+    static int16_t bin[NZ];
+    static uint8_t act[NZ];
+    int Ts[] = {2, 3, 8, 64, 1000};
+    for (size_t t = 0; t < sizeof Ts / sizeof Ts[0]; t++) {
+        int T = Ts[t];
+        double worst = 0.0;
+        for (int i = 0; i < NZ; i++) {
+            double p = -3.14159265358979 + 6.28318530717959 * (i + 0.5) / NZ, r = 0.1 + (i % 7);
+            z[2 * i] = (float)(r * cos(p)), z[2 * i + 1] = (float)(r * sin(p));
+        }
+        CHECK(pt_spike_encode(z, NZ, T, 1e-3f, bin) == PT_OK);
+        CHECK(pt_spike_decode(bin, NZ, T, ph, act) == PT_OK);
+        for (int i = 0; i < NZ; i++) {
+            CHECK(act[i] == 1 && bin[i] >= 0 && bin[i] < T);
+            double d = fabs(remainder((double)ph[i] - atan2((double)z[2 * i + 1], (double)z[2 * i]), 6.28318530717959));
+            if (d > worst) worst = d;
+        }
+        printf("T = %d: worst round-trip error %.5f (bound pi/T = %.5f)\n", T, worst, 3.14159265358979 / T);
+        CHECK(worst <= 3.14159265358979 / T + 1e-5);
+    }
+    /* bins by hand, T = 4: phase 0.1 -> bin 0, pi/2 + 0.1 -> 1, -0.1 -> 3 (= 2 pi - 0.1); silent */
+    float hz[8] = {1, 0.1f, 0, 0, -0.1f, 1, 1, -0.1f};
+    hz[0] = cosf(0.1f), hz[1] = sinf(0.1f), hz[4] = cosf(1.6707963f), hz[5] = sinf(1.6707963f);
+    hz[6] = cosf(-0.1f), hz[7] = sinf(-0.1f);
+    int16_t hb[4];
+    CHECK(pt_spike_encode(hz, 4, 4, 0.5f, hb) == PT_OK);
+    CHECK(hb[0] == 0 && hb[1] == -1 && hb[2] == 1 && hb[3] == 3);
+    float hp[4];
+    uint8_t ha[4];
+    CHECK(pt_spike_decode(hb, 4, 4, hp, ha) == PT_OK);
+    CHECK(ha[1] == 0 && isnan(hp[1]) && ha[0] && ha[2] && ha[3]);
+    CHECK_CLOSE(hp[0], 0.785398, 0, 1e-5);   /* centre of bin 0: pi/4 */
+    CHECK_CLOSE(hp[3], -0.785398, 0, 1e-5);  /* centre of bin 3: 7 pi/4 = -pi/4 */
+    /* bad input */
+    CHECK(pt_spike_encode(hz, 4, 1, 0.5f, hb) == PT_EINVAL && strstr(pt_errmsg(), "T = 1"));
+    CHECK(pt_spike_encode(hz, 4, 4, 0.0f, hb) == PT_EINVAL && strstr(pt_errmsg(), "eps"));
+    CHECK(pt_spike_encode(hz, 4, 4, -1.0f, hb) == PT_EINVAL);
+    hz[3] = NAN;
+    CHECK(pt_spike_encode(hz, 4, 4, 0.5f, hb) == PT_EINVAL && strstr(pt_errmsg(), "unit 1"));
+    hb[2] = 4;
+    CHECK(pt_spike_decode(hb, 4, 4, hp, ha) == PT_EINVAL && strstr(pt_errmsg(), "bin 4"));
+    hb[2] = -2;
+    CHECK(pt_spike_decode(hb, 4, 4, hp, ha) == PT_EINVAL);
+
+    /* ---- overlap */
+    float a[4] = {1, 0, 0, 1}, b[4] = {0, 1, -1, 0}; /* b = i a */
+    CHECK_CLOSE(pt_phasor_overlap(a, b, 2), 1.0, 0, 1e-6);
+    float c0[4] = {1, 0, 0, 0}, c1[4] = {0, 0, 1, 0};
+    CHECK(pt_phasor_overlap(c0, c1, 2) == 0.0f);
+    CHECK(pt_phasor_overlap(c0, (float[4]){0, 0, 0, 0}, 2) == 0.0f);
+
+    /* ---- TPAM: weights by hand (N = 3, one pattern xi = (1, i, 0)) */
+    pt_tpam_config c = pt_tpam_config_default();
+    c.N = 3, c.K = 2;
+    pt_tpam *m = NULL;
+    CHECK(pt_tpam_create(&c, &m) == PT_OK);
+    float xi[6] = {1, 0, 0, 1, 0, 0};
+    CHECK(pt_tpam_store(m, xi) == PT_OK && pt_tpam_count(m) == 1);
+    const float *J = pt_tpam_weights(m);
+    /* J_01 = 1 conj(i) = -i, J_10 = i, diagonal and unit 2 zero */
+    CHECK(J[0] == 0 && J[1] == 0 && J[2] == 0 && J[3] == -1 && J[6] == 0 && J[7] == 1 && J[8] == 0 && J[9] == 0);
+    for (int k = 4; k < 6; k++) CHECK(J[k] == 0);
+    for (int k = 10; k < 18; k++) CHECK(J[k] == 0);
+    /* retrieval from unit 0 alone: J z / K puts 0.5 i on unit 1 (>= theta 0.4) and
+     * nothing on unit 0 (zero diagonal) */
+    float zz[6] = {1, 0, 0, 0, 0, 0};
+    c.iters = 1;
+    pt_tpam_destroy(m);
+    CHECK(pt_tpam_create(&c, &m) == PT_OK && pt_tpam_store(m, xi) == PT_OK && pt_tpam_retrieve(m, zz, 1) == PT_OK);
+    CHECK(zz[0] == 0 && zz[1] == 0 && fabsf(zz[2]) < 1e-7f && zz[3] == 1.0f);
+    pt_tpam_destroy(m);
+
+    /* few patterns: retrieved from half cues; many: worse */
+    c = pt_tpam_config_default();
+    c.N = 200, c.K = 10;
+    double r5, cue5, r200, cue200, rtop;
+    CHECK(pt_tpam_capacity_point(&c, 5, 5, &r5, &cue5) == PT_OK);
+    CHECK(pt_tpam_capacity_point(&c, 200, 20, &r200, &cue200) == PT_OK);
+    c.topk = 1;
+    CHECK(pt_tpam_capacity_point(&c, 5, 5, &rtop, &cue5) == PT_OK);
+    printf("TPAM N=200 K=10: 5 patterns %.3f (cues %.3f), 200 patterns %.3f, top-K %.3f\n", r5, cue5, r200, rtop);
+    CHECK_CLOSE(cue5, sqrt(0.5), 0, 1e-3); /* half the entries of a unit-modulus pattern */
+    CHECK(r5 > 0.99 && rtop > 0.99 && r200 < r5 - 0.2);
+
+    /* bad configurations */
+    c = pt_tpam_config_default();
+    c.K = 700;
+    CHECK(pt_tpam_create(&c, &m) == PT_EINVAL && m == NULL && strstr(pt_errmsg(), "--k"));
+    c = pt_tpam_config_default(), c.theta = 0.0f;
+    CHECK(pt_tpam_create(&c, &m) == PT_EINVAL && strstr(pt_errmsg(), "--theta"));
+    c = pt_tpam_config_default(), c.iters = 0;
+    CHECK(pt_tpam_create(&c, &m) == PT_EINVAL && strstr(pt_errmsg(), "--iters"));
+    c = pt_tpam_config_default(), c.N = 1;
+    CHECK(pt_tpam_create(&c, &m) == PT_EINVAL && strstr(pt_errmsg(), "--n"));
+    TEST_END();
+}
