@@ -29,6 +29,26 @@ int main(void)
         pt_sgemm_nt(C, A, B, m, n, k, 1.0f, 0.0f);
         pt_sgemm_nt_ref(R, A, B, m, n, k, 1.0f, 0.0f);
         for (size_t i = 0; i < m * n; i++) CHECK_CLOSE(C[i], R[i], 1e-4, 1e-4 * sqrt((double)k));
+        /* A (m, k) B (k, n), and A^T with A read as (k, m): the same buffers, other shapes */
+        memcpy(R, C, m * n * 4);
+        pt_sgemm_nn(C, A, B, m, n, k, 0.5f, 0.25f);
+        pt_sgemm_nn_ref(R, A, B, m, n, k, 0.5f, 0.25f);
+        for (size_t i = 0; i < m * n; i++) CHECK_CLOSE(C[i], R[i], 1e-4, 1e-4 * sqrt((double)k));
+        memcpy(R, C, m * n * 4);
+        pt_sgemm_tn(C, A, B, m, n, k, 0.5f, 0.25f);
+        pt_sgemm_tn_ref(R, A, B, m, n, k, 0.5f, 0.25f);
+        for (size_t i = 0; i < m * n; i++) CHECK_CLOSE(C[i], R[i], 1e-4, 1e-4 * sqrt((double)k));
+        /* the references by hand on one entry */
+        if (m > 1 && n > 1 && k > 1) {
+            double e = 0.0;
+            for (size_t l = 0; l < k; l++) e += (double)A[1 * k + l] * (double)B[l * n + 1];
+            pt_sgemm_nn_ref(R, A, B, m, n, k, 1.0f, 0.0f);
+            CHECK_CLOSE(R[1 * n + 1], e, 1e-5, 1e-5);
+            e = 0.0;
+            for (size_t l = 0; l < k; l++) e += (double)A[l * m + 1] * (double)B[l * n + 1];
+            pt_sgemm_tn_ref(R, A, B, m, n, k, 1.0f, 0.0f);
+            CHECK_CLOSE(R[1 * n + 1], e, 1e-5, 1e-5);
+        }
         free(A), free(B), free(C), free(R);
     }
     /* complex A B^H */

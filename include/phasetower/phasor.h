@@ -66,6 +66,65 @@ float pt_phasor_overlap(const float *a, const float *b, size_t n);
  * overlap of the cues themselves. */
 pt_status pt_tpam_capacity_point(const pt_tpam_config *c, int M, int ncues, double *mean, double *cue);
 
+/* ---- phasor MLP (Olin-Ammentorp & Bazhenov 2021, in its complex-weight
+ * form; docs/phasor.md) ----
+ * Encoder z0 = exp(i pi x) for x in [0, 1]; `depth` complex dense layers of
+ * `hidden` units, h = W z with W kept as separate real and imaginary arrays
+ * (complex Glorot init: each part N(0, 1 / (fan_in + fan_out))), each followed
+ * by the activation; real readout logits = Re(V z). Trained by gradient descent
+ * with hand-written complex (Wirtinger) gradients and Adam on the softmax
+ * cross-entropy of the logits. */
+typedef enum pt_phasor_act {
+    PT_ACT_UNIT = 0,     /* z / (|z| + eps): onto the unit circle */
+    PT_ACT_CARDIOID = 1, /* (1 + cos arg z) z / 2 */
+    PT_ACT_MODRELU = 2   /* max(0, |z| + b) z / |z|, with a fixed b (modrelu_b) */
+} pt_phasor_act;
+typedef struct pt_phasor_config {
+    int n_in, n_out;  /* 1..1e6, 2..256 */
+    int hidden;       /* units per layer, 1..100000 */
+    int depth;        /* hidden layers, 1..16 */
+    pt_phasor_act act;
+    float eps;        /* of the unit-circle activation, > 0 */
+    float modrelu_b;  /* bias of modReLU (not learned) */
+    float lr;         /* Adam step, > 0 */
+    int batch;        /* mini-batch, 1..4096 */
+    uint64_t seed;
+} pt_phasor_config;
+typedef struct pt_phasor_mlp pt_phasor_mlp;
+
+/* Defaults: 784 inputs, 10 classes, 100 hidden, depth 1 (784-100-10, the
+ * peer's setting), unit-circle activation, eps 1e-3, modrelu_b -0.1, Adam lr
+ * 1e-3, batch 128, seed 1. */
+pt_phasor_config pt_phasor_config_default(void);
+pt_status pt_phasor_config_check(const pt_phasor_config *c); /* PT_EINVAL naming the field */
+pt_status pt_phasor_create(const pt_phasor_config *c, pt_phasor_mlp **out);
+void pt_phasor_destroy(pt_phasor_mlp *m);
+const pt_phasor_config *pt_phasor_get_config(const pt_phasor_mlp *m);
+const char *pt_phasor_act_name(pt_phasor_act a);
+pt_status pt_phasor_act_parse(const char *s, pt_phasor_act *out); /* names --act */
+
+/* One epoch of Adam over x (n, n_in) in [0, 1], labels y, in a seeded
+ * shuffled order; *loss (may be NULL) gets the mean training loss. */
+pt_status pt_phasor_train_epoch(pt_phasor_mlp *m, const float *x, const uint8_t *y, size_t n, double *loss);
+/* Predictions and logits (n, n_out), each optional. */
+pt_status pt_phasor_predict(const pt_phasor_mlp *m, const float *x, size_t n, uint8_t *pred, float *logits);
+
+/* The parameters as one vector: for each layer its real then imaginary
+ * weights (out, in), then the readout's real and imaginary parts (n_out,
+ * hidden). pt_phasor_grad gives the mean cross-entropy over x and its gradient
+ * with respect to that vector (d/d Re and d/d Im of every complex weight),
+ * without changing the model. */
+size_t pt_phasor_param_count(const pt_phasor_mlp *m);
+float *pt_phasor_params(pt_phasor_mlp *m);
+pt_status pt_phasor_grad(const pt_phasor_mlp *m, const float *x, const uint8_t *y, size_t n, double *loss, float *grad);
+
+/* safetensors checkpoint, metadata "model": "phasor" (docs/checkpoint-format.md). */
+pt_status pt_phasor_save(const pt_phasor_mlp *m, const char *path);
+pt_status pt_phasor_load(const char *path, pt_phasor_mlp **out);
+
+/* "tower" or "phasor" for a checkpoint (PT_EFORMAT / PT_EIO naming the file). */
+pt_status pt_checkpoint_kind(const char *path, char *kind, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

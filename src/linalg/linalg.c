@@ -27,6 +27,44 @@ void pt_sgemm_nt(float *restrict C, const float *restrict A, const float *restri
                 (int)k, B, (int)k, beta, C, (int)n);
 }
 
+void pt_sgemm_nn(float *restrict C, const float *restrict A, const float *restrict B,
+                 size_t m, size_t n, size_t k, float alpha, float beta)
+{
+    if (m == 0 || n == 0) return;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)k, alpha, A, (int)k, B, (int)n, beta,
+                C, (int)n);
+}
+
+void pt_sgemm_nn_ref(float *restrict C, const float *restrict A, const float *restrict B,
+                     size_t m, size_t n, size_t k, float alpha, float beta)
+{
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++) {
+            double acc = 0.0;
+            for (size_t l = 0; l < k; l++) acc += (double)A[i * k + l] * (double)B[l * n + j];
+            C[i * n + j] = (float)((double)alpha * acc + (beta == 0.0f ? 0.0 : (double)beta * (double)C[i * n + j]));
+        }
+}
+
+void pt_sgemm_tn(float *restrict C, const float *restrict A, const float *restrict B,
+                 size_t m, size_t n, size_t k, float alpha, float beta)
+{
+    if (m == 0 || n == 0) return;
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)m, (int)n, (int)k, alpha, A, (int)m, B, (int)n, beta,
+                C, (int)n);
+}
+
+void pt_sgemm_tn_ref(float *restrict C, const float *restrict A, const float *restrict B,
+                     size_t m, size_t n, size_t k, float alpha, float beta)
+{
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++) {
+            double acc = 0.0;
+            for (size_t l = 0; l < k; l++) acc += (double)A[l * m + i] * (double)B[l * n + j];
+            C[i * n + j] = (float)((double)alpha * acc + (beta == 0.0f ? 0.0 : (double)beta * (double)C[i * n + j]));
+        }
+}
+
 void pt_sgemm_nt_ref(float *restrict C, const float *restrict A, const float *restrict B,
                      size_t m, size_t n, size_t k, float alpha, float beta)
 {

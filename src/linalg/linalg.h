@@ -12,6 +12,17 @@ void pt_sgemm_nt(float *restrict C, const float *restrict A, const float *restri
 void pt_sgemm_nt_ref(float *restrict C, const float *restrict A, const float *restrict B,
                      size_t m, size_t n, size_t k, float alpha, float beta);
 
+/* C = alpha * A * B + beta * C.  C: (m, n), A: (m, k), B: (k, n). */
+void pt_sgemm_nn(float *restrict C, const float *restrict A, const float *restrict B,
+                 size_t m, size_t n, size_t k, float alpha, float beta);
+void pt_sgemm_nn_ref(float *restrict C, const float *restrict A, const float *restrict B,
+                     size_t m, size_t n, size_t k, float alpha, float beta);
+/* C = alpha * A^T * B + beta * C.  C: (m, n), A: (k, m), B: (k, n). */
+void pt_sgemm_tn(float *restrict C, const float *restrict A, const float *restrict B,
+                 size_t m, size_t n, size_t k, float alpha, float beta);
+void pt_sgemm_tn_ref(float *restrict C, const float *restrict A, const float *restrict B,
+                     size_t m, size_t n, size_t k, float alpha, float beta);
+
 /* Complex C = A * B^H (conjugate transpose), interleaved complex floats.
  * C: (m, n) out, A: (m, k), B: (n, k). */
 void pt_cgemm_nc(float *restrict C, const float *restrict A, const float *restrict B, size_t m, size_t n, size_t k);
