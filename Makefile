@@ -4,7 +4,8 @@
 #              (python3-numpy is there for the test that runs the checkpoint doc's reader)
 # Also: make build, make bench (adds python3-torch for the baseline), make bench-memory
 # (the episodic memory against the MLP: composition, OOD, robustness, scale), make
-# bench-footprint (footprint, int8 export, sparse inference, liquid topology), make clean.
+# bench-footprint (footprint, int8 export, sparse inference, liquid topology), make
+# bench-phasor (phasor MLPs and TPAM against the MLP), make clean.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 DATA       ?= /usr/share/datasets/fashion-mnist
@@ -12,7 +13,7 @@ DEPS       := cmake make gcc libopenblas-dev zlib1g-dev libpng-dev dataset-fashi
 BENCH_DEPS := python3-torch
 JOBS       ?= 2
 
-.PHONY: all deps bench-deps build build-asan run test test-asan bench bench-memory bench-footprint clean
+.PHONY: all deps bench-deps build build-asan run test test-asan bench bench-memory bench-footprint bench-phasor clean
 
 all: build
 
@@ -55,6 +56,9 @@ bench-memory: build bench-deps
 
 bench-footprint: build bench-deps
 	bench/bench_footprint.sh --data $(DATA)
+
+bench-phasor: build bench-deps
+	bench/bench_phasor.sh --data $(DATA)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

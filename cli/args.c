@@ -194,3 +194,8 @@ int cli_write_labels(const char *cmd, const char *path, const uint8_t *y, const 
     }
     return 0;
 }
+
+void cli_checkpoint_kind(const char *path, char *kind, size_t len)
+{
+    if (!path || pt_checkpoint_kind(path, kind, len) != PT_OK) snprintf(kind, len, "%s", "");
+}

@@ -144,6 +144,16 @@ int cmd_eval(int argc, char **argv)
     int rc = cli_parse(cmd, USAGE, opts, argc, argv, 2, NULL);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     if (!model) return cli_error(cmd, EXIT_USAGE, "--model is required (see --help)");
+    char kind[16];
+    cli_checkpoint_kind(model, kind, sizeof kind);
+    if (!strcmp(kind, "phasor")) {
+        int nopt = 0; /* a phasor network has its accuracy only */
+        for (const opt *o = opts; o->name; o++)
+            nopt += o->seen && strcmp(o->name, "model") && strcmp(o->name, "data") && strcmp(o->name, "test-limit") &&
+                    strcmp(o->name, "json") && strcmp(o->name, "threads");
+        if (nopt) return cli_error(cmd, EXIT_USAGE, "%s is a phasor network: eval takes only --data, --test-limit and --json for it", model);
+        return cmd_eval_phasor(model, data, limit, json);
+    }
     pt_corrupt cor = {PT_CORRUPT_NONE, 0.0f, 0.0f};
     pt_status st;
     if (corrupt && (st = pt_corrupt_parse(corrupt, &cor))) return cli_error(cmd, EXIT_USAGE, "%s", pt_errmsg());

@@ -1,6 +1,7 @@
 /* phasetower info: configuration, size and cost of a saved model. */
 #define _POSIX_C_SOURCE 200809L
 #include <sys/stat.h>
+#include <string.h>
 #include "cli.h"
 
 static const char *USAGE = "usage: phasetower info [--json] MODEL\n\nDescribes a checkpoint written by 'phasetower train'.";
@@ -16,6 +17,9 @@ int cmd_info(int argc, char **argv)
     int rc = cli_parse(cmd, USAGE, opts, argc, argv, 2, &path);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     if (!path) return cli_error(cmd, EXIT_USAGE, "a model file is required (see --help)");
+    char kind[16];
+    cli_checkpoint_kind(path, kind, sizeof kind);
+    if (!strcmp(kind, "phasor")) return cmd_info_phasor(path, json);
     pt_tower *t = NULL;
     pt_memory *mem = NULL;
     pt_status st = pt_model_load(path, &t, &mem);

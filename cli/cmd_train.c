@@ -18,7 +18,7 @@ int cmd_train(int argc, char **argv)
     const char *cmd = "train";
     pt_tower_config cfg = pt_tower_config_default();
     const char *data = PT_DEFAULT_DATA, *layers = NULL, *out = NULL;
-    const char *birth_init = NULL;
+    const char *birth_init = NULL, *model_kind = NULL;
     const char *rule = NULL, *readout = NULL, *init = NULL, *select = NULL, *memory = NULL, *mvote = NULL, *classes = NULL;
     uint8_t keep[256];
     int mem_size = 10000, mem_k = 5, mem_dim = 0;
@@ -26,6 +26,7 @@ int cmd_train(int argc, char **argv)
     int epochs = 1, json = 0, quiet = 0, threads = 1;
     size_t train_limit = 0, val = 0, test_limit = 0;
     opt opts[] = {
+        {"model", OPT_STR, &model_kind, "tower (default) or phasor (a gradient-trained phasor MLP: train --model phasor --help)", 0, 0, 0},
         {"data", OPT_STR, &data, "MNIST-format directory (default " PT_DEFAULT_DATA ")", 0, 0, 0},
         {"layers", OPT_STR, &layers, "blocks as K:fraction,... (default 2048:0.015625)", 0, 0, 0},
         {"epochs", OPT_INT, &epochs, "passes over the training data (default 1)", 1, 1000, 0},
@@ -72,6 +73,8 @@ int cmd_train(int argc, char **argv)
         (init && (st = pt_tower_init_parse(init, &cfg.init))) ||
         (select && (st = pt_tower_select_parse(select, &cfg.select))) || (st = pt_tower_config_check(&cfg)))
         return cli_error(cmd, EXIT_USAGE, "%s", pt_errmsg());
+    if (model_kind && strcmp(model_kind, "tower"))
+        return cli_error(cmd, EXIT_USAGE, "--model '%s': expected tower or phasor", model_kind);
     if (birth_init) {
         if (strcmp(birth_init, "clone") && strcmp(birth_init, "sample"))
             return cli_error(cmd, EXIT_USAGE, "--birth-init '%s': expected clone or sample", birth_init);

@@ -9,6 +9,7 @@ static void usage(FILE *f)
             "usage: phasetower <command> [options]\n\n"
             "commands:\n"
             "  train   train a PhaseTower in one backprop-free pass and report test accuracy\n"
+            "          (--model phasor: a gradient-trained phasor MLP, for comparison)\n"
             "  eval    evaluate a saved model on a data set\n"
             "  info    describe a saved model\n"
             "  compose add a new concept A+B to a model's episodic memory, without examples\n"
@@ -33,7 +34,13 @@ int main(int argc, char **argv)
         printf("phasetower 0.1.0\n");
         return EXIT_OK;
     }
-    if (!strcmp(c, "train")) return cmd_train(argc, argv);
+    if (!strcmp(c, "train")) {
+        for (int i = 2; i < argc; i++) /* --model phasor picks the phasor network's trainer */
+            if ((!strcmp(argv[i], "--model") && i + 1 < argc && !strcmp(argv[i + 1], "phasor")) ||
+                !strcmp(argv[i], "--model=phasor"))
+                return cmd_train_phasor(argc, argv);
+        return cmd_train(argc, argv);
+    }
     if (!strcmp(c, "eval")) return cmd_eval(argc, argv);
     if (!strcmp(c, "info")) return cmd_info(argc, argv);
     if (!strcmp(c, "compose")) return cmd_compose(argc, argv);

@@ -208,6 +208,26 @@ fi
 "$bin" compose --help | grep -q -- "--pairs" || { echo "FAIL [compose --help]"; fail=1; }
 "$bin" export --help | grep -q -- "--bits" || { echo "FAIL [export --help]"; fail=1; }
 "$bin" tpam --help | grep -q -- "--patterns" || { echo "FAIL [tpam --help]"; fail=1; }
+"$bin" train --model phasor --help | grep -q -- "--hidden" || { echo "FAIL [train --model phasor --help]"; fail=1; }
+# phasor networks: bad flags, and a checkpoint of the other kind
+expect_bad "phasor eps 0" "--eps" -- "$bin" train --model phasor --data "$good" --eps 0 --out "$tmp/out.safetensors"
+expect_bad "phasor act" "--act" -- "$bin" train --model phasor --data "$good" --act tanh --out "$tmp/out.safetensors"
+expect_bad "phasor depth" "--depth" -- "$bin" train --model phasor --data "$good" --depth 0 --out "$tmp/out.safetensors"
+expect_bad "phasor lr NaN" "--lr" -- "$bin" train --model phasor --data "$good" --lr nan --out "$tmp/out.safetensors"
+expect_bad "model kind" "--model" -- "$bin" train --model ladder --data "$good" --out "$tmp/out.safetensors"
+expect_bad "phasor tower flag" "--layers" -- "$bin" train --model phasor --data "$good" --layers 64:0.1 --out "$tmp/out.safetensors"
+if "$bin" train --model phasor --data "$good" --hidden 8 --epochs 1 --quiet --json --out "$tmp/ph.safetensors" > "$tmp/ph.json"; then
+  grep -q '"model": "phasor"' "$tmp/ph.json" || { echo "FAIL [train --model phasor --json]"; fail=1; }
+  "$bin" eval --model "$tmp/ph.safetensors" --data "$good" --json | grep -q '"accuracy"' || { echo "FAIL [eval phasor]"; fail=1; }
+  "$bin" info --json "$tmp/ph.safetensors" | grep -q '"hidden": 8' || { echo "FAIL [info phasor]"; fail=1; }
+  expect_bad "phasor eval sparse" "phasor network" -- "$bin" eval --model "$tmp/ph.safetensors" --data "$good" --sparse 8:2
+  expect_bad "phasor export" "phasor" -- "$bin" export --model "$tmp/ph.safetensors" --out "$tmp/x3"
+  expect_bad "phasor compose" "phasor" -- "$bin" compose --model "$tmp/ph.safetensors" --a 1 --b 3 --name x
+  d=$tmp/wide2; mkdir -p "$d"; images 10 10 10 | gzip -c > "$d/t10k-images-idx3-ubyte.gz"; labels 10 | gzip -c > "$d/t10k-labels-idx1-ubyte.gz"
+  expect_bad "phasor eval shape" "pixels" -- "$bin" eval --model "$tmp/ph.safetensors" --data "$d"
+else
+  echo "FAIL [train --model phasor]"; fail=1
+fi
 expect_bad "tpam k > n" "--k" -- "$bin" tpam --n 10 --k 11
 expect_bad "tpam patterns" "--patterns" -- "$bin" tpam --n 50 --k 5 --patterns 5,x
 expect_bad "tpam patterns comma" "--patterns" -- "$bin" tpam --n 50 --k 5 --patterns 5,
