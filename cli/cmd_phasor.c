@@ -132,6 +132,7 @@ done:
 int cmd_eval_phasor(const char *model, const char *data, size_t limit, int json)
 {
     const char *cmd = "eval";
+    pt_set_threads(1);
     pt_phasor_mlp *m = NULL;
     pt_dataset te = {0};
     pt_status st;

@@ -46,6 +46,7 @@ int cmd_tpam(int argc, char **argv)
         if (*end && !*p) return cli_error(cmd, EXIT_USAGE, "--patterns '%s': trailing comma", plist);
     }
     if (!nm) return cli_error(cmd, EXIT_USAGE, "--patterns '%s': expected positive counts like 25,50,100", plist);
+    pt_set_threads(1); /* one core, and the same sums every run */
     pt_tpam *probe = NULL;
     pt_status st = pt_tpam_create(&c, &probe); /* validates the configuration once, before any work */
     pt_tpam_destroy(probe);
