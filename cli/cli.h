@@ -92,7 +92,7 @@ int cmd_export(int argc, char **argv);
 int cmd_tpam(int argc, char **argv);
 /* phasor networks (cmd_phasor.c): train --model phasor, and eval/info of a phasor checkpoint */
 int cmd_train_phasor(int argc, char **argv);
-int cmd_eval_phasor(const char *model, const char *data, size_t limit, int json);
+int cmd_eval_phasor(const char *model, const char *data, size_t limit, int json, int spiking);
 int cmd_info_phasor(const char *path, int json);
 /* "tower" or "phasor" when path is a readable checkpoint, else "" (the caller's loader reports the error) */
 void cli_checkpoint_kind(const char *path, char *kind, size_t len);

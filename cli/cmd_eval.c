@@ -112,6 +112,7 @@ int cmd_eval(int argc, char **argv)
     uint8_t *q_conf = NULL;
     size_t q_bytes = 0;
     const char *derotate = NULL;
+    int spiking = 0;
     pt_derotate dro = {0.0, 0.0, 0.0};
     double dr_acc = 0.0, dr_turned = 0.0, dr_macc = 0.0, dr_cacc = 0.0;
     uint8_t *q_pred = NULL;
@@ -132,6 +133,7 @@ int cmd_eval(int argc, char **argv)
         {"classes", OPT_STR, &classes, "test on these classes only (the in-distribution for --ood heldout)", 0, 0, 0},
         {"sparse", OPT_STR, &sparse, "also score with truly sparse inference, G:P (G neuron groups, P probed)", 0, 0, 0},
         {"derotate", OPT_STR, &derotate, "also answer after a test-time search over turns of each image, MAX:STEP:MARGIN degrees (e.g. 45:7.5:0.03): the turn with the best alignment if it beats the unturned image's by more than MARGIN", 0, 0, 0},
+        {"spiking", OPT_INT, &spiking, "phasor networks: also run the event-driven spiking execution with T time bins per cycle", -1e9, 1e9, 0},
         {"quantize", OPT_INT, &qbits, "also score the integer model of this many bits (8 or 16) that export writes", 8, 16, 0},
         {"predictions", OPT_STR, &pred_out, "write the predicted class of each test image, one per line (with --quantize: the integer model's; with a memory too: tower, memory label and 1 if the memory is confident)", 0, 0, 0},
         {"composite", OPT_STR, &composite, "score a composed concept on averaged test images of its classes", 0, 0, 0},
@@ -150,10 +152,13 @@ int cmd_eval(int argc, char **argv)
         int nopt = 0; /* a phasor network has its accuracy only */
         for (const opt *o = opts; o->name; o++)
             nopt += o->seen && strcmp(o->name, "model") && strcmp(o->name, "data") && strcmp(o->name, "test-limit") &&
-                    strcmp(o->name, "json") && strcmp(o->name, "threads");
-        if (nopt) return cli_error(cmd, EXIT_USAGE, "%s is a phasor network: eval takes only --data, --test-limit and --json for it", model);
-        return cmd_eval_phasor(model, data, limit, json);
+                    strcmp(o->name, "json") && strcmp(o->name, "threads") && strcmp(o->name, "spiking");
+        if (nopt)
+            return cli_error(cmd, EXIT_USAGE,
+                             "%s is a phasor network: eval takes only --data, --test-limit, --spiking and --json for it", model);
+        return cmd_eval_phasor(model, data, limit, json, spiking);
     }
+    if (spiking) return cli_error(cmd, EXIT_USAGE, "--spiking applies to phasor networks; %s is a tower", model);
     pt_corrupt cor = {PT_CORRUPT_NONE, 0.0f, 0.0f};
     pt_status st;
     if (corrupt && (st = pt_corrupt_parse(corrupt, &cor))) return cli_error(cmd, EXIT_USAGE, "%s", pt_errmsg());

@@ -129,7 +129,7 @@ done:
     return rc;
 }
 
-int cmd_eval_phasor(const char *model, const char *data, size_t limit, int json)
+int cmd_eval_phasor(const char *model, const char *data, size_t limit, int json, int spiking)
 {
     const char *cmd = "eval";
     pt_set_threads(1);
@@ -145,10 +145,34 @@ int cmd_eval_phasor(const char *model, const char *data, size_t limit, int json)
     } else if ((int)te.dim != c->n_in) {
         rc = cli_error(cmd, EXIT_USAGE, "%s: images have %zu pixels, the model expects %d", data, te.dim, c->n_in);
     } else if (!(rc = phasor_eval(cmd, m, &te, &acc, &us))) {
-        if (json)
-            printf("{\"model\": \"phasor\", \"accuracy\": %.6f, \"samples\": %zu, \"infer_us_per_image\": %.3f}\n", acc, te.n, us);
-        else
+        double sacc = 0.0, sps = 0.0, spikes = 0.0;
+        if (spiking) {
+            uint8_t *sp = malloc(te.n ? te.n : 1);
+            double t0 = cli_now();
+            st = sp ? pt_phasor_predict_spiking(m, te.x, te.n, spiking, sp, &spikes) : PT_ENOMEM;
+            double s = cli_now() - t0;
+            if (st) {
+                rc = cli_error(cmd, cli_status_code(st), "%s", st == PT_ENOMEM ? "out of memory" : pt_errmsg());
+            } else {
+                size_t ok = 0;
+                for (size_t i = 0; i < te.n; i++) ok += sp[i] == te.y[i];
+                sacc = te.n ? (double)ok / (double)te.n : 0.0, sps = s > 0.0 ? (double)te.n / s : 0.0;
+            }
+            free(sp);
+        }
+        if (!rc && json) {
+            printf("{\"model\": \"phasor\", \"accuracy\": %.6f, \"samples\": %zu, \"infer_us_per_image\": %.3f", acc, te.n, us);
+            if (spiking)
+                printf(", \"spiking\": %d, \"accuracy_spiking\": %.6f, \"spiking_images_per_s\": %.1f, \"spikes_per_image\": %.1f",
+                       spiking, sacc, sps, spikes);
+            printf("}\n");
+        } else if (!rc) {
             printf("accuracy %.2f%% on %zu samples (%.1f us/image)\n", 100.0 * acc, te.n, us);
+            if (spiking)
+                printf("spiking execution, T = %d bins: accuracy %.2f%% (%+.2f points), %.0f images/s one at a time, "
+                       "%.0f spikes per image\n",
+                       spiking, 100.0 * sacc, 100.0 * (sacc - acc), sps, spikes);
+        }
     }
     pt_dataset_free(&te);
     pt_phasor_destroy(m);

@@ -220,6 +220,10 @@ if "$bin" train --model phasor --data "$good" --hidden 8 --epochs 1 --quiet --js
   grep -q '"model": "phasor"' "$tmp/ph.json" || { echo "FAIL [train --model phasor --json]"; fail=1; }
   "$bin" eval --model "$tmp/ph.safetensors" --data "$good" --json | grep -q '"accuracy"' || { echo "FAIL [eval phasor]"; fail=1; }
   "$bin" info --json "$tmp/ph.safetensors" | grep -q '"hidden": 8' || { echo "FAIL [info phasor]"; fail=1; }
+  "$bin" eval --model "$tmp/ph.safetensors" --data "$good" --spiking 16 --json | grep -q '"accuracy_spiking"' ||
+    { echo "FAIL [eval --spiking]"; fail=1; }
+  expect_bad "spiking T < 2" "--spiking" -- "$bin" eval --model "$tmp/ph.safetensors" --data "$good" --spiking 1
+  expect_bad "spiking on a tower" "--spiking" -- "$bin" eval --model "$tmp/m.safetensors" --data "$good" --spiking 16
   expect_bad "phasor eval sparse" "phasor network" -- "$bin" eval --model "$tmp/ph.safetensors" --data "$good" --sparse 8:2
   expect_bad "phasor export" "phasor" -- "$bin" export --model "$tmp/ph.safetensors" --out "$tmp/x3"
   expect_bad "phasor compose" "phasor" -- "$bin" compose --model "$tmp/ph.safetensors" --a 1 --b 3 --name x

@@ -36,19 +36,26 @@ int main(void)
         printf("T = %d: worst round-trip error %.5f (bound pi/T = %.5f)\n", T, worst, 3.14159265358979 / T);
         CHECK(worst <= 3.14159265358979 / T + 1e-5);
     }
-    /* bins by hand, T = 4: phase 0.1 -> bin 0, pi/2 + 0.1 -> 1, -0.1 -> 3 (= 2 pi - 0.1); silent */
+    /* bins by hand, T = 4 (centres 0, pi/2, pi, 3 pi/2): phase 0.1 -> bin 0,
+     * pi/2 + 0.1 -> 1, -0.1 -> 0 (nearest centre 0), 2.5 -> 2; silent */
     float hz[8] = {1, 0.1f, 0, 0, -0.1f, 1, 1, -0.1f};
     hz[0] = cosf(0.1f), hz[1] = sinf(0.1f), hz[4] = cosf(1.6707963f), hz[5] = sinf(1.6707963f);
     hz[6] = cosf(-0.1f), hz[7] = sinf(-0.1f);
     int16_t hb[4];
     CHECK(pt_spike_encode(hz, 4, 4, 0.5f, hb) == PT_OK);
-    CHECK(hb[0] == 0 && hb[1] == -1 && hb[2] == 1 && hb[3] == 3);
+    CHECK(hb[0] == 0 && hb[1] == -1 && hb[2] == 1 && hb[3] == 0);
+    hz[6] = cosf(2.5f), hz[7] = sinf(2.5f);
+    CHECK(pt_spike_encode(hz, 4, 4, 0.5f, hb) == PT_OK && hb[3] == 2);
     float hp[4];
     uint8_t ha[4];
     CHECK(pt_spike_decode(hb, 4, 4, hp, ha) == PT_OK);
     CHECK(ha[1] == 0 && isnan(hp[1]) && ha[0] && ha[2] && ha[3]);
-    CHECK_CLOSE(hp[0], 0.785398, 0, 1e-5);   /* centre of bin 0: pi/4 */
-    CHECK_CLOSE(hp[3], -0.785398, 0, 1e-5);  /* centre of bin 3: 7 pi/4 = -pi/4 */
+    CHECK_CLOSE(hp[0], 0.0, 0, 1e-6);        /* centre of bin 0 */
+    CHECK_CLOSE(hp[2], 1.5707963, 0, 1e-6);  /* centre of bin 1: pi/2 */
+    CHECK_CLOSE(hp[3], 3.1415927, 0, 1e-6);  /* centre of bin 2: pi */
+    int16_t b3 = 3;
+    CHECK(pt_spike_decode(&b3, 1, 4, hp, ha) == PT_OK);
+    CHECK_CLOSE(hp[0], -1.5707963, 0, 1e-6); /* 3 pi/2 wraps to -pi/2 */
     /* bad input */
     CHECK(pt_spike_encode(hz, 4, 1, 0.5f, hb) == PT_EINVAL && strstr(pt_errmsg(), "T = 1"));
     CHECK(pt_spike_encode(hz, 4, 4, 0.0f, hb) == PT_EINVAL && strstr(pt_errmsg(), "eps"));
@@ -159,6 +166,16 @@ int main(void)
         for (int i = 0; i < NT; i++) ok += tp[i] == ty[i];
         printf("phasor MLP on a synthetic task: loss %.3f -> %.3f, accuracy %d/%d\n", l0, l1, ok, NT);
         CHECK(l1 < l0 && ok > NT * 9 / 10);
+        /* spiking execution: with many bins it answers as the atemporal network;
+         * every input and every hidden unit spikes once (none is silent here) */
+        uint8_t sp[NT];
+        double spikes = 0.0;
+        CHECK(pt_phasor_predict_spiking(pm, tx, NT, 4096, sp, &spikes) == PT_OK);
+        int same = 0;
+        for (int i = 0; i < NT; i++) same += sp[i] == tp[i];
+        printf("spiking execution, T = 4096: %d/%d answers as atemporal, %.1f spikes per image\n", same, NT, spikes);
+        CHECK(same >= NT * 99 / 100 && spikes > 16.0 && spikes <= 16.0 + 32.0);
+        CHECK(pt_phasor_predict_spiking(pm, tx, NT, 1, sp, NULL) == PT_EINVAL && strstr(pt_errmsg(), "--spiking 1"));
         /* checkpoint round trip: same predictions; a tower loader refuses it */
         const char *cp = "/tmp/pt_test_phasor.safetensors";
         char kind[16];
@@ -177,8 +194,9 @@ int main(void)
         CHECK(pt_phasor_create(&pc, &pm) == PT_EINVAL && strstr(pt_errmsg(), "--depth"));
         pt_phasor_act pa;
         CHECK(pt_phasor_act_parse("tanh", &pa) == PT_EINVAL && strstr(pt_errmsg(), "--act"));
-        pc = pt_phasor_config_default(), pc.n_in = 16, pc.n_out = 4;
+        pc = pt_phasor_config_default(), pc.n_in = 16, pc.n_out = 4, pc.act = PT_ACT_CARDIOID;
         CHECK(pt_phasor_create(&pc, &pm) == PT_OK);
+        CHECK(pt_phasor_predict_spiking(pm, tx, NT, 16, tp, NULL) == PT_EINVAL && strstr(pt_errmsg(), "unit-circle"));
         ty[3] = 9;
         CHECK(pt_phasor_train_epoch(pm, tx, ty, NT, NULL) == PT_EINVAL && strstr(pt_errmsg(), "label 9"));
         pt_phasor_destroy(pm);

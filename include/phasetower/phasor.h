@@ -16,11 +16,11 @@ extern "C" {
 #endif
 
 /* ---- phase <-> spike codec ----
- * A cycle of T bins; bin b covers phases [2 pi b / T, 2 pi (b+1) / T) (phases
- * taken modulo 2 pi). Encoding: z_i with |z_i| <= eps is silent (bin -1), any
- * other gets the bin holding arg z_i. Decoding: bin b gives the phase of its
- * centre, 2 pi (b + 1/2) / T, wrapped to (-pi, pi]; the round trip is off by
- * at most pi / T. A silent unit decodes to active 0 and phase NaN: never to a
+ * A cycle of T bins; bin b is centred on phase 2 pi b / T (phases taken
+ * modulo 2 pi). Encoding: z_i with |z_i| <= eps is silent (bin -1), any other
+ * spikes in the bin whose centre is nearest to arg z_i. Decoding: bin b gives
+ * its centre, 2 pi b / T, wrapped to (-pi, pi]; the round trip is off by at
+ * most pi / T, with no offset common to all phases. A silent unit decodes to active 0 and phase NaN: never to a
  * phase. PT_EINVAL: T < 2 or T > 32767, eps <= 0 or not finite, a
  * non-finite z, a bin outside -1..T-1. */
 pt_status pt_spike_encode(const float *z, size_t n, int T, float eps, int16_t *bin);
@@ -117,6 +117,17 @@ pt_status pt_phasor_predict(const pt_phasor_mlp *m, const float *x, size_t n, ui
 size_t pt_phasor_param_count(const pt_phasor_mlp *m);
 float *pt_phasor_params(pt_phasor_mlp *m);
 pt_status pt_phasor_grad(const pt_phasor_mlp *m, const float *x, const uint8_t *y, size_t n, double *loss, float *grad);
+
+/* Spiking execution (docs/phasor.md), event-driven, every layer: each input
+ * pixel spikes once per cycle of T bins at the bin of its phase pi x; a
+ * neuron sums W_ij e^{i 2 pi b_j / T} over the spikes it receives, in time
+ * order, and at the end of the cycle spikes at the bin of the sum's phase, or
+ * stays silent when |sum| <= eps; the readout is Re(V a) over the last layer's
+ * spikes. Needs the unit-circle activation (spikes carry phase, not
+ * magnitude): PT_EINVAL otherwise, or for T outside 2..32767. *spikes (may be
+ * NULL) gets the mean spikes per image, all layers and inputs. */
+pt_status pt_phasor_predict_spiking(const pt_phasor_mlp *m, const float *x, size_t n, int T, uint8_t *pred,
+                                    double *spikes);
 
 /* safetensors checkpoint, metadata "model": "phasor" (docs/checkpoint-format.md). */
 pt_status pt_phasor_save(const pt_phasor_mlp *m, const char *path);

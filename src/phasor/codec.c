@@ -25,8 +25,8 @@ pt_status pt_spike_encode(const float *z, size_t n, int T, float eps, int16_t *b
         }
         double t = atan2(im, re) / PT_TWO_PI; /* (-1/2, 1/2] turns */
         if (t < 0.0) t += 1.0;
-        long b = (long)floor(t * (double)T);
-        bin[i] = (int16_t)(b >= T ? T - 1 : b < 0 ? 0 : b);
+        long b = lround(t * (double)T) % T; /* the nearest bin centre 2 pi b / T */
+        bin[i] = (int16_t)(b < 0 ? b + T : b);
     }
     return PT_OK;
 }
@@ -43,7 +43,7 @@ pt_status pt_spike_decode(const int16_t *bin, size_t n, int T, float *phase, uin
             active[i] = 0;
             continue;
         }
-        double p = PT_TWO_PI * ((double)bin[i] + 0.5) / (double)T;
+        double p = PT_TWO_PI * (double)bin[i] / (double)T;
         if (p > PT_TWO_PI / 2.0) p -= PT_TWO_PI;
         phase[i] = (float)p;
         active[i] = 1;
