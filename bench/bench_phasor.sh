@@ -4,7 +4,8 @@
 # Runs, in one invocation, on Fashion-MNIST:
 #   1. the phasor MLP 784-100-10 for 2 epochs (the peer's setting; Olin-Ammentorp
 #      & Bazhenov report 82-84% on Fashion-MNIST), with the unit-circle and the
-#      cardioid activation, and larger ones (784-512-10; 784-512-512-10);
+#      cardioid activation, with 8-level phase quantization, and larger ones
+#      (784-512-10; 784-512-512-10);
 #   2. the PyTorch MLP 784-512-512-10 (bench/mlp_baseline.py, 1 thread) after
 #      2 epochs, and PhaseTower's default one pass, for reference;
 #   3. the TPAM capacity curve (N 625, K 25), fixed and top-K threshold.
@@ -40,6 +41,7 @@ phasor() { # args...
 }
 phasor --hidden 100 --epochs 2 --act unit --out "$TMP/unit.safetensors"
 phasor --hidden 100 --epochs 2 --act cardioid
+phasor --hidden 100 --epochs 2 --act quant --levels 8
 phasor --hidden 512 --epochs 2 --act unit
 phasor --hidden 512 --epochs 2 --act cardioid
 phasor --hidden 512 --depth 2 --epochs 2 --act cardioid

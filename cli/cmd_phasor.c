@@ -11,7 +11,8 @@ static const char *TRAIN_USAGE =
     "usage: phasetower train --model phasor [--data DIR] [--hidden 100] [--depth 1] [--act unit]\n"
     "                        [--epochs 2] [--lr 0.001] [--batch 128] [--seed 1] [--out F] [--json]\n\n"
     "Trains a phasor MLP: inputs encoded as exp(i pi x), --depth complex dense layers of\n"
-    "--hidden units with the activation (unit: z/(|z|+eps), cardioid, modrelu), a real\n"
+    "--hidden units with the activation (unit: z/(|z|+eps), cardioid, modrelu, quant:\n"
+    "--levels phases, trained straight-through), a real\n"
     "readout Re(V z); cross-entropy, hand-written Wirtinger gradients, Adam.";
 
 static int phasor_eval(const char *cmd, const pt_phasor_mlp *m, const pt_dataset *te, double *acc, double *us)
@@ -44,9 +45,10 @@ int cmd_train_phasor(int argc, char **argv)
         {"data", OPT_STR, &data, "MNIST-format directory (default " PT_DEFAULT_DATA ")", 0, 0, 0},
         {"hidden", OPT_INT, &c.hidden, "units per hidden layer (default 100)", 1, 100000, 0},
         {"depth", OPT_INT, &c.depth, "hidden layers (default 1)", 1, 16, 0},
-        {"act", OPT_STR, &act, "unit (default), cardioid or modrelu", 0, 0, 0},
+        {"act", OPT_STR, &act, "unit (default), cardioid, modrelu or quant", 0, 0, 0},
         {"eps", OPT_FLOAT, &c.eps, "eps of the unit-circle activation (default 0.001)", -1e30, 1e30, 0},
         {"modrelu-b", OPT_FLOAT, &c.modrelu_b, "fixed bias of modrelu (default -0.1)", -1e6, 1e6, 0},
+        {"levels", OPT_INT, &c.levels, "phase levels of quant (default 8)", -1e9, 1e9, 0},
         {"epochs", OPT_INT, &epochs, "passes over the training data (default 2)", 1, 1000, 0},
         {"lr", OPT_FLOAT, &c.lr, "Adam step (default 0.001)", -1e30, 1e30, 0},
         {"batch", OPT_INT, &c.batch, "mini-batch (default 128)", 1, 4096, 0},

@@ -212,6 +212,7 @@ fi
 # phasor networks: bad flags, and a checkpoint of the other kind
 expect_bad "phasor eps 0" "--eps" -- "$bin" train --model phasor --data "$good" --eps 0 --out "$tmp/out.safetensors"
 expect_bad "phasor act" "--act" -- "$bin" train --model phasor --data "$good" --act tanh --out "$tmp/out.safetensors"
+expect_bad "phasor levels" "--levels" -- "$bin" train --model phasor --data "$good" --act quant --levels 1 --out "$tmp/out.safetensors"
 expect_bad "phasor depth" "--depth" -- "$bin" train --model phasor --data "$good" --depth 0 --out "$tmp/out.safetensors"
 expect_bad "phasor lr NaN" "--lr" -- "$bin" train --model phasor --data "$good" --lr nan --out "$tmp/out.safetensors"
 expect_bad "model kind" "--model" -- "$bin" train --model ladder --data "$good" --out "$tmp/out.safetensors"

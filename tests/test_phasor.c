@@ -166,6 +166,34 @@ int main(void)
         for (int i = 0; i < NT; i++) ok += tp[i] == ty[i];
         printf("phasor MLP on a synthetic task: loss %.3f -> %.3f, accuracy %d/%d\n", l0, l1, ok, NT);
         CHECK(l1 < l0 && ok > NT * 9 / 10);
+        /* k-level phase quantization: with 65536 levels the same weights answer as with
+         * the unit circle; with 2 levels (phases 0 and pi) they do not; it trains */
+        {
+            pt_phasor_mlp *q = NULL;
+            pt_phasor_config qc = pc;
+            qc.act = PT_ACT_QUANT, qc.levels = 65536;
+            CHECK(pt_phasor_create(&qc, &q) == PT_OK);
+            memcpy(pt_phasor_params(q), pt_phasor_params(pm), pt_phasor_param_count(pm) * sizeof(float));
+            uint8_t qp[NT];
+            int sameq = 0;
+            CHECK(pt_phasor_predict(q, tx, NT, qp, NULL) == PT_OK);
+            for (int i = 0; i < NT; i++) sameq += qp[i] == tp[i];
+            CHECK(sameq >= NT * 99 / 100);
+            pt_phasor_destroy(q);
+            qc.levels = 4, qc.seed = 2;
+            double lq0 = 0, lq1 = 0;
+            CHECK(pt_phasor_create(&qc, &q) == PT_OK && pt_phasor_train_epoch(q, tx, ty, NT, &lq0) == PT_OK);
+            for (int e = 0; e < 4; e++) CHECK(pt_phasor_train_epoch(q, tx, ty, NT, &lq1) == PT_OK);
+            CHECK(pt_phasor_predict(q, tx, NT, qp, NULL) == PT_OK);
+            sameq = 0;
+            for (int i = 0; i < NT; i++) sameq += qp[i] == ty[i];
+            printf("quant, 4 levels, straight-through: loss %.3f -> %.3f, accuracy %d/%d\n", lq0, lq1, sameq, NT);
+            CHECK(lq1 < lq0 && sameq > NT * 9 / 10);
+            CHECK(pt_phasor_predict_spiking(q, tx, NT, 16, qp, NULL) == PT_EINVAL);
+            pt_phasor_destroy(q);
+            qc.levels = 1;
+            CHECK(pt_phasor_create(&qc, &q) == PT_EINVAL && strstr(pt_errmsg(), "--levels"));
+        }
         /* spiking execution: with many bins it answers as the atemporal network;
          * every input and every hidden unit spikes once (none is silent here) */
         uint8_t sp[NT];

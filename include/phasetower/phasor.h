@@ -77,7 +77,10 @@ pt_status pt_tpam_capacity_point(const pt_tpam_config *c, int M, int ncues, doub
 typedef enum pt_phasor_act {
     PT_ACT_UNIT = 0,     /* z / (|z| + eps): onto the unit circle */
     PT_ACT_CARDIOID = 1, /* (1 + cos arg z) z / 2 */
-    PT_ACT_MODRELU = 2   /* max(0, |z| + b) z / |z|, with a fixed b (modrelu_b) */
+    PT_ACT_MODRELU = 2,  /* max(0, |z| + b) z / |z|, with a fixed b (modrelu_b) */
+    PT_ACT_QUANT = 3     /* k-level phase quantization: e^{i 2 pi j / k}, j the nearest level to arg z
+                            (0 when |z| <= eps); trained with the unit circle's gradient
+                            (straight-through) */
 } pt_phasor_act;
 typedef struct pt_phasor_config {
     int n_in, n_out;  /* 1..1e6, 2..256 */
@@ -86,6 +89,7 @@ typedef struct pt_phasor_config {
     pt_phasor_act act;
     float eps;        /* of the unit-circle activation, > 0 */
     float modrelu_b;  /* bias of modReLU (not learned) */
+    int levels;       /* k of PT_ACT_QUANT, 2..65536 (default 8) */
     float lr;         /* Adam step, > 0 */
     int batch;        /* mini-batch, 1..4096 */
     uint64_t seed;
@@ -93,8 +97,8 @@ typedef struct pt_phasor_config {
 typedef struct pt_phasor_mlp pt_phasor_mlp;
 
 /* Defaults: 784 inputs, 10 classes, 100 hidden, depth 1 (784-100-10, the
- * peer's setting), unit-circle activation, eps 1e-3, modrelu_b -0.1, Adam lr
- * 1e-3, batch 128, seed 1. */
+ * peer's setting), unit-circle activation, eps 1e-3, modrelu_b -0.1, 8 levels,
+ * Adam lr 1e-3, batch 128, seed 1. */
 pt_phasor_config pt_phasor_config_default(void);
 pt_status pt_phasor_config_check(const pt_phasor_config *c); /* PT_EINVAL naming the field */
 pt_status pt_phasor_create(const pt_phasor_config *c, pt_phasor_mlp **out);

@@ -21,23 +21,23 @@ struct pt_phasor_mlp {
     pt_rng rng;                /* shuffling */
 };
 
-static const char *const act_names[] = {"unit", "cardioid", "modrelu"};
+static const char *const act_names[] = {"unit", "cardioid", "modrelu", "quant"};
 
-const char *pt_phasor_act_name(pt_phasor_act a) { return (unsigned)a < 3 ? act_names[a] : "?"; }
+const char *pt_phasor_act_name(pt_phasor_act a) { return (unsigned)a < 4 ? act_names[a] : "?"; }
 
 pt_status pt_phasor_act_parse(const char *s, pt_phasor_act *out)
 {
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 4; i++)
         if (!strcmp(s, act_names[i])) {
             *out = (pt_phasor_act)i;
             return PT_OK;
         }
-    return pt_fail(PT_EINVAL, "--act '%s': expected unit, cardioid or modrelu", s);
+    return pt_fail(PT_EINVAL, "--act '%s': expected unit, cardioid, modrelu or quant", s);
 }
 
 pt_phasor_config pt_phasor_config_default(void)
 {
-    pt_phasor_config c = {784, 10, 100, 1, PT_ACT_UNIT, 1e-3f, -0.1f, 1e-3f, 128, 1};
+    pt_phasor_config c = {784, 10, 100, 1, PT_ACT_UNIT, 1e-3f, -0.1f, 8, 1e-3f, 128, 1};
     return c;
 }
 
@@ -47,7 +47,8 @@ pt_status pt_phasor_config_check(const pt_phasor_config *c)
     if (c->n_out < 2 || c->n_out > 256) return pt_fail(PT_EINVAL, "phasor: n_classes %d outside 2..256", c->n_out);
     if (c->hidden < 1 || c->hidden > 100000) return pt_fail(PT_EINVAL, "--hidden %d outside 1..100000", c->hidden);
     if (c->depth < 1 || c->depth > PH_MAXDEPTH) return pt_fail(PT_EINVAL, "--depth %d outside 1..%d", c->depth, PH_MAXDEPTH);
-    if ((unsigned)c->act > PT_ACT_MODRELU) return pt_fail(PT_EINVAL, "--act: unknown activation %d", (int)c->act);
+    if ((unsigned)c->act > PT_ACT_QUANT) return pt_fail(PT_EINVAL, "--act: unknown activation %d", (int)c->act);
+    if (c->levels < 2 || c->levels > 65536) return pt_fail(PT_EINVAL, "--levels %d outside 2..65536", c->levels);
     if (!(c->eps > 0.0f) || !isfinite(c->eps)) return pt_fail(PT_EINVAL, "--eps %g: must be a finite number > 0", (double)c->eps);
     if (!isfinite(c->modrelu_b)) return pt_fail(PT_EINVAL, "--modrelu-b must be finite");
     if (!(c->lr > 0.0f) || !isfinite(c->lr)) return pt_fail(PT_EINVAL, "--lr %g: must be a finite number > 0", (double)c->lr);
@@ -168,6 +169,14 @@ static void act_fwd(const pt_phasor_config *c, const float *hr, const float *hi,
         switch (c->act) {
         case PT_ACT_UNIT: s = 1.0f / (r + c->eps); break;
         case PT_ACT_CARDIOID: s = r > 0.0f ? 0.5f * (1.0f + x / r) : 0.5f; break;
+        case PT_ACT_QUANT:
+            if (r > c->eps) {
+                double k = (double)c->levels, j = nearbyint(k * atan2((double)y, (double)x) / 6.283185307179586);
+                ar[i] = (float)cos(6.283185307179586 * j / k), ai[i] = (float)sin(6.283185307179586 * j / k);
+            } else {
+                ar[i] = ai[i] = 0.0f;
+            }
+            continue;
         default: s = r > 0.0f && r + c->modrelu_b > 0.0f ? (r + c->modrelu_b) / r : 0.0f; break;
         }
         ar[i] = s * x, ai[i] = s * y;
@@ -179,7 +188,9 @@ static void act_bwd(const pt_phasor_config *c, const float *hr, const float *hi,
 {
     for (size_t i = 0; i < n; i++) {
         double x = hr[i], y = hi[i], r = hypot(x, y), ga = gr[i], gb = gi[i], ox, oy;
-        if (c->act == PT_ACT_UNIT) { /* a = h / s, s = r + eps: g_h = g/s - h Re(conj(h) g) / (r s^2) */
+        if (c->act == PT_ACT_UNIT || c->act == PT_ACT_QUANT) {
+            /* a = h / s, s = r + eps: g_h = g/s - h Re(conj(h) g) / (r s^2); for quant, the
+             * straight-through estimate: the gradient of the unit circle it rounds */
             double s = r + (double)c->eps, dot = x * ga + y * gb;
             ox = ga / s, oy = gb / s;
             if (r > 0.0) ox -= x * dot / (r * s * s), oy -= y * dot / (r * s * s);
@@ -419,8 +430,8 @@ pt_status pt_phasor_save(const pt_phasor_mlp *m, const char *path)
             t->data = m->theta + m->off[l] + (size_t)part * out * in;
         }
     }
-    char v[12][64];
-    const char *meta[24];
+    char v[14][64];
+    const char *meta[28];
     size_t nm = 0;
 #define META(key, ...) do { snprintf(v[nm], sizeof v[nm], __VA_ARGS__); meta[2 * nm] = key; meta[2 * nm + 1] = v[nm]; nm++; } while (0)
     META("format", "phasetower");
@@ -433,6 +444,7 @@ pt_status pt_phasor_save(const pt_phasor_mlp *m, const char *path)
     META("act", "%s", pt_phasor_act_name(c->act));
     META("eps", "%.9g", (double)c->eps);
     META("modrelu_b", "%.9g", (double)c->modrelu_b);
+    META("levels", "%d", c->levels);
     META("seed", "%llu", (unsigned long long)c->seed);
 #undef META
     return pt_st_write(path, ts, nt, meta, nm);
@@ -474,6 +486,7 @@ pt_status pt_phasor_load(const char *path, pt_phasor_mlp **out)
     NUM("depth", depth, int, 1, PH_MAXDEPTH);
     NUM("eps", eps, float, 1e-30, 1e30);
     NUM("modrelu_b", modrelu_b, float, -1e30, 1e30);
+    if (pt_st_meta(f, "levels")) NUM("levels", levels, int, 2, 65536); /* absent before quant existed */
     NUM("seed", seed, uint64_t, 0, 9007199254740992.0);
 #undef NUM
     if ((st = pt_st_meta_str(f, path, "act", &s)) || (st = pt_phasor_act_parse(s, &c.act))) {
