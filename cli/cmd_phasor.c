@@ -47,7 +47,7 @@ int cmd_train_phasor(int argc, char **argv)
         {"depth", OPT_INT, &c.depth, "hidden layers (default 1)", 1, 16, 0},
         {"act", OPT_STR, &act, "unit (default), cardioid, modrelu or quant", 0, 0, 0},
         {"eps", OPT_FLOAT, &c.eps, "eps of the unit-circle activation (default 0.001)", -1e30, 1e30, 0},
-        {"modrelu-b", OPT_FLOAT, &c.modrelu_b, "fixed bias of modrelu (default -0.1)", -1e6, 1e6, 0},
+        {"modrelu-b", OPT_FLOAT, &c.modrelu_b, "initial bias of modrelu, learned per unit (default -0.1)", -1e6, 1e6, 0},
         {"levels", OPT_INT, &c.levels, "phase levels of quant (default 8)", -1e9, 1e9, 0},
         {"epochs", OPT_INT, &epochs, "passes over the training data (default 2)", 1, 1000, 0},
         {"lr", OPT_FLOAT, &c.lr, "Adam step (default 0.001)", -1e30, 1e30, 0},

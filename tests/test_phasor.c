@@ -115,9 +115,9 @@ int main(void)
         pt_phasor_mlp *pm = NULL;
         CHECK(pt_phasor_create(&pc, &pm) == PT_OK);
         size_t np = pt_phasor_param_count(pm);
-        CHECK(np == 2 * (5 * 6 + 5 * 5 + 3 * 5));
+        CHECK(np == 2 * (5 * 6 + 5 * 5 + 3 * 5) + (ai == PT_ACT_MODRELU ? 2 * 5 : 0)); /* modReLU: a bias per unit */
         enum { NS = 7 };
-        float px[NS * 6], g[140], g2[140];
+        float px[NS * 6], g[150], g2[150];
         uint8_t py[NS];
         pt_rng pr;
         pt_rng_seed(&pr, 40 + (uint64_t)ai);

@@ -77,7 +77,7 @@ pt_status pt_tpam_capacity_point(const pt_tpam_config *c, int M, int ncues, doub
 typedef enum pt_phasor_act {
     PT_ACT_UNIT = 0,     /* z / (|z| + eps): onto the unit circle */
     PT_ACT_CARDIOID = 1, /* (1 + cos arg z) z / 2 */
-    PT_ACT_MODRELU = 2,  /* max(0, |z| + b) z / |z|, with a fixed b (modrelu_b) */
+    PT_ACT_MODRELU = 2,  /* max(0, |z| + b) z / |z|, b learned per unit, starting at modrelu_b */
     PT_ACT_QUANT = 3     /* k-level phase quantization: e^{i 2 pi j / k}, j the nearest level to arg z
                             (0 when |z| <= eps); trained with the unit circle's gradient
                             (straight-through) */
@@ -88,7 +88,7 @@ typedef struct pt_phasor_config {
     int depth;        /* hidden layers, 1..16 */
     pt_phasor_act act;
     float eps;        /* of the unit-circle activation, > 0 */
-    float modrelu_b;  /* bias of modReLU (not learned) */
+    float modrelu_b;  /* initial bias of modReLU (learned) */
     int levels;       /* k of PT_ACT_QUANT, 2..65536 (default 8) */
     float lr;         /* Adam step, > 0 */
     int batch;        /* mini-batch, 1..4096 */
@@ -114,8 +114,8 @@ pt_status pt_phasor_train_epoch(pt_phasor_mlp *m, const float *x, const uint8_t 
 pt_status pt_phasor_predict(const pt_phasor_mlp *m, const float *x, size_t n, uint8_t *pred, float *logits);
 
 /* The parameters as one vector: for each layer its real then imaginary
- * weights (out, in), then the readout's real and imaginary parts (n_out,
- * hidden). pt_phasor_grad gives the mean cross-entropy over x and its gradient
+ * weights (out, in) (then, with modReLU, its biases (hidden)), then the
+ * readout's real and imaginary parts (n_out, hidden). pt_phasor_grad gives the mean cross-entropy over x and its gradient
  * with respect to that vector (d/d Re and d/d Im of every complex weight),
  * without changing the model. */
 size_t pt_phasor_param_count(const pt_phasor_mlp *m);

@@ -65,6 +65,7 @@ static void layout(pt_phasor_mlp *m)
     for (int l = 0; l < c->depth; l++) {
         m->off[l] = o;
         o += 2 * (size_t)c->hidden * (size_t)layer_in(c, l);
+        if (c->act == PT_ACT_MODRELU) o += (size_t)c->hidden; /* the learned biases b */
     }
     m->off[c->depth] = o;
     m->np = o + 2 * (size_t)c->n_out * (size_t)c->hidden;
@@ -104,6 +105,8 @@ pt_status pt_phasor_create(const pt_phasor_config *c, pt_phasor_mlp **out)
         float sd = sqrtf(1.0f / (float)(fin + fout));
         float *w = m->theta + m->off[l];
         for (size_t i = 0; i < 2 * fin * fout; i++) w[i] = sd * pt_rng_normal(&r);
+        if (l < c->depth && c->act == PT_ACT_MODRELU)
+            for (size_t i = 0; i < fout; i++) w[2 * fin * fout + i] = c->modrelu_b;
     }
     *out = m;
     return PT_OK;
@@ -161,9 +164,11 @@ static pt_status ws_alloc(ws *w, const pt_phasor_config *c, int B)
     return PT_OK;
 }
 
-/* a = act(h), elementwise on n complex values */
-static void act_fwd(const pt_phasor_config *c, const float *hr, const float *hi, float *ar, float *ai, size_t n)
+/* a = act(h), elementwise on n complex values (rows of H units); bias: modReLU's b per unit */
+static void act_fwd(const pt_phasor_config *c, const float *hr, const float *hi, float *ar, float *ai, size_t n,
+                    const float *bias)
 {
+    size_t H = (size_t)c->hidden;
     for (size_t i = 0; i < n; i++) {
         float x = hr[i], y = hi[i], r = hypotf(x, y), s;
         switch (c->act) {
@@ -177,15 +182,22 @@ static void act_fwd(const pt_phasor_config *c, const float *hr, const float *hi,
                 ar[i] = ai[i] = 0.0f;
             }
             continue;
-        default: s = r > 0.0f && r + c->modrelu_b > 0.0f ? (r + c->modrelu_b) / r : 0.0f; break;
+        default: {
+            float b = bias[i % H];
+            s = r > 0.0f && r + b > 0.0f ? (r + b) / r : 0.0f;
+            break;
+        }
         }
         ar[i] = s * x, ai[i] = s * y;
     }
 }
 
-/* g_h = J^T g_a, the real Jacobian of the activation (docs/phasor.md) */
-static void act_bwd(const pt_phasor_config *c, const float *hr, const float *hi, float *gr, float *gi, size_t n)
+/* g_h = J^T g_a, the real Jacobian of the activation (docs/phasor.md); for
+ * modReLU also gb += Re(conj(h / r) g_a), the gradient of its bias */
+static void act_bwd(const pt_phasor_config *c, const float *hr, const float *hi, float *gr, float *gi, size_t n,
+                    const float *bias, float *gbias)
 {
+    size_t H = (size_t)c->hidden;
     for (size_t i = 0; i < n; i++) {
         double x = hr[i], y = hi[i], r = hypot(x, y), ga = gr[i], gb = gi[i], ox, oy;
         if (c->act == PT_ACT_UNIT || c->act == PT_ACT_QUANT) {
@@ -204,11 +216,12 @@ static void act_bwd(const pt_phasor_config *c, const float *hr, const float *hi,
                 ox = 0.5 * ga, oy = 0.5 * gb;
             }
         } else { /* modReLU: a = h (1 + b / r) where r + b > 0 */
-            double b = c->modrelu_b;
+            double b = bias[i % H];
             if (r > 0.0 && r + b > 0.0) {
                 double r3 = r * r * r;
                 double axx = 1.0 + b * y * y / r3, axy = -b * x * y / r3, ayy = 1.0 + b * x * x / r3;
                 ox = ga * axx + gb * axy, oy = ga * axy + gb * ayy;
+                gbias[i % H] += (float)((x * ga + y * gb) / r); /* da/db = h / r */
             } else {
                 ox = oy = 0.0;
             }
@@ -240,7 +253,7 @@ static void forward(const pt_phasor_mlp *m, ws *w, const float *x, size_t B)
         size_t in = (size_t)layer_in(c, l);
         const float *Wr = m->theta + m->off[l], *Wi = Wr + H * in;
         cmul_nt(w->hr[l], w->hi[l], w->zr[l], w->zi[l], Wr, Wi, B, H, in);
-        act_fwd(c, w->hr[l], w->hi[l], w->zr[l + 1], w->zi[l + 1], B * H);
+        act_fwd(c, w->hr[l], w->hi[l], w->zr[l + 1], w->zi[l + 1], B * H, Wi + H * in);
     }
     const float *Vr = m->theta + m->off[c->depth], *Vi = Vr + (size_t)c->n_out * H;
     /* logits = Re(z V^T) = zr Vr^T - zi Vi^T */
@@ -281,9 +294,9 @@ static void backward(const pt_phasor_mlp *m, ws *w, size_t B, float *grad)
     pt_sgemm_nn(w->gi, w->gl, Vi, B, H, C, -1.0f, 0.0f);
     for (int l = c->depth - 1; l >= 0; l--) {
         size_t in = (size_t)layer_in(c, l);
-        act_bwd(c, w->hr[l], w->hi[l], w->gr, w->gi, B * H); /* now g_h */
         const float *Wr = m->theta + m->off[l], *Wi = Wr + H * in;
         float *gWr = grad + m->off[l], *gWi = gWr + H * in;
+        act_bwd(c, w->hr[l], w->hi[l], w->gr, w->gi, B * H, Wi + H * in, gWi + H * in); /* now g_h */
         const float *Zr = w->zr[l], *Zi = w->zi[l];
         /* g_W = g_h^T conj(z): d/dWr = Gr^T Zr + Gi^T Zi, d/dWi = Gi^T Zr - Gr^T Zi */
         pt_sgemm_tn(gWr, w->gr, Zr, H, in, B, 1.0f, 1.0f);
@@ -417,7 +430,7 @@ pt_status pt_phasor_predict(const pt_phasor_mlp *m, const float *x, size_t n, ui
 pt_status pt_phasor_save(const pt_phasor_mlp *m, const char *path)
 {
     const pt_phasor_config *c = &m->cfg;
-    pt_st_tensor ts[2 * PH_MAXDEPTH + 2];
+    pt_st_tensor ts[3 * PH_MAXDEPTH + 2];
     size_t nt = 0, H = (size_t)c->hidden;
     for (int l = 0; l <= c->depth; l++) {
         size_t out = l < c->depth ? H : (size_t)c->n_out, in = l < c->depth ? (size_t)layer_in(c, l) : H;
@@ -428,6 +441,12 @@ pt_status pt_phasor_save(const pt_phasor_mlp *m, const char *path)
             else snprintf(t->name, sizeof t->name, "readout.%s", part ? "im" : "re");
             t->dtype = PT_ST_F32, t->ndim = 2, t->shape[0] = out, t->shape[1] = in;
             t->data = m->theta + m->off[l] + (size_t)part * out * in;
+        }
+        if (l < c->depth && c->act == PT_ACT_MODRELU) {
+            pt_st_tensor *t = &ts[nt++];
+            memset(t, 0, sizeof *t);
+            snprintf(t->name, sizeof t->name, "layer%d.bias", l);
+            t->dtype = PT_ST_F32, t->ndim = 1, t->shape[0] = H, t->data = m->theta + m->off[l] + 2 * out * in;
         }
     }
     char v[14][64];
@@ -503,10 +522,15 @@ pt_status pt_phasor_load(const char *path, pt_phasor_mlp **out)
             else snprintf(name, sizeof name, "readout.%s", part ? "im" : "re");
             st = pt_st_get(f, path, PT_ST_F32, name, 2, sh, m->theta + m->off[l] + (size_t)part * sh[0] * sh[1]);
         }
+        if (!st && l < c.depth && c.act == PT_ACT_MODRELU) {
+            char name[PT_ST_MAXNAME];
+            snprintf(name, sizeof name, "layer%d.bias", l);
+            st = pt_st_get(f, path, PT_ST_F32, name, 1, &H, m->theta + m->off[l] + 2 * sh[0] * sh[1]);
+        }
     }
-    if (!st && pt_st_count(f) != 2 * (size_t)(c.depth + 1))
-        st = pt_fail(PT_EFORMAT, "%s: %zu tensors, a phasor network of depth %d has %d", path, pt_st_count(f), c.depth,
-                     2 * (c.depth + 1));
+    size_t want = 2 * (size_t)(c.depth + 1) + (c.act == PT_ACT_MODRELU ? (size_t)c.depth : 0);
+    if (!st && pt_st_count(f) != want)
+        st = pt_fail(PT_EFORMAT, "%s: %zu tensors, this phasor network has %zu", path, pt_st_count(f), want);
 done:
     pt_st_close(f);
     if (st) pt_phasor_destroy(m);

@@ -71,7 +71,7 @@ pt_status pt_phasor_predict_spiking(const pt_phasor_mlp *m, const float *x, size
         const float *Wr = theta + off, *Wi = Wr + out * in;
         for (size_t o = 0; o < out; o++)
             for (size_t j = 0; j < in; j++) w[j * out + o] = Wr[o * in + j], w[(in + j) * out + o] = Wi[o * in + j];
-        off += 2 * in * out;
+        off += 2 * in * out; /* (no biases: spiking needs the unit circle) */
     }
     if (!ok) {
         st = pt_fail(PT_ENOMEM, "--spiking: out of memory");
