@@ -171,9 +171,12 @@ pt_status pt_qtower_add_memory(pt_qtower *q, const pt_memory *mem, float tau)
 
 int pt_qtower_has_memory(const pt_qtower *q) { return q->has_mem; }
 
-pt_status pt_qtower_recall(const pt_qtower *q, const float *x, size_t n, uint8_t *tower, int *memory, uint8_t *confident)
+/* Each float image of x (n, n_in) rounded to pixels 0..255 (clamped to [0, 1]
+ * first), then passed to fn with its index; PT_EINVAL naming `what` for an
+ * image with a NaN pixel. */
+static pt_status for_pixels(const pt_qtower *q, const float *x, size_t n, const char *what,
+                            void (*fn)(const pt_qtower *, const uint8_t *, size_t, void *), void *user)
 {
-    if (!q->has_mem) return pt_fail(PT_EINVAL, "quantized recall: the model has no memory");
     size_t d = (size_t)q->m.n_in;
     uint8_t *px = malloc(d);
     if (!px) return PT_ENOMEM;
@@ -182,17 +185,35 @@ pt_status pt_qtower_recall(const pt_qtower *q, const float *x, size_t n, uint8_t
             float v = x[i * d + j];
             if (!(v == v)) {
                 free(px);
-                return pt_fail(PT_EINVAL, "quantized recall: image %zu has a NaN pixel", i);
+                return pt_fail(PT_EINVAL, "%s: image %zu has a NaN pixel", what, i);
             }
             px[j] = (uint8_t)lrintf(255.0f * (v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v));
         }
-        int tw = 0, cf = 0;
-        memory[i] = ptq_recall(&q->m, &q->mem, px, &tw, &cf);
-        if (tower) tower[i] = (uint8_t)tw;
-        if (confident) confident[i] = (uint8_t)cf;
+        fn(q, px, i, user);
     }
     free(px);
     return PT_OK;
+}
+
+typedef struct recall_out {
+    uint8_t *tower, *confident;
+    int *memory;
+} recall_out;
+
+static void recall_one(const pt_qtower *q, const uint8_t *px, size_t i, void *user)
+{
+    recall_out *o = user;
+    int tw = 0, cf = 0;
+    o->memory[i] = ptq_recall(&q->m, &q->mem, px, &tw, &cf);
+    if (o->tower) o->tower[i] = (uint8_t)tw;
+    if (o->confident) o->confident[i] = (uint8_t)cf;
+}
+
+pt_status pt_qtower_recall(const pt_qtower *q, const float *x, size_t n, uint8_t *tower, int *memory, uint8_t *confident)
+{
+    if (!q->has_mem) return pt_fail(PT_EINVAL, "quantized recall: the model has no memory");
+    recall_out o = {tower, confident, memory};
+    return for_pixels(q, x, n, "quantized recall", recall_one, &o);
 }
 
 int pt_qtower_predict_pixels(const pt_qtower *q, const uint8_t *pixels, int64_t *logits)
@@ -204,24 +225,14 @@ int pt_qtower_predict_pixels(const pt_qtower *q, const uint8_t *pixels, int64_t 
     return y;
 }
 
+static void predict_one(const pt_qtower *q, const uint8_t *px, size_t i, void *user)
+{
+    ((uint8_t *)user)[i] = (uint8_t)ptq_predict(&q->m, px, NULL);
+}
+
 pt_status pt_qtower_predict(const pt_qtower *q, const float *x, size_t n, uint8_t *pred)
 {
-    size_t d = (size_t)q->m.n_in;
-    uint8_t *px = malloc(d);
-    if (!px) return PT_ENOMEM;
-    for (size_t i = 0; i < n; i++) {
-        for (size_t j = 0; j < d; j++) {
-            float v = x[i * d + j];
-            if (!(v == v)) {
-                free(px);
-                return pt_fail(PT_EINVAL, "quantized predict: image %zu has a NaN pixel", i);
-            }
-            px[j] = (uint8_t)lrintf(255.0f * (v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v));
-        }
-        pred[i] = (uint8_t)ptq_predict(&q->m, px, NULL);
-    }
-    free(px);
-    return PT_OK;
+    return for_pixels(q, x, n, "quantized predict", predict_one, pred);
 }
 
 size_t pt_qtower_const_bytes(const pt_qtower *q)

@@ -568,6 +568,9 @@ typedef struct liquid {
     float *buf;            /* (Kcap * max(in_dim, 2 n_classes)) relayout scratch */
 } liquid;
 
+/* phi + pi, kept in (-pi, pi] */
+static float flip_phase(float ph) { return ph > 0.0f ? ph - (float)PT_PI : ph + (float)PT_PI; }
+
 static void liquid_free(liquid *q)
 {
     free(q->last), free(q->flipped), free(q->parent), free(q->free_slots), free(q->src), free(q->buf);
@@ -656,7 +659,7 @@ static void liquid_apply(liquid *q, pt_tower *t, ridge_acc *ra, uint64_t now)
             continue;
         }
         if (c->deaths && idle >= N && !q->flipped[k]) {
-            b->phi[k] = b->phi[k] > 0.0f ? b->phi[k] - (float)PT_PI : b->phi[k] + (float)PT_PI;
+            b->phi[k] = flip_phase(b->phi[k]);
             q->flipped[k] = 1, q->last[k] = now;
             t->flips[L - 1]++;
         }
@@ -683,7 +686,7 @@ static void liquid_apply(liquid *q, pt_tower *t, ridge_acc *ra, uint64_t now)
     for (int i = 0; i < n; i++) {
         int from = q->src[i] >= 0 ? q->src[i] : -q->src[i] - 1;
         float ph = b->phi[from];
-        phi2[i] = q->src[i] >= 0 ? ph : (ph > 0.0f ? ph - (float)PT_PI : ph + (float)PT_PI);
+        phi2[i] = q->src[i] >= 0 ? ph : flip_phase(ph);
     }
     memcpy(b->phi, phi2, (size_t)n * sizeof(float));
     for (int i = 0, j = 0; i < n; i++) { /* last/flipped: i <= src for kept neurons, so in place */
