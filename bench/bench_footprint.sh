@@ -22,23 +22,10 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
-DATA=/usr/share/datasets/fashion-mnist
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --data) DATA=${2:?--data needs a directory}; shift 2 ;;
-        -h|--help) sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;;
-        *) echo "bench_footprint.sh: unknown argument: $1" >&2; exit 2 ;;
-    esac
-done
-PT=${PT_BIN:-build/phasetower}
-PY=${PYTHON:-/usr/bin/python3}
+. bench/lib.sh
+bench_args bench_footprint.sh "$@"
+bench_setup bench_footprint.sh
 CC=${CC:-cc}
-[ -x "$PT" ] || { echo "bench_footprint.sh: $PT not found (run make build)" >&2; exit 2; }
-"$PY" -c 'import torch, numpy' 2>/dev/null || { echo "bench_footprint.sh: $PY lacks torch/numpy (make bench-deps)" >&2; exit 2; }
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/phasetower-fpbench.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
-log() { echo "[bench] $*" >&2; }
-run() { log "$*"; "$@"; }
 gzip -dc "$DATA/t10k-images-idx3-ubyte.gz" > "$TMP/images"
 gzip -dc "$DATA/t10k-labels-idx1-ubyte.gz" > "$TMP/labels"
 
@@ -88,12 +75,9 @@ liquid "256, births (sample) up to 300" --layers 256:0.125 --births --birth-init
 
 run "$PY" bench/mlp_baseline.py --data "$DATA" --epochs-list 1 --seed 1 > "$TMP/mlp.jsonl"
 
-mkdir -p bench/results
-STAMP=$(date -u +%Y%m%dT%H%M%SZ)
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo none)
-[ -z "$(git status --porcelain 2>/dev/null | head -n1)" ] || commit="$commit (dirty tree)"
-export STAMP COMMIT=$commit DATE=$(date -u '+%Y-%m-%d %H:%M UTC') CPU=$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -n1)
-export CCV=$("$CC" --version | head -n1)
+bench_stamp
+CCV=$("$CC" --version | head -n1)
+export CCV
 "$PY" - "$TMP" <<'PYEOF' | tee "bench/results/$STAMP-footprint.md"
 import json, os, sys
 T = sys.argv[1]

@@ -31,6 +31,7 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+. bench/lib.sh
 DATA=/usr/share/datasets/fashion-mnist
 QUICK=0
 while [ $# -gt 0 ]; do
@@ -41,17 +42,10 @@ while [ $# -gt 0 ]; do
         *) echo "bench_memory.sh: unknown argument: $1" >&2; exit 2 ;;
     esac
 done
-PT=${PT_BIN:-build/phasetower}
-PY=${PYTHON:-/usr/bin/python3}
-[ -x "$PT" ] || { echo "bench_memory.sh: $PT not found (run make build)" >&2; exit 2; }
-"$PY" -c 'import torch, numpy' 2>/dev/null || { echo "bench_memory.sh: $PY lacks torch/numpy (make bench-deps)" >&2; exit 2; }
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/phasetower-membench.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
+bench_setup bench_memory.sh
 EPOCHS=1,20
 SIZES="1000 10000 100000"
 [ "$QUICK" = 1 ] && EPOCHS=1 && SIZES="1000 10000"
-log() { echo "[bench] $*" >&2; }
-run() { log "$*"; "$@"; } # prints the command, then runs it
 
 # corrupted copies of the test set, shared by PhaseTower and the MLP
 for c in rotate:15-45 noise:0.3; do
@@ -147,11 +141,7 @@ run "$PY" bench/mlp_baseline.py --data "$DATA" --epochs-list "$EPOCHS" --seed 1 
     --turn-root "$TMP/turn" --turn-sets clean,rotate,noise > "$TMP/mlp_derot.jsonl"
 echo "$ptm" > "$TMP/pt_margin.txt"
 
-mkdir -p bench/results
-STAMP=$(date -u +%Y%m%dT%H%M%SZ)
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo none)
-[ -z "$(git status --porcelain 2>/dev/null | head -n1)" ] || commit="$commit (dirty tree)"
-export STAMP COMMIT=$commit DATE=$(date -u '+%Y-%m-%d %H:%M UTC') CPU=$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -n1)
+bench_stamp
 "$PY" - "$TMP" <<'EOF' | tee "bench/results/$STAMP-memory.md"
 import json, os, sys
 T = sys.argv[1]

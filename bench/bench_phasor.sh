@@ -17,22 +17,9 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
-DATA=/usr/share/datasets/fashion-mnist
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --data) DATA=${2:?--data needs a directory}; shift 2 ;;
-        -h|--help) sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;;
-        *) echo "bench_phasor.sh: unknown argument: $1" >&2; exit 2 ;;
-    esac
-done
-PT=${PT_BIN:-build/phasetower}
-PY=${PYTHON:-/usr/bin/python3}
-[ -x "$PT" ] || { echo "bench_phasor.sh: $PT not found (run make build)" >&2; exit 2; }
-"$PY" -c 'import torch, numpy' 2>/dev/null || { echo "bench_phasor.sh: $PY lacks torch/numpy (make bench-deps)" >&2; exit 2; }
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/phasetower-phbench.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
-log() { echo "[bench] $*" >&2; }
-run() { log "$*"; "$@"; }
+. bench/lib.sh
+bench_args bench_phasor.sh "$@"
+bench_setup bench_phasor.sh
 
 : > "$TMP/phasor.jsonl"
 phasor() { # args...
@@ -54,11 +41,7 @@ run "$PY" bench/mlp_baseline.py --data "$DATA" --epochs-list 2 --seed 1 > "$TMP/
 run "$PT" tpam --json > "$TMP/tpam_fixed.jsonl"
 run "$PT" tpam --topk --patterns 25,50,100,150,201,250,300,400,600,800,1000 --json > "$TMP/tpam_topk.jsonl"
 
-mkdir -p bench/results
-STAMP=$(date -u +%Y%m%dT%H%M%SZ)
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo none)
-[ -z "$(git status --porcelain 2>/dev/null | head -n1)" ] || commit="$commit (dirty tree)"
-export STAMP COMMIT=$commit DATE=$(date -u '+%Y-%m-%d %H:%M UTC') CPU=$(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -n1)
+bench_stamp
 "$PY" - "$TMP" <<'PYEOF' | tee "bench/results/$STAMP-phasor.md"
 import json, os, sys
 T = sys.argv[1]
