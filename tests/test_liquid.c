@@ -132,6 +132,36 @@ int main(void)
     CHECK(found);
     pt_tower_destroy(t);
 
+    /* ridge slots: neuron 3 is used by the first 12 samples, then idles, flips
+     * and is removed (sample 36); samples of a new pattern from sample 60 on
+     * then give births. A newborn takes the slot freed last (neuron 3's, full of
+     * its old sums: they must be cleared) or, in the test mode, a never-used
+     * one (there are 9 = 15 - 6 of those, more than the births, so that run
+     * never reuses a slot). The readout must be bit-identical either way. */
+    {
+        enum { NS = 80 };
+        static float xs[NS * DIM];
+        static uint8_t ys[NS];
+        for (int i = 0; i < NS; i++) {
+            int c = i < 12 ? i % 4 : i < 60 ? i % 3 : 4; /* 4: the new pattern, pixel 4 */
+            ys[i] = (uint8_t)(c == 4 ? 0 : c);
+            for (int j = 0; j < DIM; j++) xs[i * DIM + j] = j == c ? 1.0f : 0.0f;
+            xs[i * DIM + 7] = 0.02f * (float)(i % 5);
+        }
+        pt_tower *ta = make(1, 1, 0.9f, 15, 0), *tb = make(1, 1, 0.9f, 15, 0);
+        CHECK(pt_tower_train(ta, xs, ys, NS, NULL, NULL) == PT_OK);
+        pt_liquid_oldest_slot_first = 1;
+        CHECK(pt_tower_train(tb, xs, ys, NS, NULL, NULL) == PT_OK);
+        pt_liquid_oldest_slot_first = 0;
+        long ba, fa, da;
+        pt_tower_topology(ta, 0, &ba, &fa, &da);
+        int Ka = pt_tower_block_size(ta, 0);
+        printf("slots: %d neurons, %ld births, %ld flips, %ld deaths\n", Ka, ba, fa, da);
+        CHECK(da == 3 && ba >= 1 && ba <= 9 && Ka == pt_tower_block_size(tb, 0));
+        CHECK(!memcmp(ta->C, tb->C, sizeof(pt_c32) * NCLS * (size_t)Ka));
+        pt_tower_destroy(ta), pt_tower_destroy(tb);
+    }
+
     /* bad options */
     pt_tower_config c = pt_tower_config_default();
     c.death_steps = 0;

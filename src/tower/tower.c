@@ -568,6 +568,8 @@ typedef struct liquid {
     float *buf;            /* (Kcap * max(in_dim, 2 n_classes)) relayout scratch */
 } liquid;
 
+int pt_liquid_oldest_slot_first = 0;
+
 /* phi + pi, kept in (-pi, pi] */
 static float flip_phase(float ph) { return ph > 0.0f ? ph - (float)PT_PI : ph + (float)PT_PI; }
 
@@ -699,7 +701,13 @@ static void liquid_apply(liquid *q, pt_tower *t, ridge_acc *ra, uint64_t now)
     for (int i = K - removed; i < n; i++) { /* newborns */
         q->last[i] = now, q->flipped[i] = 0;
         if (ra && ra->G) {
-            int sl = q->free_slots[--q->nfree]; /* there is one: n <= Kcap */
+            int sl; /* there is one: n <= Kcap */
+            if (pt_liquid_oldest_slot_first) { /* tests: the oldest free slot (never-used ones first) */
+                sl = q->free_slots[0];
+                memmove(q->free_slots, q->free_slots + 1, (size_t)(--q->nfree) * sizeof *q->free_slots);
+            } else {
+                sl = q->free_slots[--q->nfree]; /* the slot freed last */
+            }
             ridge_clear_slot(ra, sl);
             ra->slot[i] = sl;
         }

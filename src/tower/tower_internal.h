@@ -53,6 +53,11 @@ void pt_tower_preprocess(float *restrict out, const float *restrict x, int d);
 void pt_block_output(const pt_tower *t, int l, pt_c32 *restrict u, int *restrict act, const float *restrict sc,
                      const float *restrict cphi, const float *restrict sphi, const pt_c32 *restrict prev);
 
+/* Tests only: newborns of the liquid topology take the oldest free ridge slot
+ * (never-used slots first) instead of the one freed last. The readout must
+ * not depend on which slot a neuron holds. */
+extern int pt_liquid_oldest_slot_first;
+
 /* One local update of neuron k (exposed for tests; see tower.c). */
 void pt_tower_neuron_update(pt_block *b, int k, const float *restrict x, float xx, pt_c32 tgt,
                             const pt_tower_config *c);
