@@ -158,6 +158,14 @@ static void test_roundtrip(void)
     pt_st_close(f);
     pt_st_close(NULL);
 
+    /* the metadata alone: the same strings, no tensor */
+    CHECK(pt_st_read_meta(path, &f) == PT_OK && f);
+    if (f) {
+        CHECK(pt_st_count(f) == 0 && pt_st_find(f, "scalar") == NULL);
+        CHECK(pt_st_meta(f, "note") && strcmp(pt_st_meta(f, "note"), fix_meta[3]) == 0);
+        pt_st_close(f);
+    }
+
     /* on-disk layout as Python's reader expects it */
     size_t n = 0;
     unsigned char *b = slurp(path, &n);
@@ -283,9 +291,15 @@ static void test_bad_files(void)
     unsigned char *v = valid_file(&n);
     CHECK(v != NULL);
     if (v) {
-        /* truncated data: last bytes cut */
+        /* truncated data: last bytes cut; the metadata alone still reads, a cut
+         * header does not */
         CHECK(spit(path, v, n - 3) == 0);
         expect_bad(path, PT_EFORMAT, "truncated: header says");
+        pt_st_file *mf = NULL;
+        CHECK(pt_st_read_meta(path, &mf) == PT_OK);
+        pt_st_close(mf);
+        CHECK(spit(path, v, 20) == 0);
+        CHECK(pt_st_read_meta(path, &mf) == PT_EFORMAT && mf == NULL);
         /* trailing junk after the last tensor */
         unsigned char *w = malloc(n + 4);
         memcpy(w, v, n);

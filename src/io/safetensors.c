@@ -314,7 +314,8 @@ static int cmp_name_rec(const void *a, const void *b)
 }
 
 /* Load the file: size checks before allocating, every read checked. */
-static pt_status load_file(const char *path, unsigned char **out, size_t *size_out, size_t *hlen_out)
+/* The whole file, or with header_only its first 8 + header-length bytes. */
+static pt_status load_file(const char *path, int header_only, unsigned char **out, size_t *size_out, size_t *hlen_out)
 {
     errno = 0;
     FILE *fp = fopen(path, "rb");
@@ -349,6 +350,7 @@ static pt_status load_file(const char *path, unsigned char **out, size_t *size_o
         return pt_fail(PT_EFORMAT, "%s: truncated: header length %llu but the file has %zu bytes", path,
                        (unsigned long long)hlen, size);
     }
+    if (header_only) size = 8 + (size_t)hlen;
     unsigned char *buf = malloc(size);
     if (!buf) {
         fclose(fp);
@@ -569,7 +571,8 @@ done:
     return st;
 }
 
-pt_status pt_st_read(const char *path, pt_st_file **out)
+/* The metadata alone (header_only) or the whole validated file. */
+static pt_status read_impl(const char *path, int header_only, pt_st_file **out)
 {
     if (!out) return pt_fail(PT_EINVAL, "pt_st_read: NULL output");
     *out = NULL;
@@ -577,7 +580,7 @@ pt_status pt_st_read(const char *path, pt_st_file **out)
     pt_st_file *f = pt_calloc(1, sizeof *f);
     if (!f) return pt_fail(PT_ENOMEM, "%s: out of memory", path);
     size_t size = 0, hlen = 0;
-    pt_status st = load_file(path, &f->buf, &size, &hlen);
+    pt_status st = load_file(path, header_only, &f->buf, &size, &hlen);
     if (st != PT_OK) {
         pt_st_close(f);
         return st;
@@ -588,8 +591,14 @@ pt_status pt_st_read(const char *path, pt_st_file **out)
         st = pt_fail(PT_EFORMAT, "%s: bad header JSON at byte %zu: %s", path, 8 + doc.err_pos, doc.err);
     } else if (st == PT_ENOMEM) {
         st = pt_fail(PT_ENOMEM, "%s: out of memory parsing header", path);
-    } else {
+    } else if (!header_only) {
         st = parse_header(path, f, &doc, 8 + hlen, size - 8 - hlen);
+        pt_json_free(&doc);
+    } else {
+        const pt_json *root = doc.root, *meta = root->type == PT_JSON_OBJECT ? pt_json_get(root, ST_META_KEY) : NULL;
+        st = root->type != PT_JSON_OBJECT ? pt_fail(PT_EFORMAT, "%s: header is not a JSON object", path)
+             : meta                      ? parse_meta(path, f, meta)
+                                         : PT_OK;
         pt_json_free(&doc);
     }
     if (st != PT_OK) {
@@ -599,6 +608,10 @@ pt_status pt_st_read(const char *path, pt_st_file **out)
     *out = f;
     return PT_OK;
 }
+
+pt_status pt_st_read(const char *path, pt_st_file **out) { return read_impl(path, 0, out); }
+
+pt_status pt_st_read_meta(const char *path, pt_st_file **out) { return read_impl(path, 1, out); }
 
 /* Metadata helpers: each names the file and key on failure. */
 pt_status pt_st_meta_str(const pt_st_file *f, const char *path, const char *key, const char **out)

@@ -33,6 +33,9 @@ typedef struct pt_st_file pt_st_file;
 
 /* Read and validate a whole file. Caller closes with pt_st_close. */
 pt_status pt_st_read(const char *path, pt_st_file **out);
+/* Only the header's metadata (no tensor, nothing past the header is read):
+ * for a quick look such as the model kind. */
+pt_status pt_st_read_meta(const char *path, pt_st_file **out);
 /* Tensor by name, or NULL. */
 const pt_st_tensor *pt_st_find(const pt_st_file *f, const char *name);
 /* Number of tensors and tensor by index (header order). */

@@ -472,7 +472,7 @@ pt_status pt_phasor_save(const pt_phasor_mlp *m, const char *path)
 pt_status pt_checkpoint_kind(const char *path, char *kind, size_t len)
 {
     pt_st_file *f = NULL;
-    pt_status st = pt_st_read(path, &f);
+    pt_status st = pt_st_read_meta(path, &f); /* the header only: the loader reads the rest */
     if (st) return st;
     const char *s;
     if (!(st = pt_st_meta_str(f, path, "format", &s)) && strcmp(s, "phasetower"))
