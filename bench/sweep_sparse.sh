@@ -9,14 +9,8 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
-DATA=/usr/share/datasets/fashion-mnist
-while [ $# -gt 0 ]; do
-    case "$1" in
-        --data) DATA=${2:?--data needs a directory}; shift 2 ;;
-        -h|--help) sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;;
-        *) echo "sweep_sparse.sh: unknown argument: $1" >&2; exit 2 ;;
-    esac
-done
+. bench/lib.sh
+bench_args sweep_sparse.sh "$@"
 PT=${PT_BIN:-build/phasetower}
 [ -x "$PT" ] || { echo "sweep_sparse.sh: $PT not found (run make build)" >&2; exit 2; }
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/phasetower-sparse.XXXXXX")
