@@ -25,10 +25,13 @@ const char *pt_errmsg(void) { return errbuf; }
 
 pt_status pt_fail(pt_status st, const char *fmt, ...)
 {
+    /* through a copy: callers may pass pt_errmsg() itself as an argument */
+    char tmp[sizeof errbuf];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(errbuf, sizeof errbuf, fmt, ap);
+    vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
+    memcpy(errbuf, tmp, sizeof errbuf);
     /* keep it one line */
     for (char *c = errbuf; *c; c++)
         if (*c == '\n' || *c == '\r') *c = ' ';
