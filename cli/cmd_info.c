@@ -60,9 +60,9 @@ int cmd_info(int argc, char **argv)
         if (mem) {
             const pt_memory_config *mc = pt_memory_get_config(mem);
             printf(", \"memory\": {\"slots\": %zu, \"size\": %d, \"dim\": %d, \"k\": %d, \"alpha\": %.9g, "
-                   "\"vote\": \"%s\", \"bytes\": %zu}",
+                   "\"vote\": \"%s\", \"code\": \"%s\", \"bytes\": %zu}",
                    pt_memory_count(mem), mc->capacity, mc->dim, mc->k, (double)mc->alpha, pt_memory_vote_name(mc->vote),
-                   pt_memory_bytes(mem));
+                   pt_memory_code_name(mc->code), pt_memory_bytes(mem));
         }
         printf("}\n");
     } else {
@@ -95,9 +95,10 @@ int cmd_info(int argc, char **argv)
             printf("  liquid          off (fixed topology)\n");
         if (mem) {
             const pt_memory_config *mc = pt_memory_get_config(mem);
-            printf("  memory          %zu of %d slots, keys of %d complex values, k %d, alpha %g, %s vote, %zu bytes\n",
-                   pt_memory_count(mem), mc->capacity, mc->dim, mc->k, (double)mc->alpha, pt_memory_vote_name(mc->vote),
-                   pt_memory_bytes(mem));
+            printf("  memory          %zu of %d slots, keys of %d complex values (%s code), k %d, alpha %g, %s vote, "
+                   "%zu bytes\n",
+                   pt_memory_count(mem), mc->capacity, mc->dim, pt_memory_code_name(mc->code), mc->k, (double)mc->alpha,
+                   pt_memory_vote_name(mc->vote), pt_memory_bytes(mem));
         }
     }
     pt_memory_destroy(mem);

@@ -19,7 +19,7 @@ int cmd_train(int argc, char **argv)
     pt_tower_config cfg = pt_tower_config_default();
     const char *data = PT_DEFAULT_DATA, *layers = NULL, *out = NULL;
     const char *birth_init = NULL, *model_kind = NULL;
-    const char *rule = NULL, *readout = NULL, *init = NULL, *select = NULL, *memory = NULL, *mvote = NULL, *classes = NULL;
+    const char *rule = NULL, *readout = NULL, *init = NULL, *select = NULL, *memory = NULL, *mvote = NULL, *mcode = NULL, *classes = NULL;
     uint8_t keep[256];
     int mem_size = 10000, mem_k = 5, mem_dim = 0;
     float mem_alpha = 0.0f, mem_tau = 0.7f;
@@ -59,6 +59,7 @@ int cmd_train(int argc, char **argv)
         {"memory-alpha", OPT_FLOAT, &mem_alpha, "forgetting rate in [0,1] (default 0: none)", 0, 1, 0},
         {"memory-tau", OPT_FLOAT, &mem_tau, "similarity of a match: novel stores below it, predictions trust the memory at or above it (default 0.7)", 1e-6, 1, 0},
         {"memory-vote", OPT_STR, &mvote, "mode (default) or weighted", 0, 0, 0},
+        {"memory-code", OPT_STR, &mcode, "what the memory holds: sparse (the block's output, default) or dense (its phase code before selection, for composition)", 0, 0, 0},
         {"out", OPT_STR, &out, "save the model (safetensors) to this file", 0, 0, 0},
         {"threads", OPT_INT, &threads, "threads for BLAS (default 1)", 1, 256, 0},
         {"json", OPT_FLAG, &json, "print one JSON object on stdout at the end", 0, 0, 0},
@@ -85,7 +86,8 @@ int cmd_train(int argc, char **argv)
     mcfg.capacity = mem_size, mcfg.k = mem_k, mcfg.alpha = mem_alpha, mcfg.seed = cfg.seed;
     if (mem_dim) mcfg.dim = mem_dim;
     if (memory && ((st = pt_memorize_policy_parse(memory, &mopt.policy)) ||
-                   (mvote && (st = pt_memory_vote_parse(mvote, &mcfg.vote))) || (st = pt_memory_config_check(&mcfg))))
+                   (mvote && (st = pt_memory_vote_parse(mvote, &mcfg.vote))) ||
+                   (mcode && (st = pt_memory_code_parse(mcode, &mcfg.code))) || (st = pt_memory_config_check(&mcfg))))
         return cli_error(cmd, EXIT_USAGE, "%s", pt_errmsg());
     if (classes && (rc = cli_parse_classes(cmd, classes, cfg.n_classes, keep))) return rc;
     if (out && !cli_path_writable(out))

@@ -33,7 +33,9 @@ pt_status cli_evaluate(const pt_tower *t, const pt_memory *m, const pt_dataset *
         const float *x = d->x + i0 * d->dim;
         /* one forward pass: the logits, and with a memory the outputs it recalls from */
         double t0 = cli_now();
-        if ((st = pt_tower_forward(t, x, nb, lg, m ? z : NULL, e->align + i0))) goto done;
+        if ((st = pt_tower_forward_code(t, x, nb, m ? pt_memory_get_config(m)->code : PT_MEMORY_SPARSE, lg, m ? z : NULL,
+                                        e->align + i0)))
+            goto done;
         e->seconds += cli_now() - t0;
         for (size_t i = 0; i < nb; i++) {
             size_t b = 0;

@@ -55,6 +55,7 @@ expect_bad "memory alpha" "--memory-alpha" -- "$bin" "${T[@]}" --memory all --me
 expect_bad "memory dim" "--memory-dim" -- "$bin" "${T[@]}" --memory all --memory-dim 65
 expect_bad "memory tau" "--memory-tau" -- "$bin" "${T[@]}" --memory novel --memory-tau 0
 expect_bad "memory vote" "--memory-vote" -- "$bin" "${T[@]}" --memory all --memory-vote loud
+expect_bad "memory code" "--memory-code" -- "$bin" "${T[@]}" --memory all --memory-code both
 expect_bad "death steps 0" "--death-steps" -- "$bin" "${T[@]}" --deaths --death-steps 0
 expect_bad "birth tau > 1" "--birth-tau" -- "$bin" "${T[@]}" --births --birth-tau 1.5
 expect_bad "birth tau NaN" "--birth-tau" -- "$bin" "${T[@]}" --births --birth-tau nan
@@ -148,6 +149,24 @@ else
     fi
   else
     echo "FAIL [train --memory]: $(cat "$tmp/stderr")"; fail=1
+  fi
+
+  # --- a memory of dense codes: composes and evaluates; the integer memory and
+  # an unknown code in the header are refused with exit 2, nothing written
+  if "$bin" train --data "$good" --layers 64:0.1 --seed 3 --memory all --memory-code dense --memory-size 500 \
+       --memory-dim 16 --out "$tmp/md.safetensors" > /dev/null 2> "$tmp/stderr"; then
+    "$bin" info --json "$tmp/md.safetensors" | grep -q '"code": "dense"' || { echo "FAIL [info dense code]"; fail=1; }
+    "$bin" compose --model "$tmp/md.safetensors" --a 1 --b 3 --name 1+3 --tau 1 --pairs 10000 > /dev/null &&
+      "$bin" eval --model "$tmp/md.safetensors" --data "$good" --composite 1+3 --json | grep -q '"composite_accuracy_memory"' ||
+      { echo "FAIL [dense memory compose + eval]"; fail=1; }
+    expect_bad "export dense memory" "dense codes" -- "$bin" export --model "$tmp/md.safetensors" --out "$tmp/xd" --memory
+    [ ! -e "$tmp/xd" ] || { echo "FAIL [export]: a refused export created $tmp/xd"; fail=1; }
+    expect_bad "quantize dense memory" "dense codes" -- "$bin" eval --model "$tmp/md.safetensors" --data "$good" --quantize 8
+    sed '1s/"memory_code":"dense"/"memory_code":"dunno"/' "$tmp/md.safetensors" > "$tmp/mdbad.safetensors"
+    if cmp -s "$tmp/md.safetensors" "$tmp/mdbad.safetensors"; then echo "FAIL [code edit]: pattern not found"; fail=1; fi
+    expect_bad "unknown memory code" "memory-code" -- "$bin" eval --model "$tmp/mdbad.safetensors" --data "$good"
+  else
+    echo "FAIL [train --memory-code dense]: $(cat "$tmp/stderr")"; fail=1
   fi
 
   # --- bad checkpoints ---------------------------------------------------------

@@ -61,7 +61,18 @@ int main(void)
         pt_cgemm_nc(C, A, B, m, n, k);
         pt_cgemm_nc_ref(R, A, B, m, n, k);
         for (size_t i = 0; i < 2 * m * n; i++) CHECK_CLOSE(C[i], R[i], 1e-4, 1e-4 * sqrt((double)k));
+        /* A B with B read as (k, n): the same buffer, another matrix */
+        pt_cgemm_nn(C, A, B, m, n, k);
+        pt_cgemm_nn_ref(R, A, B, m, n, k);
+        for (size_t i = 0; i < 2 * m * n; i++) CHECK_CLOSE(C[i], R[i], 1e-4, 1e-4 * sqrt((double)k));
         free(A), free(B), free(C), free(R);
+    }
+    { /* complex A B by hand: (1+2i) i + 3 (2-i) = 4 - 2i */
+        const float A[4] = {1, 2, 3, 0}, B[4] = {0, 1, 2, -1};
+        float C[2], R[2];
+        pt_cgemm_nn(C, A, B, 1, 1, 2);
+        pt_cgemm_nn_ref(R, A, B, 1, 1, 2);
+        CHECK(C[0] == 4.0f && C[1] == -2.0f && R[0] == 4.0f && R[1] == -2.0f);
     }
     /* dot product, lengths around the vector widths */
     for (size_t n = 1; n <= 1000; n = n * 3 + 1) {

@@ -129,6 +129,42 @@ int main(void)
     CHECK(pt_memory_bytes(m) == (size_t)NQ * 16 * 8 + (size_t)NQ * 8);
     pt_memory_destroy(m);
 
+    /* a memory of dense codes projects by one BLAS product per batch: the same
+     * keys (to rounding) as the entry-by-entry path of a sparse memory with the
+     * same projection; the batch of 300 equals 300 single recalls; each stored
+     * vector recalls itself; a non-finite vector is refused */
+    {
+        for (int i = 0; i < NQ * 2 * IN; i++) V[i] += 0.1f * pt_rng_normal(&r); /* now dense */
+        pt_memory_config dc = pt_memory_config_default(IN);
+        dc.dim = 16, dc.capacity = NQ, dc.k = 1, dc.code = PT_MEMORY_DENSE;
+        pt_memory *md = NULL, *ms = make(IN, 16, NQ, 1, 0.0f, PT_VOTE_MODE);
+        CHECK(pt_memory_create(&dc, &md) == PT_OK && !strcmp(pt_memory_code_name(dc.code), "dense"));
+        for (int i = 0; i < NQ; i++)
+            CHECK(pt_memory_write(md, V + i * 2 * IN, i, NULL) == PT_OK && pt_memory_write(ms, V + i * 2 * IN, i, NULL) == PT_OK);
+        for (int i = 0; i < NQ; i += 17)
+            for (int a = 0; a < 2 * 16; a++) CHECK_CLOSE(pt_memory_key(md, (size_t)i)[a], pt_memory_key(ms, (size_t)i)[a], 1e-5, 1e-5);
+        CHECK(pt_memory_scores(md, V, NQ, yb, bb) == PT_OK);
+        self = 0;
+        for (int i = 0; i < NQ; i++) {
+            if (i % 13 == 0) {
+                CHECK(pt_memory_scores(md, V + i * 2 * IN, 1, &y, &b) == PT_OK && y == yb[i]);
+                CHECK_CLOSE(b, bb[i], 1e-5, 1e-6);
+            }
+            self += yb[i] == lab[i] && fabsf(bb[i] - 1.0f) < 1e-4f;
+        }
+        CHECK(self >= NQ - 3);
+        V[5] = NAN;
+        CHECK(pt_memory_write(md, V, 1, NULL) == PT_EINVAL);
+        CHECK(pt_memory_scores(md, V, 1, &y, &b) == PT_OK && y == -1 && b == 0.0f);
+        pt_memory_code pc;
+        CHECK(pt_memory_code_parse("dense", &pc) == PT_OK && pc == PT_MEMORY_DENSE);
+        CHECK(pt_memory_code_parse("sparse", &pc) == PT_OK && pc == PT_MEMORY_SPARSE);
+        CHECK(pt_memory_code_parse("other", &pc) == PT_EINVAL && strstr(pt_errmsg(), "--memory-code"));
+        dc.code = (pt_memory_code)2;
+        CHECK(pt_memory_config_check(&dc) == PT_EINVAL);
+        pt_memory_destroy(md), pt_memory_destroy(ms);
+    }
+
     /* composition: e1 (label 0) + e2 (label 1) -> (e1 + e2)/sqrt 2, similarity
      * 0.707 to each parent: added under tau 0.9, refused under tau 0.7 */
     m = make(D, D, 16, 1, 0.0f, PT_VOTE_MODE);

@@ -120,6 +120,26 @@ int main(void)
     CHECK(pt_model_load(p3, &t3, &none) == PT_OK && none == NULL);
     pt_tower_destroy(t3);
 
+    /* the memory's code survives the round trip (older files without the key load as sparse) */
+    {
+        pt_memory_config dc = pt_memory_config_default(K);
+        dc.dim = 12, dc.capacity = 20, dc.code = PT_MEMORY_DENSE;
+        pt_memory *md = NULL, *md2 = NULL;
+        CHECK(pt_memory_create(&dc, &md) == PT_OK);
+        CHECK(pt_tower_forward_code(t, x, 20, PT_MEMORY_DENSE, NULL, z, NULL) == PT_OK);
+        for (int i = 0; i < 20; i++) CHECK(pt_memory_write(md, z + i * 2 * K, y[i], NULL) == PT_OK);
+        CHECK(pt_model_save(t, md, p3) == PT_OK && pt_model_load(p3, &t3, &md2) == PT_OK && md2);
+        if (md2) {
+            int l1[20], l2[20];
+            float b1[20], b2[20];
+            CHECK(pt_memory_get_config(md2)->code == PT_MEMORY_DENSE);
+            CHECK(pt_memory_scores(md, z, 20, l1, b1) == PT_OK && pt_memory_scores(md2, z, 20, l2, b2) == PT_OK);
+            CHECK(!memcmp(l1, l2, sizeof l1) && !memcmp(b1, b2, sizeof b1));
+        }
+        pt_tower_destroy(t3), pt_memory_destroy(md), pt_memory_destroy(md2);
+        CHECK(pt_memory_get_config(m)->code == PT_MEMORY_SPARSE);
+    }
+
     /* corrupt memories are refused and nothing is returned */
     static int32_t labels[50];
     static float keys[50 * 12 * 2];

@@ -260,6 +260,41 @@ int main(void)
             }
             CHECK_CLOSE(al[i], sum / b->s, 1e-4, 1e-5);
         }
+        /* the dense code: r_k e^{i phi_k} for every neuron (the scores computed
+         * above by hand); SPARSE is pt_tower_forward's z bit for bit; and it
+         * superposes: with c = the centred image, |c_m| code(m) for the mean m of
+         * two images is the mean of |c_a| code(a) and |c_b| code(b) */
+        {
+            int K = b->K;
+            float *zd = malloc(3 * 2 * (size_t)K * sizeof *zd), *zs = malloc(2 * 2 * (size_t)K * sizeof *zs);
+            float pair[3 * DIM];
+            CHECK(zd && zs);
+            memcpy(pair, xt, 2 * DIM * sizeof *pair);
+            for (int j = 0; j < DIM; j++) pair[2 * DIM + j] = 0.5f * (xt[j] + xt[DIM + j]);
+            CHECK(pt_tower_forward_code(ta, pair, 3, PT_MEMORY_DENSE, NULL, zd, NULL) == PT_OK);
+            pt_tower_preprocess(xx, pair, DIM);
+            for (int k = 0; k < K; k++) {
+                double d = 0;
+                for (int j = 0; j < DIM; j++) d += (double)xx[j] * (double)b->P[(size_t)k * DIM + j];
+                CHECK_CLOSE(zd[2 * k], d * cos((double)b->phi[k]), 1e-4, 1e-5);
+                CHECK_CLOSE(zd[2 * k + 1], d * sin((double)b->phi[k]), 1e-4, 1e-5);
+            }
+            double nc[3];
+            for (int i = 0; i < 3; i++) {
+                double m = 0, ss = 0;
+                for (int j = 0; j < DIM; j++) m += (double)pair[i * DIM + j] / DIM;
+                for (int j = 0; j < DIM; j++) ss += ((double)pair[i * DIM + j] - m) * ((double)pair[i * DIM + j] - m);
+                nc[i] = sqrt(ss);
+            }
+            for (int e = 0; e < 2 * K; e++)
+                CHECK_CLOSE(nc[2] * (double)zd[2 * 2 * K + e], 0.5 * (nc[0] * (double)zd[e] + nc[1] * (double)zd[2 * K + e]), 1e-4, 1e-5);
+            float zp[2 * 2 * 96];
+            CHECK(K <= 96 && pt_tower_forward(ta, pair, 2, NULL, zp, NULL) == PT_OK);
+            CHECK(pt_tower_forward_code(ta, pair, 2, PT_MEMORY_SPARSE, NULL, zs, NULL) == PT_OK &&
+                  !memcmp(zs, zp, 2 * 2 * (size_t)K * sizeof *zs));
+            CHECK(pt_tower_forward_code(ta, pair, 2, (pt_memory_code)7, NULL, zs, NULL) == PT_EINVAL);
+            free(zd), free(zs);
+        }
         pt_rng rn;
         pt_rng_seed(&rn, 99);
         for (int i = 0; i < NA * DIM; i++) xn[i] = pt_rng_uniform(&rn);

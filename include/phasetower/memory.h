@@ -22,6 +22,14 @@ extern "C" {
 
 typedef enum pt_vote { PT_VOTE_MODE = 0, PT_VOTE_WEIGHTED = 1 } pt_vote;
 
+/* Which vectors of a tower the memory holds (docs/memory.md): SPARSE, the last
+ * block's output (s of K entries non-zero; the default); DENSE, its phase code
+ * before selection, r_k e^{i phi_k} for every neuron k, which is linear in the
+ * block's input, so the code of a mean of two images is the mean of their
+ * codes (what composition by z_A + z_B needs). The memory treats both alike
+ * except that dense vectors are projected to keys by one BLAS product per batch. */
+typedef enum pt_memory_code { PT_MEMORY_SPARSE = 0, PT_MEMORY_DENSE = 1 } pt_memory_code;
+
 typedef struct pt_memory_config {
     int in_dim;    /* complex length of the vectors written and recalled, >= 1 */
     int dim;       /* complex length of the stored keys, 1..in_dim */
@@ -30,12 +38,13 @@ typedef struct pt_memory_config {
     float alpha;   /* forgetting rate in [0, 1]; 0 = never forget */
     pt_vote vote;
     uint64_t seed; /* of the projection */
+    pt_memory_code code;
 } pt_memory_config;
 
 typedef struct pt_memory pt_memory;
 
 /* Defaults for vectors of in_dim: dim = min(in_dim, 256), N = 10000, k = 5,
- * alpha = 0, mode vote, seed 1. */
+ * alpha = 0, mode vote, seed 1, sparse code. */
 pt_memory_config pt_memory_config_default(int in_dim);
 pt_status pt_memory_config_check(const pt_memory_config *c); /* PT_EINVAL naming the field */
 
@@ -90,6 +99,9 @@ pt_status pt_memory_compose(pt_memory *m, int a, int b, const pt_compose_opts *o
 /* Names of the votes ("mode", "weighted") and their parser (PT_EINVAL naming --memory-vote). */
 const char *pt_memory_vote_name(pt_vote v);
 pt_status pt_memory_vote_parse(const char *s, pt_vote *out);
+/* Names of the codes ("sparse", "dense") and their parser (PT_EINVAL naming --memory-code). */
+const char *pt_memory_code_name(pt_memory_code c);
+pt_status pt_memory_code_parse(const char *s, pt_memory_code *out);
 
 /* Bytes held by the keys, labels and usage values (the memory's footprint). */
 size_t pt_memory_bytes(const pt_memory *m);

@@ -150,6 +150,15 @@ pt_status pt_tower_embed(const pt_tower *t, const float *x, size_t n, float *z, 
  * trained with aligns poorly: the tower's native out-of-distribution score
  * (docs/memory.md). */
 pt_status pt_tower_forward(const pt_tower *t, const float *x, size_t n, float *logits, float *z, float *align);
+/* pt_tower_forward with z the vectors of the given code (memory.h): the last
+ * block's outputs (PT_MEMORY_SPARSE, the same as pt_tower_forward) or its dense
+ * phase code before selection, r_k e^{i phi_k} for all K neurons, r_k the
+ * score (PT_MEMORY_DENSE). The dense code is linear in the block's input; for
+ * a one-block tower the code of a mean of images is the mean of their codes
+ * up to each image's normalization (docs/memory.md). A memory must be filled
+ * and asked with the code it was made for (pt_memory_config.code). */
+pt_status pt_tower_forward_code(const pt_tower *t, const float *x, size_t n, pt_memory_code code, float *logits,
+                                float *z, float *align);
 /* Alignment-guided de-rotation (docs/memory.md, "Corruptions"): each image
  * (rows x cols) is also turned by -max, -max+step, ..., +max degrees, and the
  * answer is the one of the turn with the best alignment if that alignment

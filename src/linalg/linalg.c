@@ -100,6 +100,30 @@ void pt_cgemm_nc_ref(float *restrict C, const float *restrict A, const float *re
         }
 }
 
+void pt_cgemm_nn(float *restrict C, const float *restrict A, const float *restrict B, size_t m, size_t n, size_t k)
+{
+    if (m == 0 || n == 0) return;
+    const float one[2] = {1.0f, 0.0f}, zero[2] = {0.0f, 0.0f};
+    cblas_cgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)m, (int)n, (int)k, one, A, (int)k, B, (int)n, zero, C,
+                (int)n);
+}
+
+void pt_cgemm_nn_ref(float *restrict C, const float *restrict A, const float *restrict B, size_t m, size_t n, size_t k)
+{
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++) {
+            double re = 0.0, im = 0.0;
+            for (size_t l = 0; l < k; l++) {
+                double ar = (double)A[2 * (i * k + l)], ai = (double)A[2 * (i * k + l) + 1];
+                double br = (double)B[2 * (l * n + j)], bi = (double)B[2 * (l * n + j) + 1];
+                re += ar * br - ai * bi;
+                im += ar * bi + ai * br;
+            }
+            C[2 * (i * n + j)] = (float)re;
+            C[2 * (i * n + j) + 1] = (float)im;
+        }
+}
+
 float pt_sdot(const float *restrict a, const float *restrict b, size_t n)
 {
     return cblas_sdot((int)n, a, 1, b, 1);

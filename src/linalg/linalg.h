@@ -27,6 +27,9 @@ void pt_sgemm_tn_ref(float *restrict C, const float *restrict A, const float *re
  * C: (m, n) out, A: (m, k), B: (n, k). */
 void pt_cgemm_nc(float *restrict C, const float *restrict A, const float *restrict B, size_t m, size_t n, size_t k);
 void pt_cgemm_nc_ref(float *restrict C, const float *restrict A, const float *restrict B, size_t m, size_t n, size_t k);
+/* C (m, n) = A (m, k) . B (k, n), all interleaved complex, row-major. */
+void pt_cgemm_nn(float *restrict C, const float *restrict A, const float *restrict B, size_t m, size_t n, size_t k);
+void pt_cgemm_nn_ref(float *restrict C, const float *restrict A, const float *restrict B, size_t m, size_t n, size_t k);
 
 /* Dot product a.b of n floats. */
 float pt_sdot(const float *restrict a, const float *restrict b, size_t n);

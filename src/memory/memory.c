@@ -35,6 +35,7 @@ pt_status pt_memory_config_check(const pt_memory_config *c)
     if (!(c->alpha >= 0.0f && c->alpha <= 1.0f))
         return pt_fail(PT_EINVAL, "--memory-alpha %g: must be in [0, 1]", (double)c->alpha);
     if ((unsigned)c->vote > PT_VOTE_WEIGHTED) return pt_fail(PT_EINVAL, "memory: unknown vote %d", (int)c->vote);
+    if ((unsigned)c->code > PT_MEMORY_DENSE) return pt_fail(PT_EINVAL, "memory: unknown code %d", (int)c->code);
     return PT_OK;
 }
 
@@ -91,24 +92,17 @@ pt_status pt_memory_create(const pt_memory_config *c, pt_memory **out)
 
 const pt_memory_config *pt_memory_get_config(const pt_memory *m) { return &m->cfg; }
 
-/* key (dim) = normalize(z P) or normalize(z); skips zero entries of z, which
- * makes the projection of a sparse tower output cost s * dim, not K * dim.
- * Returns 0 for a zero or non-finite vector (key left zero). */
-int pt_memory_make_key(const pt_memory *m, pt_c32 *restrict key, const float *restrict z)
+/* 1 if all n complex entries of z are finite. */
+static int all_finite(const float *z, size_t n)
 {
-    size_t d = (size_t)m->cfg.dim;
-    const pt_c32 *zc = (const pt_c32 *)z;
-    memset(key, 0, d * sizeof *key);
-    for (size_t j = 0; j < (size_t)m->cfg.in_dim; j++) {
-        if (!isfinite(crealf(zc[j])) || !isfinite(cimagf(zc[j]))) return 0;
-        if (crealf(zc[j]) == 0.0f && cimagf(zc[j]) == 0.0f) continue;
-        if (!m->P) {
-            key[j] = zc[j];
-            continue;
-        }
-        const pt_c32 *row = m->P + j * d;
-        for (size_t a = 0; a < d; a++) key[a] += zc[j] * row[a];
-    }
+    for (size_t j = 0; j < 2 * n; j++)
+        if (!isfinite(z[j])) return 0;
+    return 1;
+}
+
+/* Normalize key (d) in place; 0 (key zeroed) if it is zero or not finite. */
+static int normalize_key(pt_c32 *key, size_t d)
+{
     double ss = 0.0;
     for (size_t a = 0; a < d; a++) ss += (double)(crealf(key[a]) * crealf(key[a]) + cimagf(key[a]) * cimagf(key[a]));
     if (!(ss > 1e-30) || !isfinite(ss)) {
@@ -118,6 +112,47 @@ int pt_memory_make_key(const pt_memory *m, pt_c32 *restrict key, const float *re
     float inv = (float)(1.0 / sqrt(ss));
     for (size_t a = 0; a < d; a++) key[a] *= inv;
     return 1;
+}
+
+/* Keys of nb vectors z (nb, in_dim) into Q (nb, dim): normalize(z P), or
+ * normalize(z) without a projection; ok[i] = 0 (key zeroed) for a zero or
+ * non-finite vector. A memory of dense codes projects the whole batch by one
+ * complex product (BLAS); a sparse one key by key, skipping zero entries, so
+ * a tower output costs s * dim, not K * dim. Every path that makes a key
+ * (write, recall, memorize) comes here, so the same vector always gets the same key. */
+void pt_memory_make_keys(const pt_memory *m, pt_c32 *restrict Q, const float *restrict z, size_t nb, int *ok)
+{
+    size_t d = (size_t)m->cfg.dim, in = (size_t)m->cfg.in_dim;
+    if (m->cfg.code == PT_MEMORY_DENSE && m->P) {
+        for (size_t i = 0; i < nb; i++) ok[i] = all_finite(z + 2 * i * in, in);
+        pt_cgemm_nn((float *)Q, z, (const float *)m->P, nb, d, in);
+        for (size_t i = 0; i < nb; i++)
+            if (!ok[i] || !normalize_key(Q + i * d, d)) ok[i] = 0, memset(Q + i * d, 0, d * sizeof *Q);
+        return;
+    }
+    for (size_t i = 0; i < nb; i++) {
+        pt_c32 *key = Q + i * d;
+        const pt_c32 *zc = (const pt_c32 *)(z + 2 * i * in);
+        memset(key, 0, d * sizeof *key);
+        ok[i] = all_finite(z + 2 * i * in, in);
+        for (size_t j = 0; j < in && ok[i]; j++) {
+            if (crealf(zc[j]) == 0.0f && cimagf(zc[j]) == 0.0f) continue;
+            if (!m->P) {
+                key[j] = zc[j];
+                continue;
+            }
+            const pt_c32 *row = m->P + j * d;
+            for (size_t a = 0; a < d; a++) key[a] += zc[j] * row[a];
+        }
+        if (!ok[i] || !normalize_key(key, d)) ok[i] = 0, memset(key, 0, d * sizeof *key);
+    }
+}
+
+int pt_memory_make_key(const pt_memory *m, pt_c32 *restrict key, const float *restrict z)
+{
+    int ok;
+    pt_memory_make_keys(m, key, z, 1, &ok);
+    return ok;
 }
 
 /* The slot for the next write: an erased slot if any (an entry is stale when
@@ -135,8 +170,7 @@ static size_t take_slot(pt_memory *m)
     return s;
 }
 
-/* Store a unit key (dim) with its label in a new slot; returns the slot. */
-static size_t store(pt_memory *m, const pt_c32 *key, int label)
+size_t pt_memory_store(pt_memory *m, const pt_c32 *key, int label)
 {
     size_t s = take_slot(m), d = (size_t)m->cfg.dim;
     if (m->label[s] < 0) m->count++;
@@ -150,7 +184,7 @@ pt_status pt_memory_write(pt_memory *m, const float *z, int label, size_t *slot)
 {
     if (label < 0) return pt_fail(PT_EINVAL, "memory: label %d must be >= 0", label);
     if (!pt_memory_make_key(m, m->scratch, z)) return pt_fail(PT_EINVAL, "memory: cannot store a zero or non-finite vector");
-    size_t s = store(m, m->scratch, label);
+    size_t s = pt_memory_store(m, m->scratch, label);
     if (slot) *slot = s;
     return PT_OK;
 }
@@ -210,7 +244,7 @@ static pt_status recall_impl(const pt_memory *m, pt_memory *mut, const float *q,
     }
     for (size_t i0 = 0; i0 < nq; i0 += B) {
         size_t nb = nq - i0 < B ? nq - i0 : B;
-        for (size_t i = 0; i < nb; i++) ok[i] = pt_memory_make_key(m, Q + i * d, q + 2 * (i0 + i) * in);
+        pt_memory_make_keys(m, Q, q + 2 * i0 * in, nb, ok);
         /* S (nb, N) = Q M^H: S_ij = sum_a Q_ia conj(M_ja) = conj(<M_j, q_i>) */
         pt_cgemm_nc((float *)S, (const float *)Q, (const float *)m->M, nb, N, d);
         for (size_t i = 0; i < nb; i++) {
@@ -356,7 +390,7 @@ pt_status pt_memory_compose(pt_memory *m, int a, int b, const pt_compose_opts *o
         goto done;
     }
     /* composite keys normalize(key_a + key_b), and their best similarity to
-     * the memory as it is (one cgemm through the scores path) */
+     * the memory as it is (one cgemm per chunk of composites) */
     for (size_t i = 0; i < np; i++) {
         const pt_c32 *ka = m->M + ia[i] * d, *kb = m->M + ib[i] * d;
         double ss = 0.0;
@@ -367,18 +401,23 @@ pt_status pt_memory_compose(pt_memory *m, int a, int b, const pt_compose_opts *o
         float inv = ss > 1e-30 ? (float)(1.0 / sqrt(ss)) : 0.0f;
         for (size_t j = 0; j < d; j++) keys[i * d + j] *= inv;
     }
-    pt_c32 *S = pt_calloc(np * N, sizeof *S);
+    /* in chunks of composites: the (chunk, N) similarity block stays bounded */
+    size_t B = np < RECALL_CHUNK ? np : RECALL_CHUNK;
+    pt_c32 *S = pt_calloc(B * N, sizeof *S);
     if (!S) {
         st = pt_fail(PT_ENOMEM, "out of memory");
         goto done;
     }
-    pt_cgemm_nc((float *)S, (const float *)keys, (const float *)m->M, np, N, d);
     int keep = 0;
-    for (size_t i = 0; i < np; i++) {
-        best[i] = 0.0f;
-        for (size_t s = 0; s < N; s++)
-            if (m->label[s] >= 0) best[i] = fmaxf(best[i], cabsf(S[i * N + s]));
-        keep += best[i] < o->tau && !is_zero(keys + i * d, d);
+    for (size_t i0 = 0; i0 < np; i0 += B) {
+        size_t nbk = np - i0 < B ? np - i0 : B;
+        pt_cgemm_nc((float *)S, (const float *)(keys + i0 * d), (const float *)m->M, nbk, N, d);
+        for (size_t i = i0; i < i0 + nbk; i++) {
+            best[i] = 0.0f;
+            for (size_t s = 0; s < N; s++)
+                if (m->label[s] >= 0) best[i] = fmaxf(best[i], cabsf(S[(i - i0) * N + s]));
+            keep += best[i] < o->tau && !is_zero(keys + i * d, d);
+        }
     }
     free(S);
     if (keep == 0) {
@@ -389,7 +428,7 @@ pt_status pt_memory_compose(pt_memory *m, int a, int b, const pt_compose_opts *o
     int nl = top + 1;
     for (size_t i = 0; i < np; i++) {
         if (!(best[i] < o->tau) || is_zero(keys + i * d, d)) continue;
-        store(m, keys + i * d, nl); /* already a unit key: key space is where composition happens */
+        pt_memory_store(m, keys + i * d, nl); /* already a unit key: key space is where composition happens */
         nadd++;
     }
     m->concept[m->nnames][0] = nl, m->concept[m->nnames][1] = a, m->concept[m->nnames][2] = b;

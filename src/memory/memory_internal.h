@@ -23,8 +23,12 @@ struct pt_memory {
 };
 
 /* key (dim) = the unit key of z (in_dim), projected if the memory projects;
- * returns 0 (key zeroed) for a zero or non-finite z. */
+ * returns 0 (key zeroed) for a zero or non-finite z. make_keys: the same for
+ * nb vectors at once (ok[i] per vector); one BLAS product for dense codes. */
 int pt_memory_make_key(const pt_memory *m, pt_c32 *restrict key, const float *restrict z);
+void pt_memory_make_keys(const pt_memory *m, pt_c32 *restrict Q, const float *restrict z, size_t nb, int *ok);
+/* Store a unit key (dim) with label >= 0 in a new slot (see pt_memory_write); returns the slot. */
+size_t pt_memory_store(pt_memory *m, const pt_c32 *key, int label);
 
 /* 1 if name is 1-31 characters of [A-Za-z0-9+()_.-]. */
 int pt_memory_name_ok(const char *name);
@@ -40,7 +44,7 @@ pt_status pt_memory_alloc(const pt_memory_config *c, pt_memory **out);
 #include <stdint.h>
 #include "io/safetensors.h"
 #define PT_MEMORY_ST_MAX 7
-#define PT_MEMORY_META_MAX 7
+#define PT_MEMORY_META_MAX 8
 size_t pt_memory_st_put(const pt_memory *m, pt_st_tensor *ts, int32_t *free32);
 void pt_memory_st_meta(const pt_memory *m, char (*v)[64], const char **meta, size_t *nm);
 pt_status pt_memory_st_load(const pt_st_file *f, const char *path, int in_dim, pt_memory **out, size_t *ntensors);

@@ -26,6 +26,20 @@ pt_status pt_memory_vote_parse(const char *s, pt_vote *out)
     return pt_fail(PT_EINVAL, "--memory-vote '%s': expected mode or weighted", s ? s : "");
 }
 
+static const char *const code_names[] = {[PT_MEMORY_SPARSE] = "sparse", [PT_MEMORY_DENSE] = "dense"};
+
+const char *pt_memory_code_name(pt_memory_code c) { return (unsigned)c <= PT_MEMORY_DENSE ? code_names[c] : "?"; }
+
+pt_status pt_memory_code_parse(const char *s, pt_memory_code *out)
+{
+    for (int i = 0; s && i <= PT_MEMORY_DENSE; i++)
+        if (!strcmp(s, code_names[i])) {
+            *out = (pt_memory_code)i;
+            return PT_OK;
+        }
+    return pt_fail(PT_EINVAL, "--memory-code '%s': expected sparse or dense", s ? s : "");
+}
+
 static void put(pt_st_tensor *t, const char *name, pt_st_dtype dt, int ndim, size_t a, size_t b, const void *data)
 {
     memset(t, 0, sizeof *t);
@@ -59,6 +73,7 @@ void pt_memory_st_meta(const pt_memory *m, char (*v)[64], const char **meta, siz
     META("memory_vote", "%s", vote_names[c->vote]);
     META("memory_seed", "%" PRIu64, c->seed);
     META("memory_next", "%zu", m->next);
+    META("memory_code", "%s", code_names[c->code]);
 #undef META
 }
 
@@ -86,6 +101,9 @@ pt_status pt_memory_st_load(const pt_st_file *f, const char *path, int in_dim, p
     if (end == s || *end || errno || *s == '-')
         return pt_fail(PT_EFORMAT, "%s: metadata 'memory_seed' = '%s' is not an integer", path, s);
     if ((st = pt_st_meta_str(f, path, "memory_vote", &s)) || (st = pt_memory_vote_parse(s, &c.vote)))
+        return pt_fail(PT_EFORMAT, "%s: metadata: %s", path, pt_errmsg());
+    /* optional: checkpoints written before dense codes existed hold sparse ones */
+    if (pt_st_meta(f, "memory_code") && (st = pt_memory_code_parse(pt_st_meta(f, "memory_code"), &c.code)))
         return pt_fail(PT_EFORMAT, "%s: metadata: %s", path, pt_errmsg());
     double next;
     if ((st = pt_st_meta_num(f, path, "memory_next", 0, c.capacity - 1, &next))) return st;

@@ -122,6 +122,9 @@ pt_status pt_qtower_add_memory(pt_qtower *q, const pt_memory *mem, float tau)
 {
     const pt_memory_config *mc = pt_memory_get_config(mem);
     if (q->has_mem) return pt_fail(PT_EINVAL, "quantization: the model already has a memory");
+    if (mc->code != PT_MEMORY_SPARSE)
+        return pt_fail(PT_EINVAL, "quantization: the memory holds dense codes; the integer memory supports only the "
+                                  "default sparse ones (train --memory-code sparse)");
     if (!(tau > 0.0f && tau <= 1.0f)) return pt_fail(PT_EINVAL, "--memory-tau %g: must lie in (0, 1]", (double)tau);
     if (mc->in_dim != q->m.K) return pt_fail(PT_EINVAL, "quantization: the memory stores vectors of %d, the tower outputs %d", mc->in_dim, q->m.K);
     if (mc->dim > PTQ_MAX_DIM)

@@ -829,8 +829,19 @@ done:
 }
 
 
-pt_status pt_tower_infer(const pt_tower *t, const float *x, size_t n, uint8_t *pred, float *logits, float *z,
-                         float *align)
+/* z (nb, K) = the last block's dense phase code r_k e^{i phi_k} from its scores. */
+static void dense_code(const pt_tower *t, const fwd_ws *w, pt_c32 *z, int nb)
+{
+    int L = t->cfg.n_blocks;
+    size_t K = (size_t)t->b[L - 1].K;
+    for (size_t i = 0; i < (size_t)nb; i++) {
+        const float *sc = w->S[L - 1] + i * K;
+        for (size_t k = 0; k < K; k++) z[i * K + k] = CMPLXF(sc[k] * w->cphi[L - 1][k], sc[k] * w->sphi[L - 1][k]);
+    }
+}
+
+pt_status pt_tower_infer_code(const pt_tower *t, const float *x, size_t n, uint8_t *pred, float *logits, float *z,
+                              float *align, pt_memory_code code)
 {
     const pt_tower_config *c = &t->cfg;
     pt_status st = check_input(t, x, n);
@@ -848,7 +859,8 @@ pt_status pt_tower_infer(const pt_tower *t, const float *x, size_t n, uint8_t *p
     for (size_t i0 = 0; i0 < n; i0 += (size_t)c->batch) {
         int nb = n - i0 < (size_t)c->batch ? (int)(n - i0) : c->batch;
         forward(t, &w, x + i0 * (size_t)c->n_in, nb, L);
-        if (z) memcpy(z + 2 * i0 * K, w.Z[L - 1], (size_t)nb * K * sizeof(pt_c32));
+        if (z && code == PT_MEMORY_DENSE) dense_code(t, &w, (pt_c32 *)z + i0 * K, nb);
+        else if (z) memcpy(z + 2 * i0 * K, w.Z[L - 1], (size_t)nb * K * sizeof(pt_c32));
         if (align) {
             const pt_block *b = &t->b[L - 1];
             for (int i = 0; i < nb; i++) {
@@ -868,6 +880,19 @@ pt_status pt_tower_infer(const pt_tower *t, const float *x, size_t n, uint8_t *p
     free(lg);
     ws_free(&w);
     return PT_OK;
+}
+
+pt_status pt_tower_infer(const pt_tower *t, const float *x, size_t n, uint8_t *pred, float *logits, float *z,
+                         float *align)
+{
+    return pt_tower_infer_code(t, x, n, pred, logits, z, align, PT_MEMORY_SPARSE);
+}
+
+pt_status pt_tower_forward_code(const pt_tower *t, const float *x, size_t n, pt_memory_code code, float *logits,
+                                float *z, float *align)
+{
+    if ((unsigned)code > PT_MEMORY_DENSE) return pt_fail(PT_EINVAL, "unknown code %d", (int)code);
+    return pt_tower_infer_code(t, x, n, NULL, logits, z, align, code);
 }
 
 pt_status pt_tower_predict(const pt_tower *t, const float *x, size_t n, uint8_t *pred, float *logits)

@@ -45,6 +45,9 @@ void pt_normalize_row(float *p, int d);
  * optional (NULL). */
 pt_status pt_tower_infer(const pt_tower *t, const float *x, size_t n, uint8_t *pred, float *logits, float *z,
                          float *align);
+/* The same with z the last block's output (SPARSE) or dense phase code (DENSE). */
+pt_status pt_tower_infer_code(const pt_tower *t, const float *x, size_t n, uint8_t *pred, float *logits, float *z,
+                              float *align, pt_memory_code code);
 
 /* x~ = (x - mean x) / ||x - mean x||: the per-image input of block 0. */
 void pt_tower_preprocess(float *restrict out, const float *restrict x, int d);

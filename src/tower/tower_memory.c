@@ -47,9 +47,11 @@ pt_status pt_tower_memorize(const pt_tower *t, pt_memory *m, const pt_dataset *d
     float *z = pt_calloc(CHUNK * 2 * K, sizeof *z);
     float *best = pt_calloc(CHUNK, sizeof *best);
     uint8_t *pred = pt_calloc(CHUNK, 1);
-    pt_c32 *keys = pt_calloc(CHUNK * kd, sizeof *keys); /* keys written in this chunk */
-    if (!z || !best || !pred || !keys) {
-        free(z), free(best), free(pred), free(keys);
+    pt_c32 *keys = pt_calloc(CHUNK * kd, sizeof *keys); /* this chunk's keys */
+    int *ok = pt_calloc(CHUNK, sizeof *ok);
+    size_t *kept = pt_calloc(CHUNK, sizeof *kept); /* novel: the chunk's samples written so far */
+    if (!z || !best || !pred || !keys || !ok || !kept) {
+        free(z), free(best), free(pred), free(keys), free(ok), free(kept);
         return pt_fail(PT_ENOMEM, "out of memory");
     }
     pt_status st = PT_OK;
@@ -57,26 +59,27 @@ pt_status pt_tower_memorize(const pt_tower *t, pt_memory *m, const pt_dataset *d
     for (size_t i0 = 0; i0 < d->n && !st; i0 += CHUNK) {
         size_t nb = d->n - i0 < CHUNK ? d->n - i0 : CHUNK;
         const float *x = d->x + i0 * d->dim;
-        if ((st = pt_tower_infer(t, x, nb, o->policy == PT_MEMORIZE_WRONG ? pred : NULL, NULL, z, NULL))) break;
+        if ((st = pt_tower_infer_code(t, x, nb, o->policy == PT_MEMORIZE_WRONG ? pred : NULL, NULL, z, NULL, mc->code)))
+            break;
         if (o->policy == PT_MEMORIZE_NOVEL && (st = pt_memory_scores(m, z, nb, NULL, best))) break;
+        pt_memory_make_keys(m, keys, z, nb, ok);
         size_t nk = 0;
-        for (size_t i = 0; i < nb && !st; i++) {
-            const float *zi = z + 2 * i * K;
+        for (size_t i = 0; i < nb; i++) {
             int y = d->y[i0 + i];
+            if (!ok[i]) continue; /* a blank output (no active neuron) is not stored */
             if (o->policy == PT_MEMORIZE_WRONG && pred[i] == y) continue;
             if (o->policy == PT_MEMORIZE_NOVEL) {
-                if (best[i] >= o->tau || !pt_memory_make_key(m, keys + nk * kd, zi)) continue;
+                if (best[i] >= o->tau) continue;
                 float top = 0.0f;
-                for (size_t j = 0; j < nk; j++) top = fmaxf(top, key_sim(keys + nk * kd, keys + j * kd, kd));
+                for (size_t j = 0; j < nk; j++) top = fmaxf(top, key_sim(keys + i * kd, keys + kept[j] * kd, kd));
                 if (top >= o->tau) continue;
-                nk++;
+                kept[nk++] = i;
             }
-            st = pt_memory_write(m, zi, y, NULL);
-            if (st == PT_EINVAL) st = PT_OK; /* a blank output (no active neuron) is not stored */
-            else if (!st) nw++;
+            pt_memory_store(m, keys + i * kd, y);
+            nw++;
         }
     }
-    free(z), free(best), free(pred), free(keys);
+    free(z), free(best), free(pred), free(keys), free(ok), free(kept);
     if (written) *written = nw;
     return st;
 }
