@@ -117,6 +117,53 @@ def accuracy(model, x, y):
     return ok / x.shape[0]
 
 
+def knn_vote(q, keys, labels, k=5, chunk=1000):
+    """PhaseTower's memory recall on real unit vectors: the k most similar keys
+    (cosine) vote; the mode, ties to the label of the most similar key."""
+    out = np.empty(q.shape[0], np.int64)
+    for i in range(0, q.shape[0], chunk):
+        s = q[i:i + chunk] @ keys.T
+        top = torch.topk(s, k, dim=1)
+        lab = labels[top.indices].numpy()
+        for r in range(lab.shape[0]):
+            vals, cnt = np.unique(lab[r], return_counts=True)
+            best = set(vals[cnt == cnt.max()].tolist())
+            out[i + r] = next(int(v) for v in lab[r] if int(v) in best)  # topk is sorted: most similar first
+    return out
+
+
+@torch.no_grad()
+def compose_eval(model, x_train, y_train, x_test, y_test, pairs):
+    """The composition protocol of phasetower compose / eval --composite on the
+    MLP's last hidden layer: a memory of every training image's features, the
+    concept A+B added as normalize(f(a_i) + f(b_i)) for the i-th training
+    exemplars of A and B (all of them), recalled from the mean of the j-th test
+    images of A and B; each concept added alone to the clean memory."""
+    model.eval()
+    feat = model[:-1]
+    unit = lambda f: f / f.norm(dim=1, keepdim=True).clamp_min(1e-12)
+    keys = unit(torch.cat([feat(x_train[i:i + 1000]) for i in range(0, x_train.shape[0], 1000)]))
+    q = unit(feat(x_test))
+    base = knn_vote(q, keys, y_train)
+    res = {"memory_clean": float((base == y_test.numpy()).mean()), "concepts": []}
+    for spec in pairs:
+        a, b = (int(v) for v in spec.split("+"))
+        ia, ib = torch.where(y_train == a)[0], torch.where(y_train == b)[0]
+        n = min(len(ia), len(ib))
+        ck = unit(keys[ia[:n]] + keys[ib[:n]])
+        k2 = torch.cat([keys, ck])
+        l2 = torch.cat([y_train, torch.full((n,), 100, dtype=y_train.dtype)])
+        ta, tb = torch.where(y_test == a)[0], torch.where(y_test == b)[0]
+        m = min(len(ta), len(tb))
+        comp = knn_vote(unit(feat((x_test[ta[:m]] + x_test[tb[:m]]) / 2)), k2, l2)
+        clean = knn_vote(q, k2, l2)
+        res["concepts"].append({"concept": spec, "entries": n, "composite_samples": m,
+                                "composite_accuracy": float((comp == 100).mean()),
+                                "memory_clean_after": float((clean == y_test.numpy()).mean())})
+    model.train()
+    return res
+
+
 def make_model():
     return nn.Sequential(
         nn.Linear(784, 512), nn.ReLU(),
@@ -161,6 +208,8 @@ def main():
     ap.add_argument("--turn-root", default="")
     ap.add_argument("--turn-sets", default="")
     ap.add_argument("--turn-margins", default="0,0.01,0.02,0.05,0.1,0.2,0.3,0.5,0.7,0.9,1")
+    ap.add_argument("--compose", default="", metavar="A+B,...",
+                    help="composition with a memory of the last hidden layer's features (see compose_eval)")
     args = ap.parse_args()
     if args.ood == "heldout" and not args.classes:
         ap.error("--ood heldout needs --classes")
@@ -243,6 +292,9 @@ def main():
                 for m in margins:
                     pred = torch.where(best_c > conf[0.0].values + m, best_p, conf[0.0].indices)
                     rec["turn_" + name][str(m)] = float((pred == y).float().mean())
+            if args.compose:
+                rec["compose"] = compose_eval(model, x_train, y_train, x_test, y_test,
+                                              [c for c in args.compose.split(",") if c])
             if args.ood:
                 rec["ood"] = args.ood
                 rec["ood_auroc"], rec["ood_fpr95"] = auroc_fpr95(msp(model, x_test), msp(model, x_out))
