@@ -12,7 +12,11 @@ static const char *USAGE =
     "whose best similarity to the memory is below --tau is stored under NAME.\n"
     "A and B are class numbers or names of composed concepts, so compositions nest.\n"
     "The composite of two near-orthogonal keys has similarity >= 0.71 to each of\n"
-    "them, so --tau must be above that. Writes G (default: F itself).";
+    "them, so --tau must be above that. Writes G (default: F itself).\n\n"
+    "Blended images are recalled as A+B only from a memory of dense codes (train\n"
+    "--memory-code dense) with room for the new entries, every exemplar paired:\n"
+    "--pairs 10000 --tau 1 (docs/memory.md). A full memory overwrites its oldest\n"
+    "slots.";
 
 int cmd_compose(int argc, char **argv)
 {
