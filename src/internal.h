@@ -18,6 +18,12 @@ typedef float complex pt_c32;
 
 /* Record a one-line message for pt_errmsg() and return st (for `return pt_fail(...)`). */
 pt_status pt_fail(pt_status st, const char *fmt, ...) PT_PRINTF(2, 3);
+
+/* Names of an enum's values (names[v] for v in 0..n-1): the name of v ("?" out
+ * of range), and the index of s, or PT_EINVAL "--flag 's': expected a, b or c". */
+#define PT_N_NAMES(a) ((int)(sizeof(a) / sizeof((a)[0])))
+const char *pt_enum_name(const char *const *names, int n, int v);
+pt_status pt_enum_parse(const char *flag, const char *const *names, int n, const char *s, int *out);
 /* Emit a log line through the user callback, if any. */
 void pt_log(int level, const char *fmt, ...) PT_PRINTF(2, 3);
 

@@ -14,30 +14,26 @@ _Static_assert(sizeof(int) == sizeof(int32_t), "labels are stored as I32");
 
 static const char *const vote_names[] = {[PT_VOTE_MODE] = "mode", [PT_VOTE_WEIGHTED] = "weighted"};
 
-const char *pt_memory_vote_name(pt_vote v) { return (unsigned)v <= PT_VOTE_WEIGHTED ? vote_names[v] : "?"; }
+const char *pt_memory_vote_name(pt_vote v) { return pt_enum_name(vote_names, PT_N_NAMES(vote_names), (int)v); }
 
 pt_status pt_memory_vote_parse(const char *s, pt_vote *out)
 {
-    for (int i = 0; s && i <= PT_VOTE_WEIGHTED; i++)
-        if (!strcmp(s, vote_names[i])) {
-            *out = (pt_vote)i;
-            return PT_OK;
-        }
-    return pt_fail(PT_EINVAL, "--memory-vote '%s': expected mode or weighted", s ? s : "");
+    int i = 0;
+    pt_status st = pt_enum_parse("memory-vote", vote_names, PT_N_NAMES(vote_names), s, &i);
+    if (!st) *out = (pt_vote)i;
+    return st;
 }
 
 static const char *const code_names[] = {[PT_MEMORY_SPARSE] = "sparse", [PT_MEMORY_DENSE] = "dense"};
 
-const char *pt_memory_code_name(pt_memory_code c) { return (unsigned)c <= PT_MEMORY_DENSE ? code_names[c] : "?"; }
+const char *pt_memory_code_name(pt_memory_code c) { return pt_enum_name(code_names, PT_N_NAMES(code_names), (int)c); }
 
 pt_status pt_memory_code_parse(const char *s, pt_memory_code *out)
 {
-    for (int i = 0; s && i <= PT_MEMORY_DENSE; i++)
-        if (!strcmp(s, code_names[i])) {
-            *out = (pt_memory_code)i;
-            return PT_OK;
-        }
-    return pt_fail(PT_EINVAL, "--memory-code '%s': expected sparse or dense", s ? s : "");
+    int i = 0;
+    pt_status st = pt_enum_parse("memory-code", code_names, PT_N_NAMES(code_names), s, &i);
+    if (!st) *out = (pt_memory_code)i;
+    return st;
 }
 
 static void put(pt_st_tensor *t, const char *name, pt_st_dtype dt, int ndim, size_t a, size_t b, const void *data)

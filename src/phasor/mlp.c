@@ -23,16 +23,14 @@ struct pt_phasor_mlp {
 
 static const char *const act_names[] = {"unit", "cardioid", "modrelu", "quant"};
 
-const char *pt_phasor_act_name(pt_phasor_act a) { return (unsigned)a < 4 ? act_names[a] : "?"; }
+const char *pt_phasor_act_name(pt_phasor_act a) { return pt_enum_name(act_names, PT_N_NAMES(act_names), (int)a); }
 
 pt_status pt_phasor_act_parse(const char *s, pt_phasor_act *out)
 {
-    for (int i = 0; i < 4; i++)
-        if (!strcmp(s, act_names[i])) {
-            *out = (pt_phasor_act)i;
-            return PT_OK;
-        }
-    return pt_fail(PT_EINVAL, "--act '%s': expected unit, cardioid, modrelu or quant", s);
+    int i = 0;
+    pt_status st = pt_enum_parse("act", act_names, PT_N_NAMES(act_names), s, &i);
+    if (!st) *out = (pt_phasor_act)i;
+    return st;
 }
 
 pt_phasor_config pt_phasor_config_default(void)

@@ -17,30 +17,12 @@ static const char *const rule_names[] = {[PT_RULE_LOCAL] = "local", [PT_RULE_PAP
 static const char *const readout_names[] = {[PT_READOUT_RIDGE] = "ridge", [PT_READOUT_DELTA] = "delta", [PT_READOUT_CODE] = "code"};
 static const char *const init_names[] = {[PT_INIT_IMPRINT] = "imprint", [PT_INIT_RANDOM] = "random"};
 static const char *const select_names[] = {[PT_SELECT_SOFT] = "soft", [PT_SELECT_HARD] = "hard"};
-#define N_NAMES(a) ((int)(sizeof(a) / sizeof((a)[0])))
-
-static const char *enum_name(const char *const *names, int n, int v) { return v >= 0 && v < n ? names[v] : "?"; }
-
-/* Index of s in names, or PT_EINVAL "--flag 's': expected a, b or c". */
-static pt_status enum_parse(const char *flag, const char *const *names, int n, const char *s, int *out)
-{
-    for (int i = 0; s && i < n; i++)
-        if (!strcmp(names[i], s)) {
-            *out = i;
-            return PT_OK;
-        }
-    char list[128] = "";
-    for (int i = 0; i < n; i++)
-        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i == 0 ? "" : i == n - 1 ? " or " : ", ", names[i]);
-    return pt_fail(PT_EINVAL, "--%s '%s': expected %s", flag, s ? s : "", list);
-}
-
 #define PT_ENUM_API(type, what, names)                                                        \
-    const char *pt_tower_##what##_name(type v) { return enum_name(names, N_NAMES(names), (int)v); } \
+    const char *pt_tower_##what##_name(type v) { return pt_enum_name(names, PT_N_NAMES(names), (int)v); } \
     pt_status pt_tower_##what##_parse(const char *s, type *out)                                \
     {                                                                                          \
         int i = 0;                                                                             \
-        pt_status st = enum_parse(#what, names, N_NAMES(names), s, &i);                        \
+        pt_status st = pt_enum_parse(#what, names, PT_N_NAMES(names), s, &i);                        \
         if (!st) *out = (type)i;                                                               \
         return st;                                                                             \
     }

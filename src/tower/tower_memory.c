@@ -12,17 +12,15 @@ static const char *const policy_names[] = {[PT_MEMORIZE_ALL] = "all", [PT_MEMORI
 
 const char *pt_memorize_policy_name(pt_memorize_policy p)
 {
-    return (unsigned)p <= PT_MEMORIZE_NOVEL ? policy_names[p] : "?";
+    return pt_enum_name(policy_names, PT_N_NAMES(policy_names), (int)p);
 }
 
 pt_status pt_memorize_policy_parse(const char *s, pt_memorize_policy *out)
 {
-    for (int i = 0; s && i <= PT_MEMORIZE_NOVEL; i++)
-        if (!strcmp(s, policy_names[i])) {
-            *out = (pt_memorize_policy)i;
-            return PT_OK;
-        }
-    return pt_fail(PT_EINVAL, "--memory '%s': expected all, wrong or novel", s ? s : "");
+    int i = 0;
+    pt_status st = pt_enum_parse("memory", policy_names, PT_N_NAMES(policy_names), s, &i);
+    if (!st) *out = (pt_memorize_policy)i;
+    return st;
 }
 
 /* |<a, b>| of two unit keys of length d */
