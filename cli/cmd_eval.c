@@ -249,7 +249,8 @@ int cmd_eval(int argc, char **argv)
         cz = malloc(cd.n * 2 * K * sizeof *cz);
         cbest = malloc(cd.n * sizeof *cbest);
         clab = malloc(cd.n * sizeof *clab);
-        if (!cz || !cbest || !clab || (st = pt_tower_forward_code(t, cd.x, cd.n, pt_memory_get_config(mem)->code, NULL, cz, NULL)) ||
+        if (!cz || !cbest || !clab ||
+            (st = pt_tower_forward_code(t, cd.x, cd.n, pt_memory_get_config(mem)->code, NULL, cz, NULL)) ||
             (st = pt_memory_scores(mem, cz, cd.n, clab, cbest))) {
             rc = cli_error(cmd, EXIT_RUNTIME, "--composite: %s", st ? pt_errmsg() : "out of memory");
             goto done;
