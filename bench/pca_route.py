@@ -17,11 +17,20 @@ if built the way `phasetower export` builds the dense one (the projection
 r x 784 and the directions K x r as int8, the codebook K x C x 2 as int8, the
 phases as 16-bit angles).
 
-Usage: /usr/bin/python3 bench/pca_route.py [--data DIR] [--ranks 24,28,32,64]
+With --real, a second accuracy column: the real default tower (one pass,
+local rule, phases; build/libphasetower.a through bench/subspace_driver.c)
+trained and tested on the same projected images. For a one-block tower,
+neurons trained on images projected back to pixel space (V^T V x) lie in the
+subspace, and their scores factor exactly as (P V^T)(V x); renormalizing the
+projection changes neither the selection nor the normalized code.
+
+Usage: /usr/bin/python3 bench/pca_route.py [--data DIR] [--ranks 24,28,32,64] [--real]
 """
 import argparse
 import gzip
 import os
+import subprocess
+import tempfile
 
 import numpy as np
 
@@ -31,7 +40,9 @@ ap.add_argument("--ranks", default="24,28,32,48,64")
 ap.add_argument("--neurons", type=int, default=2048)
 ap.add_argument("--active", type=int, default=32)
 ap.add_argument("--seed", type=int, default=1)
+ap.add_argument("--real", action="store_true", help="also train the real tower on the projected images")
 args = ap.parse_args()
+root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def load(name, off):
@@ -75,13 +86,37 @@ def accuracy(ftr, fte):
     return float(((zte @ w).argmax(1) == yte).mean())
 
 
+tmp = tempfile.mkdtemp(prefix="pca_route.")
+driver = os.path.join(tmp, "driver")
+if args.real:
+    subprocess.run(["cc", "-O2", "-std=c11", "-I" + os.path.join(root, "include"),
+                    os.path.join(root, "bench/subspace_driver.c"), os.path.join(root, "build/libphasetower.a"),
+                    "-lopenblas", "-lpng", "-lz", "-lm", "-fopenmp", "-o", driver], check=True)
+
+
+def real(ftr, fte):
+    if not args.real:
+        return ""
+    a, b = os.path.join(tmp, "tr.f32"), os.path.join(tmp, "te.f32")
+    ftr.astype(np.float32).tofile(a)
+    fte.astype(np.float32).tofile(b)
+    out = subprocess.run([driver, a, b, args.data], check=True, capture_output=True, text=True).stdout
+    return f" {float(out):.2f}% |"
+
+
 dense = K * 784
-print("| Input of the neurons | test accuracy (simplified tower) | multiply-adds per image | of dense | int8 export bytes |")
-print("|---|---:|---:|---:|---:|")
+print("| Input of the neurons | test accuracy (simplified tower) |" + (" real tower |" if args.real else "")
+      + " multiply-adds per image | of dense | int8 export bytes |")
+print("|---|---:|" + ("---:|" if args.real else "") + "---:|---:|---:|")
 base = accuracy(ctr, cte)
-print(f"| raw pixels (784) | {100*base:.2f}% | {dense:,} | 100% | {K*784 + K*C*2 + K*2:,} |")
+print(f"| raw pixels (784) | {100*base:.2f}% |{real(ctr, cte)} {dense:,} | 100% | {K*784 + K*C*2 + K*2:,} |", flush=True)
 for r in [int(v) for v in args.ranks.split(",") if v]:
-    acc = accuracy(unit(ctr @ vt[:r].T), unit(cte @ vt[:r].T))
+    v = vt[:r]
+    acc = accuracy(unit(ctr @ v.T), unit(cte @ v.T))
     madds = 784 * r + K * r
-    print(f"| first {r} principal components | {100*acc:.2f}% ({100*(acc-base):+.2f}) | {madds:,} | "
-          f"{100*madds/dense:.1f}% | {r*784 + K*r + K*C*2 + K*2:,} |")
+    print(f"| first {r} principal components | {100*acc:.2f}% ({100*(acc-base):+.2f}) |"
+          f"{real(ctr @ v.T @ v, cte @ v.T @ v)} {madds:,} | {100*madds/dense:.1f}% | {r*784 + K*r + K*C*2 + K*2:,} |",
+          flush=True)
+for f in os.listdir(tmp):
+    os.remove(os.path.join(tmp, f))
+os.rmdir(tmp)
