@@ -54,7 +54,7 @@ int cmd_compose(int argc, char **argv)
         goto done;
     }
     int label = -1;
-    size_t added = 0;
+    size_t added = 0, before = pt_memory_count(m);
     if ((st = pt_memory_compose(m, la, lb, &o, &label, &added))) {
         rc = cli_error(cmd, st == PT_ENOCONV ? EXIT_RUNTIME : cli_status_code(st), "%s", pt_errmsg());
         goto done;
@@ -63,8 +63,11 @@ int cmd_compose(int argc, char **argv)
         rc = cli_error(cmd, cli_status_code(st), "%s", pt_errmsg());
         goto done;
     }
-    printf("added concept '%s' (label %d) from %s and %s: %zu composite entries; memory now holds %zu\n", name, label, a,
+    printf("added concept '%s' (label %d) from %s and %s: %zu composite entries; memory now holds %zu", name, label, a,
            b, added, pt_memory_count(m));
+    size_t lost = before + added - pt_memory_count(m); /* a full circular buffer overwrites its oldest slots */
+    if (lost) printf(" (the memory was full: %zu of its oldest entries were overwritten; train with a larger --memory-size)", lost);
+    printf("\n");
 done:
     pt_memory_destroy(m);
     pt_tower_destroy(t);

@@ -156,9 +156,16 @@ else
   if "$bin" train --data "$good" --layers 64:0.1 --seed 3 --memory all --memory-code dense --memory-size 500 \
        --memory-dim 16 --out "$tmp/md.safetensors" > /dev/null 2> "$tmp/stderr"; then
     "$bin" info --json "$tmp/md.safetensors" | grep -q '"code": "dense"' || { echo "FAIL [info dense code]"; fail=1; }
-    "$bin" compose --model "$tmp/md.safetensors" --a 1 --b 3 --name 1+3 --tau 1 --pairs 10000 > /dev/null &&
+    "$bin" compose --model "$tmp/md.safetensors" --a 1 --b 3 --name 1+3 --tau 1 --pairs 10000 > "$tmp/compose.out" &&
       "$bin" eval --model "$tmp/md.safetensors" --data "$good" --composite 1+3 --json | grep -q '"composite_accuracy_memory"' ||
       { echo "FAIL [dense memory compose + eval]"; fail=1; }
+    grep -q "overwritten" "$tmp/compose.out" && { echo "FAIL [compose]: overwrite reported with room left"; fail=1; }
+    # into a full memory: compose says how many of the oldest entries it overwrote
+    "$bin" train --data "$good" --layers 64:0.1 --seed 3 --memory all --memory-code dense --memory-size 100 \
+      --memory-dim 16 --out "$tmp/mf.safetensors" > /dev/null &&
+      "$bin" compose --model "$tmp/mf.safetensors" --a 1 --b 3 --name 1+3 --tau 1 --pairs 5 |
+      grep -q "memory now holds 100 (the memory was full: 5 of its oldest entries were overwritten" ||
+      { echo "FAIL [compose into a full memory]"; fail=1; }
     expect_bad "export dense memory" "dense codes" -- "$bin" export --model "$tmp/md.safetensors" --out "$tmp/xd" --memory
     [ ! -e "$tmp/xd" ] || { echo "FAIL [export]: a refused export created $tmp/xd"; fail=1; }
     expect_bad "quantize dense memory" "dense codes" -- "$bin" eval --model "$tmp/md.safetensors" --data "$good" --quantize 8
