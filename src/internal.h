@@ -24,6 +24,17 @@ pt_status pt_fail(pt_status st, const char *fmt, ...) PT_PRINTF(2, 3);
 #define PT_N_NAMES(a) ((int)(sizeof(a) / sizeof((a)[0])))
 const char *pt_enum_name(const char *const *names, int n, int v);
 pt_status pt_enum_parse(const char *flag, const char *const *names, int n, const char *s, int *out);
+/* Defines `const char *name_fn(type)` and `pt_status parse_fn(const char *, type *)`
+ * over the array names, errors naming --flag. */
+#define PT_ENUM_FUNCS(type, name_fn, parse_fn, flag, names)                                        \
+    const char *name_fn(type v) { return pt_enum_name(names, PT_N_NAMES(names), (int)v); }      \
+    pt_status parse_fn(const char *s, type *out)                                                \
+    {                                                                                           \
+        int i = 0;                                                                              \
+        pt_status st = pt_enum_parse(flag, names, PT_N_NAMES(names), s, &i);                    \
+        if (!st) *out = (type)i;                                                                \
+        return st;                                                                              \
+    }
 /* Emit a log line through the user callback, if any. */
 void pt_log(int level, const char *fmt, ...) PT_PRINTF(2, 3);
 

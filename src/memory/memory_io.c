@@ -14,27 +14,11 @@ _Static_assert(sizeof(int) == sizeof(int32_t), "labels are stored as I32");
 
 static const char *const vote_names[] = {[PT_VOTE_MODE] = "mode", [PT_VOTE_WEIGHTED] = "weighted"};
 
-const char *pt_memory_vote_name(pt_vote v) { return pt_enum_name(vote_names, PT_N_NAMES(vote_names), (int)v); }
-
-pt_status pt_memory_vote_parse(const char *s, pt_vote *out)
-{
-    int i = 0;
-    pt_status st = pt_enum_parse("memory-vote", vote_names, PT_N_NAMES(vote_names), s, &i);
-    if (!st) *out = (pt_vote)i;
-    return st;
-}
+PT_ENUM_FUNCS(pt_vote, pt_memory_vote_name, pt_memory_vote_parse, "memory-vote", vote_names)
 
 static const char *const code_names[] = {[PT_MEMORY_SPARSE] = "sparse", [PT_MEMORY_DENSE] = "dense"};
 
-const char *pt_memory_code_name(pt_memory_code c) { return pt_enum_name(code_names, PT_N_NAMES(code_names), (int)c); }
-
-pt_status pt_memory_code_parse(const char *s, pt_memory_code *out)
-{
-    int i = 0;
-    pt_status st = pt_enum_parse("memory-code", code_names, PT_N_NAMES(code_names), s, &i);
-    if (!st) *out = (pt_memory_code)i;
-    return st;
-}
+PT_ENUM_FUNCS(pt_memory_code, pt_memory_code_name, pt_memory_code_parse, "memory-code", code_names)
 
 static void put(pt_st_tensor *t, const char *name, pt_st_dtype dt, int ndim, size_t a, size_t b, const void *data)
 {

@@ -23,15 +23,7 @@ struct pt_phasor_mlp {
 
 static const char *const act_names[] = {"unit", "cardioid", "modrelu", "quant"};
 
-const char *pt_phasor_act_name(pt_phasor_act a) { return pt_enum_name(act_names, PT_N_NAMES(act_names), (int)a); }
-
-pt_status pt_phasor_act_parse(const char *s, pt_phasor_act *out)
-{
-    int i = 0;
-    pt_status st = pt_enum_parse("act", act_names, PT_N_NAMES(act_names), s, &i);
-    if (!st) *out = (pt_phasor_act)i;
-    return st;
-}
+PT_ENUM_FUNCS(pt_phasor_act, pt_phasor_act_name, pt_phasor_act_parse, "act", act_names)
 
 pt_phasor_config pt_phasor_config_default(void)
 {

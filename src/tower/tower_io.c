@@ -17,20 +17,10 @@ static const char *const rule_names[] = {[PT_RULE_LOCAL] = "local", [PT_RULE_PAP
 static const char *const readout_names[] = {[PT_READOUT_RIDGE] = "ridge", [PT_READOUT_DELTA] = "delta", [PT_READOUT_CODE] = "code"};
 static const char *const init_names[] = {[PT_INIT_IMPRINT] = "imprint", [PT_INIT_RANDOM] = "random"};
 static const char *const select_names[] = {[PT_SELECT_SOFT] = "soft", [PT_SELECT_HARD] = "hard"};
-#define PT_ENUM_API(type, what, names)                                                        \
-    const char *pt_tower_##what##_name(type v) { return pt_enum_name(names, PT_N_NAMES(names), (int)v); } \
-    pt_status pt_tower_##what##_parse(const char *s, type *out)                                \
-    {                                                                                          \
-        int i = 0;                                                                             \
-        pt_status st = pt_enum_parse(#what, names, PT_N_NAMES(names), s, &i);                        \
-        if (!st) *out = (type)i;                                                               \
-        return st;                                                                             \
-    }
-PT_ENUM_API(pt_rule, rule, rule_names)
-PT_ENUM_API(pt_readout, readout, readout_names)
-PT_ENUM_API(pt_init, init, init_names)
-PT_ENUM_API(pt_select, select, select_names)
-#undef PT_ENUM_API
+PT_ENUM_FUNCS(pt_rule, pt_tower_rule_name, pt_tower_rule_parse, "rule", rule_names)
+PT_ENUM_FUNCS(pt_readout, pt_tower_readout_name, pt_tower_readout_parse, "readout", readout_names)
+PT_ENUM_FUNCS(pt_init, pt_tower_init_name, pt_tower_init_parse, "init", init_names)
+PT_ENUM_FUNCS(pt_select, pt_tower_select_name, pt_tower_select_parse, "select", select_names)
 
 enum { META_MAX = 32 + PT_MEMORY_META_MAX };
 

@@ -10,18 +10,7 @@
 static const char *const policy_names[] = {[PT_MEMORIZE_ALL] = "all", [PT_MEMORIZE_WRONG] = "wrong",
                                            [PT_MEMORIZE_NOVEL] = "novel"};
 
-const char *pt_memorize_policy_name(pt_memorize_policy p)
-{
-    return pt_enum_name(policy_names, PT_N_NAMES(policy_names), (int)p);
-}
-
-pt_status pt_memorize_policy_parse(const char *s, pt_memorize_policy *out)
-{
-    int i = 0;
-    pt_status st = pt_enum_parse("memory", policy_names, PT_N_NAMES(policy_names), s, &i);
-    if (!st) *out = (pt_memorize_policy)i;
-    return st;
-}
+PT_ENUM_FUNCS(pt_memorize_policy, pt_memorize_policy_name, pt_memorize_policy_parse, "memory", policy_names)
 
 /* |<a, b>| of two unit keys of length d */
 static float key_sim(const pt_c32 *a, const pt_c32 *b, size_t d)
