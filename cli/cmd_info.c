@@ -39,10 +39,10 @@ int cmd_info(int argc, char **argv)
     if (json) {
         printf("{\"model\": \"tower\", \"layers\": \"%s\", \"n_in\": %d, \"n_classes\": %d, \"params\": %zu, "
                "\"active_params\": %zu, \"madds_per_image\": %zu, \"file_bytes\": %lld, \"export_bytes_int8\": %zu, "
-               "\"export_bytes_int16\": %zu, \"rule\": \"%s\", \"readout\": \"%s\", \"init\": \"%s\", "
+               "\"export_bytes_int16\": %zu, \"subspace\": %d, \"rule\": \"%s\", \"readout\": \"%s\", \"init\": \"%s\", "
                "\"eta\": %.9g, \"target_mag\": %.9g, \"seed\": %llu, \"skip\": [",
                spec, c->n_in, c->n_classes, pt_tower_param_count(t), pt_tower_active_params(t), pt_tower_madds(t), bytes,
-               flash[0], flash[1], pt_tower_rule_name(c->rule),
+               flash[0], flash[1], c->subspace, pt_tower_rule_name(c->rule),
                pt_tower_readout_name(c->readout), pt_tower_init_name(c->init), (double)c->eta, (double)c->target_mag,
                (unsigned long long)c->seed);
         for (int b = 1; b < c->n_blocks; b++) {
@@ -70,8 +70,13 @@ int cmd_info(int argc, char **argv)
         printf("  parameters      %zu (%.2f MB as float32)\n", pt_tower_param_count(t), 4e-6 * (double)pt_tower_param_count(t));
         printf("  active          %zu parameters per image (the selected neurons and their codebook entries)\n",
                pt_tower_active_params(t));
-        printf("  multiply-adds   %zu per image (dense scoring; eval --sparse G:P measures sparse inference)\n",
-               pt_tower_madds(t));
+        if (c->subspace)
+            printf("  multiply-adds   %zu per image (through a subspace of %d: %d x %d + K x %d, as the integer model "
+                   "and the export compute them)\n",
+                   pt_tower_madds(t), c->subspace, c->subspace, c->n_in, c->subspace);
+        else
+            printf("  multiply-adds   %zu per image (dense scoring; eval --sparse G:P measures sparse inference)\n",
+                   pt_tower_madds(t));
         printf("  file            %lld bytes\n", bytes);
         if (flash[0])
             printf("  export          %zu bytes of constant data as int8, %zu as int16 (phasetower export)\n", flash[0],

@@ -40,6 +40,7 @@ int cmd_train(int argc, char **argv)
         {"rule", OPT_STR, &rule, "local (exact gradient, default) or paper", 0, 0, 0},
         {"readout", OPT_STR, &readout, "ridge (default), delta or code", 0, 0, 0},
         {"init", OPT_STR, &init, "imprint (default) or random", 0, 0, 0},
+        {"subspace", OPT_INT, &cfg.subspace, "block 0 sees the image's first R principal components (default 0: off; docs/sparse.md)", 0, 1000000, 0},
         {"select", OPT_STR, &select, "soft (default: outputs shrunk by the (s+1)-th score) or hard (paper)", 0, 0, 0},
         {"births", OPT_FLAG, &cfg.births, "liquid topology: clone the most confident neuron (phase flipped) when none reaches --birth-tau", 0, 0, 0},
         {"deaths", OPT_FLAG, &cfg.deaths, "liquid topology: flip the phase of a neuron unselected for --death-steps samples, remove it after as many more", 0, 0, 0},

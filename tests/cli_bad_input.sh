@@ -56,6 +56,9 @@ expect_bad "memory dim" "--memory-dim" -- "$bin" "${T[@]}" --memory all --memory
 expect_bad "memory tau" "--memory-tau" -- "$bin" "${T[@]}" --memory novel --memory-tau 0
 expect_bad "memory vote" "--memory-vote" -- "$bin" "${T[@]}" --memory all --memory-vote loud
 expect_bad "memory code" "--memory-code" -- "$bin" "${T[@]}" --memory all --memory-code both
+expect_bad "subspace too large" "--subspace" -- "$bin" "${T[@]}" --subspace 100000
+expect_bad "subspace negative" "--subspace" -- "$bin" "${T[@]}" --subspace -3
+expect_bad "subspace random init" "--subspace" -- "$bin" "${T[@]}" --subspace 8 --init random
 expect_bad "death steps 0" "--death-steps" -- "$bin" "${T[@]}" --deaths --death-steps 0
 expect_bad "birth tau > 1" "--birth-tau" -- "$bin" "${T[@]}" --births --birth-tau 1.5
 expect_bad "birth tau NaN" "--birth-tau" -- "$bin" "${T[@]}" --births --birth-tau nan

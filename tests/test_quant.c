@@ -27,7 +27,7 @@ static void kernel_by_hand(void)
                                       1, -2, 7, 7, 4, 0};
     const unsigned char x[4] = {10, 0, 0, 2};
     long long lg[2];
-    ptq_model m = {4, 2, 3, 1, 1, 8, p, 0, psum, angle, c, 0};
+    ptq_model m = {4, 2, 3, 1, 1, 8, p, 0, psum, angle, c, 0, 0, 0, 0, 0};
     /* soft, s = 1: neuron 0 wins, theta = r2 = 0, m0 = 56; e^{i pi/2} = i:
      *   logit_y = 56 * 16384 * Im C_y0 */
     CHECK(ptq_predict(&m, x, lg) == 0 && lg[0] == 56LL * 16384 * 1 && lg[1] == 56LL * 16384 * -2);

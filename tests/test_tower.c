@@ -230,6 +230,63 @@ int main(void)
             pt_st_close(sf);
         }
     }
+    /* subspace: the basis is orthonormal, every direction of block 0 lies in
+     * its span, the same seed gives the same tower bit for bit, the checkpoint
+     * round trip keeps the predictions, and the counts use the factored form */
+    {
+        pt_tower_config sc = base;
+        CHECK(pt_tower_spec_parse("96:0.1", &sc) == PT_OK);
+        sc.subspace = 12;
+        pt_tower *ts = train_one(sc, x, y, NTRAIN), *ts2 = train_one(sc, x, y, NTRAIN);
+        const int R = 12;
+        for (int a = 0; a < R; a++)
+            for (int c2 = 0; c2 <= a; c2++) {
+                double dot = 0;
+                for (int j = 0; j < DIM; j++) dot += (double)ts->V[a * DIM + j] * (double)ts->V[c2 * DIM + j];
+                CHECK_CLOSE(dot, a == c2 ? 1.0 : 0.0, 1e-5, 1e-5);
+            }
+        double worst = 0; /* || p - V^T V p || over the neurons */
+        for (int k = 0; k < ts->b[0].K; k++) {
+            const float *p = ts->b[0].P + (size_t)k * DIM;
+            double yv[12], res = 0;
+            for (int a = 0; a < R; a++) {
+                yv[a] = 0;
+                for (int j = 0; j < DIM; j++) yv[a] += (double)ts->V[a * DIM + j] * (double)p[j];
+            }
+            for (int j = 0; j < DIM; j++) {
+                double q = 0;
+                for (int a = 0; a < R; a++) q += yv[a] * (double)ts->V[a * DIM + j];
+                res += (q - (double)p[j]) * (q - (double)p[j]);
+            }
+            worst = res > worst ? res : worst;
+        }
+        printf("subspace 12 of %d: largest squared distance of a direction to the span %.3g, accuracy %.3f\n", DIM, worst,
+               accuracy(ts, xt, yt, NTEST));
+        CHECK(worst < 1e-8);
+        CHECK(!memcmp(ts->V, ts2->V, (size_t)R * DIM * sizeof(float)) &&
+              !memcmp(ts->b[0].P, ts2->b[0].P, (size_t)ts->b[0].K * DIM * sizeof(float)));
+        CHECK(accuracy(ts, xt, yt, NTEST) > 0.5);
+        CHECK(pt_tower_madds(ts) == (size_t)R * DIM + 96 * (size_t)R + 2 * NCLS * 96);
+        CHECK(pt_tower_param_count(ts) == (size_t)R * DIM + 96 * (size_t)R + 96 + 2 * NCLS * 96);
+        char sp[] = "/tmp/pt_subspace_XXXXXX";
+        int fd = mkstemp(sp);
+        CHECK(fd >= 0);
+        if (fd >= 0) close(fd);
+        pt_tower *tl = NULL;
+        CHECK(pt_tower_save(ts, sp) == PT_OK && pt_tower_load(sp, &tl) == PT_OK && tl && tl->cfg.subspace == R);
+        if (tl) {
+            uint8_t pa[NTEST], pb[NTEST];
+            CHECK(pt_tower_predict(ts, xt, NTEST, pa, NULL) == PT_OK && pt_tower_predict(tl, xt, NTEST, pb, NULL) == PT_OK);
+            CHECK(!memcmp(pa, pb, sizeof pa) && !memcmp(tl->V, ts->V, (size_t)R * DIM * sizeof(float)));
+        }
+        unlink(sp);
+        pt_tower_destroy(tl), pt_tower_destroy(ts), pt_tower_destroy(ts2);
+        pt_tower_config bad_sc = sc;
+        bad_sc.subspace = DIM;
+        CHECK(pt_tower_config_check(&bad_sc) == PT_EINVAL && strstr(pt_errmsg(), "--subspace"));
+        bad_sc.subspace = 4, bad_sc.init = PT_INIT_RANDOM;
+        CHECK(pt_tower_config_check(&bad_sc) == PT_EINVAL && strstr(pt_errmsg(), "--subspace"));
+    }
     /* alignment: the mean of the s largest scores (cosines of the preprocessed
      * input with unit directions), computed here by hand; noise aligns worse
      * than data of the training distribution */

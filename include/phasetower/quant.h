@@ -19,9 +19,10 @@ extern "C" {
 
 typedef struct pt_qtower pt_qtower;
 
-/* Quantize t with bits 8 or 16. PT_EINVAL naming what is unsupported: more
- * than one block, more than 1024 active neurons, more than 65535 inputs, a
- * non-finite weight. */
+/* Quantize t with bits 8 or 16. A tower with a subspace (train --subspace) is
+ * stored factored: its basis and each direction's coordinates in it. PT_EINVAL
+ * naming what is unsupported: more than one block, more than 1024 active
+ * neurons or subspace dimensions, more than 65535 inputs, a non-finite weight. */
 pt_status pt_qtower_create(const pt_tower *t, int bits, pt_qtower **out);
 void pt_qtower_destroy(pt_qtower *q);
 int pt_qtower_bits(const pt_qtower *q);

@@ -69,6 +69,12 @@ typedef struct pt_tower_config {
     int birth_sample;  /* 0: a newborn clones its parent with the phase flipped (the paper);
                           1: it imprints the sample that caused it (direction = that input,
                           phase = its class target), as the initial neurons are */
+    /* 0: block 0 sees the preprocessed image. R > 0: it sees the image projected
+     * on its first R principal components (fitted on the first 20,000 training
+     * samples before imprinting; docs/sparse.md), so its directions live in an
+     * R-dimensional subspace and the quantized model and the export score
+     * through it: R n_in + K R multiply-adds instead of K n_in. Needs imprint init. */
+    int subspace;
 } pt_tower_config;
 
 typedef struct pt_tower pt_tower;
@@ -111,7 +117,9 @@ pt_status pt_tower_predict(const pt_tower *t, const float *x, size_t n, uint8_t 
 pt_status pt_tower_accuracy(const pt_tower *t, const pt_dataset *d, double *acc);
 
 const pt_tower_config *pt_tower_get_config(const pt_tower *t);
-/* Learnable parameters (p, phi, lambda, codebook; real numbers). */
+/* Learnable parameters (p, phi, lambda, codebook; real numbers). With a
+ * subspace, block 0's directions count as R coordinates each plus the basis
+ * (R x n_in), their cheapest form, and so do the two counts below. */
 size_t pt_tower_param_count(const pt_tower *t);
 /* Parameters that shape one image's answer: the s selected neurons of each
  * block (direction and phase), the skips, and the codebook entries of the last
@@ -122,7 +130,9 @@ size_t pt_tower_active_params(const pt_tower *t);
 void pt_tower_topology(const pt_tower *t, int b, long *births, long *flips, long *deaths);
 /* Current neurons of block b (the last block's count changes with a liquid topology). */
 int pt_tower_block_size(const pt_tower *t, int b);
-/* Multiply-adds per image of dense inference. */
+/* Multiply-adds per image of dense inference (with a subspace, the factored
+ * form R n_in + K R that the integer model and the export compute; the float
+ * path projects in pixel space and scores K n_in). */
 size_t pt_tower_madds(const pt_tower *t);
 /* Current complex skip of block b (b >= 1); 1+0i... for b == 0 returns 0. */
 void pt_tower_skip(const pt_tower *t, int b, float *re, float *im);

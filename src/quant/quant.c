@@ -11,6 +11,7 @@
 #include "phasetower/quant.h"
 #include "tower/tower_internal.h"
 #include "memory/memory_internal.h"
+#include "linalg/linalg.h"
 
 #define PTQ_WITH_MEMORY
 #include "quant/qkernel.inc"
@@ -18,9 +19,9 @@
 
 struct pt_qtower {
     ptq_model m;
-    signed char *p8, *c8;
-    short *p16, *c16;
-    long long *psum;
+    signed char *p8, *c8, *v8;
+    short *p16, *c16, *v16;
+    long long *psum, *vsum;
     unsigned short *angle;
     char desc[160]; /* layers, selection, readout: for the export's banner */
     int has_mem;
@@ -37,6 +38,7 @@ void pt_qtower_destroy(pt_qtower *q)
 {
     if (!q) return;
     free(q->p8), free(q->c8), free(q->p16), free(q->c16), free(q->psum), free(q->angle);
+    free(q->v8), free(q->v16), free(q->vsum);
     free(q->mproj), free(q->mkeys), free(q->mknorm), free(q->mlabel), free(q->names);
     free(q);
 }
@@ -69,13 +71,26 @@ pt_status pt_qtower_create(const pt_tower *t, int bits, pt_qtower **out)
     if (b->s > PTQ_MAX_S)
         return pt_fail(PT_EINVAL, "quantization: %d active neurons, at most %d are supported", b->s, PTQ_MAX_S);
     if (c->n_in > 65535) return pt_fail(PT_EINVAL, "quantization: %d inputs, at most 65535 are supported", c->n_in);
-    size_t np = (size_t)b->K * (size_t)c->n_in, nc = (size_t)c->n_classes * (size_t)b->K * 2;
+    if (c->subspace > PTQ_MAX_R)
+        return pt_fail(PT_EINVAL, "quantization: a subspace of %d, at most %d is supported", c->subspace, PTQ_MAX_R);
+    size_t R = (size_t)c->subspace, dl = R ? R : (size_t)c->n_in; /* length of a stored direction */
+    size_t np = (size_t)b->K * dl, nc = (size_t)c->n_classes * (size_t)b->K * 2, nv = R * (size_t)c->n_in;
     const float *C = (const float *)t->C;
-    float mp = max_abs(b->P, np), mc = max_abs(C, nc);
-    if (!isfinite(mp) || !isfinite(mc) || !isfinite(max_abs(b->phi, (size_t)b->K)))
+    /* with a subspace the directions are stored as their coordinates P V^T (exact: they lie in it) */
+    float *Pc = R ? pt_calloc(np, sizeof *Pc) : NULL;
+    if (R && !Pc) return PT_ENOMEM;
+    if (R) pt_sgemm_nt(Pc, b->P, t->V, (size_t)b->K, R, (size_t)c->n_in, 1.0f, 0.0f);
+    const float *Pd = R ? Pc : b->P;
+    float mp = max_abs(Pd, np), mc = max_abs(C, nc), mv = R ? max_abs(t->V, nv) : 0.0f;
+    if (!isfinite(mp) || !isfinite(mc) || !isfinite(mv) || !isfinite(max_abs(b->phi, (size_t)b->K))) {
+        free(Pc);
         return pt_fail(PT_EINVAL, "quantization: the model has non-finite weights");
+    }
     pt_qtower *q = pt_calloc(1, sizeof *q);
-    if (!q) return PT_ENOMEM;
+    if (!q) {
+        free(Pc);
+        return PT_ENOMEM;
+    }
     long lim = bits == 8 ? 127 : 32767;
     float sp = mp > 0.0f ? (float)lim / mp : 1.0f, sc = mc > 0.0f ? (float)lim / mc : 1.0f;
     q->psum = pt_calloc((size_t)b->K, sizeof *q->psum);
@@ -85,15 +100,33 @@ pt_status pt_qtower_create(const pt_tower *t, int bits, pt_qtower **out)
     } else {
         q->p16 = pt_calloc(np, sizeof *q->p16), q->c16 = pt_calloc(nc, sizeof *q->c16);
     }
-    if (!q->psum || !q->angle || (bits == 8 ? !q->p8 || !q->c8 : !q->p16 || !q->c16)) {
+    if (R) {
+        q->vsum = pt_calloc(R, sizeof *q->vsum);
+        if (bits == 8) q->v8 = pt_calloc(nv, 1);
+        else q->v16 = pt_calloc(nv, sizeof *q->v16);
+    }
+    if (!q->psum || !q->angle || (bits == 8 ? !q->p8 || !q->c8 : !q->p16 || !q->c16) ||
+        (R && (!q->vsum || (bits == 8 ? !q->v8 : !q->v16)))) {
+        free(Pc);
         pt_qtower_destroy(q);
         return PT_ENOMEM;
     }
+    float sv = mv > 0.0f ? (float)lim / mv : 1.0f;
+    for (size_t a = 0; a < R; a++) {
+        long long sum = 0;
+        for (size_t j = 0; j < (size_t)c->n_in; j++) {
+            long v = quant(t->V[a * (size_t)c->n_in + j], sv, lim);
+            if (bits == 8) q->v8[a * (size_t)c->n_in + j] = (signed char)v;
+            else q->v16[a * (size_t)c->n_in + j] = (short)v;
+            sum += v;
+        }
+        q->vsum[a] = sum;
+    }
     for (int k = 0; k < b->K; k++) {
         long long sum = 0;
-        for (int j = 0; j < c->n_in; j++) {
-            size_t i = (size_t)k * (size_t)c->n_in + (size_t)j;
-            long v = quant(b->P[i], sp, lim);
+        for (size_t j = 0; j < dl; j++) {
+            size_t i = (size_t)k * dl + j;
+            long v = quant(Pd[i], sp, lim);
             if (bits == 8) q->p8[i] = (signed char)v;
             else q->p16[i] = (short)v;
             sum += v;
@@ -108,8 +141,9 @@ pt_status pt_qtower_create(const pt_tower *t, int bits, pt_qtower **out)
         if (bits == 8) q->c8[i] = (signed char)v;
         else q->c16[i] = (short)v;
     }
+    free(Pc);
     q->m = (ptq_model){c->n_in, c->n_classes, b->K, b->s, c->select == PT_SELECT_SOFT, bits,
-                       q->p8, q->p16, q->psum, q->angle, q->c8, q->c16};
+                       q->p8, q->p16, q->psum, q->angle, q->c8, q->c16, (int)R, q->v8, q->v16, q->vsum};
     char spec[32];
     pt_tower_spec_format(c, spec, sizeof spec);
     snprintf(q->desc, sizeof q->desc, "layers %s (s = %d), %s top-s, %s readout, seed %llu", spec, b->s,
@@ -240,9 +274,10 @@ pt_status pt_qtower_predict(const pt_qtower *q, const float *x, size_t n, uint8_
 
 size_t pt_qtower_const_bytes(const pt_qtower *q)
 {
-    size_t w = q->m.wbits / 8, K = (size_t)q->m.K;
-    size_t b = K * (size_t)q->m.n_in * w + K * sizeof(long long) + K * sizeof(unsigned short) +
-               (size_t)q->m.n_classes * K * 2 * w + sizeof ptq_sin_q14;
+    size_t w = q->m.wbits / 8, K = (size_t)q->m.K, R = (size_t)q->m.R;
+    size_t b = R ? K * R * w + R * (size_t)q->m.n_in * w + R * sizeof(long long) /* coordinates, basis, row sums */
+                 : K * (size_t)q->m.n_in * w + K * sizeof(long long);         /* directions, row sums */
+    b += K * sizeof(unsigned short) + (size_t)q->m.n_classes * K * 2 * w + sizeof ptq_sin_q14;
     if (q->has_mem) {
         size_t n = (size_t)q->mem.n, d = (size_t)q->mem.dim;
         b += n * d * 2 + n * sizeof(long long) + n * sizeof(short) + (q->mproj ? K * d * 2 : 0) +
@@ -323,24 +358,30 @@ static void write_header(FILE *f, const pt_qtower *q, const char *source)
 static void write_source(FILE *f, const pt_qtower *q, const char *source)
 {
     const ptq_model *m = &q->m;
-    size_t np = (size_t)m->K * (size_t)m->n_in, nc = (size_t)m->n_classes * (size_t)m->K * 2;
+    size_t np = (size_t)m->K * (size_t)(m->R ? m->R : m->n_in), nc = (size_t)m->n_classes * (size_t)m->K * 2;
+    size_t nv = (size_t)m->R * (size_t)m->n_in;
     write_banner(f, q, source);
-    fprintf(f, "#include \"phasetower_model.h\"\n\n#define PTQ_MAX_S %d\n", m->s);
+    fprintf(f, "#include \"phasetower_model.h\"\n\n#define PTQ_MAX_S %d\n#define PTQ_MAX_R %d\n", m->s, m->R ? m->R : 1);
     if (q->has_mem) fprintf(f, "#define PTQ_WITH_MEMORY\n#define PTQ_MAX_DIM %d\n#define PTQ_MAX_K %d\n", q->mem.dim, q->mem.k);
     fputs((const char *)pt_qkernel_text, f);
     fputs("\n", f);
     if (m->wbits == 8) {
         put_array(f, "signed char", "ptm_p", np, m->p8, 0);
         put_array(f, "signed char", "ptm_c", nc, m->c8, 0);
+        if (m->R) put_array(f, "signed char", "ptm_v", nv, m->v8, 0);
     } else {
         put_array(f, "short", "ptm_p", np, m->p16, 1);
         put_array(f, "short", "ptm_c", nc, m->c16, 1);
+        if (m->R) put_array(f, "short", "ptm_v", nv, m->v16, 1);
     }
-    put_array(f, "long long", "ptm_psum", (size_t)m->K, m->psum, 3);
+    if (m->R) put_array(f, "long long", "ptm_vsum", (size_t)m->R, m->vsum, 3);
+    else put_array(f, "long long", "ptm_psum", (size_t)m->K, m->psum, 3); /* the subspace path never reads it */
     put_array(f, "unsigned short", "ptm_angle", (size_t)m->K, m->angle, 2);
-    fprintf(f, "static const ptq_model ptm_model = {%d, %d, %d, %d, %d, %d, %s, %s, ptm_psum, ptm_angle, %s, %s};\n\n",
-            m->n_in, m->n_classes, m->K, m->s, m->soft, m->wbits, m->wbits == 8 ? "ptm_p" : "0",
-            m->wbits == 8 ? "0" : "ptm_p", m->wbits == 8 ? "ptm_c" : "0", m->wbits == 8 ? "0" : "ptm_c");
+    int w8 = m->wbits == 8;
+    fprintf(f, "static const ptq_model ptm_model = {%d, %d, %d, %d, %d, %d, %s, %s, %s, ptm_angle, %s, %s, %d, %s, %s, %s};\n\n",
+            m->n_in, m->n_classes, m->K, m->s, m->soft, m->wbits, w8 ? "ptm_p" : "0", w8 ? "0" : "ptm_p",
+            m->R ? "0" : "ptm_psum", w8 ? "ptm_c" : "0", w8 ? "0" : "ptm_c", m->R, m->R && w8 ? "ptm_v" : "0",
+            m->R && !w8 ? "ptm_v" : "0", m->R ? "ptm_vsum" : "0");
     if (q->has_mem) {
         const ptq_memory *me = &q->mem;
         size_t n = (size_t)me->n, dd = (size_t)me->dim;

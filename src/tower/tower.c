@@ -19,6 +19,7 @@ static int act_stride(const pt_block *b) { return b->s + 1; }
 typedef struct fwd_ws {
     int B;                          /* capacity in samples */
     float *X0;                      /* (B, n_in) preprocessed input */
+    float *Y;                       /* (B, subspace) its coordinates in the subspace, if any */
     float *S[PT_TOWER_MAXBLOCKS];   /* (B, K) alignment scores */
     int *act[PT_TOWER_MAXBLOCKS];   /* (B, s+1) selected neuron indices (the s active first) */
     pt_c32 *Z[PT_TOWER_MAXBLOCKS];  /* (B, K) normalized block outputs */
@@ -28,6 +29,7 @@ typedef struct fwd_ws {
 static void ws_free(fwd_ws *w)
 {
     free(w->X0);
+    free(w->Y);
     for (int l = 0; l < PT_TOWER_MAXBLOCKS; l++) {
         free(w->S[l]);
         free(w->act[l]);
@@ -43,7 +45,8 @@ static pt_status ws_alloc(fwd_ws *w, const pt_tower *t, int B, int Kcap_last)
     memset(w, 0, sizeof *w);
     w->B = B;
     w->X0 = pt_calloc((size_t)B * (size_t)t->cfg.n_in, sizeof(float));
-    int ok = w->X0 != NULL;
+    if (t->cfg.subspace) w->Y = pt_calloc((size_t)B * (size_t)t->cfg.subspace, sizeof(float));
+    int ok = w->X0 != NULL && (!t->cfg.subspace || w->Y);
     for (int l = 0; l < t->cfg.n_blocks && ok; l++) {
         size_t K = (size_t)(l == t->cfg.n_blocks - 1 && Kcap_last > t->b[l].K ? Kcap_last : t->b[l].K);
         w->S[l] = pt_calloc((size_t)B * K, sizeof(float));
@@ -140,6 +143,64 @@ void pt_block_output(const pt_tower *t, int l, pt_c32 *restrict u, int *restrict
     }
 }
 
+void pt_tower_project(const pt_tower *t, float *x, float *y, int nb)
+{
+    size_t R = (size_t)t->cfg.subspace, n = (size_t)t->cfg.n_in;
+    if (!t->V || nb <= 0) return;
+    pt_sgemm_nt(y, x, t->V, (size_t)nb, R, n, 1.0f, 0.0f); /* y = x V^T */
+    pt_sgemm_nn(x, y, t->V, (size_t)nb, n, R, 1.0f, 0.0f); /* x = y V */
+    for (int i = 0; i < nb; i++) pt_normalize_row(x + (size_t)i * n, (int)n);
+}
+
+/* The subspace: the top R eigenvectors of the second moment of the first
+ * (up to) 20,000 preprocessed samples, by subspace iteration (60 rounds of
+ * Q <- orthonormalize(G Q) from a seeded Gaussian start, modified Gram-Schmidt
+ * in double). Only the span matters: V^T V is the same for any orthonormal
+ * basis of it. */
+static pt_status subspace_fit(pt_tower *t, const float *x, size_t n)
+{
+    size_t d = (size_t)t->cfg.n_in, R = (size_t)t->cfg.subspace, m = n < 20000 ? n : 20000, B = 1024;
+    float *G = pt_calloc(d * d, sizeof *G), *X = pt_calloc(B * d, sizeof *X), *Q = pt_calloc(R * d, sizeof *Q),
+          *Z = pt_calloc(R * d, sizeof *Z);
+    if (!G || !X || !Q || !Z) {
+        free(G), free(X), free(Q), free(Z);
+        return pt_fail(PT_ENOMEM, "out of memory for the subspace");
+    }
+    for (size_t i0 = 0; i0 < m; i0 += B) { /* G = sum x~ x~^T */
+        size_t nb = m - i0 < B ? m - i0 : B;
+        for (size_t i = 0; i < nb; i++) pt_tower_preprocess(X + i * d, x + (i0 + i) * d, (int)d);
+        pt_sgemm_tn(G, X, X, d, d, nb, 1.0f, 1.0f);
+    }
+    pt_rng r;
+    pt_rng_seed(&r, t->cfg.seed ^ 0x5eed5ab5ULL);
+    for (size_t i = 0; i < R * d; i++) Q[i] = pt_rng_normal(&r);
+    for (int it = 0; it <= 60; it++) {
+        if (it > 0) pt_sgemm_nt(Q, Z, G, R, d, d, 1.0f, 0.0f); /* rows: Q_a = G Z_a (G symmetric) */
+        for (size_t a = 0; a < R; a++) { /* modified Gram-Schmidt on the rows */
+            float *q = Q + a * d;
+            for (size_t b = 0; b < a; b++) {
+                const float *u = Q + b * d;
+                double dot = 0.0;
+                for (size_t j = 0; j < d; j++) dot += (double)q[j] * (double)u[j];
+                for (size_t j = 0; j < d; j++) q[j] -= (float)dot * u[j];
+            }
+            double ss = 0.0;
+            for (size_t j = 0; j < d; j++) ss += (double)q[j] * (double)q[j];
+            if (!(ss > 1e-30)) { /* a rank-deficient start: any unit vector will do */
+                for (size_t j = 0; j < d; j++) q[j] = pt_rng_normal(&r);
+                a--;
+                continue;
+            }
+            float inv = (float)(1.0 / sqrt(ss));
+            for (size_t j = 0; j < d; j++) q[j] *= inv;
+        }
+        memcpy(Z, Q, R * d * sizeof *Z);
+    }
+    memcpy(t->V, Q, R * d * sizeof *Q);
+    free(G), free(X), free(Q), free(Z);
+    return PT_OK;
+}
+
 static const float *block_input(const fwd_ws *w, const pt_tower *t, int l, int i)
 {
     if (l == 0) return w->X0 + (size_t)i * (size_t)t->cfg.n_in;
@@ -152,6 +213,7 @@ static void forward(const pt_tower *t, fwd_ws *w, const float *x, int nb, int up
     const pt_tower_config *c = &t->cfg;
     for (int i = 0; i < nb; i++)
         pt_tower_preprocess(w->X0 + (size_t)i * (size_t)c->n_in, x + (size_t)i * (size_t)c->n_in, c->n_in);
+    pt_tower_project(t, w->X0, w->Y, nb);
     for (int l = 0; l < upto; l++) {
         const pt_block *b = &t->b[l];
         size_t K = (size_t)b->K;
@@ -202,6 +264,8 @@ pt_status pt_tower_alloc(pt_tower *t)
     }
     t->C = pt_calloc((size_t)c->n_classes * (size_t)c->K[c->n_blocks - 1], sizeof(pt_c32));
     if (!t->C) return pt_fail(PT_ENOMEM, "out of memory for the codebook");
+    if (c->subspace && !(t->V = pt_calloc((size_t)c->subspace * (size_t)c->n_in, sizeof(float))))
+        return pt_fail(PT_ENOMEM, "out of memory for the subspace");
     return PT_OK;
 }
 
@@ -214,6 +278,7 @@ void pt_tower_destroy(pt_tower *t)
         free(t->b[l].T);
     }
     free(t->C);
+    free(t->V);
     free(t);
 }
 
@@ -294,6 +359,7 @@ static pt_status imprint(pt_tower *t, const float *x, const uint8_t *y, size_t n
                 for (int j = 0; j < b->in_dim; j++) ss += (double)p[j] * (double)p[j];
                 if (ss < 1e-12) /* blank input: fall back to a random direction */
                     for (int j = 0; j < b->in_dim; j++) p[j] = pt_rng_normal(&r);
+                if (l == 0) pt_tower_project(t, p, w.Y, 1); /* noise and fallbacks stay in the subspace */
                 pt_normalize_row(p, b->in_dim);
                 b->phi[k] = cargf(b->T[(size_t)y[src] * (size_t)b->K + (size_t)k]);
             }
@@ -757,7 +823,7 @@ pt_status pt_tower_train(pt_tower *t, const float *x, const uint8_t *y, size_t n
         if (y[i] >= c->n_classes) return pt_fail(PT_EINVAL, "label %d of sample %zu outside 0..%d", y[i], i, c->n_classes - 1);
     pt_status st = check_input(t, x, n);
     if (st) return st;
-    if (!t->initialized && (st = imprint(t, x, y, n))) return st;
+    if (!t->initialized && ((t->V && (st = subspace_fit(t, x, n))) || (st = imprint(t, x, y, n)))) return st;
 
     int L = c->n_blocks;
     const pt_block *last = &t->b[L - 1];
@@ -930,12 +996,21 @@ pt_status pt_tower_accuracy(const pt_tower *t, const pt_dataset *d, double *acc)
 
 const pt_tower_config *pt_tower_get_config(const pt_tower *t) { return &t->cfg; }
 
+/* Length of block l's directions in their cheapest form: with a subspace,
+ * block 0's live in it (R coordinates each, plus the R x n_in basis once). */
+static size_t dir_len(const pt_tower *t, int l)
+{
+    return l == 0 && t->cfg.subspace ? (size_t)t->cfg.subspace : (size_t)t->b[l].in_dim;
+}
+
+static size_t basis_size(const pt_tower *t) { return (size_t)t->cfg.subspace * (size_t)t->cfg.n_in; }
+
 size_t pt_tower_param_count(const pt_tower *t)
 {
-    size_t n = 0;
+    size_t n = basis_size(t);
     for (int l = 0; l < t->cfg.n_blocks; l++) {
         const pt_block *b = &t->b[l];
-        n += (size_t)b->K * (size_t)b->in_dim + (size_t)b->K + (l > 0 ? 2 : 0);
+        n += (size_t)b->K * dir_len(t, l) + (size_t)b->K + (l > 0 ? 2 : 0);
     }
     return n + 2 * (size_t)t->cfg.n_classes * (size_t)t->b[t->cfg.n_blocks - 1].K;
 }
@@ -950,18 +1025,18 @@ int pt_tower_block_size(const pt_tower *t, int b) { return b >= 0 && b < t->cfg.
 
 size_t pt_tower_active_params(const pt_tower *t)
 {
-    size_t n = 0;
+    size_t n = basis_size(t);
     for (int l = 0; l < t->cfg.n_blocks; l++) {
         const pt_block *b = &t->b[l];
-        n += (size_t)b->s * ((size_t)b->in_dim + 1) + (l > 0 ? 2 : 0);
+        n += (size_t)b->s * (dir_len(t, l) + 1) + (l > 0 ? 2 : 0);
     }
     return n + 2 * (size_t)t->cfg.n_classes * (size_t)t->b[t->cfg.n_blocks - 1].s;
 }
 
 size_t pt_tower_madds(const pt_tower *t)
 {
-    size_t n = 0;
-    for (int l = 0; l < t->cfg.n_blocks; l++) n += (size_t)t->b[l].K * (size_t)t->b[l].in_dim;
+    size_t n = basis_size(t);
+    for (int l = 0; l < t->cfg.n_blocks; l++) n += (size_t)t->b[l].K * dir_len(t, l);
     return n + 2 * (size_t)t->cfg.n_classes * (size_t)t->b[t->cfg.n_blocks - 1].K;
 }
 

@@ -24,7 +24,12 @@ struct pt_tower {
     int initialized;  /* imprinting done (or random init) */
     uint64_t samples_seen;
     long births[PT_TOWER_MAXBLOCKS], flips[PT_TOWER_MAXBLOCKS], deaths[PT_TOWER_MAXBLOCKS]; /* liquid topology */
+    float *V;         /* (cfg.subspace, n_in) orthonormal rows spanning block 0's input, or NULL */
 };
+
+/* Project nb rows x (n_in) on the tower's subspace and renormalize them:
+ * x <- normalize(V^T V x). y: (nb, subspace) scratch. No-op without one. */
+void pt_tower_project(const pt_tower *t, float *x, float *y, int nb);
 
 /* s for a block from K and its fraction. */
 int pt_block_active(int K, float frac);

@@ -32,7 +32,7 @@ pt_status pt_model_save(const pt_tower *t, const pt_memory *mem, const char *pat
 {
     const pt_tower_config *c = &t->cfg;
     int L = c->n_blocks;
-    pt_st_tensor ts[4 * PT_TOWER_MAXBLOCKS + 1 + PT_MEMORY_ST_MAX];
+    pt_st_tensor ts[4 * PT_TOWER_MAXBLOCKS + 2 + PT_MEMORY_ST_MAX];
     size_t nt = 0;
     for (int l = 0; l < L; l++) {
         const pt_block *b = &t->b[l];
@@ -59,6 +59,13 @@ pt_status pt_model_save(const pt_tower *t, const pt_memory *mem, const char *pat
     snprintf(cb->name, sizeof cb->name, "codebook");
     cb->dtype = PT_ST_F32, cb->ndim = 3, cb->shape[0] = (size_t)c->n_classes, cb->shape[1] = (size_t)t->b[L - 1].K, cb->shape[2] = 2;
     cb->data = t->C;
+    if (t->V) { /* only with --subspace: files of other towers are unchanged */
+        pt_st_tensor *sv = &ts[nt++];
+        memset(sv, 0, sizeof *sv);
+        snprintf(sv->name, sizeof sv->name, "subspace");
+        sv->dtype = PT_ST_F32, sv->ndim = 2, sv->shape[0] = (size_t)c->subspace, sv->shape[1] = (size_t)c->n_in;
+        sv->data = t->V;
+    }
 
     char v[META_MAX][64];
     char layers[PT_TOWER_MAXBLOCKS * 24];
@@ -93,6 +100,7 @@ pt_status pt_model_save(const pt_tower *t, const pt_memory *mem, const char *pat
     META("births", "%ld", t->births[L - 1]);
     META("flips", "%ld", t->flips[L - 1]);
     META("deaths", "%ld", t->deaths[L - 1]);
+    if (c->subspace) META("subspace", "%d", c->subspace);
 #undef META
     meta[2 * nm] = "layers";
     meta[2 * nm + 1] = layers;
@@ -170,6 +178,10 @@ static pt_status load_from(const pt_st_file *f, const char *path, pt_tower **out
             counts[i] = (long)d;
         }
     }
+    if (pt_st_meta(f, "subspace")) { /* optional: only towers trained with --subspace have one */
+        if ((st = pt_st_meta_num(f, path, "subspace", 1, 1e6, &d))) return st;
+        c.subspace = (int)d;
+    }
     if ((st = pt_tower_config_check(&c))) return pt_fail(PT_EFORMAT, "%s: metadata: %s", path, pt_errmsg());
 
     pt_tower *t = pt_calloc(1, sizeof *t);
@@ -199,12 +211,23 @@ static pt_status load_from(const pt_st_file *f, const char *path, pt_tower **out
     }
     size_t sh[3] = {(size_t)c.n_classes, (size_t)t->b[c.n_blocks - 1].K, 2};
     if ((st = pt_st_get(f, path, PT_ST_F32, "codebook", 3, sh, t->C))) goto fail;
+    size_t nsub = t->V != NULL;
+    if (t->V) {
+        size_t vs[2] = {(size_t)c.subspace, (size_t)c.n_in};
+        if ((st = pt_st_get(f, path, PT_ST_F32, "subspace", 2, vs, t->V))) goto fail;
+        for (size_t i = 0; i < vs[0] * vs[1]; i++)
+            if (!isfinite(t->V[i])) {
+                st = pt_fail(PT_EFORMAT, "%s: tensor 'subspace' has a non-finite value", path);
+                goto fail;
+            }
+    }
     pt_memory *m = NULL;
     size_t nmem = 0;
     if ((st = pt_memory_st_load(f, path, t->b[c.n_blocks - 1].K, &m, &nmem))) goto fail;
-    if (pt_st_count(f) != 4 * (size_t)c.n_blocks + 1 + nmem) {
-        st = pt_fail(PT_EFORMAT, "%s: %zu tensors, expected %zu for %d blocks%s", path, pt_st_count(f),
-                     4 * (size_t)c.n_blocks + 1 + nmem, c.n_blocks, m ? " and a memory" : "");
+    if (pt_st_count(f) != 4 * (size_t)c.n_blocks + 1 + nsub + nmem) {
+        st = pt_fail(PT_EFORMAT, "%s: %zu tensors, expected %zu for %d blocks%s%s", path, pt_st_count(f),
+                     4 * (size_t)c.n_blocks + 1 + nsub + nmem, c.n_blocks, nsub ? ", a subspace" : "",
+                     m ? " and a memory" : "");
         pt_memory_destroy(m);
         goto fail;
     }

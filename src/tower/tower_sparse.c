@@ -114,10 +114,11 @@ pt_status pt_tower_index_predict(const pt_tower_index *ix, const float *x, size_
     for (int l = 0; l < L; l++) Kmax = t->b[l].K > Kmax ? t->b[l].K : Kmax;
     size_t Klast = (size_t)t->b[L - 1].K;
     float *x0 = pt_calloc((size_t)c->n_in, sizeof *x0), *sc = pt_calloc((size_t)Kmax, sizeof *sc);
+    float *yv = pt_calloc((size_t)c->subspace + 1, sizeof *yv); /* subspace coordinates */
     float *cs = pt_calloc((size_t)G, sizeof *cs), *lg = pt_calloc((size_t)c->n_classes, sizeof *lg);
     int *act = pt_calloc((size_t)Kmax + 1, sizeof *act), *gord = pt_calloc((size_t)G, sizeof *gord);
     pt_c32 *Z[PT_TOWER_MAXBLOCKS] = {0};
-    int ok = x0 && sc && cs && lg && act && gord;
+    int ok = x0 && sc && cs && lg && act && gord && yv;
     for (int l = 0; l < L && ok; l++) ok = (Z[l] = pt_calloc((size_t)t->b[l].K, sizeof(pt_c32))) != NULL;
     double total = 0.0;
     pt_status st = ok ? PT_OK : pt_fail(PT_ENOMEM, "out of memory for sparse inference");
@@ -131,6 +132,8 @@ pt_status pt_tower_index_predict(const pt_tower_index *ix, const float *x, size_
             }
         if (!ok) break;
         pt_tower_preprocess(x0, xi, c->n_in);
+        pt_tower_project(t, x0, yv, 1);
+        total += 2.0 * (double)c->subspace * (double)c->n_in; /* projecting, when the tower has a subspace */
         for (int l = 0; l < L; l++) {
             const pt_block *b = &t->b[l];
             const sparse_block *sb = &ix->b[l];
@@ -178,7 +181,7 @@ pt_status pt_tower_index_predict(const pt_tower_index *ix, const float *x, size_
         if (pred) pred[i] = (uint8_t)best;
     }
     if (madds) *madds = n ? total / (double)n : 0.0;
-    free(x0), free(sc), free(cs), free(lg), free(act), free(gord);
+    free(x0), free(yv), free(sc), free(cs), free(lg), free(act), free(gord);
     for (int l = 0; l < L; l++) free(Z[l]);
     return st;
 }
