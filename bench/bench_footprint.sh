@@ -11,7 +11,8 @@
 #      latency, accuracy, agreement with the library on every test image, and
 #      the constant data the object really holds (size -A, .rodata);
 #   3. the same for the largest one-block tower whose int8 export fits 250 kB
-#      (288:0.111111, s = 32);
+#      (288:0.111111, s = 32), and for the default tower with its neurons in
+#      the first 64 and 28 principal components (--subspace 64, --subspace 28);
 #   4. truly sparse inference (eval --sparse G:P) on the default tower;
 #   5. liquid topology against fixed ones of the start and end sizes;
 #   6. the MLP 784-512-512-10 (bench/mlp_baseline.py, 1 thread, 1 epoch):
@@ -50,6 +51,8 @@ model() {
 }
 model default
 model small --layers 288:0.111111
+model sub64 --subspace 64
+model sub28 --subspace 28
 
 : > "$TMP/sparse.jsonl"
 for gp in 128:16 64:8 64:4 32:2; do
@@ -84,7 +87,9 @@ T = sys.argv[1]
 J = lambda n: json.load(open(os.path.join(T, n)))
 L = lambda n: [json.loads(l) for l in open(os.path.join(T, n)) if l.strip()]
 e = os.environ
-m = {k: {p: J(f"{k}_{p}.json") for p in ("train", "info", "q8", "q16", "export", "obj")} for k in ("default", "small")}
+KEYS = (("default", "PhaseTower default (2048:0.015625)"), ("small", "PhaseTower 288:0.111111"),
+        ("sub64", "PhaseTower default, --subspace 64"), ("sub28", "PhaseTower default, --subspace 28"))
+m = {k: {p: J(f"{k}_{p}.json") for p in ("train", "info", "q8", "q16", "export", "obj")} for k, _ in KEYS}
 sparse, liquid, mlp = L("sparse.jsonl"), L("liquid.jsonl"), L("mlp.jsonl")[0]
 mlp_madds = 784 * 512 + 512 * 512 + 512 * 10
 print("## PhaseTower footprint, integer export, sparse inference, liquid topology\n")
@@ -95,7 +100,7 @@ print("- Export latency: the int8 export compiled with `cc -O2 -std=c99 -pedanti
 print("### Footprint and the exported int8 model\n")
 print("| Model | float test acc % | int8 acc % | int16 acc % | int8 = float answers | export = library | parameters | active params/image | multiply-adds/image | checkpoint bytes | export const bytes (.rodata) | export us/image |")
 print("|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|")
-for k, label in (("default", "PhaseTower default (2048:0.015625)"), ("small", "PhaseTower 288:0.111111")):
+for k, label in KEYS:
     r = m[k]
     print(f"| {label} | {100*r['q8']['accuracy']:.2f} | {100*r['q8']['accuracy_quantized']:.2f} | "
           f"{100*r['q16']['accuracy_quantized']:.2f} | {100*r['q8']['quantized_agreement']:.2f}% | "
@@ -108,6 +113,15 @@ d = m["default"]
 print(f"\nRatios against the MLP (default tower): active parameters {mlp['params']/d['info']['active_params']:.1f}x fewer; "
       f"dense multiply-adds {d['info']['madds_per_image']/mlp_madds:.2f}x the MLP's. The paper claims 335x fewer active "
       "parameters, 22x fewer operations, 250 kB and 0.42 ms on a microcontroller (MNIST).\n")
+for k in ("sub64", "sub28"):
+    r = m[k]
+    print(f"With `--subspace {k[3:]}` (block 0's neurons in the first {k[3:]} principal components; the integer model "
+          f"and the export score through the basis): {100*r['q8']['accuracy']:.2f}% float "
+          f"({100*(r['q8']['accuracy']-d['q8']['accuracy']):+.2f} points against the default), "
+          f"{100*r['q8']['accuracy_quantized']:.2f}% int8, {r['info']['madds_per_image']/d['info']['madds_per_image']*100:.2f}% "
+          f"of the default's dense multiply-adds, {r['obj']['rodata']:,} bytes of export constants, "
+          f"{r['export']['us_per_image']:.1f} us/image.")
+print()
 print("### Truly sparse inference (default tower; eval --sparse G:P, one image at a time)\n")
 print("| G:P | accuracy % | change vs dense | multiply-adds/image | fraction of dense | us/image |")
 print("|---|---:|---:|---:|---:|---:|")
