@@ -57,5 +57,19 @@ int main(void)
     CHECK(pt_tower_index_build(t, 8, 2, &ix) == PT_OK && pt_tower_index_predict(ix, bad, 1, p2, NULL) == PT_EINVAL);
     pt_tower_index_destroy(ix);
     pt_tower_destroy(t);
+
+    /* with a subspace of 6, block 0 is scored on coordinates: all groups
+     * probed give the dense answers (up to last-bit ties), at R n + G R + K R
+     * multiply-adds plus the sparse readout */
+    c.subspace = 6;
+    CHECK(pt_tower_create(&c, &t) == PT_OK && pt_tower_train(t, x, y, N, NULL, NULL) == PT_OK);
+    CHECK(pt_tower_predict(t, x, N, p1, NULL) == PT_OK);
+    CHECK(pt_tower_index_build(t, 8, 8, &ix) == PT_OK && pt_tower_index_predict(ix, x, N, p2, &m) == PT_OK);
+    same = 0;
+    for (int i = 0; i < N; i++) same += p1[i] == p2[i];
+    CHECK(same >= N - 2);
+    CHECK_CLOSE(m, 6.0 * DIM + 8.0 * 6 + 96.0 * 6 + 2.0 * 10 * NCLS, 0, 1e-9);
+    pt_tower_index_destroy(ix);
+    pt_tower_destroy(t);
     TEST_END();
 }

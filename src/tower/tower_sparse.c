@@ -4,15 +4,18 @@
  * against the G group centroids first, and only the neurons of the best
  * groups are scored (at least `probe` groups, more until s+1 neurons are
  * scored, so the soft threshold is defined). The index is built from the
- * weights alone, deterministically, so checkpoints do not change. */
+ * weights alone, deterministically, so checkpoints do not change. With a
+ * subspace (train --subspace), block 0 works on coordinates: the image's
+ * R coordinates V x~ and the directions' P V^T, so everything costs R, not n_in. */
 #include <math.h>
 #include <string.h>
 #include "linalg/linalg.h"
 #include "tower/tower_internal.h"
 
 typedef struct sparse_block {
-    int G;
-    float *C;            /* (G, in_dim) unit centroids */
+    int G, d;            /* groups; length of the vectors scored (in_dim, or R for block 0 with a subspace) */
+    float *P;            /* (K, d) directions' coordinates in the subspace; NULL: the block's own P */
+    float *C;            /* (G, d) unit centroids */
     int *order, *gstart; /* neurons grouped: order[gstart[g] .. gstart[g+1]) */
     float *cphi, *sphi;  /* (K) */
 } sparse_block;
@@ -27,17 +30,18 @@ void pt_tower_index_destroy(pt_tower_index *ix)
 {
     if (!ix) return;
     for (int l = 0; l < PT_TOWER_MAXBLOCKS; l++) {
-        free(ix->b[l].C), free(ix->b[l].order), free(ix->b[l].gstart);
+        free(ix->b[l].C), free(ix->b[l].P), free(ix->b[l].order), free(ix->b[l].gstart);
         free(ix->b[l].cphi), free(ix->b[l].sphi);
     }
     free(ix);
 }
 
-/* Spherical k-means, 10 rounds, centroids started at evenly spaced neurons. */
-static pt_status build_block(const pt_block *b, int G, sparse_block *sb)
+/* Spherical k-means on the directions P (K, d), 10 rounds, centroids started
+ * at evenly spaced neurons. */
+static pt_status build_block(const pt_block *b, const float *P, size_t d, int G, sparse_block *sb)
 {
-    size_t K = (size_t)b->K, d = (size_t)b->in_dim;
-    sb->G = G;
+    size_t K = (size_t)b->K;
+    sb->G = G, sb->d = (int)d;
     sb->C = pt_calloc((size_t)G * d, sizeof *sb->C);
     sb->order = pt_calloc(K, sizeof *sb->order);
     sb->gstart = pt_calloc((size_t)G + 1, sizeof *sb->gstart);
@@ -49,9 +53,9 @@ static pt_status build_block(const pt_block *b, int G, sparse_block *sb)
         free(S), free(acc), free(assign);
         return pt_fail(PT_ENOMEM, "out of memory for the sparse index");
     }
-    for (int g = 0; g < G; g++) memcpy(sb->C + (size_t)g * d, b->P + (size_t)g * K / (size_t)G * d, d * sizeof(float));
+    for (int g = 0; g < G; g++) memcpy(sb->C + (size_t)g * d, P + (size_t)g * K / (size_t)G * d, d * sizeof(float));
     for (int round = 0; round < 10; round++) {
-        pt_sgemm_nt(S, b->P, sb->C, K, (size_t)G, d, 1.0f, 0.0f); /* S (K, G) = P C^T */
+        pt_sgemm_nt(S, P, sb->C, K, (size_t)G, d, 1.0f, 0.0f); /* S (K, G) = P C^T */
         for (size_t k = 0; k < K; k++) {
             int best = 0;
             for (int g = 1; g < G; g++)
@@ -60,7 +64,7 @@ static pt_status build_block(const pt_block *b, int G, sparse_block *sb)
         }
         memset(acc, 0, (size_t)G * d * sizeof *acc);
         for (size_t k = 0; k < K; k++)
-            for (size_t j = 0; j < d; j++) acc[(size_t)assign[k] * d + j] += b->P[k * d + j];
+            for (size_t j = 0; j < d; j++) acc[(size_t)assign[k] * d + j] += P[k * d + j];
         for (int g = 0; g < G; g++) {
             float *a = acc + (size_t)g * d;
             double ss = 0.0;
@@ -96,7 +100,15 @@ pt_status pt_tower_index_build(const pt_tower *t, int groups, int probe, pt_towe
     if (!ix) return pt_fail(PT_ENOMEM, "out of memory for the sparse index");
     ix->t = t, ix->probe = probe;
     for (int l = 0; l < t->cfg.n_blocks; l++) {
-        pt_status st = build_block(&t->b[l], groups, &ix->b[l]);
+        const pt_block *b = &t->b[l];
+        size_t R = (size_t)t->cfg.subspace, d = (size_t)b->in_dim;
+        pt_status st = PT_OK;
+        if (l == 0 && t->V) { /* coordinates P V^T: exact, the directions lie in the subspace */
+            if (!(ix->b[0].P = pt_calloc((size_t)b->K * R, sizeof(float)))) st = pt_fail(PT_ENOMEM, "out of memory");
+            else pt_sgemm_nt(ix->b[0].P, b->P, t->V, (size_t)b->K, R, d, 1.0f, 0.0f);
+            d = R;
+        }
+        if (!st) st = build_block(b, ix->b[l].P ? ix->b[l].P : b->P, d, groups, &ix->b[l]);
         if (st) {
             pt_tower_index_destroy(ix);
             return st;
@@ -132,13 +144,17 @@ pt_status pt_tower_index_predict(const pt_tower_index *ix, const float *x, size_
             }
         if (!ok) break;
         pt_tower_preprocess(x0, xi, c->n_in);
-        pt_tower_project(t, x0, yv, 1);
-        total += 2.0 * (double)c->subspace * (double)c->n_in; /* projecting, when the tower has a subspace */
+        if (t->V) { /* the image's coordinates in the subspace; scores scale by a common factor, which
+                     * changes neither the selection nor the normalized outputs */
+            pt_sgemm_nt(yv, x0, t->V, 1, (size_t)c->subspace, (size_t)c->n_in, 1.0f, 0.0f);
+            total += (double)c->subspace * (double)c->n_in;
+        }
         for (int l = 0; l < L; l++) {
             const pt_block *b = &t->b[l];
             const sparse_block *sb = &ix->b[l];
-            const float *in = l == 0 ? x0 : (const float *)Z[l - 1];
-            size_t d = (size_t)b->in_dim;
+            const float *in = l > 0 ? (const float *)Z[l - 1] : t->V ? yv : x0;
+            const float *P = sb->P ? sb->P : b->P;
+            size_t d = (size_t)sb->d;
             pt_sgemm_nt(cs, in, sb->C, 1, (size_t)G, d, 1.0f, 0.0f); /* centroid scores */
             total += (double)G * (double)d;
             for (int g = 0; g < G; g++) { /* groups by centroid score, best first (insertion sort) */
@@ -152,7 +168,7 @@ pt_status pt_tower_index_predict(const pt_tower_index *ix, const float *x, size_
                 int g = gord[gi];
                 for (int m = sb->gstart[g]; m < sb->gstart[g + 1]; m++) {
                     int k = sb->order[m];
-                    sc[k] = pt_sdot(in, b->P + (size_t)k * d, d);
+                    sc[k] = pt_sdot(in, P + (size_t)k * d, d);
                     scored++;
                 }
             }
