@@ -13,7 +13,8 @@
 #   3. the same for the largest one-block tower whose int8 export fits 250 kB
 #      (288:0.111111, s = 32), and for the default tower with its neurons in
 #      the first 64 and 28 principal components (--subspace 64, --subspace 28);
-#   4. truly sparse inference (eval --sparse G:P) on the default tower;
+#   4. truly sparse inference (eval --sparse G:P) on the default tower and on
+#      the --subspace 64 one (which scores coordinates in the subspace);
 #   5. liquid topology against fixed ones of the start and end sizes;
 #   6. the MLP 784-512-512-10 (bench/mlp_baseline.py, 1 thread, 1 epoch):
 #      parameters, multiply-adds, single-image latency, accuracy.
@@ -58,6 +59,10 @@ model sub28 --subspace 28
 for gp in 128:16 64:8 64:4 32:2; do
     run "$PT" eval --model "$TMP/default.safetensors" --data "$DATA" --sparse "$gp" --json >> "$TMP/sparse.jsonl"
 done
+: > "$TMP/sparse64.jsonl"
+for gp in 128:32 128:16 64:8; do
+    run "$PT" eval --model "$TMP/sub64.safetensors" --data "$DATA" --sparse "$gp" --json >> "$TMP/sparse64.jsonl"
+done
 
 : > "$TMP/liquid.jsonl"
 liquid() { # label args...
@@ -90,7 +95,7 @@ e = os.environ
 KEYS = (("default", "PhaseTower default (2048:0.015625)"), ("small", "PhaseTower 288:0.111111"),
         ("sub64", "PhaseTower default, --subspace 64"), ("sub28", "PhaseTower default, --subspace 28"))
 m = {k: {p: J(f"{k}_{p}.json") for p in ("train", "info", "q8", "q16", "export", "obj")} for k, _ in KEYS}
-sparse, liquid, mlp = L("sparse.jsonl"), L("liquid.jsonl"), L("mlp.jsonl")[0]
+sparse, sparse64, liquid, mlp = L("sparse.jsonl"), L("sparse64.jsonl"), L("liquid.jsonl"), L("mlp.jsonl")[0]
 mlp_madds = 784 * 512 + 512 * 512 + 512 * 10
 print("## PhaseTower footprint, integer export, sparse inference, liquid topology\n")
 print(f"- Date: {e['DATE']}; machine: {e['CPU']}; commit {e['COMMIT']}; data: Fashion-MNIST (Debian); compiler: {e['CCV']}")
@@ -128,6 +133,14 @@ print("|---|---:|---:|---:|---:|---:|")
 for s in sparse:
     print(f"| {s['sparse']} | {100*s['accuracy_sparse']:.2f} | {100*(s['accuracy_sparse']-s['accuracy']):+.2f} | "
           f"{s['madds_per_image_sparse']:,.0f} | {100*s['sparse_fraction']:.2f}% | {s['sparse_us_per_image']:.1f} |")
+dd = m["default"]["info"]["madds_per_image"]
+print("\nThe same on the `--subspace 64` tower (block 0 scored on coordinates; fractions of the *default* tower's dense "
+      f"{dd:,} multiply-adds, accuracy change against the default's {100*sparse[0]['accuracy']:.2f}%):\n")
+print("| G:P | accuracy % | change vs default dense | multiply-adds/image | fraction of default dense | us/image |")
+print("|---|---:|---:|---:|---:|---:|")
+for s in sparse64:
+    print(f"| {s['sparse']} | {100*s['accuracy_sparse']:.2f} | {100*(s['accuracy_sparse']-sparse[0]['accuracy']):+.2f} | "
+          f"{s['madds_per_image_sparse']:,.0f} | {100*s['madds_per_image_sparse']/dd:.2f}% | {s['sparse_us_per_image']:.1f} |")
 print("\n### Liquid topology (last block; one pass)\n")
 print("| Run | arguments | test acc % | neurons start -> end | births | phase flips | deaths | train s | checkpoint bytes | us/image (single) |")
 print("|---|---|---:|---|---:|---:|---:|---:|---:|---:|")
@@ -136,7 +149,7 @@ for r in liquid:
     print(f"| {r['label']} | `{r['args']}` | {100*r['test_accuracy']:.2f} | {n0} -> {n1} | {r.get('births', 0)} | "
           f"{r.get('flips', 0)} | {r.get('deaths', 0)} | {r['train_seconds']:.2f} | {r['checkpoint_bytes']:,} | "
           f"{r['infer_us_single']:.1f} |")
-json.dump({"models": m, "sparse": sparse, "liquid": liquid, "mlp": mlp, "mlp_madds": mlp_madds},
+json.dump({"models": m, "sparse": sparse, "sparse_subspace64": sparse64, "liquid": liquid, "mlp": mlp, "mlp_madds": mlp_madds},
           open(f"bench/results/{e['STAMP']}-footprint.json", "w"), indent=1)
 print(f"\nRaw results: bench/results/{e['STAMP']}-footprint.json")
 PYEOF
