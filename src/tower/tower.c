@@ -178,18 +178,19 @@ static pt_status subspace_fit(pt_tower *t, const float *x, size_t n)
         if (it > 0) pt_sgemm_nt(Q, Z, G, R, d, d, 1.0f, 0.0f); /* rows: Q_a = G Z_a (G symmetric) */
         for (size_t a = 0; a < R; a++) { /* modified Gram-Schmidt on the rows */
             float *q = Q + a * d;
-            for (size_t b = 0; b < a; b++) {
-                const float *u = Q + b * d;
-                double dot = 0.0;
-                for (size_t j = 0; j < d; j++) dot += (double)q[j] * (double)u[j];
-                for (size_t j = 0; j < d; j++) q[j] -= (float)dot * u[j];
-            }
             double ss = 0.0;
-            for (size_t j = 0; j < d; j++) ss += (double)q[j] * (double)q[j];
-            if (!(ss > 1e-30)) { /* a rank-deficient start: any unit vector will do */
+            for (;;) {
+                for (size_t b = 0; b < a; b++) {
+                    const float *u = Q + b * d;
+                    double dot = 0.0;
+                    for (size_t j = 0; j < d; j++) dot += (double)q[j] * (double)u[j];
+                    for (size_t j = 0; j < d; j++) q[j] -= (float)dot * u[j];
+                }
+                ss = 0.0;
+                for (size_t j = 0; j < d; j++) ss += (double)q[j] * (double)q[j];
+                if (ss > 1e-30) break;
+                /* the data span fewer than R directions: any other direction will do */
                 for (size_t j = 0; j < d; j++) q[j] = pt_rng_normal(&r);
-                a--;
-                continue;
             }
             float inv = (float)(1.0 / sqrt(ss));
             for (size_t j = 0; j < d; j++) q[j] *= inv;
