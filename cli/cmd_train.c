@@ -11,7 +11,8 @@ static const char *USAGE =
     "Trains a PhaseTower without backpropagation: one forward pass and one local\n"
     "target pass per sample. DIR holds MNIST-format train-/t10k- images and labels\n"
     "(default " PT_DEFAULT_DATA "). SPEC is K:fraction per block, e.g.\n"
-    "512:0.08,256:0.05,128:0.03 (the paper's reference tower); default 2048:0.015625.";
+    "512:0.08,256:0.05,128:0.03 (the paper's reference tower); default 2304:0.015625.\n"
+    "By default block 0 reads the image's first 56 principal components (--subspace).";
 
 int cmd_train(int argc, char **argv)
 {
@@ -28,7 +29,7 @@ int cmd_train(int argc, char **argv)
     opt opts[] = {
         {"model", OPT_STR, &model_kind, "tower (default) or phasor (a gradient-trained phasor MLP: train --model phasor --help)", 0, 0, 0},
         {"data", OPT_STR, &data, "MNIST-format directory (default " PT_DEFAULT_DATA ")", 0, 0, 0},
-        {"layers", OPT_STR, &layers, "blocks as K:fraction,... (default 2048:0.015625)", 0, 0, 0},
+        {"layers", OPT_STR, &layers, "blocks as K:fraction,... (default 2304:0.015625)", 0, 0, 0},
         {"epochs", OPT_INT, &epochs, "passes over the training data (default 1)", 1, 1000, 0},
         {"seed", OPT_U64, &cfg.seed, "random seed (default 1)", 1, 0, 0},
         {"eta", OPT_FLOAT, &cfg.eta, "step size of the direction rule (default 0.005)", 0, 1e6, 0},
@@ -40,7 +41,7 @@ int cmd_train(int argc, char **argv)
         {"rule", OPT_STR, &rule, "local (exact gradient, default) or paper", 0, 0, 0},
         {"readout", OPT_STR, &readout, "ridge (default), delta or code", 0, 0, 0},
         {"init", OPT_STR, &init, "imprint (default) or random", 0, 0, 0},
-        {"subspace", OPT_INT, &cfg.subspace, "block 0 sees the image's first R principal components (default 0: off; docs/sparse.md)", 0, 1000000, 0},
+        {"subspace", OPT_INT, &cfg.subspace, "block 0 reads the image's first R principal components; 0: the pixels (default 56 for inputs larger than 56, else 0; docs/sparse.md)", 0, 1000000, 0},
         {"select", OPT_STR, &select, "soft (default: outputs shrunk by the (s+1)-th score) or hard (paper)", 0, 0, 0},
         {"births", OPT_FLAG, &cfg.births, "liquid topology: clone the most confident neuron (phase flipped) when none reaches --birth-tau", 0, 0, 0},
         {"deaths", OPT_FLAG, &cfg.deaths, "liquid topology: flip the phase of a neuron unselected for --death-steps samples, remove it after as many more", 0, 0, 0},
@@ -196,12 +197,15 @@ int cmd_train(int argc, char **argv)
             printf("\"memory\": \"%s\", \"memory_written\": %zu, \"memory_slots\": %zu, \"memory_bytes\": %zu, "
                    "\"memory_seconds\": %.4f, \"test_accuracy_memory\": %.6f, \"test_accuracy_combined\": %.6f, ",
                    memory, mem_written, pt_memory_count(mem), pt_memory_bytes(mem), mem_s, ev.mem_acc, ev.comb_acc);
-        printf("\"layers\": \"%s\", \"rule\": \"%s\", \"readout\": \"%s\", \"select\": \"%s\", \"seed\": %llu}\n", spec,
-               pt_tower_rule_name(cfg.rule), pt_tower_readout_name(cfg.readout), pt_tower_select_name(cfg.select),
+        printf("\"layers\": \"%s\", \"subspace\": %d, \"rule\": \"%s\", \"readout\": \"%s\", \"select\": \"%s\", "
+               "\"seed\": %llu}\n", spec, pt_tower_get_config(t)->subspace, pt_tower_rule_name(cfg.rule), pt_tower_readout_name(cfg.readout), pt_tower_select_name(cfg.select),
                (unsigned long long)cfg.seed);
     } else {
-        printf("trained on %zu samples in %.2f s (%d pass%s, layers %s, %s top-s, %s rule, %s readout)\n", tr.n, train_s,
-               epochs, epochs == 1 ? "" : "es", spec, pt_tower_select_name(cfg.select), pt_tower_rule_name(cfg.rule),
+        int R = pt_tower_get_config(t)->subspace;
+        char sub[48] = "";
+        if (R) snprintf(sub, sizeof sub, " on %d principal components", R);
+        printf("trained on %zu samples in %.2f s (%d pass%s, layers %s%s, %s top-s, %s rule, %s readout)\n", tr.n,
+               train_s, epochs, epochs == 1 ? "" : "es", spec, sub, pt_tower_select_name(cfg.select), pt_tower_rule_name(cfg.rule),
                pt_tower_readout_name(cfg.readout));
         if (vacc >= 0) printf("validation accuracy %.2f%% (%zu samples)\n", 100.0 * vacc, va.n);
         if (cfg.births || cfg.deaths)

@@ -58,7 +58,6 @@ expect_bad "memory vote" "--memory-vote" -- "$bin" "${T[@]}" --memory all --memo
 expect_bad "memory code" "--memory-code" -- "$bin" "${T[@]}" --memory all --memory-code both
 expect_bad "subspace too large" "--subspace" -- "$bin" "${T[@]}" --subspace 100000
 expect_bad "subspace negative" "--subspace" -- "$bin" "${T[@]}" --subspace -3
-expect_bad "subspace random init" "--subspace" -- "$bin" "${T[@]}" --subspace 8 --init random
 expect_bad "death steps 0" "--death-steps" -- "$bin" "${T[@]}" --deaths --death-steps 0
 expect_bad "birth tau > 1" "--birth-tau" -- "$bin" "${T[@]}" --births --birth-tau 1.5
 expect_bad "birth tau NaN" "--birth-tau" -- "$bin" "${T[@]}" --births --birth-tau nan
@@ -185,7 +184,7 @@ else
   expect_bad "truncated checkpoint" "trunc.safetensors" -- "$bin" eval --model "$tmp/trunc.safetensors" --data "$good"
   expect_bad "truncated checkpoint (info)" "trunc.safetensors" -- "$bin" info "$tmp/trunc.safetensors"
   # header whose shape does not match its data: rewrite one shape inside the JSON
-  sed '1s/\[64,400\]/[65,400]/' "$tmp/m.safetensors" > "$tmp/hdr.safetensors"
+  sed '1s/\[64,56\]/[65,56]/' "$tmp/m.safetensors" > "$tmp/hdr.safetensors"
   if cmp -s "$tmp/m.safetensors" "$tmp/hdr.safetensors"; then echo "FAIL [header edit]: pattern not found"; fail=1; fi
   expect_bad "header/data mismatch" "hdr.safetensors" -- "$bin" eval --model "$tmp/hdr.safetensors" --data "$good"
   printf 'not a model at all' > "$tmp/junk.safetensors"

@@ -25,10 +25,12 @@ ns = {}
 exec(snippet, ns)                       # prints one line, as in the doc
 meta, w, info = ns["meta"], ns["w"], json.load(open(os.environ["INFO"]))
 assert meta["layers"] == info["layers"] == "32:0.2,16:0.25", meta["layers"]
-assert w["block0.p"].shape == (32, 400) and w["block1.p"].shape == (16, 64)
+assert meta["subspace"] == "56" and w["subspace"].shape == (56, 400)   # the default for 400 pixels
+assert w["block0.p"].shape == (32, 56) and w["block1.p"].shape == (16, 64)
 assert str(w["codebook"].dtype) == "complex64" and w["codebook"].shape == (10, 16)
 assert w["block1.targets"].shape == (10, 16) and isinstance(w["block1.lambda"], complex)
 params = sum(w[f"block{l}.p"].size + w[f"block{l}.phi"].size for l in (0, 1)) + 2 + 2 * w["codebook"].size
+params += w["subspace"].size
 assert params == info["params"], (params, info["params"])
 lam = info["skip"][0]
 assert abs(w["block1.lambda"] - complex(lam[0], lam[1])) < 1e-6

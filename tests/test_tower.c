@@ -79,6 +79,7 @@ int main(void)
     pt_tower_config base = pt_tower_config_default();
     base.n_in = DIM;
     base.n_classes = NCLS;
+    base.subspace = 0; /* the pixel path; the subspace has its own section below */
     CHECK(pt_tower_spec_parse("128:0.1", &base) == PT_OK);
 
     /* ---- it learns, with every readout, both rules, both selections, and deep
@@ -230,61 +231,117 @@ int main(void)
             pt_st_close(sf);
         }
     }
-    /* subspace: the basis is orthonormal, every direction of block 0 lies in
-     * its span, the same seed gives the same tower bit for bit, the checkpoint
-     * round trip keeps the predictions, and the counts use the factored form */
+    /* subspace: the default for inputs above 56; the basis is orthonormal;
+     * block 0's directions are R unit coordinates and its scores are q . y
+     * with y = normalize(V x~) (checked by hand); the same seed gives the same
+     * tower bit for bit; random init works; the checkpoint round trip keeps the
+     * predictions; a file of the older layout (pixel-space rows V^T q) loads as
+     * the same tower; the counts use the factored form */
     {
+        pt_tower_config dfc = pt_tower_config_default();
+        pt_tower *td = NULL;
+        dfc.n_in = 784;
+        CHECK(pt_tower_create(&dfc, &td) == PT_OK && td && td->cfg.subspace == PT_SUBSPACE_DEFAULT &&
+              td->b[0].in_dim == PT_SUBSPACE_DEFAULT);
+        pt_tower_destroy(td);
+        dfc.n_in = PT_SUBSPACE_DEFAULT;
+        CHECK(pt_tower_create(&dfc, &td) == PT_OK && td && td->cfg.subspace == 0 && td->V == NULL);
+        pt_tower_destroy(td);
+
         pt_tower_config sc = base;
         CHECK(pt_tower_spec_parse("96:0.1", &sc) == PT_OK);
         sc.subspace = 12;
         pt_tower *ts = train_one(sc, x, y, NTRAIN), *ts2 = train_one(sc, x, y, NTRAIN);
-        const int R = 12;
+        const int R = 12, K = ts->b[0].K;
         for (int a = 0; a < R; a++)
             for (int c2 = 0; c2 <= a; c2++) {
                 double dot = 0;
                 for (int j = 0; j < DIM; j++) dot += (double)ts->V[a * DIM + j] * (double)ts->V[c2 * DIM + j];
                 CHECK_CLOSE(dot, a == c2 ? 1.0 : 0.0, 1e-5, 1e-5);
             }
-        double worst = 0; /* || p - V^T V p || over the neurons */
-        for (int k = 0; k < ts->b[0].K; k++) {
-            const float *p = ts->b[0].P + (size_t)k * DIM;
-            double yv[12], res = 0;
-            for (int a = 0; a < R; a++) {
-                yv[a] = 0;
-                for (int j = 0; j < DIM; j++) yv[a] += (double)ts->V[a * DIM + j] * (double)p[j];
-            }
-            for (int j = 0; j < DIM; j++) {
-                double q = 0;
-                for (int a = 0; a < R; a++) q += yv[a] * (double)ts->V[a * DIM + j];
-                res += (q - (double)p[j]) * (q - (double)p[j]);
-            }
-            worst = res > worst ? res : worst;
+        CHECK(ts->b[0].in_dim == R);
+        for (int k = 0; k < K; k++) {
+            double nn = 0;
+            for (int a = 0; a < R; a++) nn += (double)ts->b[0].P[k * R + a] * (double)ts->b[0].P[k * R + a];
+            CHECK_CLOSE(nn, 1.0, 1e-5, 1e-5);
         }
-        printf("subspace 12 of %d: largest squared distance of a direction to the span %.3g, accuracy %.3f\n", DIM, worst,
-               accuracy(ts, xt, yt, NTEST));
-        CHECK(worst < 1e-8);
+        float *zd = malloc(2 * (size_t)K * sizeof *zd), xx[DIM];
+        CHECK(zd && pt_tower_forward_code(ts, xt + 3 * DIM, 1, PT_MEMORY_DENSE, NULL, zd, NULL) == PT_OK);
+        pt_tower_preprocess(xx, xt + 3 * DIM, DIM);
+        double yv[12], yn = 0;
+        for (int a = 0; a < R; a++) {
+            yv[a] = 0;
+            for (int j = 0; j < DIM; j++) yv[a] += (double)ts->V[a * DIM + j] * (double)xx[j];
+            yn += yv[a] * yv[a];
+        }
+        for (int k = 0; k < K; k++) {
+            double d = 0;
+            for (int a = 0; a < R; a++) d += (double)ts->b[0].P[k * R + a] * yv[a] / sqrt(yn);
+            CHECK_CLOSE(zd[2 * k], d * cos((double)ts->b[0].phi[k]), 1e-4, 1e-5);
+            CHECK_CLOSE(zd[2 * k + 1], d * sin((double)ts->b[0].phi[k]), 1e-4, 1e-5);
+        }
+        free(zd);
+        printf("subspace 12 of %d: accuracy %.3f\n", DIM, accuracy(ts, xt, yt, NTEST));
         CHECK(!memcmp(ts->V, ts2->V, (size_t)R * DIM * sizeof(float)) &&
-              !memcmp(ts->b[0].P, ts2->b[0].P, (size_t)ts->b[0].K * DIM * sizeof(float)));
+              !memcmp(ts->b[0].P, ts2->b[0].P, (size_t)K * R * sizeof(float)));
         CHECK(accuracy(ts, xt, yt, NTEST) > 0.5);
         CHECK(pt_tower_madds(ts) == (size_t)R * DIM + 96 * (size_t)R + 2 * NCLS * 96);
         CHECK(pt_tower_param_count(ts) == (size_t)R * DIM + 96 * (size_t)R + 96 + 2 * NCLS * 96);
-        char sp[] = "/tmp/pt_subspace_XXXXXX";
-        int fd = mkstemp(sp);
-        CHECK(fd >= 0);
+        pt_tower_config rc = sc;
+        rc.init = PT_INIT_RANDOM;
+        pt_tower *tr = train_one(rc, x, y, NTRAIN);
+        CHECK(tr->b[0].in_dim == R && tr->v_ready && accuracy(tr, xt, yt, NTEST) > 0.5);
+        pt_tower_destroy(tr);
+        char sp[] = "/tmp/pt_subspace_XXXXXX", so[] = "/tmp/pt_subspace_old_XXXXXX";
+        int fd = mkstemp(sp), fo = mkstemp(so);
+        CHECK(fd >= 0 && fo >= 0);
         if (fd >= 0) close(fd);
-        pt_tower *tl = NULL;
+        if (fo >= 0) close(fo);
+        pt_tower *tl = NULL, *to = NULL;
         CHECK(pt_tower_save(ts, sp) == PT_OK && pt_tower_load(sp, &tl) == PT_OK && tl && tl->cfg.subspace == R);
-        if (tl) {
-            uint8_t pa[NTEST], pb[NTEST];
-            CHECK(pt_tower_predict(ts, xt, NTEST, pa, NULL) == PT_OK && pt_tower_predict(tl, xt, NTEST, pb, NULL) == PT_OK);
-            CHECK(!memcmp(pa, pb, sizeof pa) && !memcmp(tl->V, ts->V, (size_t)R * DIM * sizeof(float)));
+        pt_st_file *sf = NULL;
+        float *pix = malloc((size_t)K * DIM * sizeof *pix);
+        CHECK(pix && pt_st_read(sp, &sf) == PT_OK && sf);
+        if (sf && pix) { /* the same file with block 0's rows in pixel space, V^T q */
+            size_t nt = pt_st_count(sf), nm = 0;
+            pt_st_tensor tt[16];
+            const char *meta[128];
+            for (size_t i = 0; i < nt && i < 16; i++) tt[i] = *pt_st_at(sf, i);
+            for (int k = 0; k < K; k++)
+                for (int j = 0; j < DIM; j++) {
+                    double v = 0;
+                    for (int a = 0; a < R; a++) v += (double)ts->b[0].P[k * R + a] * (double)ts->V[a * DIM + j];
+                    pix[k * DIM + j] = (float)v;
+                }
+            for (size_t i = 0; i < nt; i++)
+                if (!strcmp(tt[i].name, "block0.p")) tt[i].shape[1] = DIM, tt[i].data = pix;
+            const char *keys[] = {"format", "version", "model", "n_in", "n_classes", "eta", "eta_phase", "eta_skip",
+                                  "eta_code", "target_mag", "ridge", "rule", "readout", "init", "batch", "seed",
+                                  "initialized", "samples_seen", "select", "layers", "subspace"};
+            for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++, nm++) {
+                meta[2 * nm] = keys[i];
+                meta[2 * nm + 1] = pt_st_meta(sf, keys[i]);
+                CHECK(meta[2 * nm + 1] != NULL);
+            }
+            CHECK(pt_st_write(so, tt, nt, meta, nm) == PT_OK);
+            CHECK(pt_tower_load(so, &to) == PT_OK && to && to->b[0].in_dim == R);
+            pt_st_close(sf);
         }
-        unlink(sp);
-        pt_tower_destroy(tl), pt_tower_destroy(ts), pt_tower_destroy(ts2);
+        if (tl && to) {
+            uint8_t pa[NTEST], pb[NTEST], pc[NTEST];
+            CHECK(pt_tower_predict(ts, xt, NTEST, pa, NULL) == PT_OK && pt_tower_predict(tl, xt, NTEST, pb, NULL) == PT_OK &&
+                  pt_tower_predict(to, xt, NTEST, pc, NULL) == PT_OK);
+            CHECK(!memcmp(pa, pb, sizeof pa) && !memcmp(tl->V, ts->V, (size_t)R * DIM * sizeof(float)));
+            CHECK(!memcmp(pa, pc, sizeof pa));
+            for (int i = 0; i < K * R; i++) CHECK_CLOSE(to->b[0].P[i], ts->b[0].P[i], 1e-5, 1e-5);
+        }
+        unlink(sp), unlink(so);
+        free(pix);
+        pt_tower_destroy(tl), pt_tower_destroy(to), pt_tower_destroy(ts), pt_tower_destroy(ts2);
         pt_tower_config bad_sc = sc;
         bad_sc.subspace = DIM;
         CHECK(pt_tower_config_check(&bad_sc) == PT_EINVAL && strstr(pt_errmsg(), "--subspace"));
-        bad_sc.subspace = 4, bad_sc.init = PT_INIT_RANDOM;
+        bad_sc.subspace = -2;
         CHECK(pt_tower_config_check(&bad_sc) == PT_EINVAL && strstr(pt_errmsg(), "--subspace"));
     }
     /* alignment: the mean of the s largest scores (cosines of the preprocessed

@@ -69,20 +69,25 @@ typedef struct pt_tower_config {
     int birth_sample;  /* 0: a newborn clones its parent with the phase flipped (the paper);
                           1: it imprints the sample that caused it (direction = that input,
                           phase = its class target), as the initial neurons are */
-    /* 0: block 0 sees the preprocessed image. R > 0: it sees the image projected
-     * on its first R principal components (fitted on the first 20,000 training
-     * samples before imprinting; docs/sparse.md), so its directions live in an
-     * R-dimensional subspace and the quantized model and the export score
-     * through it: R n_in + K R multiply-adds instead of K n_in. Needs imprint init. */
+    /* 0: block 0 sees the preprocessed image. R > 0: it sees the image's
+     * coordinates in its first R principal components (fitted on the first
+     * 20,000 training samples before imprinting; docs/sparse.md), so its
+     * directions are R coordinates and scoring costs R n_in + K R multiply-adds
+     * instead of K n_in. PT_SUBSPACE_AUTO (the default): PT_SUBSPACE_DEFAULT
+     * when the input is larger than that, else 0; pt_tower_create resolves it. */
     int subspace;
 } pt_tower_config;
+
+#define PT_SUBSPACE_AUTO (-1)
+#define PT_SUBSPACE_DEFAULT 56
 
 typedef struct pt_tower pt_tower;
 
 /* Progress during training: called with samples done so far and the total. */
 typedef void (*pt_progress_fn)(size_t done, size_t total, void *user);
 
-/* Defaults: one block 2048:0.015625 (s = 32), eta 0.005, |t| 0.3, soft
+/* Defaults: one block 2304:0.015625 (s = 36) reading the image's first 56
+ * principal components (PT_SUBSPACE_AUTO), eta 0.005, |t| 0.3, soft
  * selection, ridge readout, imprint init, and eta_phase 0: the phase rule is
  * implemented and tested but lowered validation accuracy with every readout
  * (the sweeps in docs/design-notes.md). */

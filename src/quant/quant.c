@@ -76,19 +76,13 @@ pt_status pt_qtower_create(const pt_tower *t, int bits, pt_qtower **out)
     size_t R = (size_t)c->subspace, dl = R ? R : (size_t)c->n_in; /* length of a stored direction */
     size_t np = (size_t)b->K * dl, nc = (size_t)c->n_classes * (size_t)b->K * 2, nv = R * (size_t)c->n_in;
     const float *C = (const float *)t->C;
-    /* with a subspace the directions are stored as their coordinates P V^T (exact: they lie in it) */
-    float *Pc = R ? pt_calloc(np, sizeof *Pc) : NULL;
-    if (R && !Pc) return PT_ENOMEM;
-    if (R) pt_sgemm_nt(Pc, b->P, t->V, (size_t)b->K, R, (size_t)c->n_in, 1.0f, 0.0f);
-    const float *Pd = R ? Pc : b->P;
+    const float *Pd = b->P; /* with a subspace, block 0's directions are already R coordinates */
     float mp = max_abs(Pd, np), mc = max_abs(C, nc), mv = R ? max_abs(t->V, nv) : 0.0f;
     if (!isfinite(mp) || !isfinite(mc) || !isfinite(mv) || !isfinite(max_abs(b->phi, (size_t)b->K))) {
-        free(Pc);
         return pt_fail(PT_EINVAL, "quantization: the model has non-finite weights");
     }
     pt_qtower *q = pt_calloc(1, sizeof *q);
     if (!q) {
-        free(Pc);
         return PT_ENOMEM;
     }
     long lim = bits == 8 ? 127 : 32767;
@@ -107,7 +101,6 @@ pt_status pt_qtower_create(const pt_tower *t, int bits, pt_qtower **out)
     }
     if (!q->psum || !q->angle || (bits == 8 ? !q->p8 || !q->c8 : !q->p16 || !q->c16) ||
         (R && (!q->vsum || (bits == 8 ? !q->v8 : !q->v16)))) {
-        free(Pc);
         pt_qtower_destroy(q);
         return PT_ENOMEM;
     }
@@ -141,7 +134,6 @@ pt_status pt_qtower_create(const pt_tower *t, int bits, pt_qtower **out)
         if (bits == 8) q->c8[i] = (signed char)v;
         else q->c16[i] = (short)v;
     }
-    free(Pc);
     q->m = (ptq_model){c->n_in, c->n_classes, b->K, b->s, c->select == PT_SELECT_SOFT, bits,
                        q->p8, q->p16, q->psum, q->angle, q->c8, q->c16, (int)R, q->v8, q->v16, q->vsum};
     char spec[32];

@@ -12,8 +12,9 @@ pt_tower_config pt_tower_config_default(void)
     c.n_in = 784;
     c.n_classes = 10;
     c.n_blocks = 1;
-    c.K[0] = 2048;
-    c.frac[0] = 0.015625f; /* s = 32 */
+    c.K[0] = 2304;
+    c.frac[0] = 0.015625f; /* s = 36 */
+    c.subspace = PT_SUBSPACE_AUTO; /* 56 principal components: docs/sparse.md */
     c.eta = 0.005f;
     c.eta_phase = 0.0f; /* the phase rule lowered validation accuracy: docs/design-notes.md */
     c.eta_skip = 0.01f;
@@ -116,10 +117,8 @@ pt_status pt_tower_config_check(const pt_tower_config *c)
         return pt_fail(PT_EINVAL, "--death-steps %d outside 1..1000000000", c->death_steps);
     if (!(c->birth_tau > 0.0f && c->birth_tau <= 1.0f))
         return pt_fail(PT_EINVAL, "--birth-tau %g: must lie in (0, 1]", (double)c->birth_tau);
-    if (c->subspace < 0 || c->subspace >= c->n_in)
+    if (c->subspace != PT_SUBSPACE_AUTO && (c->subspace < 0 || c->subspace >= c->n_in))
         return pt_fail(PT_EINVAL, "--subspace %d: must be 0 (off) or below the input size %d", c->subspace, c->n_in);
-    if (c->subspace > 0 && c->init != PT_INIT_IMPRINT)
-        return pt_fail(PT_EINVAL, "--subspace needs --init imprint (random directions would leave the subspace)");
     int Klast = c->K[c->n_blocks - 1];
     if (c->max_neurons != 0 && (c->max_neurons < Klast || c->max_neurons > 1000000))
         return pt_fail(PT_EINVAL, "--max-neurons %d: must be 0 (K + K/4) or between the last block's K (%d) and 1000000",

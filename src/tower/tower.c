@@ -143,13 +143,17 @@ void pt_block_output(const pt_tower *t, int l, pt_c32 *restrict u, int *restrict
     }
 }
 
-void pt_tower_project(const pt_tower *t, float *x, float *y, int nb)
+/* Block 0's input with a subspace: the coordinates y = V x~ of the nb
+ * preprocessed rows x (n_in) in the subspace, normalized (nb, R). Since V has
+ * orthonormal rows, y . q = normalize(V^T V x~) . V^T q for any coordinates q:
+ * scoring and training in coordinates is scoring and training the pixel-space
+ * directions V^T q on the projected image, in R instead of n_in per neuron. */
+static void coords(const pt_tower *t, const float *x, float *y, int nb)
 {
     size_t R = (size_t)t->cfg.subspace, n = (size_t)t->cfg.n_in;
     if (!t->V || nb <= 0) return;
     pt_sgemm_nt(y, x, t->V, (size_t)nb, R, n, 1.0f, 0.0f); /* y = x V^T */
-    pt_sgemm_nn(x, y, t->V, (size_t)nb, n, R, 1.0f, 0.0f); /* x = y V */
-    for (int i = 0; i < nb; i++) pt_normalize_row(x + (size_t)i * n, (int)n);
+    for (int i = 0; i < nb; i++) pt_normalize_row(y + (size_t)i * R, (int)R);
 }
 
 /* The subspace: the top R eigenvectors of the second moment of the first
@@ -198,13 +202,14 @@ static pt_status subspace_fit(pt_tower *t, const float *x, size_t n)
         memcpy(Z, Q, R * d * sizeof *Z);
     }
     memcpy(t->V, Q, R * d * sizeof *Q);
+    t->v_ready = 1;
     free(G), free(X), free(Q), free(Z);
     return PT_OK;
 }
 
 static const float *block_input(const fwd_ws *w, const pt_tower *t, int l, int i)
 {
-    if (l == 0) return w->X0 + (size_t)i * (size_t)t->cfg.n_in;
+    if (l == 0) return t->V ? w->Y + (size_t)i * (size_t)t->cfg.subspace : w->X0 + (size_t)i * (size_t)t->cfg.n_in;
     return (const float *)(w->Z[l - 1] + (size_t)i * (size_t)t->b[l - 1].K);
 }
 
@@ -214,7 +219,7 @@ static void forward(const pt_tower *t, fwd_ws *w, const float *x, int nb, int up
     const pt_tower_config *c = &t->cfg;
     for (int i = 0; i < nb; i++)
         pt_tower_preprocess(w->X0 + (size_t)i * (size_t)c->n_in, x + (size_t)i * (size_t)c->n_in, c->n_in);
-    pt_tower_project(t, w->X0, w->Y, nb);
+    coords(t, w->X0, w->Y, nb);
     for (int l = 0; l < upto; l++) {
         const pt_block *b = &t->b[l];
         size_t K = (size_t)b->K;
@@ -222,7 +227,7 @@ static void forward(const pt_tower *t, fwd_ws *w, const float *x, int nb, int up
             w->cphi[l][k] = cosf(b->phi[k]);
             w->sphi[l][k] = sinf(b->phi[k]);
         }
-        const float *in = l == 0 ? w->X0 : (const float *)w->Z[l - 1];
+        const float *in = l == 0 ? (t->V ? w->Y : w->X0) : (const float *)w->Z[l - 1];
         /* S: (nb, K) = in (nb, in_dim) . P^T */
         pt_sgemm_nt(w->S[l], in, b->P, (size_t)nb, K, (size_t)b->in_dim, 1.0f, 0.0f);
         for (int i = 0; i < nb; i++) {
@@ -257,7 +262,7 @@ pt_status pt_tower_alloc(pt_tower *t)
         pt_block *b = &t->b[l];
         b->K = c->K[l];
         b->s = pt_block_active(c->K[l], c->frac[l]);
-        b->in_dim = l == 0 ? c->n_in : 2 * c->K[l - 1];
+        b->in_dim = l > 0 ? 2 * c->K[l - 1] : c->subspace > 0 ? c->subspace : c->n_in;
         b->P = pt_calloc((size_t)b->K * (size_t)b->in_dim, sizeof(float));
         b->phi = pt_calloc((size_t)b->K, sizeof(float));
         b->T = pt_calloc((size_t)c->n_classes * (size_t)b->K, sizeof(pt_c32));
@@ -301,6 +306,7 @@ pt_status pt_tower_create(const pt_tower_config *cfg, pt_tower **out)
     pt_tower *t = pt_calloc(1, sizeof *t);
     if (!t) return pt_fail(PT_ENOMEM, "out of memory for the tower");
     t->cfg = *cfg;
+    if (t->cfg.subspace == PT_SUBSPACE_AUTO) t->cfg.subspace = cfg->n_in > PT_SUBSPACE_DEFAULT ? PT_SUBSPACE_DEFAULT : 0;
     if ((st = pt_tower_alloc(t))) {
         pt_tower_destroy(t);
         return st;
@@ -360,7 +366,6 @@ static pt_status imprint(pt_tower *t, const float *x, const uint8_t *y, size_t n
                 for (int j = 0; j < b->in_dim; j++) ss += (double)p[j] * (double)p[j];
                 if (ss < 1e-12) /* blank input: fall back to a random direction */
                     for (int j = 0; j < b->in_dim; j++) p[j] = pt_rng_normal(&r);
-                if (l == 0) pt_tower_project(t, p, w.Y, 1); /* noise and fallbacks stay in the subspace */
                 pt_normalize_row(p, b->in_dim);
                 b->phi[k] = cargf(b->T[(size_t)y[src] * (size_t)b->K + (size_t)k]);
             }
@@ -824,7 +829,8 @@ pt_status pt_tower_train(pt_tower *t, const float *x, const uint8_t *y, size_t n
         if (y[i] >= c->n_classes) return pt_fail(PT_EINVAL, "label %d of sample %zu outside 0..%d", y[i], i, c->n_classes - 1);
     pt_status st = check_input(t, x, n);
     if (st) return st;
-    if (!t->initialized && ((t->V && (st = subspace_fit(t, x, n))) || (st = imprint(t, x, y, n)))) return st;
+    if (t->V && !t->v_ready && (st = subspace_fit(t, x, n))) return st;
+    if (!t->initialized && (st = imprint(t, x, y, n))) return st;
 
     int L = c->n_blocks;
     const pt_block *last = &t->b[L - 1];
@@ -997,13 +1003,6 @@ pt_status pt_tower_accuracy(const pt_tower *t, const pt_dataset *d, double *acc)
 
 const pt_tower_config *pt_tower_get_config(const pt_tower *t) { return &t->cfg; }
 
-/* Length of block l's directions in their cheapest form: with a subspace,
- * block 0's live in it (R coordinates each, plus the R x n_in basis once). */
-static size_t dir_len(const pt_tower *t, int l)
-{
-    return l == 0 && t->cfg.subspace ? (size_t)t->cfg.subspace : (size_t)t->b[l].in_dim;
-}
-
 static size_t basis_size(const pt_tower *t) { return (size_t)t->cfg.subspace * (size_t)t->cfg.n_in; }
 
 size_t pt_tower_param_count(const pt_tower *t)
@@ -1011,7 +1010,7 @@ size_t pt_tower_param_count(const pt_tower *t)
     size_t n = basis_size(t);
     for (int l = 0; l < t->cfg.n_blocks; l++) {
         const pt_block *b = &t->b[l];
-        n += (size_t)b->K * dir_len(t, l) + (size_t)b->K + (l > 0 ? 2 : 0);
+        n += (size_t)b->K * (size_t)b->in_dim + (size_t)b->K + (l > 0 ? 2 : 0);
     }
     return n + 2 * (size_t)t->cfg.n_classes * (size_t)t->b[t->cfg.n_blocks - 1].K;
 }
@@ -1029,7 +1028,7 @@ size_t pt_tower_active_params(const pt_tower *t)
     size_t n = basis_size(t);
     for (int l = 0; l < t->cfg.n_blocks; l++) {
         const pt_block *b = &t->b[l];
-        n += (size_t)b->s * (dir_len(t, l) + 1) + (l > 0 ? 2 : 0);
+        n += (size_t)b->s * ((size_t)b->in_dim + 1) + (l > 0 ? 2 : 0);
     }
     return n + 2 * (size_t)t->cfg.n_classes * (size_t)t->b[t->cfg.n_blocks - 1].s;
 }
@@ -1037,7 +1036,7 @@ size_t pt_tower_active_params(const pt_tower *t)
 size_t pt_tower_madds(const pt_tower *t)
 {
     size_t n = basis_size(t);
-    for (int l = 0; l < t->cfg.n_blocks; l++) n += (size_t)t->b[l].K * dir_len(t, l);
+    for (int l = 0; l < t->cfg.n_blocks; l++) n += (size_t)t->b[l].K * (size_t)t->b[l].in_dim;
     return n + 2 * (size_t)t->cfg.n_classes * (size_t)t->b[t->cfg.n_blocks - 1].K;
 }
 

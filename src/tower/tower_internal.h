@@ -10,7 +10,7 @@
 typedef struct pt_block {
     int K;          /* neurons */
     int s;          /* active per sample: max(1, round(frac*K)) */
-    int in_dim;     /* n_in for block 0, else 2*K of the previous block */
+    int in_dim;     /* block 0: n_in, or R with a subspace (coordinates); else 2*K of the previous block */
     float *P;       /* (K, in_dim) unit rows */
     float *phi;     /* (K) phases */
     pt_c32 lambda;  /* complex skip from the previous block (unused for block 0) */
@@ -24,12 +24,9 @@ struct pt_tower {
     int initialized;  /* imprinting done (or random init) */
     uint64_t samples_seen;
     long births[PT_TOWER_MAXBLOCKS], flips[PT_TOWER_MAXBLOCKS], deaths[PT_TOWER_MAXBLOCKS]; /* liquid topology */
-    float *V;         /* (cfg.subspace, n_in) orthonormal rows spanning block 0's input, or NULL */
+    float *V;         /* (cfg.subspace, n_in) orthonormal rows: block 0 reads x~ V^T, or NULL */
+    int v_ready;      /* V fitted (by the first training call) or loaded */
 };
-
-/* Project nb rows x (n_in) on the tower's subspace and renormalize them:
- * x <- normalize(V^T V x). y: (nb, subspace) scratch. No-op without one. */
-void pt_tower_project(const pt_tower *t, float *x, float *y, int nb);
 
 /* s for a block from K and its fraction. */
 int pt_block_active(int K, float frac);

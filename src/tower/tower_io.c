@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "io/safetensors.h"
+#include "linalg/linalg.h"
 #include "memory/memory_internal.h"
 #include "tower/tower_internal.h"
 
@@ -131,6 +132,7 @@ static pt_status load_from(const pt_st_file *f, const char *path, pt_tower **out
         return pt_fail(PT_EFORMAT, "%s: checkpoint version %s, this build reads version %s", path, s, PT_TOWER_FORMAT_VERSION);
 
     pt_tower_config c = pt_tower_config_default();
+    c.subspace = 0; /* files without the key have none */
     double d;
     if ((st = pt_st_meta_str(f, path, "layers", &s))) return st;
     if ((st = pt_tower_spec_parse(s, &c))) return pt_fail(PT_EFORMAT, "%s: metadata %s", path, pt_errmsg());
@@ -184,6 +186,7 @@ static pt_status load_from(const pt_st_file *f, const char *path, pt_tower **out
     }
     if ((st = pt_tower_config_check(&c))) return pt_fail(PT_EFORMAT, "%s: metadata: %s", path, pt_errmsg());
 
+    float *P0 = NULL; /* block 0 rows of an older subspace file, in pixel space */
     pt_tower *t = pt_calloc(1, sizeof *t);
     if (!t) return pt_fail(PT_ENOMEM, "out of memory for the tower");
     t->cfg = c;
@@ -199,7 +202,16 @@ static pt_status load_from(const pt_st_file *f, const char *path, pt_tower **out
         size_t sh[3];
         snprintf(name, sizeof name, "block%d.p", l);
         sh[0] = (size_t)b->K, sh[1] = (size_t)b->in_dim;
-        if ((st = pt_st_get(f, path, PT_ST_F32, name, 2, sh, b->P))) goto fail;
+        const pt_st_tensor *pt = l == 0 && t->V ? pt_st_find(f, name) : NULL;
+        if (pt && pt->ndim == 2 && pt->shape[1] == (size_t)c.n_in) {
+            /* written before directions were stored as coordinates: pixel-space rows, converted below */
+            sh[1] = (size_t)c.n_in;
+            if (!(P0 = pt_calloc(sh[0] * sh[1], sizeof *P0))) {
+                st = pt_fail(PT_ENOMEM, "out of memory");
+                goto fail;
+            }
+        }
+        if ((st = pt_st_get(f, path, PT_ST_F32, name, 2, sh, P0 && l == 0 ? P0 : b->P))) goto fail;
         snprintf(name, sizeof name, "block%d.phi", l);
         if ((st = pt_st_get(f, path, PT_ST_F32, name, 1, sh, b->phi))) goto fail;
         snprintf(name, sizeof name, "block%d.lambda", l);
@@ -220,6 +232,12 @@ static pt_status load_from(const pt_st_file *f, const char *path, pt_tower **out
                 st = pt_fail(PT_EFORMAT, "%s: tensor 'subspace' has a non-finite value", path);
                 goto fail;
             }
+        t->v_ready = 1;
+        if (P0) { /* the directions lie in the subspace: their coordinates are P V^T */
+            pt_sgemm_nt(t->b[0].P, P0, t->V, (size_t)t->b[0].K, vs[0], vs[1], 1.0f, 0.0f);
+            free(P0);
+            P0 = NULL;
+        }
     }
     pt_memory *m = NULL;
     size_t nmem = 0;
@@ -236,6 +254,7 @@ static pt_status load_from(const pt_st_file *f, const char *path, pt_tower **out
     *out = t;
     return PT_OK;
 fail:
+    free(P0);
     pt_tower_destroy(t);
     return st;
 }

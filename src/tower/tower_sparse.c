@@ -6,15 +6,15 @@
  * scored, so the soft threshold is defined). The index is built from the
  * weights alone, deterministically, so checkpoints do not change. With a
  * subspace (train --subspace), block 0 works on coordinates: the image's
- * R coordinates V x~ and the directions' P V^T, so everything costs R, not n_in. */
+ * R coordinates V x~ and the directions' own R coordinates, so everything but
+ * the projection costs R, not n_in. */
 #include <math.h>
 #include <string.h>
 #include "linalg/linalg.h"
 #include "tower/tower_internal.h"
 
 typedef struct sparse_block {
-    int G, d;            /* groups; length of the vectors scored (in_dim, or R for block 0 with a subspace) */
-    float *P;            /* (K, d) directions' coordinates in the subspace; NULL: the block's own P */
+    int G, d;            /* groups; length of the vectors scored (the block's in_dim) */
     float *C;            /* (G, d) unit centroids */
     int *order, *gstart; /* neurons grouped: order[gstart[g] .. gstart[g+1]) */
     float *cphi, *sphi;  /* (K) */
@@ -30,7 +30,7 @@ void pt_tower_index_destroy(pt_tower_index *ix)
 {
     if (!ix) return;
     for (int l = 0; l < PT_TOWER_MAXBLOCKS; l++) {
-        free(ix->b[l].C), free(ix->b[l].P), free(ix->b[l].order), free(ix->b[l].gstart);
+        free(ix->b[l].C), free(ix->b[l].order), free(ix->b[l].gstart);
         free(ix->b[l].cphi), free(ix->b[l].sphi);
     }
     free(ix);
@@ -101,14 +101,7 @@ pt_status pt_tower_index_build(const pt_tower *t, int groups, int probe, pt_towe
     ix->t = t, ix->probe = probe;
     for (int l = 0; l < t->cfg.n_blocks; l++) {
         const pt_block *b = &t->b[l];
-        size_t R = (size_t)t->cfg.subspace, d = (size_t)b->in_dim;
-        pt_status st = PT_OK;
-        if (l == 0 && t->V) { /* coordinates P V^T: exact, the directions lie in the subspace */
-            if (!(ix->b[0].P = pt_calloc((size_t)b->K * R, sizeof(float)))) st = pt_fail(PT_ENOMEM, "out of memory");
-            else pt_sgemm_nt(ix->b[0].P, b->P, t->V, (size_t)b->K, R, d, 1.0f, 0.0f);
-            d = R;
-        }
-        if (!st) st = build_block(b, ix->b[l].P ? ix->b[l].P : b->P, d, groups, &ix->b[l]);
+        pt_status st = build_block(b, b->P, (size_t)b->in_dim, groups, &ix->b[l]);
         if (st) {
             pt_tower_index_destroy(ix);
             return st;
@@ -153,7 +146,7 @@ pt_status pt_tower_index_predict(const pt_tower_index *ix, const float *x, size_
             const pt_block *b = &t->b[l];
             const sparse_block *sb = &ix->b[l];
             const float *in = l > 0 ? (const float *)Z[l - 1] : t->V ? yv : x0;
-            const float *P = sb->P ? sb->P : b->P;
+            const float *P = b->P;
             size_t d = (size_t)sb->d;
             pt_sgemm_nt(cs, in, sb->C, 1, (size_t)G, d, 1.0f, 0.0f); /* centroid scores */
             total += (double)G * (double)d;
