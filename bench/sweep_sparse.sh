@@ -3,7 +3,9 @@
 # of the dense multiply-adds, for several groupings, on one trained model.
 #
 # Usage: bench/sweep_sparse.sh [--data DIR]
-# Trains the default tower once (phasetower train --seed 1), then runs
+# Trains the pixel-space tower once (phasetower train --seed 1 --layers
+# 2048:0.015625 --subspace 0, the default before issue 4 moved it to 56
+# principal components), then runs
 # 'phasetower eval --sparse G:P --json' for each G:P below; prints a markdown
 # table. Inference time is one image at a time for both paths.
 set -euo pipefail
@@ -15,7 +17,7 @@ PT=${PT_BIN:-build/phasetower}
 [ -x "$PT" ] || { echo "sweep_sparse.sh: $PT not found (run make build)" >&2; exit 2; }
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/phasetower-sparse.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
-"$PT" train --data "$DATA" --seed 1 --quiet --out "$TMP/m.safetensors" > /dev/null
+"$PT" train --data "$DATA" --seed 1 --layers 2048:0.015625 --subspace 0 --quiet --out "$TMP/m.safetensors" > /dev/null
 echo "Data: $DATA; commit $(git rev-parse --short HEAD 2>/dev/null || echo none); $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo
 echo "| G:P (groups:probed) | accuracy % | dense accuracy % | multiply-adds / image | % of dense | us/image (sparse, one at a time) | us/image (dense, one at a time) |"
