@@ -71,8 +71,7 @@ int cmd_info(int argc, char **argv)
         printf("  active          %zu parameters per image (the selected neurons and their codebook entries)\n",
                pt_tower_active_params(t));
         if (c->subspace)
-            printf("  multiply-adds   %zu per image (through a subspace of %d: %d x %d + K x %d, as the integer model "
-                   "and the export compute them)\n",
+            printf("  multiply-adds   %zu per image (through a subspace of %d: %d x %d + K x %d, then the readout)\n",
                    pt_tower_madds(t), c->subspace, c->subspace, c->n_in, c->subspace);
         else
             printf("  multiply-adds   %zu per image (dense scoring; eval --sparse G:P measures sparse inference)\n",

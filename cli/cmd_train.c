@@ -11,8 +11,9 @@ static const char *USAGE =
     "Trains a PhaseTower without backpropagation: one forward pass and one local\n"
     "target pass per sample. DIR holds MNIST-format train-/t10k- images and labels\n"
     "(default " PT_DEFAULT_DATA "). SPEC is K:fraction per block, e.g.\n"
-    "512:0.08,256:0.05,128:0.03 (the paper's reference tower); default 2304:0.015625.\n"
-    "By default block 0 reads the image's first 56 principal components (--subspace).";
+    "512:0.08,256:0.05,128:0.03 (the paper's reference tower, with --subspace 0);\n"
+    "default 2304:0.015625. By default block 0 reads the image's first 56 principal\n"
+    "components (--subspace).";
 
 int cmd_train(int argc, char **argv)
 {

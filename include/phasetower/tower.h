@@ -124,7 +124,8 @@ pt_status pt_tower_accuracy(const pt_tower *t, const pt_dataset *d, double *acc)
 const pt_tower_config *pt_tower_get_config(const pt_tower *t);
 /* Learnable parameters (p, phi, lambda, codebook; real numbers). With a
  * subspace, block 0's directions count as R coordinates each plus the basis
- * (R x n_in), their cheapest form, and so do the two counts below. */
+ * (R x n_in), the form every path stores and computes, and so do the two
+ * counts below. */
 size_t pt_tower_param_count(const pt_tower *t);
 /* Parameters that shape one image's answer: the s selected neurons of each
  * block (direction and phase), the skips, and the codebook entries of the last
@@ -135,9 +136,8 @@ size_t pt_tower_active_params(const pt_tower *t);
 void pt_tower_topology(const pt_tower *t, int b, long *births, long *flips, long *deaths);
 /* Current neurons of block b (the last block's count changes with a liquid topology). */
 int pt_tower_block_size(const pt_tower *t, int b);
-/* Multiply-adds per image of dense inference (with a subspace, the factored
- * form R n_in + K R that the integer model and the export compute; the float
- * path projects in pixel space and scores K n_in). */
+/* Multiply-adds per image of dense inference (with a subspace, R n_in + K R:
+ * the projection, then the coordinates). */
 size_t pt_tower_madds(const pt_tower *t);
 /* Current complex skip of block b (b >= 1); 1+0i... for b == 0 returns 0. */
 void pt_tower_skip(const pt_tower *t, int b, float *re, float *im);
