@@ -23,7 +23,8 @@
 #      fills 60 000); recall time per query (over all slots) and bytes.
 #   6. Test-time de-rotation search (turns of -45..45 degrees by 7.5): the turn
 #      whose score beats the unturned image's by more than a margin. PhaseTower
-#      scores turns by its alignment, the MLP by its maximum softmax probability.
+#      scores turns by its alignment and, separately, by its memory's best
+#      similarity (--derotate-score memory), the MLP by its maximum softmax probability.
 #      Each model's margin is chosen on a validation split (trained on the first
 #      50 000 training images; the last 10 000, clean and rotated with seed 2):
 #      the margin with the best rotated accuracy among those that cost at most
@@ -117,6 +118,7 @@ done
 # 6. de-rotation search, margins chosen on validation
 ANGLES=$(seq -45 7.5 45 | sed 's/\.0$//' | grep -v '^0$')
 PT_MARGINS="0 0.01 0.02 0.03 0.05 0.08"
+MEM_MARGINS="0.1 0.15 0.2 0.25 0.3 0.35 0.4"
 "$PY" - "$DATA" "$TMP/val" <<'PYEOF'
 import gzip, os, struct, sys
 src, dst = sys.argv[1], sys.argv[2]
@@ -132,7 +134,7 @@ for kind, hdr in (("images-idx3", 16), ("labels-idx1", 8)):
         f.write(raw[:4] + struct.pack(">" + "I" * len(dims), *dims) + body)
 PYEOF
 run "$PT" corrupt --data "$TMP/val" --corrupt rotate:15-45 --seed 2 --out "$TMP/valrot" > /dev/null
-run "$PT" train --data "$DATA" --seed 1 --val 10000 --quiet --out "$TMP/v.safetensors" > /dev/null
+run "$PT" train --data "$DATA" --seed 1 --val 10000 --memory all --quiet --out "$TMP/v.safetensors" > /dev/null
 : > "$TMP/pt_derot_val.jsonl"
 for m in $PT_MARGINS; do
     for s in val valrot; do
@@ -140,20 +142,34 @@ for m in $PT_MARGINS; do
             "$PY" -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps({"set": sys.argv[1], "margin": float(sys.argv[2]), "plain": r["accuracy"], "derotate": r["accuracy_derotate"]}))' "$s" "$m" >> "$TMP/pt_derot_val.jsonl"
     done
 done
-ptm=$("$PY" - "$TMP/pt_derot_val.jsonl" <<'PYEOF'
+# the same search scored by the memory's best similarity (--derotate-score memory)
+: > "$TMP/pt_mderot_val.jsonl"
+for m in $MEM_MARGINS; do
+    for s in val valrot; do
+        "$PT" eval --model "$TMP/v.safetensors" --data "$TMP/$s" --derotate "45:7.5:$m" --derotate-score memory --json |
+            "$PY" -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps({"set": sys.argv[1], "margin": float(sys.argv[2]), "plain": r["accuracy"], "derotate": r["accuracy_derotate"]}))' "$s" "$m" >> "$TMP/pt_mderot_val.jsonl"
+    done
+done
+choose() { # validation jsonl -> the margin with the best rotated accuracy among those costing <= 0.5 clean points
+"$PY" - "$1" <<'PYEOF'
 import json, sys
 r = [json.loads(l) for l in open(sys.argv[1])]
 clean = {x["margin"]: x for x in r if x["set"] == "val"}; rot = {x["margin"]: x for x in r if x["set"] == "valrot"}
 ok = [m for m in clean if clean[m]["derotate"] >= clean[m]["plain"] - 0.005]
 print(max(ok, key=lambda m: (rot[m]["derotate"], m)) if ok else max(clean))
 PYEOF
-)
-log "PhaseTower de-rotation margin chosen on validation: $ptm"
+}
+ptm=$(choose "$TMP/pt_derot_val.jsonl")
+ptmm=$(choose "$TMP/pt_mderot_val.jsonl")
+log "PhaseTower de-rotation margins chosen on validation: $ptm (alignment), $ptmm (memory)"
 : > "$TMP/pt_derot.jsonl"
+: > "$TMP/pt_mderot.jsonl"
 for s in clean rotate noise; do
     d=$DATA; [ "$s" = clean ] || d=$TMP/$s
     run "$PT" eval --model "$TMP/m.safetensors" --data "$d" --derotate "45:7.5:$ptm" --json |
         "$PY" -c 'import json,sys; r=json.load(sys.stdin); r["set"]=sys.argv[1]; print(json.dumps(r))' "$s" >> "$TMP/pt_derot.jsonl"
+    run "$PT" eval --model "$TMP/m.safetensors" --data "$d" --derotate "45:7.5:$ptmm" --derotate-score memory --json |
+        "$PY" -c 'import json,sys; r=json.load(sys.stdin); r["set"]=sys.argv[1]; print(json.dumps(r))' "$s" >> "$TMP/pt_mderot.jsonl"
 done
 for s in val valrot clean rotate noise; do
     case $s in clean) d=$DATA ;; val|valrot) d=$TMP/$s ;; *) d=$TMP/$s ;; esac
@@ -167,6 +183,7 @@ run "$PY" bench/mlp_baseline.py --data "$DATA" --epochs-list "$EPOCHS" --seed 1 
 run "$PY" bench/mlp_baseline.py --data "$DATA" --epochs-list "$EPOCHS" --seed 1 \
     --turn-root "$TMP/turn" --turn-sets clean,rotate,noise > "$TMP/mlp_derot.jsonl"
 echo "$ptm" > "$TMP/pt_margin.txt"
+echo "$ptmm" > "$TMP/pt_mmargin.txt"
 
 bench_stamp
 "$PY" - "$TMP" <<'EOF' | tee "bench/results/$STAMP-memory.md"
@@ -179,6 +196,8 @@ on, ho, mlp, mlph = J("pt_oodnoise.json"), J("pt_heldout.json"), L("mlp.jsonl"),
 comp, scale = L("pt_compose.jsonl"), L("scale.jsonl")
 ptdv, ptd, mdv, md = L("pt_derot_val.jsonl"), L("pt_derot.jsonl"), L("mlp_derot_val.jsonl"), L("mlp_derot.jsonl")
 ptm = float(open(os.path.join(T, "pt_margin.txt")).read())
+ptmdv, ptmd = L("pt_mderot_val.jsonl"), L("pt_mderot.jsonl")
+ptmm = float(open(os.path.join(T, "pt_mmargin.txt")).read())
 e = os.environ
 print("## PhaseTower memory: composition, OOD rejection, robustness, scale\n")
 print(f"- Date: {e['DATE']}; machine: {e['CPU']}; commit {e['COMMIT']}; data: Fashion-MNIST (Debian)")
@@ -256,7 +275,8 @@ for s in scale:
 print("\nRecall scores every slot, filled or not, so its cost follows the size.\n")
 print("### Test-time de-rotation search (turns of -45..45 degrees by 7.5; nothing retrained)\n")
 print("Each image is also turned by the 12 angles; the answer is the turn with the best score if that score beats "
-      "the unturned image's by more than a margin. PhaseTower's score is its alignment, the MLP's its maximum "
+      "the unturned image's by more than a margin. PhaseTower's score is its alignment or, in the rows marked "
+      "memory-guided, its memory's best similarity (`eval --derotate-score memory`); the MLP's is its maximum "
       "softmax probability; the memory recalls from the image as the tower's search turned it. Each margin is chosen on a validation split (models trained on the first 50,000 "
       "training images; the last 10,000, clean and rotated with seed 2): the best rotated accuracy among the "
       "margins that cost at most 0.5 points of clean accuracy.\n")
@@ -267,6 +287,11 @@ for name, key in (("tower", "accuracy_derotate"), ("memory", "accuracy_derotate_
                   ("combined", "accuracy_derotate_combined")):
     print(f"| PhaseTower ({name}) + search | {ptm:g} | {100*by['clean'][key]:.2f} | "
           f"{100*by['rotate'][key]:.2f} | {100*by['noise'][key]:.2f} |")
+bym = {r["set"]: r for r in ptmd}
+for name, key in (("tower", "accuracy_derotate"), ("memory", "accuracy_derotate_memory"),
+                  ("combined", "accuracy_derotate_combined")):
+    print(f"| PhaseTower ({name}) + memory-guided search | {ptmm:g} | {100*bym['clean'][key]:.2f} | "
+          f"{100*bym['rotate'][key]:.2f} | {100*bym['noise'][key]:.2f} |")
 for v, r in zip(mdv, md):
     # the MLP's margin, by the same rule on its own validation run
     ok = [m for m in v["turn_val"] if v["turn_val"][m] >= v["plain_val"] - 0.005]
@@ -277,6 +302,9 @@ vc = {x["margin"]: x for x in ptdv if x["set"] == "val"}; vr = {x["margin"]: x f
 print("\nValidation sweep of PhaseTower's margin (clean % / rotated %; unturned "
       f"{100*vc[min(vc)]['plain']:.2f} / {100*vr[min(vr)]['plain']:.2f}): "
       + ", ".join(f"{m:g}: {100*vc[m]['derotate']:.2f} / {100*vr[m]['derotate']:.2f}" for m in sorted(vc)))
+vc = {x["margin"]: x for x in ptmdv if x["set"] == "val"}; vr = {x["margin"]: x for x in ptmdv if x["set"] == "valrot"}
+print("Validation sweep of PhaseTower's memory-guided margin (clean % / rotated %): "
+      + ", ".join(f"{m:g}: {100*vc[m]['derotate']:.2f} / {100*vr[m]['derotate']:.2f}" for m in sorted(vc)))
 for v in mdv:
     print(f"Validation sweep of the MLP's margin ({v['epochs']} epoch{'s' if v['epochs'] > 1 else ''}; unturned "
           f"{100*v['plain_val']:.2f} / {100*v['plain_valrot']:.2f}): "
@@ -284,6 +312,7 @@ for v in mdv:
 json.dump({"pt": pt, "train": tr, "ood_noise": on, "heldout": ho, "mlp": mlp, "mlp_heldout": mlph,
            "compose": comp, "compose_dense_train": dtr, "compose_dense_clean": dcl, "compose_dense_alone": alone,
            "compose_dense_all": allc, "scale": scale, "derotate_pt_val": ptdv, "derotate_pt": ptd, "derotate_pt_margin": ptm,
+           "derotate_pt_memory_val": ptmdv, "derotate_pt_memory": ptmd, "derotate_pt_memory_margin": ptmm,
            "derotate_mlp_val": mdv, "derotate_mlp": md}, open(f"bench/results/{e['STAMP']}-memory.json", "w"), indent=1)
 print(f"\nRaw results: bench/results/{e['STAMP']}-memory.json")
 EOF

@@ -111,9 +111,9 @@ int cmd_eval(int argc, char **argv)
     int *q_mem = NULL;
     uint8_t *q_conf = NULL;
     size_t q_bytes = 0;
-    const char *derotate = NULL;
+    const char *derotate = NULL, *derotate_score = NULL;
     int spiking = 0;
-    pt_derotate dro = {0.0, 0.0, 0.0};
+    pt_derotate dro = {0.0, 0.0, 0.0, NULL};
     double dr_acc = 0.0, dr_turned = 0.0, dr_macc = 0.0, dr_cacc = 0.0;
     uint8_t *q_pred = NULL;
     double sp_acc = 0.0, sp_madds = 0.0, sp_s = 0.0;
@@ -132,7 +132,8 @@ int cmd_eval(int argc, char **argv)
         {"reject-score", OPT_STR, &reject_score, "confidence for --reject-below: memory (default with a memory), align (default without) or logit", 0, 0, 0},
         {"classes", OPT_STR, &classes, "test on these classes only (the in-distribution for --ood heldout)", 0, 0, 0},
         {"sparse", OPT_STR, &sparse, "also score with truly sparse inference, G:P (G neuron groups, P probed)", 0, 0, 0},
-        {"derotate", OPT_STR, &derotate, "also answer after a test-time search over turns of each image, MAX:STEP:MARGIN degrees (e.g. 45:7.5:0.03): the turn with the best alignment if it beats the unturned image's by more than MARGIN", 0, 0, 0},
+        {"derotate", OPT_STR, &derotate, "also answer after a test-time search over turns of each image, MAX:STEP:MARGIN degrees (e.g. 45:7.5:0.03): the turn with the best score if it beats the unturned image's by more than MARGIN", 0, 0, 0},
+        {"derotate-score", OPT_STR, &derotate_score, "score of a turn for --derotate: align (the tower's alignment, default) or memory (the memory's best similarity; needs a memory)", 0, 0, 0},
         {"spiking", OPT_INT, &spiking, "phasor networks: also run the event-driven spiking execution with T time bins per cycle", -1e9, 1e9, 0},
         {"quantize", OPT_INT, &qbits, "also score the integer model of this many bits (8 or 16) that export writes", 8, 16, 0},
         {"predictions", OPT_STR, &pred_out, "write the predicted class of each test image, one per line (with --quantize: the integer model's; with a memory too: tower, memory label and 1 if the memory is confident)", 0, 0, 0},
@@ -182,6 +183,9 @@ int cmd_eval(int argc, char **argv)
                              "--derotate '%s': expected MAX:STEP:MARGIN with MAX >= 0, STEP > 0, MAX/STEP <= 90, MARGIN >= 0",
                              derotate);
     }
+    if (derotate_score && strcmp(derotate_score, "align") != 0 && strcmp(derotate_score, "memory") != 0)
+        return cli_error(cmd, EXIT_USAGE, "--derotate-score '%s': expected align or memory", derotate_score);
+    if (derotate_score && !derotate) return cli_error(cmd, EXIT_USAGE, "--derotate-score needs --derotate");
     if (qbits && qbits != 8 && qbits != 16) return cli_error(cmd, EXIT_USAGE, "--quantize %d: expected 8 or 16", qbits);
     if (pred_out && !cli_path_writable(pred_out))
         return cli_error(cmd, EXIT_USAGE, "--predictions %s: is a directory, or its directory is not writable", pred_out);
@@ -198,6 +202,13 @@ int cmd_eval(int argc, char **argv)
     cli_eval ev = {0}, oev = {0};
     if ((st = pt_model_load(model, &t, &mem))) return cli_error(cmd, cli_status_code(st), "%s", pt_errmsg());
     const pt_tower_config *c = pt_tower_get_config(t);
+    if (derotate_score && !strcmp(derotate_score, "memory")) {
+        if (!mem) {
+            rc = cli_error(cmd, EXIT_USAGE, "--derotate-score memory: %s has no memory (train --memory)", model);
+            goto done;
+        }
+        dro.mem = mem;
+    }
     if ((st = pt_dataset_load(data, "t10k", limit, c->n_classes, &te))) {
         rc = cli_error(cmd, cli_status_code(st), "%s", pt_errmsg());
         goto done;

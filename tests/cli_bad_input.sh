@@ -196,6 +196,9 @@ else
   expect_bad "reject by memory without one" "--reject-score" -- "$bin" eval --model "$tmp/m.safetensors" --data "$good" --reject-below 0.1 --reject-score memory
   expect_bad "derotate spec" "--derotate" -- "$bin" eval --model "$tmp/m.safetensors" --data "$good" --derotate 45:0:0.1
   expect_bad "derotate garbage" "--derotate" -- "$bin" eval --model "$tmp/m.safetensors" --data "$good" --derotate 45:7.5:x
+  expect_bad "derotate score" "--derotate-score" -- "$bin" eval --model "$tmp/m.safetensors" --data "$good" --derotate 45:7.5:0.1 --derotate-score foo
+  expect_bad "derotate score alone" "--derotate-score" -- "$bin" eval --model "$tmp/m.safetensors" --data "$good" --derotate-score memory
+  expect_bad "derotate score no memory" "no memory" -- "$bin" eval --model "$tmp/m.safetensors" --data "$good" --derotate 45:7.5:0.1 --derotate-score memory
   "$bin" eval --model "$tmp/m.safetensors" --data "$good" --derotate 20:10:0.05 --json | grep -q '"accuracy_derotate"' ||
     { echo "FAIL [eval --derotate]"; fail=1; }
   expect_bad "sparse spec" "--sparse" -- "$bin" eval --model "$tmp/m.safetensors" --data "$good" --sparse 8

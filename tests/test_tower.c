@@ -421,7 +421,7 @@ int main(void)
          * are the plain ones; turned answers are reported with their angle */
         uint8_t pp[NA], pd[NA];
         float ang[NA];
-        pt_derotate o = {16.0, 8.0, 1e9};
+        pt_derotate o = {16.0, 8.0, 1e9, NULL};
         CHECK(pt_tower_predict(ta, xt, NA, pp, NULL) == PT_OK);
         CHECK(pt_tower_predict_derotate(ta, xt, NA, 8, 8, &o, pd, ang) == PT_OK && !memcmp(pp, pd, NA));
         for (int i = 0; i < NA; i++) CHECK(ang[i] == 0.0f);
@@ -437,6 +437,33 @@ int main(void)
         CHECK(pt_tower_predict_derotate(ta, xt, NA, 8, 8, &o, pd, NULL) == PT_EINVAL);
         o.margin = 0.0;
         CHECK(pt_tower_predict_derotate(ta, xt, NA, 4, 8, &o, pd, NULL) == PT_EINVAL && strstr(pt_errmsg(), "pixels"));
+        /* memory-guided: a memory of the upright images' outputs, asked with the
+         * images turned by +8 degrees, turns them back (-8) more often than by
+         * any other turn; a memory of the wrong width is refused */
+        {
+            int K = pt_tower_out_dim(ta);
+            pt_memory_config mc = pt_memory_config_default(K);
+            pt_memory *mm = NULL, *badm = NULL;
+            float *zz = malloc((size_t)NA * 2 * (size_t)K * sizeof *zz), xr[NA * DIM];
+            CHECK(zz && pt_memory_create(&mc, &mm) == PT_OK);
+            CHECK(pt_tower_forward(ta, xt, NA, NULL, zz, NULL) == PT_OK);
+            for (int i = 0; i < NA; i++) CHECK(pt_memory_write(mm, zz + (size_t)i * 2 * (size_t)K, yt[i], NULL) == PT_OK);
+            for (int i = 0; i < NA; i++) pt_image_rotate(xr + i * DIM, xt + i * DIM, 8, 8, 8.0);
+            pt_derotate om = {16.0, 8.0, 0.0, mm};
+            CHECK(pt_tower_predict_derotate(ta, xr, NA, 8, 8, &om, pd, ang) == PT_OK);
+            int cnt[5] = {0}; /* turns -16, -8, 0, 8, 16 */
+            for (int i = 0; i < NA; i++) cnt[(int)lroundf(ang[i] / 8.0f) + 2]++;
+            printf("memory-guided de-rotation on 8x8 images turned by +8: turns -16..16 chosen %d %d %d %d %d times\n",
+                   cnt[0], cnt[1], cnt[2], cnt[3], cnt[4]);
+            /* -8, the turn that undoes it, beats every other turn (0 is the unturned answer, kept on ties) */
+            CHECK(cnt[1] >= NA / 4 && cnt[1] > cnt[0] && cnt[1] > cnt[3] && cnt[1] > cnt[4]);
+            pt_memory_config bmc = pt_memory_config_default(K + 1);
+            CHECK(pt_memory_create(&bmc, &badm) == PT_OK);
+            om.mem = badm;
+            CHECK(pt_tower_predict_derotate(ta, xr, NA, 8, 8, &om, pd, ang) == PT_EINVAL && strstr(pt_errmsg(), "memory"));
+            pt_memory_destroy(mm), pt_memory_destroy(badm);
+            free(zz);
+        }
         pt_tower_destroy(ta);
     }
     /* a file that is not there */

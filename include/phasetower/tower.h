@@ -174,15 +174,20 @@ pt_status pt_tower_forward(const pt_tower *t, const float *x, size_t n, float *l
  * and asked with the code it was made for (pt_memory_config.code). */
 pt_status pt_tower_forward_code(const pt_tower *t, const float *x, size_t n, pt_memory_code code, float *logits,
                                 float *z, float *align);
-/* Alignment-guided de-rotation (docs/memory.md, "Corruptions"): each image
- * (rows x cols) is also turned by -max, -max+step, ..., +max degrees, and the
- * answer is the one of the turn with the best alignment if that alignment
- * beats the unturned image's by more than margin, else the unturned answer.
- * A test-time search: nothing is retrained. angle (may be NULL) gets the turn
- * used. PT_EINVAL: step <= 0, max < 0, max / step above 90, margin < 0 or not
- * finite, rows * cols != n_in. */
+/* Guided de-rotation (docs/memory.md, "Corruptions"): each image (rows x
+ * cols) is also turned by -max, -max+step, ..., +max degrees, and the answer
+ * is the tower's for the turn with the best score (the alignment, or the
+ * memory's similarity when o->mem is set) if that score beats the unturned
+ * image's by more than margin, else the unturned answer. A test-time search:
+ * nothing is retrained. angle (may be NULL) gets the turn used. PT_EINVAL:
+ * step <= 0, max < 0, max / step above 90, margin < 0 or not finite,
+ * rows * cols != n_in, a memory whose vectors are not the tower's outputs. */
 typedef struct pt_derotate {
     double max, step, margin;
+    /* NULL: score a turn by the tower's alignment. Else by this memory's best
+     * similarity max |M conj(key(z))| to the turned image's output (in the
+     * memory's code): how well it matches a stored training image. */
+    const pt_memory *mem;
 } pt_derotate;
 pt_status pt_tower_predict_derotate(const pt_tower *t, const float *x, size_t n, size_t rows, size_t cols,
                                     const pt_derotate *o, uint8_t *pred, float *angle);

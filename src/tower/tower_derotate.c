@@ -1,5 +1,6 @@
-/* Alignment-guided de-rotation: a test-time search over turns of the input,
- * scored by the tower's own alignment (pt_tower_forward). */
+/* Guided de-rotation: a test-time search over turns of the input, scored by
+ * the tower's own alignment (pt_tower_forward) or by how well the turned
+ * image's output matches the episodic memory (pt_memory_scores). */
 #include <math.h>
 #include <string.h>
 #include "tower/tower_internal.h"
@@ -15,6 +16,10 @@ pt_status pt_tower_predict_derotate(const pt_tower *t, const float *x, size_t n,
                        o->max, o->step);
     if (!(o->margin >= 0.0) || !isfinite(o->margin))
         return pt_fail(PT_EINVAL, "--derotate: margin %g must be a finite number >= 0", o->margin);
+    size_t K = (size_t)pt_tower_out_dim(t);
+    if (o->mem && (size_t)pt_memory_get_config(o->mem)->in_dim != K)
+        return pt_fail(PT_EINVAL, "de-rotation: the memory holds vectors of %d, the tower outputs %zu",
+                       pt_memory_get_config(o->mem)->in_dim, K);
     enum { CHUNK = 256 };
     size_t d = (size_t)c->n_in, C = (size_t)c->n_classes;
     int na = (int)floor(o->max / o->step + 1e-9);
@@ -22,8 +27,9 @@ pt_status pt_tower_predict_derotate(const pt_tower *t, const float *x, size_t n,
     float *al = pt_calloc(CHUNK, sizeof *al), *best = pt_calloc(CHUNK, sizeof *best), *al0 = pt_calloc(CHUNK, sizeof *al0);
     uint8_t *bp = pt_calloc(CHUNK, 1), *p0 = pt_calloc(CHUNK, 1);
     float *ba = pt_calloc(CHUNK, sizeof *ba);
+    float *z = o->mem ? pt_calloc(CHUNK * 2 * K, sizeof *z) : NULL;
     pt_status st = PT_OK;
-    if (!rot || !lg || !al || !best || !al0 || !bp || !p0 || !ba) {
+    if (!rot || !lg || !al || !best || !al0 || !bp || !p0 || !ba || (o->mem && !z)) {
         st = pt_fail(PT_ENOMEM, "out of memory for de-rotation");
         goto done;
     }
@@ -37,7 +43,13 @@ pt_status pt_tower_predict_derotate(const pt_tower *t, const float *x, size_t n,
                 for (size_t i = 0; i < nb; i++) pt_image_rotate(rot + i * d, in + i * d, rows, cols, deg);
                 in = rot;
             }
-            if ((st = pt_tower_forward(t, in, nb, lg, NULL, al))) break;
+            if (o->mem) {
+                if ((st = pt_tower_forward_code(t, in, nb, pt_memory_get_config(o->mem)->code, lg, z, NULL)) ||
+                    (st = pt_memory_scores(o->mem, z, nb, NULL, al)))
+                    break;
+            } else if ((st = pt_tower_forward(t, in, nb, lg, NULL, al))) {
+                break;
+            }
             for (size_t i = 0; i < nb; i++) {
                 size_t y = 0;
                 for (size_t k = 1; k < C; k++)
@@ -53,6 +65,6 @@ pt_status pt_tower_predict_derotate(const pt_tower *t, const float *x, size_t n,
         }
     }
 done:
-    free(rot), free(lg), free(al), free(best), free(al0), free(bp), free(p0), free(ba);
+    free(rot), free(lg), free(al), free(best), free(al0), free(bp), free(p0), free(ba), free(z);
     return st;
 }
