@@ -9,8 +9,9 @@
 #   (c) PhaseTower ablations, one pass each (skipped with --quick): the paper's
 #       hard top-s, learning switched off (imprint + readout only), the fixed
 #       class-code readout with and without learning, and the paper's
-#       reference tower 512:0.08,256:0.05,128:0.03 with our defaults and with
-#       the paper's whole recipe (its rule, hard top-s, fixed codebook),
+#       pixel-space tower (2048:0.015625 --subspace 0), and the paper's
+#       reference tower 512:0.08,256:0.05,128:0.03 on pixels with our defaults
+#       and with the paper's whole recipe (its rule, hard top-s, fixed codebook),
 # then prints a markdown report (machine, date, commit, exact commands, a
 # comparison table, ratios and PASS/FAIL target checks) that can be pasted
 # into BENCHMARKS.md, and saves it with the raw JSON of every run as
@@ -95,8 +96,9 @@ ABLATIONS=(
   "no learning: imprint + ridge readout only|--eta 0"
   "fixed class-code readout (paper's), local rules|--readout code"
   "fixed class-code readout, no learning|--readout code --eta 0"
-  "paper's tower, our defaults|--layers 512:0.08,256:0.05,128:0.03"
-  "paper's tower and recipe: paper rule with phase step 0.05, hard top-s, code readout|--layers 512:0.08,256:0.05,128:0.03 --rule paper --eta-phase 0.05 --select hard --readout code"
+  "pixel-space tower (the default before the subspace)|--layers 2048:0.015625 --subspace 0"
+  "paper's tower on pixels, our defaults|--layers 512:0.08,256:0.05,128:0.03 --subspace 0"
+  "paper's tower and recipe: pixels, paper rule with phase step 0.05, hard top-s, code readout|--layers 512:0.08,256:0.05,128:0.03 --subspace 0 --rule paper --eta-phase 0.05 --select hard --readout code"
 )
 
 # (a) PhaseTower one pass.
@@ -232,7 +234,7 @@ if abl:
     print()
     print(f"| Variant | Accuracy % | Train s | Params |")
     print("|---|---:|---:|---:|")
-    print(f"| default ({pt.get('layers', '')}, {pt.get('select', '')} top-s, {pt.get('rule', '')} rule, "
+    print(f"| default ({pt.get('layers', '')} on {pt.get('subspace', 0)} principal components, {pt.get('select', '')} top-s, {pt.get('rule', '')} rule, "
           f"{pt.get('readout', '')} readout) | {100*pt['test_accuracy']:.2f} | {pt['train_seconds']:.2f} | {pt['params']:,} |")
     for r in abl:
         print(f"| {r['name']} | {100*r['test_accuracy']:.2f} | {r['train_seconds']:.2f} | {r['params']:,} |")
