@@ -73,11 +73,11 @@ pt_status pt_qtower_create(const pt_tower *t, int bits, pt_qtower **out)
     if (c->n_in > 65535) return pt_fail(PT_EINVAL, "quantization: %d inputs, at most 65535 are supported", c->n_in);
     if (c->subspace > PTQ_MAX_R)
         return pt_fail(PT_EINVAL, "quantization: a subspace of %d, at most %d is supported", c->subspace, PTQ_MAX_R);
-    size_t R = (size_t)c->subspace, dl = R ? R : (size_t)c->n_in; /* length of a stored direction */
+    /* block 0's rows as stored: n_in weights, or R coordinates with a subspace */
+    size_t R = (size_t)c->subspace, dl = (size_t)b->in_dim;
     size_t np = (size_t)b->K * dl, nc = (size_t)c->n_classes * (size_t)b->K * 2, nv = R * (size_t)c->n_in;
     const float *C = (const float *)t->C;
-    const float *Pd = b->P; /* with a subspace, block 0's directions are already R coordinates */
-    float mp = max_abs(Pd, np), mc = max_abs(C, nc), mv = R ? max_abs(t->V, nv) : 0.0f;
+    float mp = max_abs(b->P, np), mc = max_abs(C, nc), mv = R ? max_abs(t->V, nv) : 0.0f;
     if (!isfinite(mp) || !isfinite(mc) || !isfinite(mv) || !isfinite(max_abs(b->phi, (size_t)b->K))) {
         return pt_fail(PT_EINVAL, "quantization: the model has non-finite weights");
     }
@@ -119,7 +119,7 @@ pt_status pt_qtower_create(const pt_tower *t, int bits, pt_qtower **out)
         long long sum = 0;
         for (size_t j = 0; j < dl; j++) {
             size_t i = (size_t)k * dl + j;
-            long v = quant(Pd[i], sp, lim);
+            long v = quant(b->P[i], sp, lim);
             if (bits == 8) q->p8[i] = (signed char)v;
             else q->p16[i] = (short)v;
             sum += v;
