@@ -137,12 +137,14 @@ def compose_eval(model, x_train, y_train, x_test, y_test, pairs):
     """The composition protocol of phasetower compose / eval --composite on the
     MLP's last hidden layer: a memory of every training image's features, the
     concept A+B added as normalize(f(a_i) + f(b_i)) for the i-th training
-    exemplars of A and B (all of them), recalled from the mean of the j-th test
-    images of A and B; each concept added alone to the clean memory."""
+    exemplars of A and B (all of them; the features with their lengths, as the
+    memory weighs parents by their stored lengths), recalled from the mean of
+    the j-th test images of A and B; each concept added alone to the clean memory."""
     model.eval()
     feat = model[:-1]
     unit = lambda f: f / f.norm(dim=1, keepdim=True).clamp_min(1e-12)
-    keys = unit(torch.cat([feat(x_train[i:i + 1000]) for i in range(0, x_train.shape[0], 1000)]))
+    raw = torch.cat([feat(x_train[i:i + 1000]) for i in range(0, x_train.shape[0], 1000)])
+    keys = unit(raw)
     q = unit(feat(x_test))
     base = knn_vote(q, keys, y_train)
     res = {"memory_clean": float((base == y_test.numpy()).mean()), "concepts": []}
@@ -150,7 +152,7 @@ def compose_eval(model, x_train, y_train, x_test, y_test, pairs):
         a, b = (int(v) for v in spec.split("+"))
         ia, ib = torch.where(y_train == a)[0], torch.where(y_train == b)[0]
         n = min(len(ia), len(ib))
-        ck = unit(keys[ia[:n]] + keys[ib[:n]])
+        ck = unit(raw[ia[:n]] + raw[ib[:n]])
         k2 = torch.cat([keys, ck])
         l2 = torch.cat([y_train, torch.full((n,), 100, dtype=y_train.dtype)])
         ta, tb = torch.where(y_test == a)[0], torch.where(y_test == b)[0]

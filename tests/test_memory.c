@@ -39,6 +39,7 @@ int main(void)
     basis(z, D, 0, 2.0f, 0.0f);
     CHECK(pt_memory_write(m, z, 0, &s) == PT_OK && s == 0);
     CHECK(pt_memory_key(m, 0)[0] == 1.0f && pt_memory_key(m, 0)[1] == 0.0f); /* 2 e1 stored as e1 */
+    CHECK(pt_memory_length(m, 0) == 2.0f && pt_memory_length(m, 1) == 0.0f && pt_memory_length(m, 99) == 0.0f);
     basis(z, D, 1, 0.0f, 1.0f); /* i e2 */
     CHECK(pt_memory_write(m, z, 1, &s) == PT_OK && s == 1);
     basis(z, D, 2, 0.6f, -0.8f);
@@ -190,12 +191,15 @@ int main(void)
     pt_compose_opts low = {0.7f, 5, 3, "again"};
     CHECK(pt_memory_compose(m, 1, 0, &low, &nl, &added) == PT_ENOCONV && added == 0 && pt_memory_count(m) == 4);
     CHECK(pt_memory_find(m, "again") == -1); /* nothing was named either */
-    /* hierarchical: (0+1) + 2 = (e1 + e2 + sqrt2 e3) / 2: similarity 0.707 to
-     * both parents and 0.5 to e1, e2; it gets the next label */
+    /* hierarchical: 0+1 keeps the length of e1 + e2 (sqrt 2), so (0+1) + 2 is
+     * normalize(e1 + e2 + e3), the key of the three vectors' sum: similarity
+     * 0.816 to 0+1 and 0.577 to each base; it gets the next label */
+    CHECK_CLOSE(pt_memory_length(m, 3), sqrt(2.0), 1e-6, 1e-6);
     pt_compose_opts hi = {0.95f, 5, 3, "(0+1)+2"};
     CHECK(pt_memory_compose(m, 3, 2, &hi, &nl, &added) == PT_OK && nl == 4 && added == 1);
+    CHECK_CLOSE(pt_memory_length(m, 4), sqrt(3.0), 1e-6, 1e-6);
     memset(q, 0, sizeof q);
-    q[0] = q[2] = 0.5f, q[4] = 0.70710678f;
+    q[0] = q[2] = q[4] = 0.57735027f;
     CHECK(pt_memory_scores(m, q, 1, &y, &b) == PT_OK && y == 4);
     CHECK_CLOSE(b, 1.0, 1e-6, 1e-6);
     /* bad compositions change nothing */
@@ -211,6 +215,20 @@ int main(void)
     bad = ok, bad.pairs = 0;
     CHECK(pt_memory_compose(m, 0, 2, &bad, &nl, &added) == PT_EINVAL && strstr(pt_errmsg(), "--pairs"));
     CHECK(pt_memory_count(m) == 5);
+    pt_memory_destroy(m);
+    /* composition weighs each parent by its stored length: 2 e1 (label 0) and
+     * i e2 (label 1) compose to normalize(2 e1 + i e2), the key of their sum */
+    m = make(D, D, 8, 1, 0.0f, PT_VOTE_MODE);
+    basis(z, D, 0, 2.0f, 0.0f);
+    CHECK(pt_memory_write(m, z, 0, NULL) == PT_OK);
+    basis(z, D, 1, 0.0f, 1.0f);
+    CHECK(pt_memory_write(m, z, 1, NULL) == PT_OK);
+    CHECK(pt_memory_compose(m, 0, 1, &co, &nl, &added) == PT_OK && added == 1);
+    memset(q, 0, sizeof q);
+    q[0] = 2.0f / sqrtf(5.0f), q[3] = 1.0f / sqrtf(5.0f);
+    CHECK(pt_memory_scores(m, q, 1, &y, &b) == PT_OK && y == nl);
+    CHECK_CLOSE(b, 1.0, 1e-6, 1e-6);
+    CHECK_CLOSE(pt_memory_length(m, 2), sqrt(5.0), 1e-6, 1e-6);
     pt_memory_destroy(m);
 
     /* configuration out of range */

@@ -15,19 +15,23 @@ enum { DIM = 36, NCLS = 4, N = 300 };
 
 /* Rewrite src to dst with tensor `name`'s data replaced by `data`, and the
  * shape's first dimension by dim0 when dim0 > 0. */
+/* Copy src to dst with tensor `name` given new data and/or first dimension;
+ * a name starting with '-' drops that tensor instead. */
 static void rewrite(const char *src, const char *dst, const char *name, const void *data, size_t dim0)
 {
     pt_st_file *f = NULL;
     CHECK(pt_st_read(src, &f) == PT_OK);
     if (!f) return;
     pt_st_tensor ts[32];
-    size_t nt = pt_st_count(f);
-    for (size_t i = 0; i < nt; i++) {
-        ts[i] = *pt_st_at(f, i);
-        if (!strcmp(ts[i].name, name)) {
-            if (data) ts[i].data = data;
-            if (dim0) ts[i].shape[0] = dim0;
+    size_t nt = 0;
+    for (size_t i = 0; i < pt_st_count(f); i++) {
+        ts[nt] = *pt_st_at(f, i);
+        if (name[0] == '-' && !strcmp(ts[nt].name, name + 1)) continue;
+        if (!strcmp(ts[nt].name, name)) {
+            if (data) ts[nt].data = data;
+            if (dim0) ts[nt].shape[0] = dim0;
         }
+        nt++;
     }
     const char *keys[] = {"format", "version", "model", "n_in", "n_classes", "eta", "eta_phase", "eta_skip", "eta_code",
                           "target_mag", "ridge", "rule", "readout", "init", "select", "batch", "seed", "initialized",
@@ -96,6 +100,7 @@ int main(void)
         CHECK(pt_memory_find(m2, "0+1") == nl && pa == 0 && pb == 1); /* concepts survive the round trip */
         for (size_t s = 0; s < 50; s++) {
             CHECK(pt_memory_label(m2, s) == pt_memory_label(m, s) && pt_memory_usage(m2, s) == pt_memory_usage(m, s));
+            CHECK(pt_memory_length(m2, s) == pt_memory_length(m, s) && (pt_memory_length(m, s) > 0) == (pt_memory_label(m, s) >= 0));
             CHECK(!memcmp(pt_memory_key(m2, s), pt_memory_key(m, s), 12 * 2 * sizeof(float)));
         }
         static int l1[40], l2[40];
@@ -164,6 +169,20 @@ int main(void)
     CHECK(pt_model_load(p3, &bt, &bm) == PT_EFORMAT && strstr(pt_errmsg(), "concept"));
     rewrite(p1, p3, "memory.usage", NULL, 49); /* shape no longer matches memory_size */
     CHECK(pt_model_load(p3, &bt, &bm) == PT_EFORMAT && strstr(pt_errmsg(), "memory.usage"));
+    static float lens[50];
+    for (int s = 0; s < 50; s++) lens[s] = pt_memory_length(m, (size_t)s);
+    lens[full] = -1.0f; /* a stored slot needs a positive length */
+    rewrite(p1, p3, "memory.lengths", lens, 0);
+    CHECK(pt_model_load(p3, &bt, &bm) == PT_EFORMAT && !bm && strstr(pt_errmsg(), "length"));
+    lens[full] = NAN;
+    rewrite(p1, p3, "memory.lengths", lens, 0);
+    CHECK(pt_model_load(p3, &bt, &bm) == PT_EFORMAT && strstr(pt_errmsg(), "length"));
+    /* files written before lengths were kept: every stored slot gets length 1 */
+    rewrite(p1, p3, "-memory.lengths", NULL, 0);
+    CHECK(pt_model_load(p3, &bt, &bm) == PT_OK && bt && bm);
+    for (size_t s = 0; bm && s < 50; s++) CHECK(pt_memory_length(bm, s) == (pt_memory_label(bm, s) >= 0 ? 1.0f : 0.0f));
+    pt_tower_destroy(bt), pt_memory_destroy(bm);
+    bt = NULL, bm = NULL;
     /* a memory for another output length cannot be saved with this tower */
     pt_memory_config wc = pt_memory_config_default(K + 1);
     pt_memory *wm = NULL;

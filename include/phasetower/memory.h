@@ -63,10 +63,12 @@ pt_status pt_memory_write(pt_memory *m, const float *z, int label, size_t *slot)
 pt_status pt_memory_recall(pt_memory *m, const float *q, size_t nq, int *label, float *best);
 pt_status pt_memory_scores(const pt_memory *m, const float *q, size_t nq, int *label, float *best);
 
-/* Stored slots, and a slot's label (-1 if empty), usage and key (dim complex). */
+/* Stored slots, and a slot's label (-1 if empty), usage, length (of the
+ * stored vector's key before normalization; 0 if empty) and key (dim complex). */
 size_t pt_memory_count(const pt_memory *m);
 int pt_memory_label(const pt_memory *m, size_t slot);
 float pt_memory_usage(const pt_memory *m, size_t slot);
+float pt_memory_length(const pt_memory *m, size_t slot);
 const float *pt_memory_key(const pt_memory *m, size_t slot);
 
 /* Names of labels (concepts). A composed concept gets a new label (above every
@@ -82,8 +84,9 @@ void pt_memory_parents(const pt_memory *m, int label, int *a, int *b);
 
 /* Concept composition (paper section 7): pairs the i-th stored exemplar of
  * label a with the i-th of b (slot order, up to `pairs` pairs); each composite
- * key normalize(key_a + key_b) whose best similarity to the memory is below tau
- * becomes an entry with the new label. tau in (0, 1]: note that the composite
+ * key normalize(l_a key_a + l_b key_b), with the stored lengths l (so the key
+ * of z_a + z_b), whose best similarity to the memory is below tau becomes an
+ * entry with the new label and length |l_a key_a + l_b key_b|. tau in (0, 1]: note that the composite
  * of two near-orthogonal unit keys has similarity >= 1/sqrt(2) with each of
  * them, so tau <= 0.71 refuses almost every composite. PT_EINVAL: unknown or
  * empty labels, a == b, bad name or name in use, tau or pairs out of range;

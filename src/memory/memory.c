@@ -46,6 +46,7 @@ void pt_memory_destroy(pt_memory *m)
     free(m->M);
     free(m->label);
     free(m->v);
+    free(m->len);
     free(m->freelist);
     free(m->scratch);
     free(m);
@@ -63,10 +64,11 @@ pt_status pt_memory_alloc(const pt_memory_config *c, pt_memory **out)
     m->M = pt_calloc(N * d, sizeof *m->M);
     m->label = pt_calloc(N, sizeof *m->label);
     m->v = pt_calloc(N, sizeof *m->v);
+    m->len = pt_calloc(N, sizeof *m->len);
     m->freelist = pt_calloc(N, sizeof *m->freelist);
     m->scratch = pt_calloc(d, sizeof *m->scratch);
     if (c->dim < c->in_dim) m->P = pt_calloc((size_t)c->in_dim * d, sizeof *m->P);
-    if (!m->M || !m->label || !m->v || !m->freelist || !m->scratch || (c->dim < c->in_dim && !m->P)) {
+    if (!m->M || !m->label || !m->v || !m->len || !m->freelist || !m->scratch || (c->dim < c->in_dim && !m->P)) {
         pt_memory_destroy(m);
         return pt_fail(PT_ENOMEM, "out of memory for a memory of %zu slots of %zu complex values", N, d);
     }
@@ -100,42 +102,44 @@ static int all_finite(const float *z, size_t n)
     return 1;
 }
 
-/* Normalize key (d) in place; 0 (key zeroed) if it is zero or not finite. */
-static int normalize_key(pt_c32 *key, size_t d)
+/* Normalize key (d) in place and return its length before; 0 (key zeroed)
+ * if it is zero or not finite (or its length does not fit a float). */
+static float normalize_key(pt_c32 *key, size_t d)
 {
     double ss = 0.0;
     for (size_t a = 0; a < d; a++) ss += (double)(crealf(key[a]) * crealf(key[a]) + cimagf(key[a]) * cimagf(key[a]));
-    if (!(ss > 1e-30) || !isfinite(ss)) {
+    if (!(ss > 1e-30) || !isfinite(ss) || !((float)sqrt(ss) < HUGE_VALF)) {
         memset(key, 0, d * sizeof *key);
-        return 0;
+        return 0.0f;
     }
     float inv = (float)(1.0 / sqrt(ss));
     for (size_t a = 0; a < d; a++) key[a] *= inv;
-    return 1;
+    return (float)sqrt(ss);
 }
 
 /* Keys of nb vectors z (nb, in_dim) into Q (nb, dim): normalize(z P), or
- * normalize(z) without a projection; ok[i] = 0 (key zeroed) for a zero or
- * non-finite vector. A memory of dense codes projects the whole batch by one
+ * normalize(z) without a projection, and len[i] = |z P| (or |z|); len[i] = 0
+ * (key zeroed) for a zero or non-finite vector. A memory of dense codes projects the whole batch by one
  * complex product (BLAS); a sparse one key by key, skipping zero entries, so
  * a tower output costs s * dim, not K * dim. Every path that makes a key
  * (write, recall, memorize) comes here, so the same vector always gets the same key. */
-void pt_memory_make_keys(const pt_memory *m, pt_c32 *restrict Q, const float *restrict z, size_t nb, int *ok)
+void pt_memory_make_keys(const pt_memory *m, pt_c32 *restrict Q, const float *restrict z, size_t nb, float *len)
 {
     size_t d = (size_t)m->cfg.dim, in = (size_t)m->cfg.in_dim;
     if (m->cfg.code == PT_MEMORY_DENSE && m->P) {
-        for (size_t i = 0; i < nb; i++) ok[i] = all_finite(z + 2 * i * in, in);
         pt_cgemm_nn((float *)Q, z, (const float *)m->P, nb, d, in);
-        for (size_t i = 0; i < nb; i++)
-            if (!ok[i] || !normalize_key(Q + i * d, d)) ok[i] = 0, memset(Q + i * d, 0, d * sizeof *Q);
+        for (size_t i = 0; i < nb; i++) {
+            len[i] = all_finite(z + 2 * i * in, in) ? normalize_key(Q + i * d, d) : 0.0f;
+            if (!(len[i] > 0.0f)) memset(Q + i * d, 0, d * sizeof *Q);
+        }
         return;
     }
     for (size_t i = 0; i < nb; i++) {
         pt_c32 *key = Q + i * d;
         const pt_c32 *zc = (const pt_c32 *)(z + 2 * i * in);
         memset(key, 0, d * sizeof *key);
-        ok[i] = all_finite(z + 2 * i * in, in);
-        for (size_t j = 0; j < in && ok[i]; j++) {
+        int ok = all_finite(z + 2 * i * in, in);
+        for (size_t j = 0; j < in && ok; j++) {
             if (crealf(zc[j]) == 0.0f && cimagf(zc[j]) == 0.0f) continue;
             if (!m->P) {
                 key[j] = zc[j];
@@ -144,15 +148,16 @@ void pt_memory_make_keys(const pt_memory *m, pt_c32 *restrict Q, const float *re
             const pt_c32 *row = m->P + j * d;
             for (size_t a = 0; a < d; a++) key[a] += zc[j] * row[a];
         }
-        if (!ok[i] || !normalize_key(key, d)) ok[i] = 0, memset(key, 0, d * sizeof *key);
+        len[i] = ok ? normalize_key(key, d) : 0.0f;
+        if (!(len[i] > 0.0f)) memset(key, 0, d * sizeof *key);
     }
 }
 
-int pt_memory_make_key(const pt_memory *m, pt_c32 *restrict key, const float *restrict z)
+float pt_memory_make_key(const pt_memory *m, pt_c32 *restrict key, const float *restrict z)
 {
-    int ok;
-    pt_memory_make_keys(m, key, z, 1, &ok);
-    return ok;
+    float len;
+    pt_memory_make_keys(m, key, z, 1, &len);
+    return len;
 }
 
 /* The slot for the next write: an erased slot if any (an entry is stale when
@@ -170,21 +175,23 @@ static size_t take_slot(pt_memory *m)
     return s;
 }
 
-size_t pt_memory_store(pt_memory *m, const pt_c32 *key, int label)
+size_t pt_memory_store(pt_memory *m, const pt_c32 *key, int label, float len)
 {
     size_t s = take_slot(m), d = (size_t)m->cfg.dim;
     if (m->label[s] < 0) m->count++;
     memcpy(m->M + s * d, key, d * sizeof *m->M);
     m->label[s] = label;
     m->v[s] = 1.0f;
+    m->len[s] = len;
     return s;
 }
 
 pt_status pt_memory_write(pt_memory *m, const float *z, int label, size_t *slot)
 {
     if (label < 0) return pt_fail(PT_EINVAL, "memory: label %d must be >= 0", label);
-    if (!pt_memory_make_key(m, m->scratch, z)) return pt_fail(PT_EINVAL, "memory: cannot store a zero or non-finite vector");
-    size_t s = pt_memory_store(m, m->scratch, label);
+    float len = pt_memory_make_key(m, m->scratch, z);
+    if (!(len > 0.0f)) return pt_fail(PT_EINVAL, "memory: cannot store a zero or non-finite vector");
+    size_t s = pt_memory_store(m, m->scratch, label, len);
     if (slot) *slot = s;
     return PT_OK;
 }
@@ -194,6 +201,7 @@ static void erase(pt_memory *m, size_t s)
     memset(m->M + s * (size_t)m->cfg.dim, 0, (size_t)m->cfg.dim * sizeof *m->M);
     m->label[s] = -1;
     m->v[s] = 0.0f;
+    m->len[s] = 0.0f;
     m->freelist[m->nfree++] = s;
     m->count--;
 }
@@ -237,7 +245,8 @@ static pt_status recall_impl(const pt_memory *m, pt_memory *mut, const float *q,
     size_t B = nq < RECALL_CHUNK ? nq : RECALL_CHUNK;
     pt_c32 *Q = pt_calloc(B * d, sizeof *Q), *S = pt_calloc(B * N, sizeof *S);
     float *sim = pt_calloc(N, sizeof *sim);
-    int *idx = pt_calloc((size_t)m->cfg.k, sizeof *idx), *ok = pt_calloc(B, sizeof *ok);
+    int *idx = pt_calloc((size_t)m->cfg.k, sizeof *idx);
+    float *ok = pt_calloc(B, sizeof *ok);
     if (!Q || !S || !sim || !idx || !ok) {
         free(Q), free(S), free(sim), free(idx), free(ok);
         return pt_fail(PT_ENOMEM, "out of memory for recalling from %zu slots", N);
@@ -250,7 +259,7 @@ static pt_status recall_impl(const pt_memory *m, pt_memory *mut, const float *q,
         for (size_t i = 0; i < nb; i++) {
             int y = -1;
             float top = 0.0f;
-            if (ok[i] && m->count > 0) {
+            if (ok[i] > 0.0f && m->count > 0) {
                 for (size_t j = 0; j < N; j++) sim[j] = m->label[j] >= 0 ? cabsf(S[i * N + j]) : -1.0f;
                 int kk = m->cfg.k < (int)m->count ? m->cfg.k : (int)m->count;
                 pt_select_top(idx, sim, (int)N, kk);
@@ -286,6 +295,7 @@ size_t pt_memory_count(const pt_memory *m) { return m->count; }
 int pt_memory_label(const pt_memory *m, size_t slot) { return slot < (size_t)m->cfg.capacity ? m->label[slot] : -1; }
 
 float pt_memory_usage(const pt_memory *m, size_t slot) { return slot < (size_t)m->cfg.capacity ? m->v[slot] : 0.0f; }
+float pt_memory_length(const pt_memory *m, size_t slot) { return slot < (size_t)m->cfg.capacity ? m->len[slot] : 0.0f; }
 
 const float *pt_memory_key(const pt_memory *m, size_t slot)
 {
@@ -366,9 +376,9 @@ pt_status pt_memory_compose(pt_memory *m, int a, int b, const pt_compose_opts *o
     /* exemplars of a and b in slot order */
     size_t *ia = pt_calloc((size_t)o->pairs, sizeof *ia), *ib = pt_calloc((size_t)o->pairs, sizeof *ib);
     pt_c32 *keys = pt_calloc((size_t)o->pairs * d, sizeof *keys);
-    float *best = pt_calloc((size_t)o->pairs, sizeof *best);
-    if (!ia || !ib || !keys || !best) {
-        free(ia), free(ib), free(keys), free(best);
+    float *best = pt_calloc((size_t)o->pairs, sizeof *best), *clen = pt_calloc((size_t)o->pairs, sizeof *clen);
+    if (!ia || !ib || !keys || !best || !clen) {
+        free(ia), free(ib), free(keys), free(best), free(clen);
         return pt_fail(PT_ENOMEM, "out of memory");
     }
     size_t na = 0, nb = 0;
@@ -389,17 +399,16 @@ pt_status pt_memory_compose(pt_memory *m, int a, int b, const pt_compose_opts *o
         st = pt_fail(PT_EINVAL, "concept '%s' has no stored exemplar", na == 0 ? an : bn);
         goto done;
     }
-    /* composite keys normalize(key_a + key_b), and their best similarity to
-     * the memory as it is (one cgemm per chunk of composites) */
+    /* composite keys normalize(l_a key_a + l_b key_b), with the lengths l the
+     * stored vectors had: the key of z_a + z_b, i.e. of the blend of the two
+     * exemplars when the code is linear in the image (the dense code of a
+     * one-block tower); and their best similarity to the memory as it is (one
+     * cgemm per chunk of composites) */
     for (size_t i = 0; i < np; i++) {
         const pt_c32 *ka = m->M + ia[i] * d, *kb = m->M + ib[i] * d;
-        double ss = 0.0;
-        for (size_t j = 0; j < d; j++) {
-            keys[i * d + j] = ka[j] + kb[j];
-            ss += (double)(crealf(keys[i * d + j]) * crealf(keys[i * d + j]) + cimagf(keys[i * d + j]) * cimagf(keys[i * d + j]));
-        }
-        float inv = ss > 1e-30 ? (float)(1.0 / sqrt(ss)) : 0.0f;
-        for (size_t j = 0; j < d; j++) keys[i * d + j] *= inv;
+        float la = m->len[ia[i]], lb = m->len[ib[i]];
+        for (size_t j = 0; j < d; j++) keys[i * d + j] = la * ka[j] + lb * kb[j];
+        clen[i] = normalize_key(keys + i * d, d);
     }
     /* in chunks of composites: the (chunk, N) similarity block stays bounded */
     size_t B = np < RECALL_CHUNK ? np : RECALL_CHUNK;
@@ -428,7 +437,7 @@ pt_status pt_memory_compose(pt_memory *m, int a, int b, const pt_compose_opts *o
     int nl = top + 1;
     for (size_t i = 0; i < np; i++) {
         if (!(best[i] < o->tau) || is_zero(keys + i * d, d)) continue;
-        pt_memory_store(m, keys + i * d, nl); /* already a unit key: key space is where composition happens */
+        pt_memory_store(m, keys + i * d, nl, clen[i]); /* already a unit key: key space is where composition happens */
         nadd++;
     }
     m->concept[m->nnames][0] = nl, m->concept[m->nnames][1] = a, m->concept[m->nnames][2] = b;
@@ -437,6 +446,6 @@ pt_status pt_memory_compose(pt_memory *m, int a, int b, const pt_compose_opts *o
     if (label) *label = nl;
 done:
     if (added) *added = nadd;
-    free(ia), free(ib), free(keys), free(best);
+    free(ia), free(ib), free(keys), free(best), free(clen);
     return st;
 }

@@ -12,6 +12,7 @@ struct pt_memory {
     pt_c32 *M;        /* (capacity, dim) unit keys; zero rows are empty slots */
     int *label;       /* (capacity) label, -1 when empty */
     float *v;         /* (capacity) usage */
+    float *len;       /* (capacity) length of each stored vector before normalization; 0 when empty */
     size_t next;      /* circular pointer */
     size_t *freelist; /* (capacity) erased slots, possibly stale (see write) */
     size_t nfree;
@@ -23,12 +24,14 @@ struct pt_memory {
 };
 
 /* key (dim) = the unit key of z (in_dim), projected if the memory projects;
- * returns 0 (key zeroed) for a zero or non-finite z. make_keys: the same for
- * nb vectors at once (ok[i] per vector); one BLAS product for dense codes. */
-int pt_memory_make_key(const pt_memory *m, pt_c32 *restrict key, const float *restrict z);
-void pt_memory_make_keys(const pt_memory *m, pt_c32 *restrict Q, const float *restrict z, size_t nb, int *ok);
-/* Store a unit key (dim) with label >= 0 in a new slot (see pt_memory_write); returns the slot. */
-size_t pt_memory_store(pt_memory *m, const pt_c32 *key, int label);
+ * returns its length before normalization, 0 (key zeroed) for a zero or
+ * non-finite z. make_keys: the same for nb vectors at once (lengths in len[i],
+ * 0 for a vector that makes no key); one BLAS product for dense codes. */
+float pt_memory_make_key(const pt_memory *m, pt_c32 *restrict key, const float *restrict z);
+void pt_memory_make_keys(const pt_memory *m, pt_c32 *restrict Q, const float *restrict z, size_t nb, float *len);
+/* Store a unit key (dim) with label >= 0 and its length len > 0 in a new slot
+ * (see pt_memory_write); returns the slot. */
+size_t pt_memory_store(pt_memory *m, const pt_c32 *key, int label, float len);
 
 /* 1 if name is 1-31 characters of [A-Za-z0-9+()_.-]. */
 int pt_memory_name_ok(const char *name);
@@ -43,7 +46,7 @@ pt_status pt_memory_alloc(const pt_memory_config *c, pt_memory **out);
  * NULL when the file has no memory; *ntensors the tensors it accounts for. */
 #include <stdint.h>
 #include "io/safetensors.h"
-#define PT_MEMORY_ST_MAX 7
+#define PT_MEMORY_ST_MAX 8
 #define PT_MEMORY_META_MAX 8
 size_t pt_memory_st_put(const pt_memory *m, pt_st_tensor *ts, int32_t *free32);
 void pt_memory_st_meta(const pt_memory *m, char (*v)[64], const char **meta, size_t *nm);

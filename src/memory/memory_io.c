@@ -1,6 +1,6 @@
 /* The episodic memory inside a model checkpoint (docs/checkpoint-format.md):
- * tensors memory.keys, memory.labels, memory.usage, memory.free and, when keys
- * are projected, memory.proj; its configuration as memory_* metadata. Load
+ * tensors memory.keys, memory.labels, memory.usage, memory.lengths,
+ * memory.free and, when keys are projected, memory.proj; its configuration as memory_* metadata. Load
  * checks every tensor against the metadata and the slots against each other,
  * so a corrupt memory is refused, never half-used. */
 #include <errno.h>
@@ -35,6 +35,7 @@ size_t pt_memory_st_put(const pt_memory *m, pt_st_tensor *ts, int32_t *free32)
     put(&ts[nt++], "memory.keys", PT_ST_F32, 3, N, d, m->M);
     put(&ts[nt++], "memory.labels", PT_ST_I32, 1, N, 0, m->label);
     put(&ts[nt++], "memory.usage", PT_ST_F32, 1, N, 0, m->v);
+    put(&ts[nt++], "memory.lengths", PT_ST_F32, 1, N, 0, m->len);
     put(&ts[nt++], "memory.free", PT_ST_I32, 1, nf, 0, free32);
     put(&ts[nt++], "memory.concepts", PT_ST_I32, 2, (size_t)m->nnames, 3, m->concept);
     put(&ts[nt++], "memory.concept_names", PT_ST_U8, 2, (size_t)m->nnames, PT_MEMORY_NAME_LEN, m->cname);
@@ -105,6 +106,10 @@ pt_status pt_memory_st_load(const pt_st_file *f, const char *path, int in_dim, p
         (st = pt_st_get(f, path, PT_ST_I32, "memory.free", 1, fs, free32)) ||
         (m->P && (st = pt_st_get(f, path, PT_ST_F32, "memory.proj", 3, ps, m->P))))
         goto fail;
+    /* optional: checkpoints written before lengths were kept get length 1 for
+     * every stored key (compose then weighs both parents equally) */
+    int has_len = pt_st_find(f, "memory.lengths") != NULL;
+    if (has_len && (st = pt_st_get(f, path, PT_ST_F32, "memory.lengths", 1, one, m->len))) goto fail;
     m->next = (size_t)next;
     /* slots: a label >= 0 holds a unit key, -1 an all-zero key; free entries are empty slots */
     for (size_t i = 0; i < N; i++) {
@@ -113,6 +118,12 @@ pt_status pt_memory_st_load(const pt_st_file *f, const char *path, int in_dim, p
             ss += (double)(crealf(m->M[i * d + a]) * crealf(m->M[i * d + a]) + cimagf(m->M[i * d + a]) * cimagf(m->M[i * d + a]));
         if (m->label[i] < -1 || (m->label[i] >= 0 && fabs(ss - 1.0) > 1e-3) || (m->label[i] == -1 && ss != 0.0)) {
             st = pt_fail(PT_EFORMAT, "%s: memory slot %zu is corrupt (label %d, key norm^2 %g)", path, i, m->label[i], ss);
+            goto fail;
+        }
+        if (!has_len) m->len[i] = m->label[i] >= 0 ? 1.0f : 0.0f;
+        float l = m->len[i];
+        if (m->label[i] >= 0 ? !(l > 0.0f && l < HUGE_VALF) : l != 0.0f) {
+            st = pt_fail(PT_EFORMAT, "%s: memory slot %zu is corrupt (label %d, length %g)", path, i, m->label[i], (double)l);
             goto fail;
         }
         m->count += m->label[i] >= 0;
@@ -148,7 +159,7 @@ pt_status pt_memory_st_load(const pt_st_file *f, const char *path, int in_dim, p
             goto fail;
         }
     }
-    *ntensors = m->P ? 7 : 6;
+    *ntensors = (m->P ? 7 : 6) + (size_t)has_len;
     *out = m;
     return PT_OK;
 fail:

@@ -20,6 +20,7 @@ typedef struct fwd_ws {
     int B;                          /* capacity in samples */
     float *X0;                      /* (B, n_in) preprocessed input */
     float *Y;                       /* (B, subspace) its coordinates in the subspace, if any */
+    float *len;                     /* (B) length of block 0's input before normalization */
     float *S[PT_TOWER_MAXBLOCKS];   /* (B, K) alignment scores */
     int *act[PT_TOWER_MAXBLOCKS];   /* (B, s+1) selected neuron indices (the s active first) */
     pt_c32 *Z[PT_TOWER_MAXBLOCKS];  /* (B, K) normalized block outputs */
@@ -30,6 +31,7 @@ static void ws_free(fwd_ws *w)
 {
     free(w->X0);
     free(w->Y);
+    free(w->len);
     for (int l = 0; l < PT_TOWER_MAXBLOCKS; l++) {
         free(w->S[l]);
         free(w->act[l]);
@@ -46,7 +48,8 @@ static pt_status ws_alloc(fwd_ws *w, const pt_tower *t, int B, int Kcap_last)
     w->B = B;
     w->X0 = pt_calloc((size_t)B * (size_t)t->cfg.n_in, sizeof(float));
     if (t->cfg.subspace) w->Y = pt_calloc((size_t)B * (size_t)t->cfg.subspace, sizeof(float));
-    int ok = w->X0 != NULL && (!t->cfg.subspace || w->Y);
+    w->len = pt_calloc((size_t)B, sizeof(float));
+    int ok = w->X0 != NULL && w->len != NULL && (!t->cfg.subspace || w->Y);
     for (int l = 0; l < t->cfg.n_blocks && ok; l++) {
         size_t K = (size_t)(l == t->cfg.n_blocks - 1 && Kcap_last > t->b[l].K ? Kcap_last : t->b[l].K);
         w->S[l] = pt_calloc((size_t)B * K, sizeof(float));
@@ -68,7 +71,7 @@ static pt_status ws_alloc(fwd_ws *w, const pt_tower *t, int B, int Kcap_last)
 
 /* x~ = (x - mean(x)) / ||x - mean(x)||: per-image centering and scaling, so the
  * score x~.p is the cosine between the image and the neuron's direction. */
-void pt_tower_preprocess(float *restrict out, const float *restrict x, int d)
+double pt_tower_preprocess(float *restrict out, const float *restrict x, int d)
 {
     double m = 0.0;
     for (int j = 0; j < d; j++) m += (double)x[j];
@@ -80,15 +83,17 @@ void pt_tower_preprocess(float *restrict out, const float *restrict x, int d)
     }
     double inv = ss > 1e-24 ? 1.0 / sqrt(ss) : 0.0;
     for (int j = 0; j < d; j++) out[j] = (float)(((double)x[j] - m) * inv);
+    return inv > 0.0 ? sqrt(ss) : 0.0;
 }
 
-void pt_normalize_row(float *p, int d)
+double pt_normalize_row(float *p, int d)
 {
     double ss = 0.0;
     for (int j = 0; j < d; j++) ss += (double)p[j] * (double)p[j];
-    if (ss <= 1e-30) return;
+    if (ss <= 1e-30) return 0.0;
     float inv = (float)(1.0 / sqrt(ss));
     for (int j = 0; j < d; j++) p[j] *= inv;
+    return sqrt(ss);
 }
 
 /* Selection of one sample's active set; returns the soft threshold. */
@@ -148,12 +153,15 @@ void pt_block_output(const pt_tower *t, int l, pt_c32 *restrict u, int *restrict
  * orthonormal rows, y . q = normalize(V^T V x~) . V^T q for any coordinates q:
  * scoring and training in coordinates is scoring and training the pixel-space
  * directions V^T q on the projected image, in R instead of n_in per neuron. */
-static void coords(const pt_tower *t, const float *x, float *y, int nb)
+static void coords(const pt_tower *t, const float *x, float *y, int nb, float *len)
 {
     size_t R = (size_t)t->cfg.subspace, n = (size_t)t->cfg.n_in;
     if (!t->V || nb <= 0) return;
     pt_sgemm_nt(y, x, t->V, (size_t)nb, R, n, 1.0f, 0.0f); /* y = x V^T */
-    for (int i = 0; i < nb; i++) pt_normalize_row(y + (size_t)i * R, (int)R);
+    for (int i = 0; i < nb; i++) {
+        double l = pt_normalize_row(y + (size_t)i * R, (int)R);
+        if (len) len[i] *= (float)l;
+    }
 }
 
 /* The subspace: the top R eigenvectors of the second moment of the first
@@ -217,9 +225,9 @@ static const float *block_input(const fwd_ws *w, const pt_tower *t, int l, int i
 static void forward(const pt_tower *t, fwd_ws *w, const float *x, int nb, int upto)
 {
     const pt_tower_config *c = &t->cfg;
-    for (int i = 0; i < nb; i++)
-        pt_tower_preprocess(w->X0 + (size_t)i * (size_t)c->n_in, x + (size_t)i * (size_t)c->n_in, c->n_in);
-    coords(t, w->X0, w->Y, nb);
+    for (int i = 0; i < nb; i++) /* len: |c|, then |V c| = |c| |V x~| */
+        w->len[i] = (float)pt_tower_preprocess(w->X0 + (size_t)i * (size_t)c->n_in, x + (size_t)i * (size_t)c->n_in, c->n_in);
+    coords(t, w->X0, w->Y, nb, w->len);
     for (int l = 0; l < upto; l++) {
         const pt_block *b = &t->b[l];
         size_t K = (size_t)b->K;
@@ -902,14 +910,20 @@ done:
 }
 
 
-/* z (nb, K) = the last block's dense phase code r_k e^{i phi_k} from its scores. */
+/* z (nb, K) = the last block's dense phase code l r_k e^{i phi_k} from its
+ * scores r_k, times the length l of block 0's input before normalization (|c|
+ * for the centred image c, |V c| with a subspace). For a one-block tower that
+ * is (q_k . V c) e^{i phi_k}: linear in the image, so the code of a blend is
+ * the blend of the codes (docs/memory.md). */
 static void dense_code(const pt_tower *t, const fwd_ws *w, pt_c32 *z, int nb)
 {
     int L = t->cfg.n_blocks;
     size_t K = (size_t)t->b[L - 1].K;
     for (size_t i = 0; i < (size_t)nb; i++) {
         const float *sc = w->S[L - 1] + i * K;
-        for (size_t k = 0; k < K; k++) z[i * K + k] = CMPLXF(sc[k] * w->cphi[L - 1][k], sc[k] * w->sphi[L - 1][k]);
+        float l = w->len[i];
+        for (size_t k = 0; k < K; k++)
+            z[i * K + k] = CMPLXF(l * sc[k] * w->cphi[L - 1][k], l * sc[k] * w->sphi[L - 1][k]);
     }
 }
 

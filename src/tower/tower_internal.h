@@ -39,8 +39,8 @@ pt_status pt_tower_alloc(pt_tower *t);
  * (s+1)-th best score for SOFT, whose index is left in act[s]. */
 float pt_block_select(int *restrict act, const float *restrict sc, int K, int s, pt_select mode);
 
-/* p <- p / ||p|| (left alone when ||p|| ~ 0). */
-void pt_normalize_row(float *p, int d);
+/* p <- p / ||p|| (left alone when ||p|| ~ 0); returns ||p|| (0 then). */
+double pt_normalize_row(float *p, int d);
 
 /* Inference in batches: predictions, logits (n, C), last-block outputs
  * z (n, K_last complex) and alignments (n) from one forward pass, each output
@@ -51,8 +51,9 @@ pt_status pt_tower_infer(const pt_tower *t, const float *x, size_t n, uint8_t *p
 pt_status pt_tower_infer_code(const pt_tower *t, const float *x, size_t n, uint8_t *pred, float *logits, float *z,
                               float *align, pt_memory_code code);
 
-/* x~ = (x - mean x) / ||x - mean x||: the per-image input of block 0. */
-void pt_tower_preprocess(float *restrict out, const float *restrict x, int d);
+/* x~ = (x - mean x) / ||x - mean x||: the per-image input of block 0;
+ * returns ||x - mean x|| (0 for a constant image, whose x~ is 0). */
+double pt_tower_preprocess(float *restrict out, const float *restrict x, int d);
 
 /* One sample's output of block l from its scores (tower.c, forward). */
 void pt_block_output(const pt_tower *t, int l, pt_c32 *restrict u, int *restrict act, const float *restrict sc,

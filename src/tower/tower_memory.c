@@ -35,10 +35,10 @@ pt_status pt_tower_memorize(const pt_tower *t, pt_memory *m, const pt_dataset *d
     float *best = pt_calloc(CHUNK, sizeof *best);
     uint8_t *pred = pt_calloc(CHUNK, 1);
     pt_c32 *keys = pt_calloc(CHUNK * kd, sizeof *keys); /* this chunk's keys */
-    int *ok = pt_calloc(CHUNK, sizeof *ok);
+    float *len = pt_calloc(CHUNK, sizeof *len);
     size_t *kept = pt_calloc(CHUNK, sizeof *kept); /* novel: the chunk's samples written so far */
-    if (!z || !best || !pred || !keys || !ok || !kept) {
-        free(z), free(best), free(pred), free(keys), free(ok), free(kept);
+    if (!z || !best || !pred || !keys || !len || !kept) {
+        free(z), free(best), free(pred), free(keys), free(len), free(kept);
         return pt_fail(PT_ENOMEM, "out of memory");
     }
     pt_status st = PT_OK;
@@ -49,11 +49,11 @@ pt_status pt_tower_memorize(const pt_tower *t, pt_memory *m, const pt_dataset *d
         if ((st = pt_tower_infer_code(t, x, nb, o->policy == PT_MEMORIZE_WRONG ? pred : NULL, NULL, z, NULL, mc->code)))
             break;
         if (o->policy == PT_MEMORIZE_NOVEL && (st = pt_memory_scores(m, z, nb, NULL, best))) break;
-        pt_memory_make_keys(m, keys, z, nb, ok);
+        pt_memory_make_keys(m, keys, z, nb, len);
         size_t nk = 0;
         for (size_t i = 0; i < nb; i++) {
             int y = d->y[i0 + i];
-            if (!ok[i]) continue; /* a blank output (no active neuron) is not stored */
+            if (!(len[i] > 0.0f)) continue; /* a blank output (no active neuron) is not stored */
             if (o->policy == PT_MEMORIZE_WRONG && pred[i] == y) continue;
             if (o->policy == PT_MEMORIZE_NOVEL) {
                 if (best[i] >= o->tau) continue;
@@ -62,11 +62,11 @@ pt_status pt_tower_memorize(const pt_tower *t, pt_memory *m, const pt_dataset *d
                 if (top >= o->tau) continue;
                 kept[nk++] = i;
             }
-            pt_memory_store(m, keys + i * kd, y);
+            pt_memory_store(m, keys + i * kd, y, len[i]);
             nw++;
         }
     }
-    free(z), free(best), free(pred), free(keys), free(ok), free(kept);
+    free(z), free(best), free(pred), free(keys), free(len), free(kept);
     if (written) *written = nw;
     return st;
 }
