@@ -15,7 +15,9 @@
 #      whose int8 export fits 250 kB (288:0.111111, s = 32), and the default
 #      in 28 principal components (--subspace 28);
 #   4. truly sparse inference (eval --sparse G:P) on the default tower (which
-#      scores coordinates) and on the pixel-space one;
+#      scores coordinates) and on the pixel-space one; and, for seeds 1-3, the
+#      default's 256:40 and 128:28 against the pixel-space tower's dense answer
+#      (a single seed moves the difference by about half a point);
 #   5. liquid topology against fixed ones of the start and end sizes;
 #   6. the MLP 784-512-512-10 (bench/mlp_baseline.py, 1 thread, 1 epoch):
 #      parameters, multiply-adds, single-image latency, accuracy.
@@ -64,6 +66,25 @@ done
 for gp in 128:16 64:8 32:2; do
     run "$PT" eval --model "$TMP/pixels.safetensors" --data "$DATA" --sparse "$gp" --json >> "$TMP/sparse_pix.jsonl"
 done
+: > "$TMP/seeds.jsonl"
+for seed in 1 2 3; do
+    if [ "$seed" != 1 ]; then
+        run "$PT" train --data "$DATA" --seed $seed --quiet --out "$TMP/default.s.safetensors" > /dev/null
+        run "$PT" train --data "$DATA" --seed $seed --quiet --layers 2048:0.015625 --subspace 0 \
+            --out "$TMP/pixels.s.safetensors" > /dev/null
+    else
+        cp "$TMP/default.safetensors" "$TMP/default.s.safetensors"
+        cp "$TMP/pixels.safetensors" "$TMP/pixels.s.safetensors"
+    fi
+    for gp in 256:40 128:28; do
+        run "$PT" eval --model "$TMP/default.s.safetensors" --data "$DATA" --sparse "$gp" --json |
+            "$PY" -c 'import json,sys; r=json.load(sys.stdin); r["seed"]=int(sys.argv[1]); r["kind"]="default"; print(json.dumps(r))' \
+            $seed >> "$TMP/seeds.jsonl"
+    done
+    run "$PT" eval --model "$TMP/pixels.s.safetensors" --data "$DATA" --json |
+        "$PY" -c 'import json,sys; r=json.load(sys.stdin); r["seed"]=int(sys.argv[1]); r["kind"]="pixels"; print(json.dumps(r))' \
+        $seed >> "$TMP/seeds.jsonl"
+done
 
 : > "$TMP/liquid.jsonl"
 liquid() { # label args...
@@ -98,6 +119,7 @@ KEYS = (("default", "PhaseTower default (2304:0.015625, 56 principal components)
         ("small", "PhaseTower 288:0.111111 on pixels (--subspace 0)"), ("sub28", "PhaseTower default, --subspace 28"))
 m = {k: {p: J(f"{k}_{p}.json") for p in ("train", "info", "q8", "q16", "export", "obj")} for k, _ in KEYS}
 sparse, sparse_pix, liquid, mlp = L("sparse.jsonl"), L("sparse_pix.jsonl"), L("liquid.jsonl"), L("mlp.jsonl")[0]
+seeds = L("seeds.jsonl")
 mlp_madds = 784 * 512 + 512 * 512 + 512 * 10
 print("## PhaseTower footprint, integer export, sparse inference, liquid topology\n")
 print(f"- Date: {e['DATE']}; machine: {e['CPU']}; commit {e['COMMIT']}; data: Fashion-MNIST (Debian); compiler: {e['CCV']}")
@@ -142,6 +164,20 @@ for s in sparse:
     print(f"| {s['sparse']} | {100*s['accuracy_sparse']:.2f} | {100*(s['accuracy_sparse']-s['accuracy']):+.2f} | "
           f"{100*(s['accuracy_sparse']-px['q8']['accuracy']):+.2f} | {s['madds_per_image_sparse']:,.0f} | "
           f"{100*s['madds_per_image_sparse']/dp:.2f}% | {100*s['madds_per_image_sparse']/dd:.2f}% | {s['sparse_us_per_image']:.1f} |")
+print("\nSeeds 1-3 (each tower trained with the seed; the pixel-space tower's dense answer as the reference):\n")
+print("| G:P | seed | default, sparse % | default, exact % | pixel-space dense % | sparse vs pixel-space dense | of pixel-space dense multiply-adds |")
+print("|---|---:|---:|---:|---:|---:|---:|")
+pixd = {r["seed"]: r["accuracy"] for r in seeds if r["kind"] == "pixels"}
+for gp in ("256:40", "128:28"):
+    rows = [r for r in seeds if r["kind"] == "default" and r["sparse"] == gp]
+    for r in rows:
+        print(f"| {gp} | {r['seed']} | {100*r['accuracy_sparse']:.2f} | {100*r['accuracy']:.2f} | {100*pixd[r['seed']]:.2f} | "
+              f"{100*(r['accuracy_sparse']-pixd[r['seed']]):+.2f} | {100*r['madds_per_image_sparse']/dp:.2f}% |")
+    n = len(rows)
+    ms, me = sum(r["accuracy_sparse"] for r in rows) / n, sum(r["accuracy"] for r in rows) / n
+    mp = sum(pixd[r["seed"]] for r in rows) / n
+    worst = max(r["madds_per_image_sparse"] for r in rows)
+    print(f"| {gp} | mean | {100*ms:.2f} | {100*me:.2f} | {100*mp:.2f} | {100*(ms-mp):+.2f} | {100*worst/dp:.2f}% (largest) |")
 print("\nPixel-space tower (grouping alone):\n")
 print("| G:P | accuracy % | vs exact selection | multiply-adds/image | of its dense | us/image |")
 print("|---|---:|---:|---:|---:|---:|")
@@ -156,7 +192,7 @@ for r in liquid:
     print(f"| {r['label']} | `{r['args']}` | {100*r['test_accuracy']:.2f} | {n0} -> {n1} | {r.get('births', 0)} | "
           f"{r.get('flips', 0)} | {r.get('deaths', 0)} | {r['train_seconds']:.2f} | {r['checkpoint_bytes']:,} | "
           f"{r['infer_us_single']:.1f} |")
-json.dump({"models": m, "sparse": sparse, "sparse_pixels": sparse_pix, "liquid": liquid, "mlp": mlp, "mlp_madds": mlp_madds},
+json.dump({"models": m, "sparse": sparse, "sparse_seeds": seeds, "sparse_pixels": sparse_pix, "liquid": liquid, "mlp": mlp, "mlp_madds": mlp_madds},
           open(f"bench/results/{e['STAMP']}-footprint.json", "w"), indent=1)
 print(f"\nRaw results: bench/results/{e['STAMP']}-footprint.json")
 PYEOF
