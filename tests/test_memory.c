@@ -127,7 +127,7 @@ int main(void)
         self += yb[i] == lab[i] && fabsf(bb[i] - 1.0f) < 1e-4f;
     }
     CHECK(self >= NQ - 3); /* near-duplicate random vectors may tie */
-    CHECK(pt_memory_bytes(m) == (size_t)NQ * 16 * 8 + (size_t)NQ * 8);
+    CHECK(pt_memory_bytes(m) == (size_t)NQ * 16 * 8 + (size_t)NQ * 12);
     pt_memory_destroy(m);
 
     /* a memory of dense codes projects by one BLAS product per batch: the same

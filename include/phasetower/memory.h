@@ -106,7 +106,7 @@ pt_status pt_memory_vote_parse(const char *s, pt_vote *out);
 const char *pt_memory_code_name(pt_memory_code c);
 pt_status pt_memory_code_parse(const char *s, pt_memory_code *out);
 
-/* Bytes held by the keys, labels and usage values (the memory's footprint). */
+/* Bytes held by the keys, labels, usage values and lengths (the memory's footprint). */
 size_t pt_memory_bytes(const pt_memory *m);
 
 #ifdef __cplusplus

@@ -305,7 +305,7 @@ const float *pt_memory_key(const pt_memory *m, size_t slot)
 size_t pt_memory_bytes(const pt_memory *m)
 {
     size_t N = (size_t)m->cfg.capacity;
-    return N * (size_t)m->cfg.dim * sizeof(pt_c32) + N * (sizeof(int) + sizeof(float));
+    return N * (size_t)m->cfg.dim * sizeof(pt_c32) + N * (sizeof(int) + 2 * sizeof(float));
 }
 
 /* ------------------------------------------------------------ concepts */
