@@ -8,8 +8,10 @@
 static const char *USAGE =
     "usage: phasetower compose --model F --a A --b B --name NAME [--tau 0.9] [--pairs 50] [--out G]\n\n"
     "Adds the concept A+B to the model's episodic memory: the i-th stored exemplars\n"
-    "of A and B (up to --pairs) give composite keys normalize(z_A + z_B); each one\n"
-    "whose best similarity to the memory is below --tau is stored under NAME.\n"
+    "of A and B (up to --pairs) give composite keys normalize(z_A + z_B), each\n"
+    "stored vector with the length it had (so, on a dense code, the key of the\n"
+    "blend of the two exemplars); each one whose best similarity to the memory is\n"
+    "below --tau is stored under NAME.\n"
     "A and B are class numbers or names of composed concepts, so compositions nest.\n"
     "The composite of two near-orthogonal keys has similarity >= 0.71 to each of\n"
     "them, so --tau must be above that. Writes G (default: F itself).\n\n"
