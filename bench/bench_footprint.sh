@@ -123,7 +123,7 @@ seeds = L("seeds.jsonl")
 mlp_madds = 784 * 512 + 512 * 512 + 512 * 10
 print("## PhaseTower footprint, integer export, sparse inference, liquid topology\n")
 print(f"- Date: {e['DATE']}; machine: {e['CPU']}; commit {e['COMMIT']}; data: Fashion-MNIST (Debian); compiler: {e['CCV']}")
-print("- Command: `bench/bench_footprint.sh`; every run it makes is listed in its log (stderr). Single seed (1).")
+print("- Command: `bench/bench_footprint.sh`; every run it makes is listed in its log (stderr). Seed 1, except the table of seeds 1-3.")
 print("- Export latency: the int8 export compiled with `cc -O2 -std=c99 -pedantic -Wall -Wextra -Werror -fno-builtin` "
       "(no -lm), one image per call, one core, best of 3 passes over the 10,000 test images (bench/export_driver.c).\n")
 print("### Footprint and the exported int8 model\n")
