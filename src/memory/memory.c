@@ -246,20 +246,20 @@ static pt_status recall_impl(const pt_memory *m, pt_memory *mut, const float *q,
     pt_c32 *Q = pt_calloc(B * d, sizeof *Q), *S = pt_calloc(B * N, sizeof *S);
     float *sim = pt_calloc(N, sizeof *sim);
     int *idx = pt_calloc((size_t)m->cfg.k, sizeof *idx);
-    float *ok = pt_calloc(B, sizeof *ok);
-    if (!Q || !S || !sim || !idx || !ok) {
-        free(Q), free(S), free(sim), free(idx), free(ok);
+    float *qlen = pt_calloc(B, sizeof *qlen); /* query key lengths, 0: no key */
+    if (!Q || !S || !sim || !idx || !qlen) {
+        free(Q), free(S), free(sim), free(idx), free(qlen);
         return pt_fail(PT_ENOMEM, "out of memory for recalling from %zu slots", N);
     }
     for (size_t i0 = 0; i0 < nq; i0 += B) {
         size_t nb = nq - i0 < B ? nq - i0 : B;
-        pt_memory_make_keys(m, Q, q + 2 * i0 * in, nb, ok);
+        pt_memory_make_keys(m, Q, q + 2 * i0 * in, nb, qlen);
         /* S (nb, N) = Q M^H: S_ij = sum_a Q_ia conj(M_ja) = conj(<M_j, q_i>) */
         pt_cgemm_nc((float *)S, (const float *)Q, (const float *)m->M, nb, N, d);
         for (size_t i = 0; i < nb; i++) {
             int y = -1;
             float top = 0.0f;
-            if (ok[i] > 0.0f && m->count > 0) {
+            if (qlen[i] > 0.0f && m->count > 0) {
                 for (size_t j = 0; j < N; j++) sim[j] = m->label[j] >= 0 ? cabsf(S[i * N + j]) : -1.0f;
                 int kk = m->cfg.k < (int)m->count ? m->cfg.k : (int)m->count;
                 pt_select_top(idx, sim, (int)N, kk);
@@ -276,7 +276,7 @@ static pt_status recall_impl(const pt_memory *m, pt_memory *mut, const float *q,
             if (best) best[i0 + i] = top;
         }
     }
-    free(Q), free(S), free(sim), free(idx), free(ok);
+    free(Q), free(S), free(sim), free(idx), free(qlen);
     return PT_OK;
 }
 
