@@ -16,14 +16,16 @@ bench_args() {
     done
 }
 
-# bench_setup NAME: PT (the phasetower binary) and PY (a python with torch and
-# numpy), both checked; TMP, a directory removed on exit.
+# bench_setup NAME [--no-torch]: PT (the phasetower binary) and PY (a python
+# with torch and numpy, unless --no-torch), both checked; TMP, a directory
+# removed on exit.
 bench_setup() {
     local name=$1
     PT=${PT_BIN:-build/phasetower}
     PY=${PYTHON:-/usr/bin/python3}
     [ -x "$PT" ] || { echo "$name: $PT not found (run make build)" >&2; exit 2; }
-    "$PY" -c 'import torch, numpy' 2>/dev/null || { echo "$name: $PY lacks torch/numpy (make bench-deps)" >&2; exit 2; }
+    [ "${2:-}" = --no-torch ] || "$PY" -c 'import torch, numpy' 2>/dev/null ||
+        { echo "$name: $PY lacks torch/numpy (make bench-deps)" >&2; exit 2; }
     TMP=$(mktemp -d "${TMPDIR:-/tmp}/phasetower-${name%.sh}.XXXXXX")
     trap 'rm -rf "$TMP"' EXIT
 }

@@ -13,10 +13,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 . bench/lib.sh
 bench_args sweep_sparse.sh "$@"
-PT=${PT_BIN:-build/phasetower}
-[ -x "$PT" ] || { echo "sweep_sparse.sh: $PT not found (run make build)" >&2; exit 2; }
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/phasetower-sparse.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
+bench_setup sweep_sparse.sh --no-torch
 "$PT" train --data "$DATA" --seed 1 --layers 2048:0.015625 --subspace 0 --quiet --out "$TMP/m.safetensors" > /dev/null
 echo "Data: $DATA; commit $(git rev-parse --short HEAD 2>/dev/null || echo none); $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo

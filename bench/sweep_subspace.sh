@@ -12,11 +12,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 . bench/lib.sh
 bench_args sweep_subspace.sh "$@"
-PT=${PT_BIN:-build/phasetower}
-PY=${PYTHON:-/usr/bin/python3}
-[ -x "$PT" ] || { echo "sweep_subspace.sh: $PT not found (run make build)" >&2; exit 2; }
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/phasetower-subspace.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
+bench_setup sweep_subspace.sh --no-torch
 echo "Data: $DATA; commit $(git rev-parse --short HEAD 2>/dev/null || echo none); $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo
 echo "| --subspace R | --layers K:fraction (s) | mean test acc % (seeds 1-3) | seed 1 | seed 2 | seed 3 | int8 export bytes | multiply-adds/image |"
