@@ -6,24 +6,31 @@
 #include "cli.h"
 
 static const char *USAGE =
-    "usage: phasetower compose --model F --a A --b B --name NAME [--tau 0.9] [--pairs 50] [--out G]\n\n"
+    "usage: phasetower compose --model F --a A --b B --name NAME [--tau 0.9] [--pairs 50]\n"
+    "                         [--fanout 1] [--guard 0] [--out G]\n\n"
     "Adds the concept A+B to the model's episodic memory: the i-th stored exemplars\n"
-    "of A and B (up to --pairs) give composite keys normalize(z_A + z_B), each\n"
+    "of A and B (up to --pairs; with --fanout R each exemplar of A with R of B)\n"
+    "give composite keys normalize(z_A + z_B), each\n"
     "stored vector with the length it had (so, on a dense code, the key of the\n"
     "blend of the two exemplars); each one whose best similarity to the memory is\n"
-    "below --tau is stored under NAME.\n"
+    "below --tau is stored under NAME, unless --guard G refuses it: a composite\n"
+    "is refused when it is among the k nearest of a stored entry (that entry\n"
+    "left out) of which G or more are composites, so the new concept does not\n"
+    "capture what the memory already recalls.\n"
     "A and B are class numbers or names of composed concepts, so compositions nest.\n"
     "The composite of two near-orthogonal keys has similarity >= 0.71 to each of\n"
     "them, so --tau must be above that. Writes G (default: F itself).\n\n"
     "Blended images are recalled as A+B only from a memory of dense codes (train\n"
     "--memory-code dense) with room for the new entries, every exemplar paired:\n"
-    "--pairs 10000 --tau 1 (docs/memory.md). A full memory overwrites its oldest\n"
-    "slots.";
+    "--pairs 10000 --tau 1, best with frame keys (train --memory-key frame) and\n"
+    "--fanout 3 --guard 2 (docs/memory.md). A full memory overwrites its oldest\n"
+    "slots. The guard compares every stored entry with every other: about a\n"
+    "minute for 60,000 entries.";
 
 int cmd_compose(int argc, char **argv)
 {
     const char *cmd = "compose", *model = NULL, *a = NULL, *b = NULL, *name = NULL, *out = NULL;
-    pt_compose_opts o = {0.9f, 50, 0, NULL};
+    pt_compose_opts o = {0.9f, 50, 1, 0, 0, NULL};
     opt opts[] = {
         {"model", OPT_STR, &model, "checkpoint with an episodic memory (required)", 0, 0, 0},
         {"a", OPT_STR, &a, "first concept: a class number or a composed name (required)", 0, 0, 0},
@@ -31,6 +38,8 @@ int cmd_compose(int argc, char **argv)
         {"name", OPT_STR, &name, "name of the new concept (required)", 0, 0, 0},
         {"tau", OPT_FLOAT, &o.tau, "store composites whose best similarity is below this (default 0.9)", 1e-6, 1, 0},
         {"pairs", OPT_INT, &o.pairs, "exemplar pairs to compose (default 50)", 1, 10000, 0},
+        {"fanout", OPT_INT, &o.fanout, "pair each exemplar of A with this many of B (default 1)", 1, 16, 0},
+        {"guard", OPT_INT, &o.guard, "refuse composites that make up this many of a stored entry's k nearest (default 0: off)", 0, 10000000, 0},
         {"out", OPT_STR, &out, "write the model here instead of over --model", 0, 0, 0},
         {NULL, OPT_FLAG, NULL, NULL, 0, 0, 0},
     };
@@ -56,8 +65,8 @@ int cmd_compose(int argc, char **argv)
         goto done;
     }
     int label = -1;
-    size_t added = 0, before = pt_memory_count(m);
-    if ((st = pt_memory_compose(m, la, lb, &o, &label, &added))) {
+    size_t added = 0, refused = 0, before = pt_memory_count(m);
+    if ((st = pt_memory_compose(m, la, lb, &o, &label, &added, &refused))) {
         rc = cli_error(cmd, st == PT_ENOCONV ? EXIT_RUNTIME : cli_status_code(st), "%s", pt_errmsg());
         goto done;
     }
@@ -67,6 +76,7 @@ int cmd_compose(int argc, char **argv)
     }
     printf("added concept '%s' (label %d) from %s and %s: %zu composite entries; memory now holds %zu", name, label, a,
            b, added, pt_memory_count(m));
+    if (o.guard) printf(" (the guard refused %zu)", refused);
     size_t lost = before + added - pt_memory_count(m); /* a full circular buffer overwrites its oldest slots */
     if (lost) printf(" (the memory was full: %zu of its oldest entries were overwritten; train with a larger --memory-size)", lost);
     printf("\n");

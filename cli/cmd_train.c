@@ -21,7 +21,7 @@ int cmd_train(int argc, char **argv)
     pt_tower_config cfg = pt_tower_config_default();
     const char *data = PT_DEFAULT_DATA, *layers = NULL, *out = NULL;
     const char *birth_init = NULL, *model_kind = NULL;
-    const char *rule = NULL, *readout = NULL, *init = NULL, *select = NULL, *memory = NULL, *mvote = NULL, *mcode = NULL, *classes = NULL;
+    const char *rule = NULL, *readout = NULL, *init = NULL, *select = NULL, *memory = NULL, *mvote = NULL, *mcode = NULL, *mkey = NULL, *classes = NULL;
     uint8_t keep[256];
     int mem_size = 10000, mem_k = 5, mem_dim = 0;
     float mem_alpha = 0.0f, mem_tau = 0.7f;
@@ -61,6 +61,7 @@ int cmd_train(int argc, char **argv)
         {"memory-dim", OPT_INT, &mem_dim, "complex length of memory keys (default min(K, 256))", 1, 1000000, 0},
         {"memory-alpha", OPT_FLOAT, &mem_alpha, "forgetting rate in [0,1] (default 0: none)", 0, 1, 0},
         {"memory-tau", OPT_FLOAT, &mem_tau, "similarity of a match: novel stores below it, predictions trust the memory at or above it (default 0.7)", 1e-6, 1, 0},
+        {"memory-key", OPT_STR, &mkey, "how dense codes become keys: sketch (a random projection, default) or frame (the image's subspace coordinates; one-block towers)", 0, 0, 0},
         {"memory-vote", OPT_STR, &mvote, "mode (default) or weighted", 0, 0, 0},
         {"memory-code", OPT_STR, &mcode, "what the memory holds: sparse (the block's output, default) or dense (its phase code before selection, for composition)", 0, 0, 0},
         {"out", OPT_STR, &out, "save the model (safetensors) to this file", 0, 0, 0},
@@ -92,6 +93,18 @@ int cmd_train(int argc, char **argv)
                    (mvote && (st = pt_memory_vote_parse(mvote, &mcfg.vote))) ||
                    (mcode && (st = pt_memory_code_parse(mcode, &mcfg.code))) || (st = pt_memory_config_check(&mcfg))))
         return cli_error(cmd, EXIT_USAGE, "%s", pt_errmsg());
+    int frame = 0;
+    if (mkey) {
+        if (strcmp(mkey, "sketch") && strcmp(mkey, "frame"))
+            return cli_error(cmd, EXIT_USAGE, "--memory-key '%s': expected sketch or frame", mkey);
+        frame = !strcmp(mkey, "frame");
+        if (frame && (!memory || mcfg.code != PT_MEMORY_DENSE))
+            return cli_error(cmd, EXIT_USAGE, "--memory-key frame: needs --memory and --memory-code dense");
+        if (frame && mem_dim)
+            return cli_error(cmd, EXIT_USAGE, "--memory-key frame sets the key length; drop --memory-dim");
+        if (frame && cfg.n_blocks != 1)
+            return cli_error(cmd, EXIT_USAGE, "--memory-key frame: needs a one-block tower, not %d blocks", cfg.n_blocks);
+    }
     if (classes && (rc = cli_parse_classes(cmd, classes, cfg.n_classes, keep))) return rc;
     if (out && !cli_path_writable(out))
         return cli_error(cmd, EXIT_USAGE, "--out %s: is a directory, or its directory is not writable", out);
@@ -128,6 +141,10 @@ int cmd_train(int argc, char **argv)
         rc = cli_error(cmd, cli_status_code(st), "%s", pt_errmsg());
         goto done;
     }
+    if (frame && pt_tower_frame_dim(t) == 0) {
+        rc = cli_error(cmd, EXIT_USAGE, "--memory-key frame: %s", "the block needs more neurons than inputs");
+        goto done;
+    }
     double train_s = 0.0;
     for (int e = 0; e < epochs; e++) {
         cli_progress pb;
@@ -151,7 +168,9 @@ int cmd_train(int argc, char **argv)
             mcfg.in_dim = pt_tower_out_dim(t);
             if (mcfg.dim > mcfg.in_dim) mcfg.dim = mcfg.in_dim;
         }
-        if ((st = pt_memory_create(&mcfg, &mem)) || (st = pt_tower_memorize(t, mem, &tr, &mopt, &mem_written))) {
+        if (frame) mcfg.dim = pt_tower_frame_dim(t);
+        if ((st = pt_memory_create(&mcfg, &mem)) || (frame && (st = pt_tower_memory_frame(t, mem))) ||
+            (st = pt_tower_memorize(t, mem, &tr, &mopt, &mem_written))) {
             rc = cli_error(cmd, cli_status_code(st), "memory: %s", pt_errmsg());
             goto done;
         }

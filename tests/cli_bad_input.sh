@@ -178,6 +178,34 @@ else
     echo "FAIL [train --memory-code dense]: $(cat "$tmp/stderr")"; fail=1
   fi
 
+  # --- frame keys (the tower's dual frame): train, compose with fanout and a
+  # guard, evaluate; combinations that cannot work are refused with exit 2
+  F=(train --data "$good" --layers 64:0.1 --seed 3 --memory all --memory-code dense --memory-size 1000)
+  if "$bin" "${F[@]}" --memory-key frame --out "$tmp/mk.safetensors" > /dev/null 2> "$tmp/stderr"; then
+    "$bin" info --json "$tmp/mk.safetensors" | grep -q '"keys": "frame"' || { echo "FAIL [info frame keys]"; fail=1; }
+    "$bin" compose --model "$tmp/mk.safetensors" --a 1 --b 3 --name 1+3 --tau 1 --pairs 10000 --fanout 3 --guard 2 \
+      > "$tmp/compose.out" &&
+      grep -q "the guard refused" "$tmp/compose.out" &&
+      "$bin" eval --model "$tmp/mk.safetensors" --data "$good" --composite 1+3 --json | grep -q '"composite_accuracy_memory"' ||
+      { echo "FAIL [frame keys compose + eval]: $(cat "$tmp/compose.out")"; fail=1; }
+    cp "$tmp/mk.safetensors" "$tmp/mk.orig"
+    expect_bad "compose fanout 0" "--fanout" -- "$bin" compose --model "$tmp/mk.safetensors" --a 1 --b 3 --name x --fanout 0
+    expect_bad "compose fanout 17" "--fanout" -- "$bin" compose --model "$tmp/mk.safetensors" --a 1 --b 3 --name x --fanout 17
+    expect_bad "compose guard above k" "--guard" -- "$bin" compose --model "$tmp/mk.safetensors" --a 1 --b 3 --name x --guard 6
+    expect_bad "compose guard negative" "--guard" -- "$bin" compose --model "$tmp/mk.safetensors" --a 1 --b 3 --name x --guard -1
+    cmp -s "$tmp/mk.safetensors" "$tmp/mk.orig" || { echo "FAIL [compose]: checkpoint changed by a failed compose"; fail=1; }
+  else
+    echo "FAIL [train --memory-key frame]: $(cat "$tmp/stderr")"; fail=1
+  fi
+  expect_bad "memory key" "--memory-key" -- "$bin" "${T[@]}" --memory all --memory-code dense --memory-key random
+  expect_bad "frame keys of a sparse code" "--memory-code dense" -- "$bin" "${T[@]}" --memory all --memory-key frame
+  expect_bad "frame keys and a key length" "--memory-dim" -- "$bin" "${T[@]}" --memory all --memory-code dense \
+    --memory-key frame --memory-dim 8
+  expect_bad "frame keys of two blocks" "one-block" -- "$bin" train --data "$good" --layers 64:0.1,32:0.1 \
+    --out "$tmp/out.safetensors" --memory all --memory-code dense --memory-key frame
+  expect_bad "frame keys with few neurons" "more neurons" -- "$bin" train --data "$good" --layers 32:0.1 \
+    --out "$tmp/out.safetensors" --memory all --memory-code dense --memory-key frame
+
   # --- bad checkpoints ---------------------------------------------------------
   msz=$(stat -c %s "$tmp/m.safetensors")
   head -c $((msz - 64)) "$tmp/m.safetensors" > "$tmp/trunc.safetensors"

@@ -2,6 +2,7 @@
  * invariance of |<M, q>|, circular overwrite, forgetting that erases exactly the
  * slots whose usage drops below 0 (and reuse of them), mode and weighted votes,
  * chunked batch recall equal to one-by-one, the projected keys, bad input. */
+#include <stdint.h>
 #include <string.h>
 #include "check.h"
 #include "phasetower/memory.h"
@@ -173,10 +174,10 @@ int main(void)
         basis(z, D, j, 1, 0);
         CHECK(pt_memory_write(m, z, j, NULL) == PT_OK);
     }
-    pt_compose_opts co = {0.9f, 5, 3, "0+1"};
+    pt_compose_opts co = {0.9f, 5, 1, 0, 3, "0+1"};
     int nl = -1;
     size_t added = 0;
-    CHECK(pt_memory_compose(m, 0, 1, &co, &nl, &added) == PT_OK && nl == 3 && added == 1 && pt_memory_count(m) == 4);
+    CHECK(pt_memory_compose(m, 0, 1, &co, &nl, &added, NULL) == PT_OK && nl == 3 && added == 1 && pt_memory_count(m) == 4);
     memset(q, 0, sizeof q);
     q[0] = q[2] = 0.70710678f;
     CHECK(pt_memory_scores(m, q, 1, &y, &b) == PT_OK && y == 3);
@@ -188,32 +189,32 @@ int main(void)
     CHECK(!strcmp(nm, "0+1") && pt_memory_find(m, "0+1") == 3 && pa == 0 && pb == 1);
     pt_memory_name_of(m, 1, nm, sizeof nm);
     CHECK(!strcmp(nm, "1") && pt_memory_find(m, "1") == 1 && pt_memory_find(m, "3") == -1 && pt_memory_find(m, "x") == -1);
-    pt_compose_opts low = {0.7f, 5, 3, "again"};
-    CHECK(pt_memory_compose(m, 1, 0, &low, &nl, &added) == PT_ENOCONV && added == 0 && pt_memory_count(m) == 4);
+    pt_compose_opts low = {0.7f, 5, 1, 0, 3, "again"};
+    CHECK(pt_memory_compose(m, 1, 0, &low, &nl, &added, NULL) == PT_ENOCONV && added == 0 && pt_memory_count(m) == 4);
     CHECK(pt_memory_find(m, "again") == -1); /* nothing was named either */
     /* hierarchical: 0+1 keeps the length of e1 + e2 (sqrt 2), so (0+1) + 2 is
      * normalize(e1 + e2 + e3), the key of the three vectors' sum: similarity
      * 0.816 to 0+1 and 0.577 to each base; it gets the next label */
     CHECK_CLOSE(pt_memory_length(m, 3), sqrt(2.0), 1e-6, 1e-6);
-    pt_compose_opts hi = {0.95f, 5, 3, "(0+1)+2"};
-    CHECK(pt_memory_compose(m, 3, 2, &hi, &nl, &added) == PT_OK && nl == 4 && added == 1);
+    pt_compose_opts hi = {0.95f, 5, 1, 0, 3, "(0+1)+2"};
+    CHECK(pt_memory_compose(m, 3, 2, &hi, &nl, &added, NULL) == PT_OK && nl == 4 && added == 1);
     CHECK_CLOSE(pt_memory_length(m, 4), sqrt(3.0), 1e-6, 1e-6);
     memset(q, 0, sizeof q);
     q[0] = q[2] = q[4] = 0.57735027f;
     CHECK(pt_memory_scores(m, q, 1, &y, &b) == PT_OK && y == 4);
     CHECK_CLOSE(b, 1.0, 1e-6, 1e-6);
     /* bad compositions change nothing */
-    pt_compose_opts ok = {0.9f, 5, 3, "new"}, bad = ok;
-    CHECK(pt_memory_compose(m, 0, 9, &ok, &nl, &added) == PT_EINVAL && strstr(pt_errmsg(), "no stored exemplar"));
-    CHECK(pt_memory_compose(m, 0, 0, &ok, &nl, &added) == PT_EINVAL);
+    pt_compose_opts ok = {0.9f, 5, 1, 0, 3, "new"}, bad = ok;
+    CHECK(pt_memory_compose(m, 0, 9, &ok, &nl, &added, NULL) == PT_EINVAL && strstr(pt_errmsg(), "no stored exemplar"));
+    CHECK(pt_memory_compose(m, 0, 0, &ok, &nl, &added, NULL) == PT_EINVAL);
     bad.name = "a b";
-    CHECK(pt_memory_compose(m, 0, 2, &bad, &nl, &added) == PT_EINVAL && strstr(pt_errmsg(), "--name"));
+    CHECK(pt_memory_compose(m, 0, 2, &bad, &nl, &added, NULL) == PT_EINVAL && strstr(pt_errmsg(), "--name"));
     bad.name = "0+1";
-    CHECK(pt_memory_compose(m, 0, 2, &bad, &nl, &added) == PT_EINVAL && strstr(pt_errmsg(), "already"));
+    CHECK(pt_memory_compose(m, 0, 2, &bad, &nl, &added, NULL) == PT_EINVAL && strstr(pt_errmsg(), "already"));
     bad = ok, bad.tau = 0.0f;
-    CHECK(pt_memory_compose(m, 0, 2, &bad, &nl, &added) == PT_EINVAL && strstr(pt_errmsg(), "--tau"));
+    CHECK(pt_memory_compose(m, 0, 2, &bad, &nl, &added, NULL) == PT_EINVAL && strstr(pt_errmsg(), "--tau"));
     bad = ok, bad.pairs = 0;
-    CHECK(pt_memory_compose(m, 0, 2, &bad, &nl, &added) == PT_EINVAL && strstr(pt_errmsg(), "--pairs"));
+    CHECK(pt_memory_compose(m, 0, 2, &bad, &nl, &added, NULL) == PT_EINVAL && strstr(pt_errmsg(), "--pairs"));
     CHECK(pt_memory_count(m) == 5);
     pt_memory_destroy(m);
     /* composition weighs each parent by its stored length: 2 e1 (label 0) and
@@ -223,13 +224,86 @@ int main(void)
     CHECK(pt_memory_write(m, z, 0, NULL) == PT_OK);
     basis(z, D, 1, 0.0f, 1.0f);
     CHECK(pt_memory_write(m, z, 1, NULL) == PT_OK);
-    CHECK(pt_memory_compose(m, 0, 1, &co, &nl, &added) == PT_OK && added == 1);
+    CHECK(pt_memory_compose(m, 0, 1, &co, &nl, &added, NULL) == PT_OK && added == 1);
     memset(q, 0, sizeof q);
     q[0] = 2.0f / sqrtf(5.0f), q[3] = 1.0f / sqrtf(5.0f);
     CHECK(pt_memory_scores(m, q, 1, &y, &b) == PT_OK && y == nl);
     CHECK_CLOSE(b, 1.0, 1e-6, 1e-6);
     CHECK_CLOSE(pt_memory_length(m, 2), sqrt(5.0), 1e-6, 1e-6);
     pt_memory_destroy(m);
+
+    /* fanout and guard against a plain reimplementation: 40 random keys of
+     * labels 0, 1, 2 (i % 3); compose 0 and 1 with fanout 2 (composite i pairs
+     * the (i % 13)-th exemplar of 0 with the ((i % 13 + i / 13) % 13)-th of 1);
+     * the guard refuses the composites among the 5 nearest of a stored key
+     * (itself left out) when 4 or more of those are composites */
+    {
+        enum { NS = 40, GD = 6, NA0 = 14, NB1 = 13, NC = 26 };
+        m = make(GD, GD, 100, 5, 0.0f, PT_VOTE_MODE);
+        uint32_t lcg = 12345u;
+        for (int i = 0; i < NS; i++) {
+            for (int j = 0; j < 2 * GD; j++) {
+                lcg = lcg * 1664525u + 1013904223u;
+                z[j] = (float)((double)(lcg >> 8) / 16777216.0 - 0.5) * (float)(1 + i % 4);
+            }
+            CHECK(pt_memory_write(m, z, i % 3, NULL) == PT_OK);
+        }
+        double ck[NC][2 * GD];
+        for (int i = 0; i < NC; i++) {
+            size_t ja = (size_t)(3 * (i % NB1)), jb = (size_t)(3 * ((i % NB1 + i / NB1) % NB1) + 1);
+            const float *ka = pt_memory_key(m, ja), *kb = pt_memory_key(m, jb);
+            double la = pt_memory_length(m, ja), lb = pt_memory_length(m, jb), nn = 0;
+            for (int j = 0; j < 2 * GD; j++) ck[i][j] = la * (double)ka[j] + lb * (double)kb[j], nn += ck[i][j] * ck[i][j];
+            for (int j = 0; j < 2 * GD; j++) ck[i][j] /= sqrt(nn);
+        }
+        int refused[NC] = {0}, nref = 0;
+        for (int s2 = 0; s2 < NS; s2++) {
+            double sim[NS + NC];
+            const float *ks = pt_memory_key(m, (size_t)s2);
+            for (int j = 0; j < NS + NC; j++) {
+                double re = 0, im = 0;
+                for (int a = 0; a < GD; a++) {
+                    double xr = j < NS ? (double)pt_memory_key(m, (size_t)j)[2 * a] : ck[j - NS][2 * a];
+                    double xi = j < NS ? (double)pt_memory_key(m, (size_t)j)[2 * a + 1] : ck[j - NS][2 * a + 1];
+                    double sr = (double)ks[2 * a], si = (double)ks[2 * a + 1];
+                    re += sr * xr + si * xi, im += si * xr - sr * xi;
+                }
+                sim[j] = j == s2 ? -1 : re * re + im * im;
+            }
+            int top[5], nin = 0;
+            for (int a = 0; a < 5; a++) { /* the 5 largest, in turn */
+                top[a] = 0;
+                for (int j = 1; j < NS + NC; j++)
+                    if (sim[j] > sim[top[a]]) top[a] = j;
+                nin += top[a] >= NS;
+                sim[top[a]] = -2;
+            }
+            for (int a = 0; a < 5 && nin >= 4; a++)
+                if (top[a] >= NS) refused[top[a] - NS] = 1;
+        }
+        for (int i = 0; i < NC; i++) nref += refused[i];
+        printf("guard: %d of %d composites refused\n", nref, NC);
+        CHECK(nref > 0 && nref < NC);
+        pt_compose_opts fo = {1.0f, 100, 2, 4, 3, "0+1"};
+        size_t guarded = 0;
+        CHECK(pt_memory_compose(m, 0, 1, &fo, &nl, &added, &guarded) == PT_OK);
+        CHECK(guarded == (size_t)nref && added == (size_t)(NC - nref) && pt_memory_count(m) == NS + added);
+        for (int i = 0, slot = NS; i < NC; i++) {
+            if (refused[i]) continue;
+            const float *k2 = pt_memory_key(m, (size_t)slot++);
+            for (int j = 0; j < 2 * GD; j++) CHECK_CLOSE(k2[j], ck[i][j], 1e-5, 1e-5);
+        }
+        pt_compose_opts bo = fo;
+        bo.name = "x", bo.guard = 6; /* above k */
+        CHECK(pt_memory_compose(m, 0, 1, &bo, &nl, &added, NULL) == PT_EINVAL && strstr(pt_errmsg(), "--guard"));
+        bo.guard = 0, bo.fanout = 17;
+        CHECK(pt_memory_compose(m, 0, 1, &bo, &nl, &added, NULL) == PT_EINVAL && strstr(pt_errmsg(), "--fanout"));
+        bo.fanout = 1, bo.guard = 1; /* every composite is among some parent's nearest */
+        CHECK(pt_memory_compose(m, 0, 2, &bo, &nl, &added, &guarded) == PT_ENOCONV &&
+              strstr(pt_errmsg(), "guard refused all") && added == 0 && guarded > 0);
+        CHECK(pt_memory_count(m) == NS + (size_t)(NC - nref) && pt_memory_find(m, "x") == -1);
+        pt_memory_destroy(m);
+    }
 
     /* configuration out of range */
     pt_memory_config c = pt_memory_config_default(8);

@@ -17,6 +17,7 @@ enum { DIM = 36, NCLS = 4, N = 300 };
  * shape's first dimension by dim0 when dim0 > 0. */
 /* Copy src to dst with tensor `name` given new data and/or first dimension;
  * a name starting with '-' drops that tensor instead. */
+static const char *meta_set[2]; /* when set: metadata key [0] is written with value [1] */
 static void rewrite(const char *src, const char *dst, const char *name, const void *data, size_t dim0)
 {
     pt_st_file *f = NULL;
@@ -36,10 +37,13 @@ static void rewrite(const char *src, const char *dst, const char *name, const vo
     const char *keys[] = {"format", "version", "model", "n_in", "n_classes", "eta", "eta_phase", "eta_skip", "eta_code",
                           "target_mag", "ridge", "rule", "readout", "init", "select", "batch", "seed", "initialized",
                           "samples_seen", "layers", "memory_size", "memory_dim", "memory_k", "memory_alpha",
-                          "memory_vote", "memory_seed", "memory_next"};
+                          "memory_vote", "memory_seed", "memory_next", "memory_code", "memory_proj"};
     enum { NK = sizeof keys / sizeof keys[0] };
     const char *meta[2 * NK];
-    for (int i = 0; i < NK; i++) meta[2 * i] = keys[i], meta[2 * i + 1] = pt_st_meta(f, keys[i]);
+    for (int i = 0; i < NK; i++) {
+        meta[2 * i] = keys[i], meta[2 * i + 1] = pt_st_meta(f, keys[i]);
+        if (meta_set[0] && !strcmp(keys[i], meta_set[0])) meta[2 * i + 1] = meta_set[1];
+    }
     CHECK(pt_st_write(dst, ts, nt, meta, NK) == PT_OK);
     pt_st_close(f);
 }
@@ -78,9 +82,9 @@ int main(void)
     CHECK(left > 0 && left < 50); /* forgetting erased some */
     CHECK(pt_memory_write(m, z + 200 * 2 * K, y[200], NULL) == PT_OK);
     for (int i = 201; i < 230; i++) CHECK(pt_memory_write(m, z + i * 2 * K, y[i], NULL) == PT_OK);
-    pt_compose_opts co = {1.0f, 3, NCLS, "0+1"};
+    pt_compose_opts co = {1.0f, 3, 1, 0, NCLS, "0+1"};
     int nl = -1;
-    CHECK(pt_memory_compose(m, 0, 1, &co, &nl, NULL) == PT_OK && nl >= NCLS);
+    CHECK(pt_memory_compose(m, 0, 1, &co, &nl, NULL, NULL) == PT_OK && nl >= NCLS);
 
     char dir[] = "/tmp/pt_model_io_XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
@@ -131,18 +135,26 @@ int main(void)
         dc.dim = 12, dc.capacity = 20, dc.code = PT_MEMORY_DENSE;
         pt_memory *md = NULL, *md2 = NULL;
         CHECK(pt_memory_create(&dc, &md) == PT_OK);
+        static float proj[48 * 12 * 2]; /* a given projection (as a tower's frame would be) */
+        for (int i = 0; i < 48 * 12 * 2; i++) proj[i] = (float)((i * 7) % 13) / 13.0f - 0.5f;
+        CHECK(pt_memory_set_projection(md, proj) == PT_OK && pt_memory_frame(md));
         CHECK(pt_tower_forward_code(t, x, 20, PT_MEMORY_DENSE, NULL, z, NULL) == PT_OK);
         for (int i = 0; i < 20; i++) CHECK(pt_memory_write(md, z + i * 2 * K, y[i], NULL) == PT_OK);
         CHECK(pt_model_save(t, md, p3) == PT_OK && pt_model_load(p3, &t3, &md2) == PT_OK && md2);
         if (md2) {
             int l1[20], l2[20];
             float b1[20], b2[20];
-            CHECK(pt_memory_get_config(md2)->code == PT_MEMORY_DENSE);
+            CHECK(pt_memory_get_config(md2)->code == PT_MEMORY_DENSE && pt_memory_frame(md2));
             CHECK(pt_memory_scores(md, z, 20, l1, b1) == PT_OK && pt_memory_scores(md2, z, 20, l2, b2) == PT_OK);
             CHECK(!memcmp(l1, l2, sizeof l1) && !memcmp(b1, b2, sizeof b1));
         }
         pt_tower_destroy(t3), pt_memory_destroy(md), pt_memory_destroy(md2);
-        CHECK(pt_memory_get_config(m)->code == PT_MEMORY_SPARSE);
+        CHECK(pt_memory_get_config(m)->code == PT_MEMORY_SPARSE && !pt_memory_frame(m));
+        meta_set[0] = "memory_proj", meta_set[1] = "learned"; /* an unknown kind of projection */
+        rewrite(p3, p2, "", NULL, 0);
+        t3 = NULL, md2 = NULL;
+        CHECK(pt_model_load(p2, &t3, &md2) == PT_EFORMAT && !t3 && !md2 && strstr(pt_errmsg(), "memory_proj"));
+        meta_set[0] = NULL;
     }
 
     /* corrupt memories are refused and nothing is returned */

@@ -158,6 +158,8 @@ int main(void)
     unsigned char *b1 = NULL, *b2 = NULL, *b3 = NULL;
     long n1 = check_slurp(p1, &b1), n2 = check_slurp(p2, &b2);
     CHECK(n1 > 0 && n1 == n2 && !memcmp(b1, b2, (size_t)n1)); /* same seed: bit-identical */
+    float fp[2];
+    CHECK(pt_tower_frame_dim(t1) == 0 && pt_tower_frame_projection(t1, fp) == PT_EINVAL); /* two blocks: no frame */
     pt_tower_config oc = dc;
     oc.seed = 2;
     pt_tower *t3 = train_one(oc, x, y, NTRAIN);
@@ -279,6 +281,49 @@ int main(void)
             CHECK_CLOSE(zd[2 * k], d * cos((double)ts->b[0].phi[k]), 1e-4, 1e-5);
             CHECK_CLOSE(zd[2 * k + 1], d * sin((double)ts->b[0].phi[k]), 1e-4, 1e-5);
         }
+        /* frame keys: the dual frame maps the dense code back to lc V c~ = V c
+         * (real), and a memory with that projection stores normalize(V c) */
+        CHECK(pt_tower_frame_dim(ts) == R);
+        float *proj = malloc(2 * (size_t)K * R * sizeof *proj), key[2 * 12];
+        CHECK(proj && pt_tower_frame_projection(ts, proj) == PT_OK);
+        double yn = 0;
+        for (int a = 0; a < R; a++) yn += yv[a] * yv[a] * lc * lc;
+        for (int a = 0; a < R; a++) {
+            double re = 0, im = 0;
+            for (int k = 0; k < K; k++) {
+                double pr = (double)proj[2 * (k * R + a)], pi = (double)proj[2 * (k * R + a) + 1];
+                re += (double)zd[2 * k] * pr - (double)zd[2 * k + 1] * pi;
+                im += (double)zd[2 * k] * pi + (double)zd[2 * k + 1] * pr;
+            }
+            CHECK_CLOSE(re, yv[a] * lc, 1e-3, 1e-3);
+            CHECK_CLOSE(im, 0.0, 1e-3, 1e-3);
+        }
+        pt_memory_config fc = pt_memory_config_default(K);
+        fc.dim = R, fc.code = PT_MEMORY_DENSE, fc.capacity = 4, fc.k = 1;
+        pt_memory *fm = NULL;
+        CHECK(pt_memory_create(&fc, &fm) == PT_OK && !pt_memory_frame(fm));
+        CHECK(pt_tower_memory_frame(ts, fm) == PT_OK && pt_memory_frame(fm));
+        CHECK(pt_memory_write(fm, zd, 3, NULL) == PT_OK);
+        memcpy(key, pt_memory_key(fm, 0), sizeof key);
+        CHECK_CLOSE(pt_memory_length(fm, 0), sqrt(yn), 1e-3, 1e-3);
+        for (int a = 0; a < R; a++) {
+            CHECK_CLOSE(key[2 * a], yv[a] * lc / sqrt(yn), 1e-4, 1e-4);
+            CHECK_CLOSE(key[2 * a + 1], 0.0, 1e-4, 1e-4);
+        }
+        CHECK(pt_tower_memory_frame(ts, fm) == PT_EINVAL); /* not empty any more */
+        pt_memory_destroy(fm);
+        fc.dim = R + 1; /* keys of another length than the frame's */
+        CHECK(pt_memory_create(&fc, &fm) == PT_OK && pt_tower_memory_frame(ts, fm) == PT_EINVAL);
+        pt_memory_destroy(fm);
+        fc.dim = R, fc.code = PT_MEMORY_SPARSE;
+        CHECK(pt_memory_create(&fc, &fm) == PT_OK && pt_tower_memory_frame(ts, fm) == PT_EINVAL);
+        pt_memory_destroy(fm);
+        proj[5] = NAN;
+        fc.code = PT_MEMORY_DENSE;
+        CHECK(pt_memory_create(&fc, &fm) == PT_OK && pt_memory_set_projection(fm, proj) == PT_EINVAL &&
+              !pt_memory_frame(fm));
+        pt_memory_destroy(fm);
+        free(proj);
         free(zd);
         printf("subspace 12 of %d: accuracy %.3f\n", DIM, accuracy(ts, xt, yt, NTEST));
         CHECK(!memcmp(ts->V, ts2->V, (size_t)R * DIM * sizeof(float)) &&

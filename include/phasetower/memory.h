@@ -52,6 +52,15 @@ pt_status pt_memory_create(const pt_memory_config *c, pt_memory **out);
 void pt_memory_destroy(pt_memory *m);
 const pt_memory_config *pt_memory_get_config(const pt_memory *m);
 
+/* Replace the drawn projection by proj (in_dim, dim complex, row-major; copied):
+ * keys become normalize(z proj). For a tower's frame (pt_tower_frame_projection)
+ * the key of a dense code is the image's subspace coordinates, a real vector
+ * (docs/memory.md). PT_EINVAL unless the memory is empty, projects (dim <
+ * in_dim) and proj is finite. pt_memory_frame tells whether it was replaced;
+ * the checkpoint keeps it (metadata memory_proj). */
+pt_status pt_memory_set_projection(pt_memory *m, const float *proj);
+int pt_memory_frame(const pt_memory *m);
+
 /* Store z (in_dim complex) with label >= 0 in O(1): an erased slot if any, else
  * the slot at the circular pointer (overwriting the oldest when full). *slot
  * (may be NULL) gets the index. PT_EINVAL for a zero or non-finite vector. */
@@ -94,10 +103,14 @@ void pt_memory_parents(const pt_memory *m, int label, int *a, int *b);
 typedef struct pt_compose_opts {
     float tau;
     int pairs;        /* 1..10000 */
+    int fanout;       /* 1..16 (0 means 1): each exemplar of a paired with this many of b */
+    int guard;        /* 0: off; G in 1..k: refuse the composites among the k nearest of
+                       * any stored entry (itself left out) when G or more of those are composites */
     int n_base;       /* labels below this are the data set's classes */
     const char *name;
 } pt_compose_opts;
-pt_status pt_memory_compose(pt_memory *m, int a, int b, const pt_compose_opts *o, int *label, size_t *added);
+pt_status pt_memory_compose(pt_memory *m, int a, int b, const pt_compose_opts *o, int *label, size_t *added,
+                            size_t *guarded);
 
 /* Names of the votes ("mode", "weighted") and their parser (PT_EINVAL naming --memory-vote). */
 const char *pt_memory_vote_name(pt_vote v);

@@ -194,6 +194,21 @@ pt_status pt_tower_predict_derotate(const pt_tower *t, const float *x, size_t n,
 /* K of the last block: the complex length of pt_tower_embed's vectors. */
 int pt_tower_out_dim(const pt_tower *t);
 
+/* Frame keys for a memory of dense codes (docs/memory.md). A one-block
+ * tower's dense code is z_k = (p_k . y) e^{i phi_k}, y the block's input
+ * before normalization (V c with a subspace, else the centred image c). The
+ * dual frame proj (K, R complex, row-major), proj_kj = W_jk e^{-i phi_k} with
+ * W = (P^T P)^-1 P^T, maps it back: z proj = y exactly, so a key is the
+ * image's coordinates and the key of a blend is the blend of the keys.
+ * frame_dim is R (block 0's input length), or 0 when the tower has no frame:
+ * more than one block, or no more neurons than inputs. frame_projection fails
+ * with PT_EINVAL then, and with PT_ENOCONV if P^T P is singular. */
+int pt_tower_frame_dim(const pt_tower *t);
+pt_status pt_tower_frame_projection(const pt_tower *t, float *proj);
+/* Give an empty memory of dense codes, in_dim K and dim frame_dim, the frame
+ * as its projection (pt_memory_set_projection). */
+pt_status pt_tower_memory_frame(const pt_tower *t, pt_memory *m);
+
 /* Which training samples the episodic memory keeps (paper section 6).
  * ALL: every one (the circular buffer keeps the last `capacity`); WRONG: those
  * the tower misclassifies; NOVEL: those whose best similarity to what is

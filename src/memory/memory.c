@@ -94,6 +94,20 @@ pt_status pt_memory_create(const pt_memory_config *c, pt_memory **out)
 
 const pt_memory_config *pt_memory_get_config(const pt_memory *m) { return &m->cfg; }
 
+pt_status pt_memory_set_projection(pt_memory *m, const float *proj)
+{
+    size_t n = (size_t)m->cfg.in_dim * (size_t)m->cfg.dim;
+    if (!m->P) return pt_fail(PT_EINVAL, "memory: keys of %d values are not projected", m->cfg.dim);
+    if (m->count > 0) return pt_fail(PT_EINVAL, "memory: the projection of a memory holding keys cannot change");
+    for (size_t i = 0; i < 2 * n; i++)
+        if (!isfinite(proj[i])) return pt_fail(PT_EINVAL, "memory: projection entry %zu is not finite", i / 2);
+    memcpy(m->P, proj, n * sizeof *m->P);
+    m->proj_frame = 1;
+    return PT_OK;
+}
+
+int pt_memory_frame(const pt_memory *m) { return m->proj_frame; }
+
 /* 1 if all n complex entries of z are finite. */
 static int all_finite(const float *z, size_t n)
 {
@@ -363,11 +377,67 @@ void pt_memory_parents(const pt_memory *m, int label, int *a, int *b)
     *b = i >= 0 ? m->concept[i][2] : -1;
 }
 
-pt_status pt_memory_compose(pt_memory *m, int a, int b, const pt_compose_opts *o, int *label, size_t *added)
+/* The guard of compose: for every stored entry s, its k nearest among the
+ * other stored entries and the nc candidate keys (the memory's selection:
+ * larger similarity first, stored entries before candidates on ties); when G
+ * or more of them are candidates, those are marked in refuse. One product of a
+ * chunk of stored keys with the used slots and one with the candidates; squared
+ * similarities rank the same as similarities. */
+#define GUARD_CHUNK 64
+static pt_status guard(const pt_memory *m, const pt_c32 *cand, size_t nc, int G, unsigned char *refuse)
+{
+    size_t N = (size_t)m->cfg.capacity, d = (size_t)m->cfg.dim, hi = 0;
+    for (size_t j = 0; j < N; j++)
+        if (m->label[j] >= 0) hi = j + 1; /* slots past the last stored one are empty */
+    size_t W = hi + nc;
+    int kk = m->cfg.k < (int)(m->count - 1 + nc) ? m->cfg.k : (int)(m->count - 1 + nc);
+    pt_c32 *S1 = pt_calloc(GUARD_CHUNK * hi, sizeof *S1), *S2 = pt_calloc(GUARD_CHUNK * nc, sizeof *S2);
+    float *sim = pt_calloc(W, sizeof *sim);
+    int *idx = pt_calloc((size_t)m->cfg.k, sizeof *idx);
+    if (!S1 || !S2 || !sim || !idx) {
+        free(S1), free(S2), free(sim), free(idx);
+        return pt_fail(PT_ENOMEM, "out of memory for the guard over %zu slots", hi);
+    }
+    for (size_t r0 = 0; r0 < hi && kk > 0; r0 += GUARD_CHUNK) {
+        size_t nr = hi - r0 < GUARD_CHUNK ? hi - r0 : GUARD_CHUNK;
+        const float *Q = (const float *)(m->M + r0 * d);
+        pt_cgemm_nc((float *)S1, Q, (const float *)m->M, nr, hi, d);
+        pt_cgemm_nc((float *)S2, Q, (const float *)cand, nr, nc, d);
+        for (size_t r = 0; r < nr; r++) {
+            size_t s = r0 + r;
+            if (m->label[s] < 0) continue;
+            for (size_t j = 0; j < hi; j++) {
+                pt_c32 v = S1[r * hi + j];
+                sim[j] = m->label[j] >= 0 && j != s ? crealf(v) * crealf(v) + cimagf(v) * cimagf(v) : -1.0f;
+            }
+            for (size_t c = 0; c < nc; c++) {
+                pt_c32 v = S2[r * nc + c];
+                sim[hi + c] = crealf(v) * crealf(v) + cimagf(v) * cimagf(v);
+            }
+            pt_select_top(idx, sim, (int)W, kk);
+            int nin = 0;
+            for (int a = 0; a < kk; a++) nin += (size_t)idx[a] >= hi;
+            if (nin < G) continue;
+            for (int a = 0; a < kk; a++)
+                if ((size_t)idx[a] >= hi) refuse[(size_t)idx[a] - hi] = 1;
+        }
+    }
+    free(S1), free(S2), free(sim), free(idx);
+    return PT_OK;
+}
+
+pt_status pt_memory_compose(pt_memory *m, int a, int b, const pt_compose_opts *o, int *label, size_t *added,
+                            size_t *guarded)
 {
     size_t N = (size_t)m->cfg.capacity, d = (size_t)m->cfg.dim;
     if (!(o->tau > 0.0f && o->tau <= 1.0f)) return pt_fail(PT_EINVAL, "--tau %g: must be in (0, 1]", (double)o->tau);
     if (o->pairs < 1 || o->pairs > 10000) return pt_fail(PT_EINVAL, "--pairs %d: must be in 1..10000", o->pairs);
+    int fan = o->fanout ? o->fanout : 1;
+    if (fan < 1 || fan > 16) return pt_fail(PT_EINVAL, "--fanout %d: must be in 1..16", o->fanout);
+    if (o->guard < 0 || o->guard > m->cfg.k)
+        return pt_fail(PT_EINVAL, "--guard %d: must be in 0..%d (the memory's k)", o->guard, m->cfg.k);
+    if (guarded) *guarded = 0;
+    size_t nref = 0; /* candidates the guard refused */
     if (a == b) return pt_fail(PT_EINVAL, "--a and --b name the same concept");
     if (!pt_memory_name_ok(o->name))
         return pt_fail(PT_EINVAL, "--name '%s': use 1-31 characters of A-Z a-z 0-9 + ( ) _ . -", o->name ? o->name : "");
@@ -375,8 +445,9 @@ pt_status pt_memory_compose(pt_memory *m, int a, int b, const pt_compose_opts *o
         return pt_fail(PT_EINVAL, "--name '%s': already names a concept (or the name table is full)", o->name);
     /* exemplars of a and b in slot order */
     size_t *ia = pt_calloc((size_t)o->pairs, sizeof *ia), *ib = pt_calloc((size_t)o->pairs, sizeof *ib);
-    pt_c32 *keys = pt_calloc((size_t)o->pairs * d, sizeof *keys);
-    float *best = pt_calloc((size_t)o->pairs, sizeof *best), *clen = pt_calloc((size_t)o->pairs, sizeof *clen);
+    size_t maxc = (size_t)o->pairs * (size_t)fan;
+    pt_c32 *keys = pt_calloc(maxc * d, sizeof *keys);
+    float *best = pt_calloc(maxc, sizeof *best), *clen = pt_calloc(maxc, sizeof *clen);
     if (!ia || !ib || !keys || !best || !clen) {
         free(ia), free(ib), free(keys), free(best), free(clen);
         return pt_fail(PT_ENOMEM, "out of memory");
@@ -394,7 +465,8 @@ pt_status pt_memory_compose(pt_memory *m, int a, int b, const pt_compose_opts *o
     char an[PT_MEMORY_NAME_LEN], bn[PT_MEMORY_NAME_LEN];
     pt_memory_name_of(m, a, an, sizeof an);
     pt_memory_name_of(m, b, bn, sizeof bn);
-    size_t np = na < nb ? na : nb, nadd = 0;
+    size_t np0 = na < nb ? na : nb, nadd = 0;
+    size_t np = np0 * (size_t)(fan < (int)nb ? fan : (int)nb);
     if (na == 0 || nb == 0) {
         st = pt_fail(PT_EINVAL, "concept '%s' has no stored exemplar", na == 0 ? an : bn);
         goto done;
@@ -405,14 +477,18 @@ pt_status pt_memory_compose(pt_memory *m, int a, int b, const pt_compose_opts *o
      * one-block tower); and their best similarity to the memory as it is (one
      * cgemm per chunk of composites) */
     for (size_t i = 0; i < np; i++) {
-        const pt_c32 *ka = m->M + ia[i] * d, *kb = m->M + ib[i] * d;
-        float la = m->len[ia[i]], lb = m->len[ib[i]];
+        size_t r = i / np0, ja = ia[i % np0], jb = ib[(i % np0 + r) % nb];
+        const pt_c32 *ka = m->M + ja * d, *kb = m->M + jb * d;
+        float la = m->len[ja], lb = m->len[jb];
         for (size_t j = 0; j < d; j++) keys[i * d + j] = la * ka[j] + lb * kb[j];
         clen[i] = normalize_key(keys + i * d, d);
     }
-    /* in chunks of composites: the (chunk, N) similarity block stays bounded */
-    size_t B = np < RECALL_CHUNK ? np : RECALL_CHUNK;
-    pt_c32 *S = pt_calloc(B * N, sizeof *S);
+    /* in chunks of composites: the (chunk, hi) similarity block stays bounded;
+     * slots from hi on are empty */
+    size_t B = np < RECALL_CHUNK ? np : RECALL_CHUNK, hi = 0;
+    for (size_t j = 0; j < N; j++)
+        if (m->label[j] >= 0) hi = j + 1;
+    pt_c32 *S = pt_calloc(B * hi, sizeof *S);
     if (!S) {
         st = pt_fail(PT_ENOMEM, "out of memory");
         goto done;
@@ -420,23 +496,51 @@ pt_status pt_memory_compose(pt_memory *m, int a, int b, const pt_compose_opts *o
     int keep = 0;
     for (size_t i0 = 0; i0 < np; i0 += B) {
         size_t nbk = np - i0 < B ? np - i0 : B;
-        pt_cgemm_nc((float *)S, (const float *)(keys + i0 * d), (const float *)m->M, nbk, N, d);
+        pt_cgemm_nc((float *)S, (const float *)(keys + i0 * d), (const float *)m->M, nbk, hi, d);
         for (size_t i = i0; i < i0 + nbk; i++) {
             best[i] = 0.0f;
-            for (size_t s = 0; s < N; s++)
-                if (m->label[s] >= 0) best[i] = fmaxf(best[i], cabsf(S[(i - i0) * N + s]));
+            for (size_t s = 0; s < hi; s++)
+                if (m->label[s] >= 0) best[i] = fmaxf(best[i], cabsf(S[(i - i0) * hi + s]));
             keep += best[i] < o->tau && !is_zero(keys + i * d, d);
         }
     }
     free(S);
+    /* compact the candidates (far enough, non-zero) to the front */
+    size_t nc = 0;
+    for (size_t i = 0; i < np; i++) {
+        if (!(best[i] < o->tau) || is_zero(keys + i * d, d)) continue;
+        if (nc != i) memcpy(keys + nc * d, keys + i * d, d * sizeof *keys);
+        clen[nc++] = clen[i];
+    }
+    keep = (int)nc;
+    if (nc > 0 && o->guard > 0) {
+        unsigned char *refuse = pt_calloc(nc, 1);
+        if (!refuse || (st = guard(m, keys, nc, o->guard, refuse))) {
+            free(refuse);
+            if (!st) st = pt_fail(PT_ENOMEM, "out of memory");
+            goto done;
+        }
+        size_t n2 = 0;
+        for (size_t i = 0; i < nc; i++) {
+            if (refuse[i]) continue;
+            if (n2 != i) memcpy(keys + n2 * d, keys + i * d, d * sizeof *keys);
+            clen[n2++] = clen[i];
+        }
+        free(refuse);
+        nref = nc - n2;
+        keep = (int)(nc = n2);
+    }
+    if (keep == 0 && nref > 0) {
+        st = pt_fail(PT_ENOCONV, "compose %s+%s: the guard refused all %zu composites", an, bn, nref);
+        goto done;
+    }
     if (keep == 0) {
         st = pt_fail(PT_ENOCONV, "compose %s+%s: no composite is farther than tau %g from the memory", an, bn,
                      (double)o->tau);
         goto done;
     }
     int nl = top + 1;
-    for (size_t i = 0; i < np; i++) {
-        if (!(best[i] < o->tau) || is_zero(keys + i * d, d)) continue;
+    for (size_t i = 0; i < nc; i++) {
         pt_memory_store(m, keys + i * d, nl, clen[i]); /* already a unit key: key space is where composition happens */
         nadd++;
     }
@@ -446,6 +550,7 @@ pt_status pt_memory_compose(pt_memory *m, int a, int b, const pt_compose_opts *o
     if (label) *label = nl;
 done:
     if (added) *added = nadd;
+    if (guarded) *guarded = nref;
     free(ia), free(ib), free(keys), free(best), free(clen);
     return st;
 }

@@ -9,6 +9,7 @@
 struct pt_memory {
     pt_memory_config cfg;
     pt_c32 *P;        /* (in_dim, dim) projection; NULL when dim == in_dim */
+    int proj_frame;   /* P was given by pt_memory_set_projection (a tower's frame), not drawn */
     pt_c32 *M;        /* (capacity, dim) unit keys; zero rows are empty slots */
     int *label;       /* (capacity) label, -1 when empty */
     float *v;         /* (capacity) usage */
@@ -47,7 +48,7 @@ pt_status pt_memory_alloc(const pt_memory_config *c, pt_memory **out);
 #include <stdint.h>
 #include "io/safetensors.h"
 #define PT_MEMORY_ST_MAX 8
-#define PT_MEMORY_META_MAX 8
+#define PT_MEMORY_META_MAX 9
 size_t pt_memory_st_put(const pt_memory *m, pt_st_tensor *ts, int32_t *free32);
 void pt_memory_st_meta(const pt_memory *m, char (*v)[64], const char **meta, size_t *nm);
 pt_status pt_memory_st_load(const pt_st_file *f, const char *path, int in_dim, pt_memory **out, size_t *ntensors);

@@ -55,6 +55,7 @@ void pt_memory_st_meta(const pt_memory *m, char (*v)[64], const char **meta, siz
     META("memory_seed", "%" PRIu64, c->seed);
     META("memory_next", "%zu", m->next);
     META("memory_code", "%s", code_names[c->code]);
+    META("memory_proj", "%s", m->proj_frame ? "frame" : "random");
 #undef META
 }
 
@@ -86,6 +87,10 @@ pt_status pt_memory_st_load(const pt_st_file *f, const char *path, int in_dim, p
     /* optional: checkpoints written before dense codes existed hold sparse ones */
     if (pt_st_meta(f, "memory_code") && (st = pt_memory_code_parse(pt_st_meta(f, "memory_code"), &c.code)))
         return pt_fail(PT_EFORMAT, "%s: metadata: %s", path, pt_errmsg());
+    /* optional: checkpoints written before frame keys existed drew their projection */
+    const char *pk = pt_st_meta(f, "memory_proj");
+    if (pk && strcmp(pk, "random") && strcmp(pk, "frame"))
+        return pt_fail(PT_EFORMAT, "%s: metadata 'memory_proj' = '%s': expected random or frame", path, pk);
     double next;
     if ((st = pt_st_meta_num(f, path, "memory_next", 0, c.capacity - 1, &next))) return st;
     pt_memory *m;
@@ -111,6 +116,7 @@ pt_status pt_memory_st_load(const pt_st_file *f, const char *path, int in_dim, p
     int has_len = pt_st_find(f, "memory.lengths") != NULL;
     if (has_len && (st = pt_st_get(f, path, PT_ST_F32, "memory.lengths", 1, one, m->len))) goto fail;
     m->next = (size_t)next;
+    m->proj_frame = pk && !strcmp(pk, "frame") && m->P;
     /* slots: a label >= 0 holds a unit key, -1 an all-zero key; free entries are empty slots */
     for (size_t i = 0; i < N; i++) {
         double ss = 0.0;

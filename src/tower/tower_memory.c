@@ -2,6 +2,7 @@
  * the samples in chunks, then write all, the misclassified, or the novel. */
 #include <math.h>
 #include <string.h>
+#include "linalg/linalg.h"
 #include "memory/memory_internal.h"
 #include "tower/tower_internal.h"
 
@@ -68,5 +69,67 @@ pt_status pt_tower_memorize(const pt_tower *t, pt_memory *m, const pt_dataset *d
     }
     free(z), free(best), free(pred), free(keys), free(len), free(kept);
     if (written) *written = nw;
+    return st;
+}
+
+int pt_tower_frame_dim(const pt_tower *t)
+{
+    const pt_block *b = &t->b[0];
+    return t->cfg.n_blocks == 1 && b->in_dim < b->K ? b->in_dim : 0;
+}
+
+pt_status pt_tower_frame_projection(const pt_tower *t, float *proj)
+{
+    int R = pt_tower_frame_dim(t);
+    if (R == 0)
+        return pt_fail(PT_EINVAL, "frame keys need a one-block tower with more neurons than inputs");
+    const pt_block *b = &t->b[0];
+    size_t K = (size_t)b->K, n = (size_t)R;
+    double *G = pt_calloc(n * n, sizeof *G), *H = pt_calloc(n * K, sizeof *H);
+    if (!G || !H) {
+        free(G), free(H);
+        return pt_fail(PT_ENOMEM, "out of memory");
+    }
+    /* G = P^T P (plus a ridge of 1e-9 of its mean diagonal, against rounding), H = P^T */
+    for (size_t k = 0; k < K; k++) {
+        const float *p = b->P + k * n;
+        for (size_t i = 0; i < n; i++) {
+            H[i * K + k] = (double)p[i];
+            for (size_t j = 0; j <= i; j++) G[i * n + j] += (double)p[i] * (double)p[j];
+        }
+    }
+    double tr = 0.0;
+    for (size_t i = 0; i < n; i++) tr += G[i * n + i];
+    for (size_t i = 0; i < n; i++) {
+        G[i * n + i] += 1e-9 * tr / (double)n;
+        for (size_t j = 0; j < i; j++) G[j * n + i] = G[i * n + j];
+    }
+    int rc = pt_dposv(G, H, n, K);
+    pt_status st = PT_OK;
+    if (rc < 0) st = pt_fail(PT_ENOMEM, "out of memory");
+    else if (rc > 0) st = pt_fail(PT_ENOCONV, "frame keys: the neurons' directions do not span the input");
+    for (size_t k = 0; k < K && !st; k++) {
+        double c = cos((double)b->phi[k]), s = sin((double)b->phi[k]);
+        for (size_t j = 0; j < n; j++) {
+            proj[2 * (k * n + j)] = (float)(H[j * K + k] * c);
+            proj[2 * (k * n + j) + 1] = (float)(-H[j * K + k] * s);
+        }
+    }
+    free(G), free(H);
+    return st;
+}
+
+pt_status pt_tower_memory_frame(const pt_tower *t, pt_memory *m)
+{
+    const pt_memory_config *c = pt_memory_get_config(m);
+    if (c->in_dim != pt_tower_out_dim(t) || pt_tower_frame_dim(t) != c->dim)
+        return pt_fail(PT_EINVAL, "frame keys: the memory's keys (%d of %d) do not match the tower's frame (%d of %d)",
+                       c->dim, c->in_dim, pt_tower_frame_dim(t), pt_tower_out_dim(t));
+    if (c->code != PT_MEMORY_DENSE) return pt_fail(PT_EINVAL, "frame keys need a memory of dense codes");
+    float *proj = pt_calloc((size_t)c->in_dim * (size_t)c->dim * 2, sizeof *proj);
+    if (!proj) return pt_fail(PT_ENOMEM, "out of memory");
+    pt_status st = pt_tower_frame_projection(t, proj);
+    if (!st) st = pt_memory_set_projection(m, proj);
+    free(proj);
     return st;
 }
