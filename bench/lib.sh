@@ -18,7 +18,7 @@ bench_args() {
 
 # bench_setup NAME [--no-torch]: PT (the phasetower binary) and PY (a python
 # with torch and numpy, unless --no-torch), both checked; TMP, a directory
-# removed on exit.
+# removed on exit (kept when BENCH_KEEP_TMP is set, to debug a report).
 bench_setup() {
     local name=$1
     PT=${PT_BIN:-build/phasetower}
@@ -27,7 +27,7 @@ bench_setup() {
     [ "${2:-}" = --no-torch ] || "$PY" -c 'import torch, numpy' 2>/dev/null ||
         { echo "$name: $PY lacks torch/numpy (make bench-deps)" >&2; exit 2; }
     TMP=$(mktemp -d "${TMPDIR:-/tmp}/phasetower-${name%.sh}.XXXXXX")
-    trap 'rm -rf "$TMP"' EXIT
+    trap '[ -n "${BENCH_KEEP_TMP:-}" ] && echo "kept $TMP" >&2 || rm -rf "$TMP"' EXIT
 }
 
 log() { echo "[bench] $*" >&2; }

@@ -132,14 +132,32 @@ def knn_vote(q, keys, labels, k=5, chunk=1000):
     return out
 
 
+def guard(keys, ck, k, g, chunk=2000):
+    """compose --guard g: the composites among the k most similar keys of a
+    stored key (itself left out) of which g or more are composites are refused."""
+    n = keys.shape[0]
+    refuse = torch.zeros(ck.shape[0], dtype=torch.bool)
+    for i in range(0, n, chunk):
+        q = keys[i:i + chunk]
+        s = torch.cat([q @ keys.T, q @ ck.T], 1)
+        s[torch.arange(q.shape[0]), torch.arange(i, i + q.shape[0])] = -2.0
+        top = torch.topk(s, k, dim=1).indices
+        isc = top >= n
+        hit = isc.sum(1) >= g
+        refuse[top[hit][isc[hit]] - n] = True
+    return refuse
+
+
 @torch.no_grad()
-def compose_eval(model, x_train, y_train, x_test, y_test, pairs):
+def compose_eval(model, x_train, y_train, x_test, y_test, pairs, recipes=((1, 0),)):
     """The composition protocol of phasetower compose / eval --composite on the
     MLP's last hidden layer: a memory of every training image's features, the
-    concept A+B added as normalize(f(a_i) + f(b_i)) for the i-th training
-    exemplars of A and B (all of them; the features with their lengths, as the
-    memory weighs parents by their stored lengths), recalled from the mean of
-    the j-th test images of A and B; each concept added alone to the clean memory."""
+    concept A+B added as normalize(f(a) + f(b)) for the i-th training exemplar
+    of A and the ((i + r) mod n_B)-th of B, r < fanout (all of them; the
+    features with their lengths, as the memory weighs parents by their stored
+    lengths), less those a guard g > 0 refuses; recalled from the mean of the
+    j-th test images of A and B; each concept added alone to the clean memory.
+    One result list per (fanout, guard) recipe."""
     model.eval()
     feat = model[:-1]
     unit = lambda f: f / f.norm(dim=1, keepdim=True).clamp_min(1e-12)
@@ -147,21 +165,28 @@ def compose_eval(model, x_train, y_train, x_test, y_test, pairs):
     keys = unit(raw)
     q = unit(feat(x_test))
     base = knn_vote(q, keys, y_train)
-    res = {"memory_clean": float((base == y_test.numpy()).mean()), "concepts": []}
-    for spec in pairs:
-        a, b = (int(v) for v in spec.split("+"))
-        ia, ib = torch.where(y_train == a)[0], torch.where(y_train == b)[0]
-        n = min(len(ia), len(ib))
-        ck = unit(raw[ia[:n]] + raw[ib[:n]])
-        k2 = torch.cat([keys, ck])
-        l2 = torch.cat([y_train, torch.full((n,), 100, dtype=y_train.dtype)])
-        ta, tb = torch.where(y_test == a)[0], torch.where(y_test == b)[0]
-        m = min(len(ta), len(tb))
-        comp = knn_vote(unit(feat((x_test[ta[:m]] + x_test[tb[:m]]) / 2)), k2, l2)
-        clean = knn_vote(q, k2, l2)
-        res["concepts"].append({"concept": spec, "entries": n, "composite_samples": m,
-                                "composite_accuracy": float((comp == 100).mean()),
-                                "memory_clean_after": float((clean == y_test.numpy()).mean())})
+    res = {"memory_clean": float((base == y_test.numpy()).mean()), "recipes": {}}
+    for fan, g in recipes:
+        out = res["recipes"][f"{fan}:{g}"] = []
+        for spec in pairs:
+            a, b = (int(v) for v in spec.split("+"))
+            ia, ib = torch.where(y_train == a)[0], torch.where(y_train == b)[0]
+            n = min(len(ia), len(ib))
+            i = torch.arange(n * min(fan, len(ib)))
+            ck = unit(raw[ia[i % n]] + raw[ib[(i % n + i // n) % len(ib)]])
+            refused = 0
+            if g > 0:
+                r = guard(keys, ck, 5, g)
+                refused, ck = int(r.sum()), ck[~r]
+            k2 = torch.cat([keys, ck])
+            l2 = torch.cat([y_train, torch.full((ck.shape[0],), 100, dtype=y_train.dtype)])
+            ta, tb = torch.where(y_test == a)[0], torch.where(y_test == b)[0]
+            m = min(len(ta), len(tb))
+            comp = knn_vote(unit(feat((x_test[ta[:m]] + x_test[tb[:m]]) / 2)), k2, l2)
+            clean = knn_vote(q, k2, l2)
+            out.append({"concept": spec, "entries": int(ck.shape[0]), "refused": refused, "composite_samples": m,
+                        "composite_accuracy": float((comp == 100).mean()),
+                        "memory_clean_after": float((clean == y_test.numpy()).mean())})
     model.train()
     return res
 
@@ -212,6 +237,8 @@ def main():
     ap.add_argument("--turn-margins", default="0,0.01,0.02,0.05,0.1,0.2,0.3,0.5,0.7,0.9,1")
     ap.add_argument("--compose", default="", metavar="A+B,...",
                     help="composition with a memory of the last hidden layer's features (see compose_eval)")
+    ap.add_argument("--compose-recipes", default="1:0", metavar="R:G,...",
+                    help="fanout:guard of each composition recipe (default 1:0, every exemplar pair once, no guard)")
     args = ap.parse_args()
     if args.ood == "heldout" and not args.classes:
         ap.error("--ood heldout needs --classes")
@@ -296,7 +323,8 @@ def main():
                     rec["turn_" + name][str(m)] = float((pred == y).float().mean())
             if args.compose:
                 rec["compose"] = compose_eval(model, x_train, y_train, x_test, y_test,
-                                              [c for c in args.compose.split(",") if c])
+                                              [c for c in args.compose.split(",") if c],
+                                              [tuple(int(v) for v in r.split(":")) for r in args.compose_recipes.split(",")])
             if args.ood:
                 rec["ood"] = args.ood
                 rec["ood_auroc"], rec["ood_fpr95"] = auroc_fpr95(msp(model, x_test), msp(model, x_out))

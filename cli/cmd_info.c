@@ -6,14 +6,6 @@
 
 static const char *USAGE = "usage: phasetower info [--json] MODEL\n\nDescribes a checkpoint written by 'phasetower train'.";
 
-/* How the memory makes keys: "frame" (a tower's dual frame), "sketch" (a
- * random projection) or "plain" (the vectors themselves). */
-static const char *keys_name(const pt_memory *m)
-{
-    const pt_memory_config *c = pt_memory_get_config(m);
-    return pt_memory_frame(m) ? "frame" : c->dim < c->in_dim ? "sketch" : "plain";
-}
-
 int cmd_info(int argc, char **argv)
 {
     const char *cmd = "info", *path = NULL;
@@ -70,7 +62,7 @@ int cmd_info(int argc, char **argv)
             printf(", \"memory\": {\"slots\": %zu, \"size\": %d, \"dim\": %d, \"k\": %d, \"alpha\": %.9g, "
                    "\"vote\": \"%s\", \"code\": \"%s\", \"keys\": \"%s\", \"bytes\": %zu}",
                    pt_memory_count(mem), mc->capacity, mc->dim, mc->k, (double)mc->alpha, pt_memory_vote_name(mc->vote),
-                   pt_memory_code_name(mc->code), keys_name(mem), pt_memory_bytes(mem));
+                   pt_memory_code_name(mc->code), pt_memory_keys_name(mem), pt_memory_bytes(mem));
         }
         printf("}\n");
     } else {
@@ -109,7 +101,7 @@ int cmd_info(int argc, char **argv)
             const pt_memory_config *mc = pt_memory_get_config(mem);
             printf("  memory          %zu of %d slots, keys of %d complex values (%s code, %s keys), k %d, alpha %g, %s vote, "
                    "%zu bytes\n",
-                   pt_memory_count(mem), mc->capacity, mc->dim, pt_memory_code_name(mc->code), keys_name(mem), mc->k, (double)mc->alpha,
+                   pt_memory_count(mem), mc->capacity, mc->dim, pt_memory_code_name(mc->code), pt_memory_keys_name(mem), mc->k, (double)mc->alpha,
                    pt_memory_vote_name(mc->vote), pt_memory_bytes(mem));
         }
     }

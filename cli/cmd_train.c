@@ -213,10 +213,13 @@ int cmd_train(int argc, char **argv)
         if (cfg.births || cfg.deaths)
             printf("\"neurons_start\": %d, \"neurons\": %d, \"births\": %ld, \"flips\": %ld, \"deaths\": %ld, ",
                    cfg.K[L - 1], pt_tower_block_size(t, L - 1), births, flips, deaths);
-        if (mem)
+        if (mem) {
+            printf("\"memory_dim\": %d, \"memory_keys\": \"%s\", ", pt_memory_get_config(mem)->dim,
+                   pt_memory_keys_name(mem));
             printf("\"memory\": \"%s\", \"memory_written\": %zu, \"memory_slots\": %zu, \"memory_bytes\": %zu, "
                    "\"memory_seconds\": %.4f, \"test_accuracy_memory\": %.6f, \"test_accuracy_combined\": %.6f, ",
                    memory, mem_written, pt_memory_count(mem), pt_memory_bytes(mem), mem_s, ev.mem_acc, ev.comb_acc);
+        }
         printf("\"layers\": \"%s\", \"subspace\": %d, \"rule\": \"%s\", \"readout\": \"%s\", \"select\": \"%s\", "
                "\"seed\": %llu}\n", spec, pt_tower_get_config(t)->subspace, pt_tower_rule_name(cfg.rule), pt_tower_readout_name(cfg.readout), pt_tower_select_name(cfg.select),
                (unsigned long long)cfg.seed);

@@ -60,6 +60,9 @@ const pt_memory_config *pt_memory_get_config(const pt_memory *m);
  * the checkpoint keeps it (metadata memory_proj). */
 pt_status pt_memory_set_projection(pt_memory *m, const float *proj);
 int pt_memory_frame(const pt_memory *m);
+/* How keys are made: "frame" (a given projection), "sketch" (the drawn one) or
+ * "plain" (dim == in_dim: the vectors themselves). */
+const char *pt_memory_keys_name(const pt_memory *m);
 
 /* Store z (in_dim complex) with label >= 0 in O(1): an erased slot if any, else
  * the slot at the circular pointer (overwriting the oldest when full). *slot

@@ -108,6 +108,8 @@ pt_status pt_memory_set_projection(pt_memory *m, const float *proj)
 
 int pt_memory_frame(const pt_memory *m) { return m->proj_frame; }
 
+const char *pt_memory_keys_name(const pt_memory *m) { return m->proj_frame ? "frame" : m->P ? "sketch" : "plain"; }
+
 /* 1 if all n complex entries of z are finite. */
 static int all_finite(const float *z, size_t n)
 {
