@@ -382,40 +382,106 @@ void pt_memory_parents(const pt_memory *m, int label, int *a, int *b)
 /* The guard of compose: for every stored entry s, its k nearest among the
  * other stored entries and the nc candidate keys (the memory's selection:
  * larger similarity first, stored entries before candidates on ties); when G
- * or more of them are candidates, those are marked in refuse. One product of a
- * chunk of stored keys with the used slots and one with the candidates; squared
- * similarities rank the same as similarities. */
+ * or more of them are candidates, those are marked in refuse. Squared
+ * similarities rank the same as similarities.
+ * Most entries cannot be affected, and are skipped without comparing them with
+ * every other entry: when the G-th best candidate similarity of s (cg) is below
+ * the (k-G+1)-th best similarity of s to the other entries of its own label
+ * (lb, a lower bound of that rank over all entries), at least k-G+1 stored
+ * entries outrank the G-th candidate, so fewer than G candidates are in the
+ * top k. The skip needs cg < lb (1 - 1e-5), so that a near tie, whose order
+ * depends on rounding, is decided by the full comparison. That costs one
+ * product of each entry with the candidates and one with its label's entries;
+ * only the entries left are compared with every slot. */
 #define GUARD_CHUNK 64
+typedef struct { int label; size_t slot; } guard_item;
+static int cmp_item(const void *x, const void *y)
+{
+    const guard_item *a = x, *b = y;
+    if (a->label != b->label) return a->label < b->label ? -1 : 1;
+    return a->slot < b->slot ? -1 : a->slot > b->slot;
+}
+
+/* |v|^2 */
+static inline float sq(pt_c32 v) { return crealf(v) * crealf(v) + cimagf(v) * cimagf(v); }
+
+/* Insert v into the descending list top[0..n) of capacity cap (n counts up to cap). */
+static void push_top(float *top, int *n, int cap, float v)
+{
+    if (*n == cap && !(v > top[cap - 1])) return;
+    int i = *n < cap ? (*n)++ : cap - 1;
+    while (i > 0 && top[i - 1] < v) top[i] = top[i - 1], i--;
+    top[i] = v;
+}
+
 static pt_status guard(const pt_memory *m, const pt_c32 *cand, size_t nc, int G, unsigned char *refuse)
 {
-    size_t N = (size_t)m->cfg.capacity, d = (size_t)m->cfg.dim, hi = 0;
+    size_t N = (size_t)m->cfg.capacity, d = (size_t)m->cfg.dim, hi = 0, ns = 0;
     for (size_t j = 0; j < N; j++)
         if (m->label[j] >= 0) hi = j + 1; /* slots past the last stored one are empty */
+    int k = m->cfg.k, kk = k < (int)(m->count - 1 + nc) ? k : (int)(m->count - 1 + nc), rank = k - G + 1;
     size_t W = hi + nc;
-    int kk = m->cfg.k < (int)(m->count - 1 + nc) ? m->cfg.k : (int)(m->count - 1 + nc);
-    pt_c32 *S1 = pt_calloc(GUARD_CHUNK * hi, sizeof *S1), *S2 = pt_calloc(GUARD_CHUNK * nc, sizeof *S2);
-    float *sim = pt_calloc(W, sizeof *sim);
-    int *idx = pt_calloc((size_t)m->cfg.k, sizeof *idx);
-    if (!S1 || !S2 || !sim || !idx) {
-        free(S1), free(S2), free(sim), free(idx);
-        return pt_fail(PT_ENOMEM, "out of memory for the guard over %zu slots", hi);
+    guard_item *it = pt_calloc(m->count, sizeof *it);
+    pt_c32 *Q = pt_calloc(GUARD_CHUNK * d, sizeof *Q), *S1 = pt_calloc(GUARD_CHUNK * (hi > nc ? hi : nc), sizeof *S1);
+    pt_c32 *S2 = pt_calloc(GUARD_CHUNK * nc, sizeof *S2);
+    float *cg = pt_calloc(hi, sizeof *cg), *lb = pt_calloc(hi, sizeof *lb), *sim = pt_calloc(W, sizeof *sim);
+    float *top = pt_calloc((size_t)k, sizeof *top);
+    int *idx = pt_calloc((size_t)k, sizeof *idx);
+    size_t *rows = pt_calloc(m->count, sizeof *rows);
+    pt_c32 *G1 = NULL;
+    pt_status st = PT_OK;
+    if (!it || !Q || !S1 || !S2 || !cg || !lb || !sim || !top || !idx || !rows) {
+        st = pt_fail(PT_ENOMEM, "out of memory for the guard over %zu slots", hi);
+        goto out;
     }
-    for (size_t r0 = 0; r0 < hi && kk > 0; r0 += GUARD_CHUNK) {
+    /* stored entries by label, then slot; and cg of each, from its chunk's product with the candidates */
+    for (size_t j = 0; j < hi; j++)
+        if (m->label[j] >= 0) it[ns].label = m->label[j], it[ns++].slot = j;
+    qsort(it, ns, sizeof *it, cmp_item);
+    for (size_t r0 = 0; r0 < hi; r0 += GUARD_CHUNK) {
         size_t nr = hi - r0 < GUARD_CHUNK ? hi - r0 : GUARD_CHUNK;
-        const float *Q = (const float *)(m->M + r0 * d);
-        pt_cgemm_nc((float *)S1, Q, (const float *)m->M, nr, hi, d);
-        pt_cgemm_nc((float *)S2, Q, (const float *)cand, nr, nc, d);
+        pt_cgemm_nc((float *)S2, (const float *)(m->M + r0 * d), (const float *)cand, nr, nc, d);
         for (size_t r = 0; r < nr; r++) {
-            size_t s = r0 + r;
-            if (m->label[s] < 0) continue;
-            for (size_t j = 0; j < hi; j++) {
-                pt_c32 v = S1[r * hi + j];
-                sim[j] = m->label[j] >= 0 && j != s ? crealf(v) * crealf(v) + cimagf(v) * cimagf(v) : -1.0f;
+            int n = 0;
+            for (size_t c = 0; c < nc; c++) push_top(top, &n, G, sq(S2[r * nc + c]));
+            cg[r0 + r] = n == G ? top[G - 1] : -1.0f; /* fewer than G candidates: never refused */
+        }
+    }
+    /* lb: each label's entries against each other, chunk by chunk */
+    for (size_t g0 = 0, g1; g0 < ns; g0 = g1) {
+        for (g1 = g0; g1 < ns && it[g1].label == it[g0].label; g1++) continue;
+        size_t ng = g1 - g0;
+        free(G1);
+        if (!(G1 = pt_calloc(ng * d, sizeof *G1))) {
+            st = pt_fail(PT_ENOMEM, "out of memory for the guard");
+            goto out;
+        }
+        for (size_t i = 0; i < ng; i++) memcpy(G1 + i * d, m->M + it[g0 + i].slot * d, d * sizeof *G1);
+        for (size_t r0 = 0; r0 < ng; r0 += GUARD_CHUNK) {
+            size_t nr = ng - r0 < GUARD_CHUNK ? ng - r0 : GUARD_CHUNK;
+            pt_c32 *S = S1; /* (nr, ng) fits: ng <= count <= hi */
+            pt_cgemm_nc((float *)S, (const float *)(G1 + r0 * d), (const float *)G1, nr, ng, d);
+            for (size_t r = 0; r < nr; r++) {
+                int n = 0;
+                for (size_t j = 0; j < ng; j++)
+                    if (j != r0 + r) push_top(top, &n, rank, sq(S[r * ng + j]));
+                lb[it[g0 + r0 + r].slot] = n == rank ? top[rank - 1] : -1.0f;
             }
-            for (size_t c = 0; c < nc; c++) {
-                pt_c32 v = S2[r * nc + c];
-                sim[hi + c] = crealf(v) * crealf(v) + cimagf(v) * cimagf(v);
-            }
+        }
+    }
+    /* the entries left: compared with every slot and every candidate */
+    size_t nl = 0;
+    for (size_t j = 0; j < hi; j++)
+        if (m->label[j] >= 0 && cg[j] >= 0.0f && !(cg[j] < lb[j] * (1.0f - 1e-5f))) rows[nl++] = j;
+    for (size_t r0 = 0; r0 < nl && kk > 0; r0 += GUARD_CHUNK) {
+        size_t nr = nl - r0 < GUARD_CHUNK ? nl - r0 : GUARD_CHUNK;
+        for (size_t r = 0; r < nr; r++) memcpy(Q + r * d, m->M + rows[r0 + r] * d, d * sizeof *Q);
+        pt_cgemm_nc((float *)S1, (const float *)Q, (const float *)m->M, nr, hi, d);
+        pt_cgemm_nc((float *)S2, (const float *)Q, (const float *)cand, nr, nc, d);
+        for (size_t r = 0; r < nr; r++) {
+            size_t s = rows[r0 + r];
+            for (size_t j = 0; j < hi; j++) sim[j] = m->label[j] >= 0 && j != s ? sq(S1[r * hi + j]) : -1.0f;
+            for (size_t c = 0; c < nc; c++) sim[hi + c] = sq(S2[r * nc + c]);
             pt_select_top(idx, sim, (int)W, kk);
             int nin = 0;
             for (int a = 0; a < kk; a++) nin += (size_t)idx[a] >= hi;
@@ -424,8 +490,9 @@ static pt_status guard(const pt_memory *m, const pt_c32 *cand, size_t nc, int G,
                 if ((size_t)idx[a] >= hi) refuse[(size_t)idx[a] - hi] = 1;
         }
     }
-    free(S1), free(S2), free(sim), free(idx);
-    return PT_OK;
+out:
+    free(it), free(Q), free(S1), free(S2), free(cg), free(lb), free(sim), free(top), free(idx), free(rows), free(G1);
+    return st;
 }
 
 pt_status pt_memory_compose(pt_memory *m, int a, int b, const pt_compose_opts *o, int *label, size_t *added,
@@ -500,9 +567,10 @@ pt_status pt_memory_compose(pt_memory *m, int a, int b, const pt_compose_opts *o
         size_t nbk = np - i0 < B ? np - i0 : B;
         pt_cgemm_nc((float *)S, (const float *)(keys + i0 * d), (const float *)m->M, nbk, hi, d);
         for (size_t i = i0; i < i0 + nbk; i++) {
-            best[i] = 0.0f;
+            float b2 = 0.0f; /* squared: one square root per composite, not per slot */
             for (size_t s = 0; s < hi; s++)
-                if (m->label[s] >= 0) best[i] = fmaxf(best[i], cabsf(S[(i - i0) * hi + s]));
+                if (m->label[s] >= 0 && sq(S[(i - i0) * hi + s]) > b2) b2 = sq(S[(i - i0) * hi + s]);
+            best[i] = sqrtf(b2);
             keep += best[i] < o->tau && !is_zero(keys + i * d, d);
         }
     }
