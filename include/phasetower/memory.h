@@ -95,14 +95,17 @@ int pt_memory_find(const pt_memory *m, const char *name);
 void pt_memory_parents(const pt_memory *m, int label, int *a, int *b);
 
 /* Concept composition (paper section 7): pairs the i-th stored exemplar of
- * label a with the i-th of b (slot order, up to `pairs` pairs); each composite
+ * label a with the i-th of b (slot order, up to `pairs` pairs; with fanout R
+ * also with the next R-1 of b, cyclically); each composite
  * key normalize(l_a key_a + l_b key_b), with the stored lengths l (so the key
  * of z_a + z_b), whose best similarity to the memory is below tau becomes an
  * entry with the new label and length |l_a key_a + l_b key_b|. tau in (0, 1]: note that the composite
  * of two near-orthogonal unit keys has similarity >= 1/sqrt(2) with each of
  * them, so tau <= 0.71 refuses almost every composite. PT_EINVAL: unknown or
- * empty labels, a == b, bad name or name in use, tau or pairs out of range;
- * PT_ENOCONV when no composite was far enough (the memory is then unchanged). */
+ * empty labels, a == b, bad name or name in use, tau, pairs, fanout or guard
+ * out of range; PT_ENOCONV when no composite was far enough or the guard
+ * refused them all (the memory is then unchanged). *guarded (may be NULL)
+ * counts the composites the guard refused (docs/memory.md). */
 typedef struct pt_compose_opts {
     float tau;
     int pairs;        /* 1..10000 */
