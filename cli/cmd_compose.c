@@ -23,7 +23,7 @@ static const char *USAGE =
     "--memory-code dense) with room for the new entries, every exemplar paired:\n"
     "--pairs 10000 --tau 1, best with frame keys (train --memory-key frame) and\n"
     "--fanout 3 --guard 2 (docs/memory.md). A full memory overwrites its oldest\n"
-    "slots. The guard takes about 20 s for 60,000 stored entries (docs/memory.md).";
+    "slots. The guard takes about 13 s for 60,000 stored entries (docs/memory.md).";
 
 int cmd_compose(int argc, char **argv)
 {

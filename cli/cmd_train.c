@@ -142,7 +142,7 @@ int cmd_train(int argc, char **argv)
         goto done;
     }
     if (frame && pt_tower_frame_dim(t) == 0) {
-        rc = cli_error(cmd, EXIT_USAGE, "--memory-key frame: %s", "the block needs more neurons than inputs");
+        rc = cli_error(cmd, EXIT_USAGE, "--memory-key frame: the block needs more neurons than inputs");
         goto done;
     }
     double train_s = 0.0;

@@ -390,9 +390,11 @@ void pt_memory_parents(const pt_memory *m, int label, int *a, int *b)
  * (lb, a lower bound of that rank over all entries), at least k-G+1 stored
  * entries outrank the G-th candidate, so fewer than G candidates are in the
  * top k. The skip needs cg < lb (1 - 1e-5), so that a near tie, whose order
- * depends on rounding, is decided by the full comparison. That costs one
- * product of each entry with the candidates and one with its label's entries;
- * only the entries left are compared with every slot. */
+ * depends on rounding, is decided by the full comparison. cg (hi; -1 when
+ * there are fewer than G candidates) comes from compose's tau pass, which
+ * already compares every candidate with every slot; lb costs one product of
+ * each entry with its label's entries; only the entries left are compared
+ * with every slot. hi: slots from hi on are empty. */
 #define GUARD_CHUNK 64
 typedef struct { int label; size_t slot; } guard_item;
 static int cmp_item(const void *x, const void *y)
@@ -414,39 +416,29 @@ static void push_top(float *top, int *n, int cap, float v)
     top[i] = v;
 }
 
-static pt_status guard(const pt_memory *m, const pt_c32 *cand, size_t nc, int G, unsigned char *refuse)
+static pt_status guard(const pt_memory *m, size_t hi, const pt_c32 *cand, size_t nc, int G, const float *cg,
+                       unsigned char *refuse)
 {
-    size_t N = (size_t)m->cfg.capacity, d = (size_t)m->cfg.dim, hi = 0, ns = 0;
-    for (size_t j = 0; j < N; j++)
-        if (m->label[j] >= 0) hi = j + 1; /* slots past the last stored one are empty */
+    size_t d = (size_t)m->cfg.dim, ns = 0;
     int k = m->cfg.k, kk = k < (int)(m->count - 1 + nc) ? k : (int)(m->count - 1 + nc), rank = k - G + 1;
     size_t W = hi + nc;
     guard_item *it = pt_calloc(m->count, sizeof *it);
-    pt_c32 *Q = pt_calloc(GUARD_CHUNK * d, sizeof *Q), *S1 = pt_calloc(GUARD_CHUNK * (hi > nc ? hi : nc), sizeof *S1);
+    pt_c32 *Q = pt_calloc(GUARD_CHUNK * d, sizeof *Q), *S1 = pt_calloc(GUARD_CHUNK * hi, sizeof *S1);
     pt_c32 *S2 = pt_calloc(GUARD_CHUNK * nc, sizeof *S2);
-    float *cg = pt_calloc(hi, sizeof *cg), *lb = pt_calloc(hi, sizeof *lb), *sim = pt_calloc(W, sizeof *sim);
+    float *lb = pt_calloc(hi, sizeof *lb), *sim = pt_calloc(W, sizeof *sim);
     float *top = pt_calloc((size_t)k, sizeof *top);
     int *idx = pt_calloc((size_t)k, sizeof *idx);
     size_t *rows = pt_calloc(m->count, sizeof *rows);
     pt_c32 *G1 = NULL;
     pt_status st = PT_OK;
-    if (!it || !Q || !S1 || !S2 || !cg || !lb || !sim || !top || !idx || !rows) {
+    if (!it || !Q || !S1 || !S2 || !lb || !sim || !top || !idx || !rows) {
         st = pt_fail(PT_ENOMEM, "out of memory for the guard over %zu slots", hi);
         goto out;
     }
-    /* stored entries by label, then slot; and cg of each, from its chunk's product with the candidates */
+    /* stored entries by label, then slot */
     for (size_t j = 0; j < hi; j++)
         if (m->label[j] >= 0) it[ns].label = m->label[j], it[ns++].slot = j;
     qsort(it, ns, sizeof *it, cmp_item);
-    for (size_t r0 = 0; r0 < hi; r0 += GUARD_CHUNK) {
-        size_t nr = hi - r0 < GUARD_CHUNK ? hi - r0 : GUARD_CHUNK;
-        pt_cgemm_nc((float *)S2, (const float *)(m->M + r0 * d), (const float *)cand, nr, nc, d);
-        for (size_t r = 0; r < nr; r++) {
-            int n = 0;
-            for (size_t c = 0; c < nc; c++) push_top(top, &n, G, sq(S2[r * nc + c]));
-            cg[r0 + r] = n == G ? top[G - 1] : -1.0f; /* fewer than G candidates: never refused */
-        }
-    }
     /* lb: each label's entries against each other, chunk by chunk */
     for (size_t g0 = 0, g1; g0 < ns; g0 = g1) {
         for (g1 = g0; g1 < ns && it[g1].label == it[g0].label; g1++) continue;
@@ -491,7 +483,7 @@ static pt_status guard(const pt_memory *m, const pt_c32 *cand, size_t nc, int G,
         }
     }
 out:
-    free(it), free(Q), free(S1), free(S2), free(cg), free(lb), free(sim), free(top), free(idx), free(rows), free(G1);
+    free(it), free(Q), free(S1), free(S2), free(lb), free(sim), free(top), free(idx), free(rows), free(G1);
     return st;
 }
 
@@ -557,24 +549,35 @@ pt_status pt_memory_compose(pt_memory *m, int a, int b, const pt_compose_opts *o
     size_t B = np < RECALL_CHUNK ? np : RECALL_CHUNK, hi = 0;
     for (size_t j = 0; j < N; j++)
         if (m->label[j] >= 0) hi = j + 1;
+    /* with a guard, also each slot's G best squared similarities to the
+     * candidates (ctop, cnt of them), whose G-th is the guard's cg */
+    int G = o->guard;
     pt_c32 *S = pt_calloc(B * hi, sizeof *S);
-    if (!S) {
+    float *ctop = G ? pt_calloc(hi * (size_t)G, sizeof *ctop) : NULL;
+    int *cnt = G ? pt_calloc(hi, sizeof *cnt) : NULL;
+    if (!S || (G && (!ctop || !cnt))) {
+        free(S), free(ctop), free(cnt);
         st = pt_fail(PT_ENOMEM, "out of memory");
         goto done;
     }
-    int keep = 0;
     for (size_t i0 = 0; i0 < np; i0 += B) {
         size_t nbk = np - i0 < B ? np - i0 : B;
         pt_cgemm_nc((float *)S, (const float *)(keys + i0 * d), (const float *)m->M, nbk, hi, d);
         for (size_t i = i0; i < i0 + nbk; i++) {
+            const pt_c32 *row = S + (i - i0) * hi;
             float b2 = 0.0f; /* squared: one square root per composite, not per slot */
-            for (size_t s = 0; s < hi; s++)
-                if (m->label[s] >= 0 && sq(S[(i - i0) * hi + s]) > b2) b2 = sq(S[(i - i0) * hi + s]);
+            for (size_t s = 0; s < hi; s++) {
+                float v = sq(row[s]);
+                if (m->label[s] >= 0 && v > b2) b2 = v;
+            }
             best[i] = sqrtf(b2);
-            keep += best[i] < o->tau && !is_zero(keys + i * d, d);
+            if (G && best[i] < o->tau && !is_zero(keys + i * d, d))
+                for (size_t s = 0; s < hi; s++) push_top(ctop + s * (size_t)G, cnt + s, G, sq(row[s]));
         }
     }
     free(S);
+    /* in place: ctop[s] gets the G-th of slot s's list, read at s G + G - 1 >= s before it is written */
+    for (size_t s = 0; G && s < hi; s++) ctop[s] = cnt[s] == G ? ctop[s * (size_t)G + (size_t)G - 1] : -1.0f;
     /* compact the candidates (far enough, non-zero) to the front */
     size_t nc = 0;
     for (size_t i = 0; i < np; i++) {
@@ -582,11 +585,10 @@ pt_status pt_memory_compose(pt_memory *m, int a, int b, const pt_compose_opts *o
         if (nc != i) memcpy(keys + nc * d, keys + i * d, d * sizeof *keys);
         clen[nc++] = clen[i];
     }
-    keep = (int)nc;
-    if (nc > 0 && o->guard > 0) {
+    if (nc > 0 && G > 0) {
         unsigned char *refuse = pt_calloc(nc, 1);
-        if (!refuse || (st = guard(m, keys, nc, o->guard, refuse))) {
-            free(refuse);
+        if (!refuse || (st = guard(m, hi, keys, nc, G, ctop, refuse))) {
+            free(refuse), free(ctop), free(cnt);
             if (!st) st = pt_fail(PT_ENOMEM, "out of memory");
             goto done;
         }
@@ -598,13 +600,14 @@ pt_status pt_memory_compose(pt_memory *m, int a, int b, const pt_compose_opts *o
         }
         free(refuse);
         nref = nc - n2;
-        keep = (int)(nc = n2);
+        nc = n2;
     }
-    if (keep == 0 && nref > 0) {
+    free(ctop), free(cnt);
+    if (nc == 0 && nref > 0) {
         st = pt_fail(PT_ENOCONV, "compose %s+%s: the guard refused all %zu composites", an, bn, nref);
         goto done;
     }
-    if (keep == 0) {
+    if (nc == 0) {
         st = pt_fail(PT_ENOCONV, "compose %s+%s: no composite is farther than tau %g from the memory", an, bn,
                      (double)o->tau);
         goto done;
