@@ -18,6 +18,10 @@
 #      scores coordinates) and on the pixel-space one; and, for seeds 1-3, the
 #      default's 256:40 and 128:28 against the pixel-space tower's dense answer
 #      (a single seed moves the difference by about half a point);
+#      Then routed inference (eval --route R1:KEEP:EXACT) of the pixel-space
+#      tower, trained with --route-rank 48: one model against its own dense
+#      count and its own exact selection, seed 1 for several settings and
+#      12:400:48 for seeds 1-3;
 #   5. liquid topology against fixed ones of the start and end sizes;
 #   6. the MLP 784-512-512-10 (bench/mlp_baseline.py, 1 thread, 1 epoch):
 #      parameters, multiply-adds, single-image latency, accuracy.
@@ -54,7 +58,7 @@ model() {
     echo "{\"agree\": $agree, \"rodata\": ${rodata:-0}}" > "$TMP/${name}_obj.json"
 }
 model default
-model pixels --layers 2048:0.015625 --subspace 0
+model pixels --layers 2048:0.015625 --subspace 0 --route-rank 48
 model small --layers 288:0.111111 --subspace 0
 model sub28 --subspace 28
 
@@ -66,11 +70,15 @@ done
 for gp in 128:16 64:8 32:2; do
     run "$PT" eval --model "$TMP/pixels.safetensors" --data "$DATA" --sparse "$gp" --json >> "$TMP/sparse_pix.jsonl"
 done
+: > "$TMP/route.jsonl"
+for rt in 12:400:48 12:400:40 12:300:48 16:300:48 8:400:48; do
+    run "$PT" eval --model "$TMP/pixels.safetensors" --data "$DATA" --route "$rt" --json >> "$TMP/route.jsonl"
+done
 : > "$TMP/seeds.jsonl"
 for seed in 1 2 3; do
     if [ "$seed" != 1 ]; then
         run "$PT" train --data "$DATA" --seed $seed --quiet --out "$TMP/default.s.safetensors" > /dev/null
-        run "$PT" train --data "$DATA" --seed $seed --quiet --layers 2048:0.015625 --subspace 0 \
+        run "$PT" train --data "$DATA" --seed $seed --quiet --layers 2048:0.015625 --subspace 0 --route-rank 48 \
             --out "$TMP/pixels.s.safetensors" > /dev/null
     else
         cp "$TMP/default.safetensors" "$TMP/default.s.safetensors"
@@ -81,7 +89,7 @@ for seed in 1 2 3; do
             "$PY" -c 'import json,sys; r=json.load(sys.stdin); r["seed"]=int(sys.argv[1]); r["kind"]="default"; print(json.dumps(r))' \
             $seed >> "$TMP/seeds.jsonl"
     done
-    run "$PT" eval --model "$TMP/pixels.s.safetensors" --data "$DATA" --json |
+    run "$PT" eval --model "$TMP/pixels.s.safetensors" --data "$DATA" --route 12:400:48 --json |
         "$PY" -c 'import json,sys; r=json.load(sys.stdin); r["seed"]=int(sys.argv[1]); r["kind"]="pixels"; print(json.dumps(r))' \
         $seed >> "$TMP/seeds.jsonl"
 done
@@ -119,7 +127,7 @@ KEYS = (("default", "PhaseTower default (2304:0.015625, 56 principal components)
         ("small", "PhaseTower 288:0.111111 on pixels (--subspace 0)"), ("sub28", "PhaseTower default, --subspace 28"))
 m = {k: {p: J(f"{k}_{p}.json") for p in ("train", "info", "q8", "q16", "export", "obj")} for k, _ in KEYS}
 sparse, sparse_pix, liquid, mlp = L("sparse.jsonl"), L("sparse_pix.jsonl"), L("liquid.jsonl"), L("mlp.jsonl")[0]
-seeds = L("seeds.jsonl")
+seeds, route = L("seeds.jsonl"), L("route.jsonl")
 mlp_madds = 784 * 512 + 512 * 512 + 512 * 10
 print("## PhaseTower footprint, integer export, sparse inference, liquid topology\n")
 print(f"- Date: {e['DATE']}; machine: {e['CPU']}; commit {e['COMMIT']}; data: Fashion-MNIST (Debian); compiler: {e['CCV']}")
@@ -184,6 +192,28 @@ print("|---|---:|---:|---:|---:|---:|")
 for s in sparse_pix:
     print(f"| {s['sparse']} | {100*s['accuracy_sparse']:.2f} | {100*(s['accuracy_sparse']-s['accuracy']):+.2f} | "
           f"{s['madds_per_image_sparse']:,.0f} | {100*s['sparse_fraction']:.2f}% | {s['sparse_us_per_image']:.1f} |")
+print("\n### Routed sparse inference of the pixel-space tower (eval --route R1:KEEP:EXACT, one image at a time)\n")
+print(f"One model against its own dense count ({dp:,}) and its own exact selection: the pixel-space tower trained with "
+      "`--route-rank 48`. Every neuron is scored on the image's first R1 principal coordinates, the best KEEP on all 48, "
+      "the best EXACT of those on the pixels; the zero pixels of the raw image are skipped (exact algebra, docs/sparse.md). "
+      "The last column divides by a dense pass that skips the zero pixels too.\n")
+print("| R1:KEEP:EXACT | accuracy % | vs exact selection | multiply-adds/image | of its dense | of a zero-skipping dense pass | us/image |")
+print("|---|---:|---:|---:|---:|---:|---:|")
+for s in route:
+    print(f"| {s['sparse']} | {100*s['accuracy_sparse']:.2f} | {100*(s['accuracy_sparse']-s['accuracy']):+.2f} | "
+          f"{s['madds_per_image_sparse']:,.0f} | {100*s['sparse_fraction']:.2f}% | {100*s['sparse_fraction_zero_skip']:.2f}% | "
+          f"{s['sparse_us_per_image']:.1f} |")
+rows = [r for r in seeds if r["kind"] == "pixels"]
+print("\nSeeds 1-3, 12:400:48 (each pixel-space tower trained with the seed):\n")
+print("| seed | dense (exact selection) % | routed % | difference | of its dense | of a zero-skipping dense pass |")
+print("|---|---:|---:|---:|---:|---:|")
+for r in rows:
+    print(f"| {r['seed']} | {100*r['accuracy']:.2f} | {100*r['accuracy_sparse']:.2f} | {100*(r['accuracy_sparse']-r['accuracy']):+.2f} | "
+          f"{100*r['sparse_fraction']:.2f}% | {100*r['sparse_fraction_zero_skip']:.2f}% |")
+n = len(rows)
+print(f"| mean | {100*sum(r['accuracy'] for r in rows)/n:.2f} | {100*sum(r['accuracy_sparse'] for r in rows)/n:.2f} | "
+      f"{100*sum(r['accuracy_sparse']-r['accuracy'] for r in rows)/n:+.2f} | {100*max(r['sparse_fraction'] for r in rows):.2f}% (largest) | "
+      f"{100*max(r['sparse_fraction_zero_skip'] for r in rows):.2f}% (largest) |")
 print("\n### Liquid topology (last block; one pass)\n")
 print("| Run | arguments | test acc % | neurons start -> end | births | phase flips | deaths | train s | checkpoint bytes | us/image (single) |")
 print("|---|---|---:|---|---:|---:|---:|---:|---:|---:|")
@@ -192,7 +222,7 @@ for r in liquid:
     print(f"| {r['label']} | `{r['args']}` | {100*r['test_accuracy']:.2f} | {n0} -> {n1} | {r.get('births', 0)} | "
           f"{r.get('flips', 0)} | {r.get('deaths', 0)} | {r['train_seconds']:.2f} | {r['checkpoint_bytes']:,} | "
           f"{r['infer_us_single']:.1f} |")
-json.dump({"models": m, "sparse": sparse, "sparse_seeds": seeds, "sparse_pixels": sparse_pix, "liquid": liquid, "mlp": mlp, "mlp_madds": mlp_madds},
+json.dump({"models": m, "sparse": sparse, "sparse_seeds": seeds, "sparse_pixels": sparse_pix, "route": route, "liquid": liquid, "mlp": mlp, "mlp_madds": mlp_madds},
           open(f"bench/results/{e['STAMP']}-footprint.json", "w"), indent=1)
 print(f"\nRaw results: bench/results/{e['STAMP']}-footprint.json")
 PYEOF

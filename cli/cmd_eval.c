@@ -106,7 +106,8 @@ int cmd_eval(int argc, char **argv)
 {
     const char *cmd = "eval", *model = NULL, *data = PT_DEFAULT_DATA, *corrupt = NULL, *ood = NULL, *composite = NULL;
     const char *classes = NULL, *reject_score = NULL, *sparse = NULL, *pred_out = NULL;
-    int sp_groups = 0, sp_probe = 0, qbits = 0;
+    int sp_groups = 0, sp_probe = 0, qbits = 0, rt[3] = {0, 0, 0};
+    const char *route = NULL;
     double q_acc = 0.0, q_agree = 0.0, q_s = 0.0, q_macc = 0.0, q_cacc = 0.0;
     int *q_mem = NULL;
     uint8_t *q_conf = NULL;
@@ -116,7 +117,7 @@ int cmd_eval(int argc, char **argv)
     pt_derotate dro = {0.0, 0.0, 0.0, NULL};
     double dr_acc = 0.0, dr_turned = 0.0, dr_macc = 0.0, dr_cacc = 0.0;
     uint8_t *q_pred = NULL;
-    double sp_acc = 0.0, sp_madds = 0.0, sp_s = 0.0;
+    double sp_acc = 0.0, sp_madds = 0.0, sp_s = 0.0, sp_zs = 0.0;
     uint8_t keep[256];
     size_t limit = 0;
     uint64_t seed = 1;
@@ -132,6 +133,7 @@ int cmd_eval(int argc, char **argv)
         {"reject-score", OPT_STR, &reject_score, "confidence for --reject-below: memory (default with a memory), align (default without) or logit", 0, 0, 0},
         {"classes", OPT_STR, &classes, "test on these classes only (the in-distribution for --ood heldout)", 0, 0, 0},
         {"sparse", OPT_STR, &sparse, "also score with truly sparse inference, G:P (G neuron groups, P probed)", 0, 0, 0},
+        {"route", OPT_STR, &route, "also score with routed sparse inference, R1:KEEP:EXACT (a tower trained with --route-rank; docs/sparse.md)", 0, 0, 0},
         {"derotate", OPT_STR, &derotate, "also answer after a test-time search over turns of each image, MAX:STEP:MARGIN degrees (e.g. 45:7.5:0.03): the turn with the best score if it beats the unturned image's by more than MARGIN", 0, 0, 0},
         {"derotate-score", OPT_STR, &derotate_score, "score of a turn for --derotate: align (the tower's alignment, default) or memory (the memory's best similarity; needs a memory)", 0, 0, 0},
         {"spiking", OPT_INT, &spiking, "phasor networks: also run the event-driven spiking execution with T time bins per cycle", -1e9, 1e9, 0},
@@ -171,6 +173,19 @@ int cmd_eval(int argc, char **argv)
         if (p < 1 || *end || g < 1 || g > 1000000)
             return cli_error(cmd, EXIT_USAGE, "--sparse '%s': expected G:P, groups and probed groups, e.g. 128:16", sparse);
         sp_groups = (int)g, sp_probe = (int)p;
+    }
+    if (route) {
+        if (sparse) return cli_error(cmd, EXIT_USAGE, "--route and --sparse: choose one");
+        const char *q = route;
+        char *end = NULL;
+        for (int i = 0; i < 3; i++) {
+            long v = strtol(q, &end, 10);
+            if (end == q || v < 1 || v > 1000000 || *end != (i < 2 ? ':' : '\0'))
+                return cli_error(cmd, EXIT_USAGE, "--route '%s': expected R1:KEEP:EXACT, three positive counts, e.g. 12:400:48",
+                                 route);
+            rt[i] = (int)v, q = end + 1;
+        }
+        sparse = route;
     }
     if (derotate) {
         char *end;
@@ -302,7 +317,8 @@ int cmd_eval(int argc, char **argv)
     if (sparse) {
         pt_tower_index *ix = NULL;
         uint8_t *sp_pred = malloc(te.n);
-        if (!sp_pred || (st = pt_tower_index_build(t, sp_groups, sp_probe, &ix))) {
+        if (!sp_pred || (st = route ? pt_tower_route_build(t, rt[0], rt[1], rt[2], &ix)
+                                    : pt_tower_index_build(t, sp_groups, sp_probe, &ix))) {
             rc = cli_error(cmd, sp_pred ? cli_status_code(st) : EXIT_RUNTIME, "%s", sp_pred ? pt_errmsg() : "out of memory");
             free(sp_pred);
             goto done;
@@ -310,6 +326,7 @@ int cmd_eval(int argc, char **argv)
         double t1 = cli_now();
         st = pt_tower_index_predict(ix, te.x, te.n, sp_pred, &sp_madds);
         sp_s = cli_now() - t1;
+        sp_zs = pt_tower_madds_zero_skip(t, te.x, te.n);
         size_t ok = 0;
         for (size_t i = 0; i < te.n; i++) ok += sp_pred[i] == te.y[i];
         sp_acc = (double)ok / (double)te.n;
@@ -392,11 +409,16 @@ int cmd_eval(int argc, char **argv)
             printf(", \"memory_slots\": %zu, \"accuracy_memory\": %.6f, \"accuracy_combined\": %.6f, \"memory_tau\": %.9g, "
                    "\"memory_us_per_image\": %.3f",
                    pt_memory_count(mem), ev.mem_acc, ev.comb_acc, (double)tau, 1e6 * ev.mem_seconds / (double)te.n);
-        if (sparse)
-            printf(", \"sparse\": \"%d:%d\", \"accuracy_sparse\": %.6f, \"madds_per_image\": %zu, "
-                   "\"madds_per_image_sparse\": %.1f, \"sparse_fraction\": %.6f, \"sparse_us_per_image\": %.3f",
-                   sp_groups, sp_probe, sp_acc, pt_tower_madds(t), sp_madds, sp_madds / (double)pt_tower_madds(t),
-                   1e6 * sp_s / (double)te.n);
+        if (sparse) {
+            char spec[64];
+            if (route) snprintf(spec, sizeof spec, "%d:%d:%d", rt[0], rt[1], rt[2]);
+            else snprintf(spec, sizeof spec, "%d:%d", sp_groups, sp_probe);
+            printf(", \"sparse\": \"%s\", \"accuracy_sparse\": %.6f, \"madds_per_image\": %zu, "
+                   "\"madds_per_image_sparse\": %.1f, \"sparse_fraction\": %.6f, \"sparse_us_per_image\": %.3f, "
+                   "\"sparse_mode\": \"%s\", \"madds_per_image_zero_skip\": %.1f, \"sparse_fraction_zero_skip\": %.6f",
+                   spec, sp_acc, pt_tower_madds(t), sp_madds, sp_madds / (double)pt_tower_madds(t),
+                   1e6 * sp_s / (double)te.n, route ? "route" : "groups", sp_zs, sp_madds / sp_zs);
+        }
         if (qbits)
             printf(", \"quantize_bits\": %d, \"accuracy_quantized\": %.6f, \"quantized_agreement\": %.6f, "
                    "\"quantized_const_bytes\": %zu, \"quantized_us_per_image\": %.3f",
@@ -430,11 +452,16 @@ int cmd_eval(int argc, char **argv)
         if (composite)
             printf("composite '%s' (%zu averaged test images): recalled as '%s' %.2f%% by the memory, %.2f%% combined\n",
                    composite, cd.n, composite, 100.0 * cacc, 100.0 * ccomb);
-        if (sparse)
+        if (sparse && !route)
             printf("sparse inference %d:%d: accuracy %.2f%% with %.0f multiply-adds per image (%.2f%% of dense %zu), "
                    "%.1f us/image one at a time\n",
                    sp_groups, sp_probe, 100.0 * sp_acc, sp_madds, 100.0 * sp_madds / (double)pt_tower_madds(t),
                    pt_tower_madds(t), 1e6 * sp_s / (double)te.n);
+        if (route)
+            printf("routed sparse inference %d:%d:%d: accuracy %.2f%% with %.0f multiply-adds per image (%.2f%% of dense "
+                   "%zu; %.2f%% of %.0f for a dense pass that also skips zero pixels), %.1f us/image one at a time\n",
+                   rt[0], rt[1], rt[2], 100.0 * sp_acc, sp_madds, 100.0 * sp_madds / (double)pt_tower_madds(t),
+                   pt_tower_madds(t), 100.0 * sp_madds / sp_zs, sp_zs, 1e6 * sp_s / (double)te.n);
         if (qbits)
             printf("int%d model: accuracy %.2f%% (%+.2f points), same answer as float on %.2f%%, %zu bytes of constant "
                    "data, %.1f us/image\n",

@@ -39,10 +39,10 @@ int cmd_info(int argc, char **argv)
     if (json) {
         printf("{\"model\": \"tower\", \"layers\": \"%s\", \"n_in\": %d, \"n_classes\": %d, \"params\": %zu, "
                "\"active_params\": %zu, \"madds_per_image\": %zu, \"file_bytes\": %lld, \"export_bytes_int8\": %zu, "
-               "\"export_bytes_int16\": %zu, \"subspace\": %d, \"rule\": \"%s\", \"readout\": \"%s\", \"init\": \"%s\", "
+               "\"export_bytes_int16\": %zu, \"subspace\": %d, \"route\": %d, \"rule\": \"%s\", \"readout\": \"%s\", \"init\": \"%s\", "
                "\"eta\": %.9g, \"target_mag\": %.9g, \"seed\": %llu, \"skip\": [",
                spec, c->n_in, c->n_classes, pt_tower_param_count(t), pt_tower_active_params(t), pt_tower_madds(t), bytes,
-               flash[0], flash[1], c->subspace, pt_tower_rule_name(c->rule),
+               flash[0], flash[1], c->subspace, c->route, pt_tower_rule_name(c->rule),
                pt_tower_readout_name(c->readout), pt_tower_init_name(c->init), (double)c->eta, (double)c->target_mag,
                (unsigned long long)c->seed);
         for (int b = 1; b < c->n_blocks; b++) {
@@ -76,6 +76,8 @@ int cmd_info(int argc, char **argv)
         else
             printf("  multiply-adds   %zu per image (dense scoring; eval --sparse G:P measures sparse inference)\n",
                    pt_tower_madds(t));
+        if (c->route)
+            printf("  routing basis   %d principal components of the pixels (eval --route R1:KEEP:EXACT)\n", c->route);
         printf("  file            %lld bytes\n", bytes);
         if (flash[0])
             printf("  export          %zu bytes of constant data as int8, %zu as int16 (phasetower export)\n", flash[0],

@@ -43,6 +43,7 @@ int cmd_train(int argc, char **argv)
         {"readout", OPT_STR, &readout, "ridge (default), delta or code", 0, 0, 0},
         {"init", OPT_STR, &init, "imprint (default) or random", 0, 0, 0},
         {"subspace", OPT_INT, &cfg.subspace, "block 0 reads the image's first R principal components; 0: the pixels (default 56 for inputs larger than 56, else 0; docs/sparse.md)", 0, 1000000, 0},
+        {"route-rank", OPT_INT, &cfg.route, "also fit a routing basis of R principal components for eval --route (needs --subspace 0; default 0: none; docs/sparse.md)", 0, 1000000, 0},
         {"select", OPT_STR, &select, "soft (default: outputs shrunk by the (s+1)-th score) or hard (paper)", 0, 0, 0},
         {"births", OPT_FLAG, &cfg.births, "liquid topology: clone the most confident neuron (phase flipped) when none reaches --birth-tau", 0, 0, 0},
         {"deaths", OPT_FLAG, &cfg.deaths, "liquid topology: flip the phase of a neuron unselected for --death-steps samples, remove it after as many more", 0, 0, 0},
@@ -220,8 +221,8 @@ int cmd_train(int argc, char **argv)
                    "\"memory_seconds\": %.4f, \"test_accuracy_memory\": %.6f, \"test_accuracy_combined\": %.6f, ",
                    memory, mem_written, pt_memory_count(mem), pt_memory_bytes(mem), mem_s, ev.mem_acc, ev.comb_acc);
         }
-        printf("\"layers\": \"%s\", \"subspace\": %d, \"rule\": \"%s\", \"readout\": \"%s\", \"select\": \"%s\", "
-               "\"seed\": %llu}\n", spec, pt_tower_get_config(t)->subspace, pt_tower_rule_name(cfg.rule), pt_tower_readout_name(cfg.readout), pt_tower_select_name(cfg.select),
+        printf("\"layers\": \"%s\", \"subspace\": %d, \"route\": %d, \"rule\": \"%s\", \"readout\": \"%s\", \"select\": \"%s\", "
+               "\"seed\": %llu}\n", spec, pt_tower_get_config(t)->subspace, pt_tower_get_config(t)->route, pt_tower_rule_name(cfg.rule), pt_tower_readout_name(cfg.readout), pt_tower_select_name(cfg.select),
                (unsigned long long)cfg.seed);
     } else {
         int R = pt_tower_get_config(t)->subspace;

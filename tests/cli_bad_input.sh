@@ -227,6 +227,24 @@ else
   expect_bad "derotate score" "--derotate-score" -- "$bin" eval --model "$tmp/m.safetensors" --data "$good" --derotate 45:7.5:0.1 --derotate-score foo
   expect_bad "derotate score alone" "--derotate-score" -- "$bin" eval --model "$tmp/m.safetensors" --data "$good" --derotate-score memory
   expect_bad "derotate score no memory" "no memory" -- "$bin" eval --model "$tmp/m.safetensors" --data "$good" --derotate 45:7.5:0.1 --derotate-score memory
+  expect_bad "route rank with a subspace" "--subspace 0" -- "$bin" "${T[@]}" --route-rank 8
+  expect_bad "route rank too large" "--route-rank" -- "$bin" "${T[@]}" --subspace 0 --route-rank 400
+  expect_bad "route rank of two blocks" "one-block" -- "$bin" train --data "$good" --layers 64:0.1,32:0.1 --subspace 0 --route-rank 8 --out "$tmp/out.safetensors"
+  expect_bad "route without a basis" "routing basis" -- "$bin" eval --model "$tmp/m.safetensors" --data "$good" --route 4:40:20
+  if "$bin" train --data "$good" --layers 64:0.1 --subspace 0 --route-rank 8 --quiet --out "$tmp/mr.safetensors" > /dev/null; then
+    "$bin" eval --model "$tmp/mr.safetensors" --data "$good" --route 4:40:20 --json | grep -q '"sparse_mode": "route"' ||
+      { echo "FAIL [eval --route]"; fail=1; }
+    "$bin" info "$tmp/mr.safetensors" | grep -q "routing basis   8" || { echo "FAIL [info routing basis]"; fail=1; }
+    expect_bad "route spec" "--route" -- "$bin" eval --model "$tmp/mr.safetensors" --data "$good" --route 4:40
+    expect_bad "route spec garbage" "--route" -- "$bin" eval --model "$tmp/mr.safetensors" --data "$good" --route 4:40:2x
+    expect_bad "route and sparse" "--route" -- "$bin" eval --model "$tmp/mr.safetensors" --data "$good" --route 4:40:20 --sparse 8:2
+    expect_bad "route r1 above rank" "--route" -- "$bin" eval --model "$tmp/mr.safetensors" --data "$good" --route 9:40:20
+    expect_bad "route exact below s+1" "--route" -- "$bin" eval --model "$tmp/mr.safetensors" --data "$good" --route 4:40:3
+    expect_bad "route exact above keep" "--route" -- "$bin" eval --model "$tmp/mr.safetensors" --data "$good" --route 4:20:30
+    expect_bad "route keep above K" "--route" -- "$bin" eval --model "$tmp/mr.safetensors" --data "$good" --route 4:65:20
+  else
+    echo "FAIL [train --route-rank]"; fail=1
+  fi
   "$bin" eval --model "$tmp/m.safetensors" --data "$good" --derotate 20:10:0.05 --json | grep -q '"accuracy_derotate"' ||
     { echo "FAIL [eval --derotate]"; fail=1; }
   expect_bad "sparse spec" "--sparse" -- "$bin" eval --model "$tmp/m.safetensors" --data "$good" --sparse 8
@@ -261,13 +279,13 @@ else
   "$bin" export --model "$tmp/m.safetensors" --out "$tmp/x1" --json | grep -q '"const_bytes"' || { echo "FAIL [export --json]"; fail=1; }
 fi
 
-"$bin" train --help | grep -q -- "--train-limit" || { echo "FAIL [train --help]"; fail=1; }
-"$bin" eval --help | grep -q -- "--model" || { echo "FAIL [eval --help]"; fail=1; }
-"$bin" info --help | grep -q -- "--json" || { echo "FAIL [info --help]"; fail=1; }
-"$bin" compose --help | grep -q -- "--pairs" || { echo "FAIL [compose --help]"; fail=1; }
-"$bin" export --help | grep -q -- "--bits" || { echo "FAIL [export --help]"; fail=1; }
-"$bin" tpam --help | grep -q -- "--patterns" || { echo "FAIL [tpam --help]"; fail=1; }
-"$bin" train --model phasor --help | grep -q -- "--hidden" || { echo "FAIL [train --model phasor --help]"; fail=1; }
+"$bin" train --help > "$tmp/help" && grep -q -- "--train-limit" "$tmp/help" || { echo "FAIL [train --help]"; fail=1; }
+"$bin" eval --help > "$tmp/help" && grep -q -- "--model" "$tmp/help" || { echo "FAIL [eval --help]"; fail=1; }
+"$bin" info --help > "$tmp/help" && grep -q -- "--json" "$tmp/help" || { echo "FAIL [info --help]"; fail=1; }
+"$bin" compose --help > "$tmp/help" && grep -q -- "--pairs" "$tmp/help" || { echo "FAIL [compose --help]"; fail=1; }
+"$bin" export --help > "$tmp/help" && grep -q -- "--bits" "$tmp/help" || { echo "FAIL [export --help]"; fail=1; }
+"$bin" tpam --help > "$tmp/help" && grep -q -- "--patterns" "$tmp/help" || { echo "FAIL [tpam --help]"; fail=1; }
+"$bin" train --model phasor --help > "$tmp/help" && grep -q -- "--hidden" "$tmp/help" || { echo "FAIL [train --model phasor --help]"; fail=1; }
 # phasor networks: bad flags, and a checkpoint of the other kind
 expect_bad "phasor eps 0" "--eps" -- "$bin" train --model phasor --data "$good" --eps 0 --out "$tmp/out.safetensors"
 expect_bad "phasor act" "--act" -- "$bin" train --model phasor --data "$good" --act tanh --out "$tmp/out.safetensors"

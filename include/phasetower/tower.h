@@ -76,6 +76,11 @@ typedef struct pt_tower_config {
      * instead of K n_in. PT_SUBSPACE_AUTO (the default): PT_SUBSPACE_DEFAULT
      * when the input is larger than that, else 0; pt_tower_create resolves it. */
     int subspace;
+    /* R > 0: also fit a routing basis, the data's first R principal components
+     * (as for subspace), stored with the tower and used only by
+     * pt_tower_route_build (eval --route; docs/sparse.md). Needs block 0 to
+     * read pixels (subspace 0) and one block. 0 (the default): none. */
+    int route;
 } pt_tower_config;
 
 #define PT_SUBSPACE_AUTO (-1)
@@ -235,7 +240,8 @@ pt_status pt_tower_memorize(const pt_tower *t, pt_memory *m, const pt_dataset *d
  * alone); an image is scored against the `groups` centroids, then only the
  * neurons of the best `probe` groups (more groups if fewer than s+1 neurons
  * were scored). The index borrows t: keep t alive and unchanged while it is
- * used. PT_EINVAL: groups outside 1..K of a block, probe outside 1..groups. */
+ * used. PT_EINVAL: groups outside 1..K of a block, probe outside 1..groups.
+ * pt_tower_route_build (below) builds the other kind. */
 typedef struct pt_tower_index pt_tower_index;
 pt_status pt_tower_index_build(const pt_tower *t, int groups, int probe, pt_tower_index **out);
 void pt_tower_index_destroy(pt_tower_index *ix);
@@ -243,6 +249,21 @@ void pt_tower_index_destroy(pt_tower_index *ix);
  * the mean multiply-adds per image actually computed (centroids, scored
  * neurons, readout). */
 pt_status pt_tower_index_predict(const pt_tower_index *ix, const float *x, size_t n, uint8_t *pred, double *madds);
+/* Routed sparse inference of a one-block tower that reads pixels and has a
+ * routing basis U (cfg.route = R; docs/sparse.md). Per image: the raw image's
+ * non-zero pixels give its R coordinates U x~ (x~ . v = (x . v - mean(x) sum
+ * v) / |x - mean(x)|, so zero pixels cost nothing); every neuron is scored on
+ * the first r1 coordinates, the best `keep` on all R, and the best `exact` of
+ * those on the pixels; the others count as unscored. pt_tower_index_predict
+ * then counts R nnz + K r1 + keep (R - r1) + exact nnz (+ R + exact for the
+ * means) + 2 s C multiply-adds per image. PT_EINVAL: no basis, more than one
+ * block, r1 outside 1..R, exact outside s+1..keep, keep above K. */
+pt_status pt_tower_route_build(const pt_tower *t, int r1, int keep, int exact, pt_tower_index **out);
+/* Mean multiply-adds per image of dense inference that skips the zero pixels
+ * of each raw image x (n, n_in) in block 0 (K nnz + K, then the same as
+ * pt_tower_madds); pt_tower_madds(t) for a subspace tower, whose projection
+ * this does not change. */
+double pt_tower_madds_zero_skip(const pt_tower *t, const float *x, size_t n);
 
 /* safetensors checkpoint (docs/checkpoint-format.md). Written to a temp file
  * and renamed; load validates every tensor shape against the metadata.

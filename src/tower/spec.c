@@ -119,6 +119,11 @@ pt_status pt_tower_config_check(const pt_tower_config *c)
         return pt_fail(PT_EINVAL, "--birth-tau %g: must lie in (0, 1]", (double)c->birth_tau);
     if (c->subspace != PT_SUBSPACE_AUTO && (c->subspace < 0 || c->subspace >= c->n_in))
         return pt_fail(PT_EINVAL, "--subspace %d: must be 0 (off) or below the input size %d", c->subspace, c->n_in);
+    if (c->route < 0 || c->route >= c->n_in)
+        return pt_fail(PT_EINVAL, "--route-rank %d: must be 0 (off) or below the input size %d", c->route, c->n_in);
+    if (c->route > 0 && (c->subspace > 0 || c->n_blocks != 1))
+        return pt_fail(PT_EINVAL, "--route-rank %d needs a one-block tower whose block 0 reads pixels (--subspace 0)",
+                       c->route);
     int Klast = c->K[c->n_blocks - 1];
     if (c->max_neurons != 0 && (c->max_neurons < Klast || c->max_neurons > 1000000))
         return pt_fail(PT_EINVAL, "--max-neurons %d: must be 0 (K + K/4) or between the last block's K (%d) and 1000000",

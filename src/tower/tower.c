@@ -164,14 +164,14 @@ static void coords(const pt_tower *t, const float *x, float *y, int nb, float *l
     }
 }
 
-/* The subspace: the top R eigenvectors of the second moment of the first
- * (up to) 20,000 preprocessed samples, by subspace iteration (60 rounds of
- * Q <- orthonormalize(G Q) from a seeded Gaussian start, modified Gram-Schmidt
- * in double). Only the span matters: V^T V is the same for any orthonormal
- * basis of it. */
-static pt_status subspace_fit(pt_tower *t, const float *x, size_t n)
+/* The subspace (and the routing basis): the top R eigenvectors of the second
+ * moment of the first (up to) 20,000 preprocessed samples, by subspace
+ * iteration (60 rounds of Q <- orthonormalize(G Q) from a seeded Gaussian
+ * start, modified Gram-Schmidt in double), written to dst (R, n_in). Only the
+ * span matters: V^T V is the same for any orthonormal basis of it. */
+static pt_status subspace_fit(const pt_tower *t, const float *x, size_t n, size_t R, float *dst)
 {
-    size_t d = (size_t)t->cfg.n_in, R = (size_t)t->cfg.subspace, m = n < 20000 ? n : 20000, B = 1024;
+    size_t d = (size_t)t->cfg.n_in, m = n < 20000 ? n : 20000, B = 1024;
     float *G = pt_calloc(d * d, sizeof *G), *X = pt_calloc(B * d, sizeof *X), *Q = pt_calloc(R * d, sizeof *Q),
           *Z = pt_calloc(R * d, sizeof *Z);
     if (!G || !X || !Q || !Z) {
@@ -209,8 +209,7 @@ static pt_status subspace_fit(pt_tower *t, const float *x, size_t n)
         }
         memcpy(Z, Q, R * d * sizeof *Z);
     }
-    memcpy(t->V, Q, R * d * sizeof *Q);
-    t->v_ready = 1;
+    memcpy(dst, Q, R * d * sizeof *Q);
     free(G), free(X), free(Q), free(Z);
     return PT_OK;
 }
@@ -280,6 +279,8 @@ pt_status pt_tower_alloc(pt_tower *t)
     if (!t->C) return pt_fail(PT_ENOMEM, "out of memory for the codebook");
     if (c->subspace && !(t->V = pt_calloc((size_t)c->subspace * (size_t)c->n_in, sizeof(float))))
         return pt_fail(PT_ENOMEM, "out of memory for the subspace");
+    if (c->route && !(t->U = pt_calloc((size_t)c->route * (size_t)c->n_in, sizeof(float))))
+        return pt_fail(PT_ENOMEM, "out of memory for the routing basis");
     return PT_OK;
 }
 
@@ -293,6 +294,7 @@ void pt_tower_destroy(pt_tower *t)
     }
     free(t->C);
     free(t->V);
+    free(t->U);
     free(t);
 }
 
@@ -315,6 +317,10 @@ pt_status pt_tower_create(const pt_tower_config *cfg, pt_tower **out)
     if (!t) return pt_fail(PT_ENOMEM, "out of memory for the tower");
     t->cfg = *cfg;
     if (t->cfg.subspace == PT_SUBSPACE_AUTO) t->cfg.subspace = cfg->n_in > PT_SUBSPACE_DEFAULT ? PT_SUBSPACE_DEFAULT : 0;
+    if (t->cfg.route && t->cfg.subspace) {
+        free(t);
+        return pt_fail(PT_EINVAL, "--route-rank %d needs block 0 to read pixels: add --subspace 0", cfg->route);
+    }
     if ((st = pt_tower_alloc(t))) {
         pt_tower_destroy(t);
         return st;
@@ -837,7 +843,14 @@ pt_status pt_tower_train(pt_tower *t, const float *x, const uint8_t *y, size_t n
         if (y[i] >= c->n_classes) return pt_fail(PT_EINVAL, "label %d of sample %zu outside 0..%d", y[i], i, c->n_classes - 1);
     pt_status st = check_input(t, x, n);
     if (st) return st;
-    if (t->V && !t->v_ready && (st = subspace_fit(t, x, n))) return st;
+    if (t->V && !t->v_ready) {
+        if ((st = subspace_fit(t, x, n, (size_t)c->subspace, t->V))) return st;
+        t->v_ready = 1;
+    }
+    if (t->U && !t->u_ready) {
+        if ((st = subspace_fit(t, x, n, (size_t)c->route, t->U))) return st;
+        t->u_ready = 1;
+    }
     if (!t->initialized && (st = imprint(t, x, y, n))) return st;
 
     int L = c->n_blocks;

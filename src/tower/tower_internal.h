@@ -26,6 +26,8 @@ struct pt_tower {
     long births[PT_TOWER_MAXBLOCKS], flips[PT_TOWER_MAXBLOCKS], deaths[PT_TOWER_MAXBLOCKS]; /* liquid topology */
     float *V;         /* (cfg.subspace, n_in) orthonormal rows: block 0 reads x~ V^T, or NULL */
     int v_ready;      /* V fitted (by the first training call) or loaded */
+    float *U;         /* (cfg.route, n_in) orthonormal rows: the routing basis of eval --route, or NULL */
+    int u_ready;      /* U fitted or loaded */
 };
 
 /* s for a block from K and its fraction. */

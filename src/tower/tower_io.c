@@ -33,7 +33,7 @@ pt_status pt_model_save(const pt_tower *t, const pt_memory *mem, const char *pat
 {
     const pt_tower_config *c = &t->cfg;
     int L = c->n_blocks;
-    pt_st_tensor ts[4 * PT_TOWER_MAXBLOCKS + 2 + PT_MEMORY_ST_MAX];
+    pt_st_tensor ts[4 * PT_TOWER_MAXBLOCKS + 3 + PT_MEMORY_ST_MAX]; /* blocks, codebook, subspace, route, memory */
     size_t nt = 0;
     for (int l = 0; l < L; l++) {
         const pt_block *b = &t->b[l];
@@ -66,6 +66,13 @@ pt_status pt_model_save(const pt_tower *t, const pt_memory *mem, const char *pat
         snprintf(sv->name, sizeof sv->name, "subspace");
         sv->dtype = PT_ST_F32, sv->ndim = 2, sv->shape[0] = (size_t)c->subspace, sv->shape[1] = (size_t)c->n_in;
         sv->data = t->V;
+    }
+    if (t->U) { /* only with --route-rank */
+        pt_st_tensor *su = &ts[nt++];
+        memset(su, 0, sizeof *su);
+        snprintf(su->name, sizeof su->name, "route");
+        su->dtype = PT_ST_F32, su->ndim = 2, su->shape[0] = (size_t)c->route, su->shape[1] = (size_t)c->n_in;
+        su->data = t->U;
     }
 
     char v[META_MAX][64];
@@ -102,6 +109,7 @@ pt_status pt_model_save(const pt_tower *t, const pt_memory *mem, const char *pat
     META("flips", "%ld", t->flips[L - 1]);
     META("deaths", "%ld", t->deaths[L - 1]);
     if (c->subspace) META("subspace", "%d", c->subspace);
+    if (c->route) META("route", "%d", c->route);
 #undef META
     meta[2 * nm] = "layers";
     meta[2 * nm + 1] = layers;
@@ -117,6 +125,17 @@ pt_status pt_model_save(const pt_tower *t, const pt_memory *mem, const char *pat
     pt_status st = pt_st_write(path, ts, nt, meta, nm);
     free(free32);
     return st;
+}
+
+/* A basis tensor (rows, n_in) that must be finite. */
+static pt_status get_basis(const pt_st_file *f, const char *path, const char *name, int rows, int n_in, float *dst)
+{
+    size_t vs[2] = {(size_t)rows, (size_t)n_in};
+    pt_status st = pt_st_get(f, path, PT_ST_F32, name, 2, vs, dst);
+    if (st) return st;
+    for (size_t i = 0; i < vs[0] * vs[1]; i++)
+        if (!isfinite(dst[i])) return pt_fail(PT_EFORMAT, "%s: tensor '%s' has a non-finite value", path, name);
+    return PT_OK;
 }
 
 static pt_status load_from(const pt_st_file *f, const char *path, pt_tower **out, pt_memory **mem)
@@ -184,6 +203,10 @@ static pt_status load_from(const pt_st_file *f, const char *path, pt_tower **out
         if ((st = pt_st_meta_num(f, path, "subspace", 1, 1e6, &d))) return st;
         c.subspace = (int)d;
     }
+    if (pt_st_meta(f, "route")) { /* optional: only towers trained with --route-rank have one */
+        if ((st = pt_st_meta_num(f, path, "route", 1, 1e6, &d))) return st;
+        c.route = (int)d;
+    }
     if ((st = pt_tower_config_check(&c))) return pt_fail(PT_EFORMAT, "%s: metadata: %s", path, pt_errmsg());
 
     float *P0 = NULL; /* block 0 rows of an older subspace file, in pixel space */
@@ -223,15 +246,14 @@ static pt_status load_from(const pt_st_file *f, const char *path, pt_tower **out
     }
     size_t sh[3] = {(size_t)c.n_classes, (size_t)t->b[c.n_blocks - 1].K, 2};
     if ((st = pt_st_get(f, path, PT_ST_F32, "codebook", 3, sh, t->C))) goto fail;
-    size_t nsub = t->V != NULL;
+    size_t nsub = (t->V != NULL) + (t->U != NULL);
+    if (t->U) {
+        if ((st = get_basis(f, path, "route", c.route, c.n_in, t->U))) goto fail;
+        t->u_ready = 1;
+    }
     if (t->V) {
         size_t vs[2] = {(size_t)c.subspace, (size_t)c.n_in};
-        if ((st = pt_st_get(f, path, PT_ST_F32, "subspace", 2, vs, t->V))) goto fail;
-        for (size_t i = 0; i < vs[0] * vs[1]; i++)
-            if (!isfinite(t->V[i])) {
-                st = pt_fail(PT_EFORMAT, "%s: tensor 'subspace' has a non-finite value", path);
-                goto fail;
-            }
+        if ((st = get_basis(f, path, "subspace", c.subspace, c.n_in, t->V))) goto fail;
         t->v_ready = 1;
         if (P0) { /* the directions lie in the subspace: their coordinates are P V^T */
             pt_sgemm_nt(t->b[0].P, P0, t->V, (size_t)t->b[0].K, vs[0], vs[1], 1.0f, 0.0f);
@@ -244,7 +266,8 @@ static pt_status load_from(const pt_st_file *f, const char *path, pt_tower **out
     if ((st = pt_memory_st_load(f, path, t->b[c.n_blocks - 1].K, &m, &nmem))) goto fail;
     if (pt_st_count(f) != 4 * (size_t)c.n_blocks + 1 + nsub + nmem) {
         st = pt_fail(PT_EFORMAT, "%s: %zu tensors, expected %zu for %d blocks%s%s", path, pt_st_count(f),
-                     4 * (size_t)c.n_blocks + 1 + nsub + nmem, c.n_blocks, nsub ? ", a subspace" : "",
+                     4 * (size_t)c.n_blocks + 1 + nsub + nmem, c.n_blocks,
+                     t->V ? ", a subspace" : t->U ? ", a routing basis" : "",
                      m ? " and a memory" : "");
         pt_memory_destroy(m);
         goto fail;
