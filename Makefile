@@ -9,7 +9,8 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 DATA       ?= /usr/share/datasets/fashion-mnist
-DEPS       := cmake make gcc libopenblas-dev zlib1g-dev libpng-dev dataset-fashion-mnist python3-numpy
+DEPS       := cmake make gcc pkg-config libopenblas-dev liblapacke-dev libjansson-dev zlib1g-dev libpng-dev \
+              dataset-fashion-mnist python3-numpy
 BENCH_DEPS := python3-torch
 JOBS       ?= 2
 

@@ -1,15 +1,13 @@
-/* OpenBLAS/LAPACK behind one wrapper, plus the naive reference kernels the
- * tests use as oracles. LAPACK's dpotrf/dpotrs come with Debian's OpenBLAS;
- * they are declared here with the Fortran calling convention. */
+/* OpenBLAS and LAPACK behind one wrapper, plus the naive reference kernels
+ * the tests use as oracles. Prototypes come from the libraries' own headers:
+ * cblas.h (OpenBLAS, which also declares openblas_set_num_threads) and
+ * lapacke.h (Debian's liblapacke-dev; the LAPACK routines themselves resolve
+ * to OpenBLAS's build of them). */
 #include <math.h>
 #include <cblas.h>
+#include <lapacke.h>
 #include "linalg/linalg.h"
 #include "internal.h"
-
-void openblas_set_num_threads(int num_threads);
-void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info);
-void dpotrs_(const char *uplo, const int *n, const int *nrhs, const double *a, const int *lda,
-             double *b, const int *ldb, int *info);
 
 void pt_linalg_set_threads(int n) { openblas_set_num_threads(n < 1 ? 1 : n); }
 
@@ -136,23 +134,39 @@ float pt_sdot_ref(const float *restrict a, const float *restrict b, size_t n)
     return (float)acc;
 }
 
+void pt_dsyrk_tn(double *restrict S, const double *restrict X, size_t n, size_t k)
+{
+    if (n == 0) return;
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)n, (int)k, 1.0, X, (int)n, 1.0, S, (int)n);
+}
+
+void pt_dgemm_tn(double *restrict C, const double *restrict A, const double *restrict B, size_t m, size_t n, size_t k,
+                 double alpha, double beta)
+{
+    if (m == 0 || n == 0) return;
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)m, (int)n, (int)k, alpha, A, (int)m, B, (int)n, beta, C,
+                (int)n);
+}
+
 int pt_dposv(double *G, double *H, size_t n, size_t m)
 {
     /* Row-major symmetric G equals its column-major transpose, so 'L' in
      * column-major is the row-major upper triangle; H row-major (n, m) is the
-     * column-major (m, n) matrix H^T, so we solve with H transposed in place. */
-    int nn = (int)n, mm = (int)m, info = 0;
-    dpotrf_("L", &nn, G, &nn, &info);
-    if (info != 0) return info;
+     * column-major (m, n) matrix H^T, so we solve with H transposed in place.
+     * The _work entry points in column-major order call dpotrf/dpotrs as they
+     * are, with no copy or transposition of their own. */
+    lapack_int nn = (lapack_int)n, mm = (lapack_int)m;
+    lapack_int info = LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', nn, G, nn);
+    if (info != 0) return (int)info;
     double *Ht = pt_calloc(n * m, sizeof *Ht);
     if (!Ht) return -1;
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < m; j++) Ht[j * n + i] = H[i * m + j];
-    dpotrs_("L", &nn, &mm, G, &nn, Ht, &nn, &info);
+    info = LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, 'L', nn, mm, G, nn, Ht, nn);
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < m; j++) H[i * m + j] = Ht[j * n + i];
     free(Ht);
-    return info;
+    return (int)info;
 }
 
 int pt_dposv_ref(double *G, double *H, size_t n, size_t m)

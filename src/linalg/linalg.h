@@ -35,6 +35,13 @@ void pt_cgemm_nn_ref(float *restrict C, const float *restrict A, const float *re
 float pt_sdot(const float *restrict a, const float *restrict b, size_t n);
 float pt_sdot_ref(const float *restrict a, const float *restrict b, size_t n);
 
+/* Double precision, for the normal equations of readouts:
+ * S (n, n) upper triangle = X^T X for X (k, n) (the lower triangle is left alone). */
+void pt_dsyrk_tn(double *restrict S, const double *restrict X, size_t n, size_t k);
+/* C = alpha * A^T * B + beta * C.  C: (m, n), A: (k, m), B: (k, n). */
+void pt_dgemm_tn(double *restrict C, const double *restrict A, const double *restrict B, size_t m, size_t n, size_t k,
+                 double alpha, double beta);
+
 /* Solve (G) W = H in place for symmetric positive definite G (n, n), H (n, m)
  * row-major, via Cholesky (LAPACK dpotrf/dpotrs). G is overwritten by its factor,
  * H by the solution W. Returns 0 on success, >0 if G is not positive definite,

@@ -1,0 +1,62 @@
+/* Fixed-point solvers (family-neutral): find z* = f(z*) for a map f on n
+ * floats (a complex state is its interleaved real and imaginary parts), as a
+ * deep-equilibrium model or a settling network needs. Every solve reports
+ * what happened in an info struct (iterations, residual history, converged)
+ * and returns PT_ENOCONV instead of silently handing back the last iterate
+ * when it did not converge; it checks isfinite at every step.
+ *  - NAIVE: damped iteration z <- (1 - a) z + a f(z).
+ *  - ANDERSON: Anderson acceleration of type II over the last m residuals
+ *    (Walker & Ni 2011), a small regularized least-squares problem per step,
+ *    damped by a.
+ * The residual of step t is ||f(z_t) - z_t|| / (||f(z_t)|| + 1e-30); the solve
+ * converges when it falls below tol. docs/numerics.md derives both. */
+#ifndef PHASETOWER_SOLVE_H
+#define PHASETOWER_SOLVE_H
+
+#include "phasetower/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* fz (n) = f(z (n)); z and fz never alias. A status other than PT_OK stops
+ * the solve and is returned as is. */
+typedef pt_status (*pt_fixpoint_fn)(void *user, const float *z, float *fz);
+
+typedef enum pt_fixpoint_method { PT_FIXPOINT_NAIVE = 0, PT_FIXPOINT_ANDERSON = 1 } pt_fixpoint_method;
+
+typedef struct pt_fixpoint_config {
+    pt_fixpoint_method method; /* default ANDERSON */
+    int max_iter;              /* 1..100000 (default 50) */
+    double tol;                /* relative residual to reach, > 0 (default 1e-4) */
+    float damping;             /* a in (0, 1] (default 1) */
+    int memory;                /* Anderson: residuals kept, 1..64 (default 5) */
+    double lambda;             /* Anderson: Tikhonov term of the least squares, >= 0 (default 1e-8) */
+} pt_fixpoint_config;
+
+typedef struct pt_fixpoint_info {
+    int iterations;   /* evaluations of f */
+    int converged;    /* 1 when the residual fell below tol */
+    double residual;  /* the last residual */
+    /* optional, caller-owned: residual of each iteration (max_iter entries),
+     * or NULL */
+    double *history;
+} pt_fixpoint_info;
+
+typedef struct pt_fixpoint pt_fixpoint;
+
+pt_fixpoint_config pt_fixpoint_config_default(void);
+pt_status pt_fixpoint_config_check(const pt_fixpoint_config *c); /* PT_EINVAL naming the field */
+/* Workspace for states of n floats (allocated once: solves never allocate). */
+pt_status pt_fixpoint_create(const pt_fixpoint_config *c, size_t n, pt_fixpoint **out);
+void pt_fixpoint_destroy(pt_fixpoint *s);
+/* Iterate from z (n, in: the start; out: the last iterate, the fixed point
+ * when converged). info (may be NULL) is filled in every case. PT_ENOCONV when
+ * max_iter evaluations did not reach tol or a value turned non-finite (the
+ * message says which); f's own failure is passed through. */
+pt_status pt_fixpoint_solve(pt_fixpoint *s, pt_fixpoint_fn f, void *user, float *z, pt_fixpoint_info *info);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,3 @@
+/* placeholder: implemented in a following commit */
+#include "internal.h"
+typedef int pt_placeholder_fixpoint;
