@@ -1,7 +1,9 @@
 /* Strict option parsing for the CLI: "--name value" or "--name=value"; numbers
  * must parse completely, be finite and lie in range; anything unknown is an
- * error naming the flag. */
+ * error naming the flag. Library messages name parameters ("tower.eta"); the
+ * option tables say which flag sets which, so errors show flags. */
 #define _POSIX_C_SOURCE 200809L
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -35,10 +37,10 @@ double cli_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static void print_usage(const char *usage, const opt *opts)
+static void print_usage(const cli_cmd *c)
 {
-    printf("%s\n\nOptions:\n", usage);
-    for (const opt *o = opts; o->name; o++) {
+    printf("%s\n\nOptions:\n", c->usage);
+    for (const opt *o = c->opts; o->name; o++) {
         const char *arg = o->kind == OPT_FLAG ? "" : o->kind == OPT_STR ? " STR" : o->kind == OPT_FLOAT ? " X" : " N";
         char left[48];
         snprintf(left, sizeof left, "--%s%s", o->name, arg);
@@ -84,13 +86,12 @@ static int set_value(const char *cmd, opt *o, const char *v)
     return 0;
 }
 
-int cli_parse(const char *cmd, const char *usage, opt *opts, int argc, char **argv, int first,
-              const char **positional)
+int cli_parse(const cli_cmd *c, int argc, char **argv, const char **positional)
 {
-    for (int i = first; i < argc; i++) {
+    for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            print_usage(usage, opts);
+            print_usage(c);
             return -1;
         }
         if (strncmp(a, "--", 2) != 0) {
@@ -98,27 +99,72 @@ int cli_parse(const char *cmd, const char *usage, opt *opts, int argc, char **ar
                 *positional = a;
                 continue;
             }
-            return cli_error(cmd, EXIT_USAGE, "unexpected argument '%s' (see --help)", a);
+            return cli_error(c->name, EXIT_USAGE, "unexpected argument '%s' (see --help)", a);
         }
         const char *name = a + 2, *eq = strchr(name, '=');
         size_t len = eq ? (size_t)(eq - name) : strlen(name);
         opt *o = NULL;
-        for (opt *q = opts; q->name; q++)
+        for (opt *q = c->opts; q->name; q++)
             if (strlen(q->name) == len && !strncmp(q->name, name, len)) o = q;
-        if (!o) return cli_error(cmd, EXIT_USAGE, "unknown option '--%.*s' (see --help)", (int)len, name);
-        if (o->seen) return cli_error(cmd, EXIT_USAGE, "option '--%s' given twice", o->name);
+        if (!o && c->what)
+            return cli_error(c->name, EXIT_USAGE, "unknown option '--%.*s' for %s (see --help)", (int)len, name, c->what);
+        if (!o) return cli_error(c->name, EXIT_USAGE, "unknown option '--%.*s' (see --help)", (int)len, name);
+        if (o->seen) return cli_error(c->name, EXIT_USAGE, "option '--%s' given twice", o->name);
         o->seen = 1;
         if (o->kind == OPT_FLAG) {
-            if (eq) return cli_error(cmd, EXIT_USAGE, "option '--%s' takes no value", o->name);
+            if (eq) return cli_error(c->name, EXIT_USAGE, "option '--%s' takes no value", o->name);
             *(int *)o->dst = 1;
             continue;
         }
         const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
-        if (!v) return cli_error(cmd, EXIT_USAGE, "option '--%s' needs a value", o->name);
-        int rc = set_value(cmd, o, v);
+        if (!v) return cli_error(c->name, EXIT_USAGE, "option '--%s' needs a value", o->name);
+        int rc = set_value(c->name, o, v);
         if (rc) return rc;
     }
     return 0;
+}
+
+const char *cli_peek_opt(int argc, char **argv, const char *name)
+{
+    size_t n = strlen(name);
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) || strncmp(a + 2, name, n)) continue;
+        if (a[2 + n] == '=') return a + 3 + n;
+        if (a[2 + n] == '\0') return i + 1 < argc ? argv[i + 1] : NULL;
+    }
+    return NULL;
+}
+
+/* 1 if s[i] starts the whole token tok: not preceded or followed by a name character */
+static int token_at(const char *s, size_t i, const char *tok, size_t n)
+{
+    if (strncmp(s + i, tok, n)) return 0;
+    char before = i ? s[i - 1] : ' ', after = s[i + n];
+    int name_b = isalnum((unsigned char)before) || before == '_' || before == '.' || before == '-';
+    int name_a = isalnum((unsigned char)after) || after == '_';
+    return !name_b && !name_a;
+}
+
+int cli_lib_error(const cli_cmd *c, pt_status st, const char *prefix)
+{
+    const char *m = pt_errmsg();
+    char out[1024];
+    size_t k = 0;
+    for (size_t i = 0; m[i] && k + 48 < sizeof out;) {
+        const opt *hit = NULL;
+        for (const opt *o = c->opts; o->name && !hit; o++)
+            if (o->param && token_at(m, i, o->param, strlen(o->param))) hit = o;
+        if (hit) {
+            k += (size_t)snprintf(out + k, sizeof out - k, "--%s", hit->name);
+            i += strlen(hit->param);
+        } else {
+            out[k++] = m[i++];
+        }
+    }
+    out[k] = '\0';
+    if (st == PT_ENOMEM && !*out) snprintf(out, sizeof out, "out of memory");
+    return cli_error(c->name, cli_status_code(st), "%s%s%s", prefix ? prefix : "", prefix ? ": " : "", out);
 }
 
 int cli_path_writable(const char *path)
@@ -161,17 +207,6 @@ int cli_parse_classes(const char *cmd, const char *spec, int n_classes, uint8_t 
     return 0;
 }
 
-void cli_json_string(const char *s)
-{
-    putchar('"');
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') printf("\\%c", *p);
-        else if (*p < 0x20) printf("\\u%04x", *p);
-        else putchar(*p);
-    }
-    putchar('"');
-}
-
 int cli_write_labels(const char *cmd, const char *path, const uint8_t *y, const int *mem, const uint8_t *conf, size_t n)
 {
     char tmp[4096];
@@ -193,9 +228,4 @@ int cli_write_labels(const char *cmd, const char *path, const uint8_t *y, const 
         return cli_error(cmd, EXIT_RUNTIME, "%s: writing failed", path);
     }
     return 0;
-}
-
-void cli_checkpoint_kind(const char *path, char *kind, size_t len)
-{
-    if (!path || pt_checkpoint_kind(path, kind, len) != PT_OK) snprintf(kind, len, "%s", "");
 }

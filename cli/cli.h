@@ -1,6 +1,8 @@
-/* Shared pieces of the phasetower command line: a table-driven option parser
- * (strict numbers, one-line errors, exit code 2), a progress bar, timing and
- * the usage error helper. Uses the public API only. */
+/* Shared pieces of the phasetower command line: the command and family
+ * tables, a table-driven option parser (strict numbers, one-line errors,
+ * exit code 2), library errors with parameter names turned into flags, one
+ * report sink for the text and the JSON form of a result, a progress bar, and
+ * loading models with their memory. Uses the public API only. */
 #ifndef PT_CLI_H
 #define PT_CLI_H
 
@@ -10,6 +12,36 @@
 
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
+#define PT_DEFAULT_DATA "/usr/share/datasets/fashion-mnist"
+
+/* ---- the tables (main.c) ---- */
+
+/* A model family: its name (the --model of train, the kind of a checkpoint)
+ * and its subcommands, each of which parses its own options. */
+typedef struct cli_family {
+    const char *name;
+    const char *summary;
+    int (*train)(int argc, char **argv);
+    int (*eval)(int argc, char **argv);
+    int (*info)(int argc, char **argv);
+} cli_family;
+extern const cli_family cli_families[];
+/* The family of that name, or NULL. */
+const cli_family *cli_family_find(const char *name);
+
+int cli_tower_train(int argc, char **argv); /* tower.c */
+int cli_tower_eval(int argc, char **argv);  /* tower_eval.c */
+int cli_tower_info(int argc, char **argv);  /* tower.c */
+int cli_phasor_train(int argc, char **argv); /* phasor.c */
+int cli_phasor_eval(int argc, char **argv);
+int cli_phasor_info(int argc, char **argv);
+int cmd_compose(int argc, char **argv);
+int cmd_corrupt(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_tpam(int argc, char **argv);
+
+/* ---- options (args.c) ---- */
+
 typedef enum opt_kind { OPT_FLAG, OPT_STR, OPT_INT, OPT_SIZE, OPT_U64, OPT_FLOAT } opt_kind;
 
 typedef struct opt {
@@ -18,15 +50,25 @@ typedef struct opt {
     void *dst;         /* int* (FLAG, INT), const char** (STR), size_t*, uint64_t*, float* */
     const char *help;
     double lo, hi;     /* inclusive range for numbers (ignored when lo > hi) */
+    const char *param; /* the library's name for what the flag sets ("tower.eta"), or NULL */
     int seen;
 } opt;
 
-/* Parse argv[first..argc) against opts (terminated by name == NULL). Positional
- * arguments are stored into *positional (at most one; NULL if none allowed).
- * Returns 0, or prints one line to stderr and returns EXIT_USAGE. --help prints
- * usage to stdout and returns -1. */
-int cli_parse(const char *cmd, const char *usage, opt *opts, int argc, char **argv, int first,
-              const char **positional);
+/* A subcommand's options: name ("train"), usage text, the table (ended by
+ * name == NULL) and what it applies to ("a tower"), named by errors. */
+typedef struct cli_cmd {
+    const char *name, *usage;
+    opt *opts;
+    const char *what;
+} cli_cmd;
+
+/* Parse argv[2..argc) against c->opts; a positional argument goes to
+ * *positional (at most one; refused when positional is NULL). Returns 0, or
+ * prints one line to stderr and returns EXIT_USAGE; --help prints the usage
+ * to stdout and returns -1. */
+int cli_parse(const cli_cmd *c, int argc, char **argv, const char **positional);
+/* The value of --name in argv (as "--name V" or "--name=V"), or NULL. */
+const char *cli_peek_opt(int argc, char **argv, const char *name);
 
 /* Print "phasetower <cmd>: <msg>" to stderr and return code. */
 int cli_error(const char *cmd, int code, const char *fmt, ...)
@@ -36,12 +78,58 @@ int cli_error(const char *cmd, int code, const char *fmt, ...)
     ;
 /* Exit code for a library status: 2 for bad input (EINVAL, EFORMAT, EIO), 1 otherwise. */
 int cli_status_code(pt_status st);
+/* A library failure: pt_errmsg() (prefixed by prefix when not NULL) with each
+ * parameter name of c's options turned into its flag, printed as by
+ * cli_error with the status' exit code. */
+int cli_lib_error(const cli_cmd *c, pt_status st, const char *prefix);
 
 double cli_now(void);
 
-/* Mean microseconds of pt_tower_predict on one image, over the first
- * min(1000, n) images of d; -1 if a prediction fails. */
-double cli_single_latency_us(const pt_tower *t, const pt_dataset *d);
+/* 1 if path is not a directory and the directory that would hold it is
+ * writable (so we can fail before the work, not after). */
+int cli_path_writable(const char *path);
+/* Parse a class list "0-4", "0,2,5-7" into mask[c] = 1 (classes below
+ * n_classes). 0, or prints the error and returns EXIT_USAGE. */
+int cli_parse_classes(const char *cmd, const char *spec, int n_classes, uint8_t mask[256]);
+/* Write n labels to path, one per line ("y mem conf" when mem is not NULL),
+ * through a temporary file renamed into place. 0, or prints the error and
+ * returns the exit code. */
+int cli_write_labels(const char *cmd, const char *path, const uint8_t *y, const int *mem, const uint8_t *conf, size_t n);
+/* Mean microseconds of e's pass on one image, over the first min(1000, n)
+ * images of d; -1 if a pass fails. */
+double cli_single_latency_us(const pt_embedder *e, const pt_dataset *d);
+
+/* ---- the report sink (report.c) ---- */
+
+/* A result printed once: as text lines, or as one JSON object (jansson) on
+ * stdout. Each analysis adds its fields and its text in one place; the sink
+ * prints only the form asked for. Numbers are rounded to the decimals given
+ * (floats to their shortest exact decimal). */
+typedef struct cli_report cli_report;
+cli_report *rep_new(int json);
+int rep_json(const cli_report *r);
+void rep_num(cli_report *r, const char *key, double v, int decimals);
+void rep_float(cli_report *r, const char *key, float v);
+void rep_int(cli_report *r, const char *key, long long v);
+void rep_str(cli_report *r, const char *key, const char *v);
+void rep_bool(cli_report *r, const char *key, int v);
+/* Fields added after rep_push(r, key) go into a nested object (or, with
+ * array set, an array of [re, im] pairs added by rep_pair), until rep_pop. */
+void rep_push(cli_report *r, const char *key, int array);
+void rep_pair(cli_report *r, float a, float b);
+void rep_pop(cli_report *r);
+void rep_text(cli_report *r, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Print the report (the text, or the JSON object on one line) and free the
+ * sink: 0, or EXIT_RUNTIME when out of memory (r NULL included). rep_discard
+ * frees it printing nothing (a command that failed). */
+int rep_end(cli_report *r);
+void rep_discard(cli_report *r);
+
+/* ---- progress (progress.c) ---- */
 
 /* Progress bar on stderr, only when stderr is a terminal. */
 typedef struct cli_progress {
@@ -53,50 +141,13 @@ void cli_progress_init(cli_progress *p, const char *label, int quiet);
 void cli_progress_cb(size_t done, size_t total, void *user);
 void cli_progress_end(cli_progress *p);
 
-/* Print s on stdout as a JSON string (quoted, with \" \\ and control characters escaped). */
-void cli_json_string(const char *s);
+/* ---- models (model.c) ---- */
 
-/* Parse a class list "0-4", "0,2,5-7" into mask[c] = 1 (classes below
- * n_classes). 0, or prints the error and returns EXIT_USAGE. */
-int cli_parse_classes(const char *cmd, const char *spec, int n_classes, uint8_t mask[256]);
-
-/* 1 if path is not a directory and the directory that would hold it is
- * writable (so we can fail before the work, not after). */
-int cli_path_writable(const char *path);
-
-/* Write n labels to path, one per line ("y mem conf" when mem is not NULL),
- * through a temporary file renamed into place. 0, or prints the error and
- * returns the exit code. */
-int cli_write_labels(const char *cmd, const char *path, const uint8_t *y, const int *mem, const uint8_t *conf, size_t n);
-
-/* Accuracy of tower, memory (m may be NULL) and their combination on d; the
- * per-sample confidences (largest logit; alignment; best memory similarity) are kept for
- * OOD figures. On failure everything is freed and the status returned
- * (pt_errmsg() is set unless it is PT_ENOMEM). */
-typedef struct cli_eval {
-    double acc, mem_acc, comb_acc; /* tower, memory, memory when sim >= tau else tower */
-    double seconds, mem_seconds;   /* tower predictions; memory recall (after the embedding) */
-    uint8_t *pred;                 /* (n) the tower's answers */
-    float *score, *mem_score;      /* (n), mem_score NULL without memory */
-    float *align;                  /* (n) the tower's alignment (pt_tower_forward) */
-} cli_eval;
-pt_status cli_evaluate(const pt_tower *t, const pt_memory *m, const pt_dataset *d, float tau, cli_eval *e);
-void cli_eval_free(cli_eval *e);
-
-int cmd_train(int argc, char **argv);
-int cmd_eval(int argc, char **argv);
-int cmd_info(int argc, char **argv);
-int cmd_compose(int argc, char **argv);
-int cmd_corrupt(int argc, char **argv);
-int cmd_export(int argc, char **argv);
-int cmd_tpam(int argc, char **argv);
-/* phasor networks (cmd_phasor.c): train --model phasor, and eval/info of a phasor checkpoint */
-int cmd_train_phasor(int argc, char **argv);
-int cmd_eval_phasor(const char *model, const char *data, size_t limit, int json, int spiking);
-int cmd_info_phasor(const char *path, int json);
-/* "tower" or "phasor" when path is a readable checkpoint, else "" (the caller's loader reports the error) */
-void cli_checkpoint_kind(const char *path, char *kind, size_t len);
-
-#define PT_DEFAULT_DATA "/usr/share/datasets/fashion-mnist"
+/* A tower and its episodic memory (NULL when the checkpoint has none) from
+ * path; every tensor of the file must belong to one of them. 0, or prints
+ * the error and returns the exit code. */
+int cli_load_tower(const cli_cmd *c, const char *path, pt_tower **t, pt_memory **mem);
+/* Save a tower and (if not NULL) its memory to path, atomically. */
+pt_status cli_save_tower(const pt_tower *t, const pt_memory *mem, const char *path);
 
 #endif

@@ -1,22 +1,90 @@
-/* phasetower: command-line entry point. Dispatches to one file per subcommand;
- * exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad input. */
+/* phasetower: command-line entry point. Two tables: the model families
+ * (train, eval and info go to the family of --model or of the checkpoint)
+ * and the commands. Adding a family is one CLI file and a line here.
+ * Exit codes: 0 ok, 1 runtime failure, 2 bad usage or bad input. */
 #include <string.h>
 #include "cli.h"
 
+const cli_family cli_families[] = {
+    {"tower", "a PhaseTower, trained in one backprop-free pass (the default)", cli_tower_train, cli_tower_eval,
+     cli_tower_info},
+    {"phasor", "a gradient-trained phasor MLP, for comparison", cli_phasor_train, cli_phasor_eval, cli_phasor_info},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+const cli_family *cli_family_find(const char *name)
+{
+    for (const cli_family *f = cli_families; name && f->name; f++)
+        if (!strcmp(f->name, name)) return f;
+    return NULL;
+}
+
+static int family_list(char *buf, size_t len)
+{
+    size_t k = 0;
+    buf[0] = '\0';
+    for (const cli_family *f = cli_families; f->name && k < len; f++)
+        k += (size_t)snprintf(buf + k, len - k, "%s%s", k ? (f[1].name ? ", " : " or ") : "", f->name);
+    return 0;
+}
+
+/* train: the family named by --model (default: the first) */
+static int run_train(int argc, char **argv)
+{
+    const char *name = cli_peek_opt(argc, argv, "model");
+    const cli_family *f = name ? cli_family_find(name) : cli_families;
+    if (!f) {
+        char list[128];
+        family_list(list, sizeof list);
+        return cli_error("train", EXIT_USAGE, "--model '%s': expected %s", name, list);
+    }
+    return f->train(argc, argv);
+}
+
+/* eval and info: the family of the checkpoint's kind (--model F, or info's
+ * positional F); without a model (e.g. --help), the first family. */
+static int run_on_checkpoint(const char *cmd, int argc, char **argv, int positional)
+{
+    const char *path = cli_peek_opt(argc, argv, "model");
+    for (int i = 2; positional && !path && i < argc; i++)
+        if (strncmp(argv[i], "--", 2) != 0) path = argv[i];
+    const cli_family *f = cli_families;
+    char kind[32];
+    if (path) {
+        pt_status st = pt_ckpt_peek(path, kind, sizeof kind);
+        if (st) return cli_error(cmd, cli_status_code(st), "%s", pt_errmsg());
+        if (!(f = cli_family_find(kind)))
+            return cli_error(cmd, EXIT_USAGE, "%s: a '%s' model, which this build does not know", path, kind);
+    }
+    return !strcmp(cmd, "eval") ? f->eval(argc, argv) : f->info(argc, argv);
+}
+
+static int run_eval(int argc, char **argv) { return run_on_checkpoint("eval", argc, argv, 0); }
+static int run_info(int argc, char **argv) { return run_on_checkpoint("info", argc, argv, 1); }
+
+typedef struct command {
+    const char *name, *summary;
+    int (*run)(int argc, char **argv);
+} command;
+
+static const command commands[] = {
+    {"train", "train a model (--model tower or phasor) and report test accuracy", run_train},
+    {"eval", "evaluate a saved model on a data set", run_eval},
+    {"info", "describe a saved model", run_info},
+    {"compose", "add a new concept A+B to a model's episodic memory, without examples", cmd_compose},
+    {"corrupt", "write a corrupted copy of a test set (the images eval --corrupt uses)", cmd_corrupt},
+    {"export", "write a model as a standalone integer C99 classifier for microcontrollers", cmd_export},
+    {"tpam", "capacity curve of a threshold phasor associative memory", cmd_tpam},
+    {NULL, NULL, NULL},
+};
+
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: phasetower <command> [options]\n\n"
-            "commands:\n"
-            "  train   train a PhaseTower in one backprop-free pass and report test accuracy\n"
-            "          (--model phasor: a gradient-trained phasor MLP, for comparison)\n"
-            "  eval    evaluate a saved model on a data set\n"
-            "  info    describe a saved model\n"
-            "  compose add a new concept A+B to a model's episodic memory, without examples\n"
-            "  corrupt write a corrupted copy of a test set (the images eval --corrupt uses)\n"
-            "  export  write a model as a standalone integer C99 classifier for microcontrollers\n"
-            "  tpam    capacity curve of a threshold phasor associative memory\n\n"
-            "Run 'phasetower <command> --help' for the options of a command.\n");
+    fprintf(f, "usage: phasetower <command> [options]\n\ncommands:\n");
+    for (const command *c = commands; c->name; c++) fprintf(f, "  %-8s%s\n", c->name, c->summary);
+    fprintf(f, "\nmodel families (train --model NAME; eval and info read it from the checkpoint):\n");
+    for (const cli_family *m = cli_families; m->name; m++) fprintf(f, "  %-8s%s\n", m->name, m->summary);
+    fprintf(f, "\nRun 'phasetower <command> --help' for the options of a command.\n");
 }
 
 int main(int argc, char **argv)
@@ -34,18 +102,7 @@ int main(int argc, char **argv)
         printf("phasetower 0.1.0\n");
         return EXIT_OK;
     }
-    if (!strcmp(c, "train")) {
-        for (int i = 2; i < argc; i++) /* --model phasor picks the phasor network's trainer */
-            if ((!strcmp(argv[i], "--model") && i + 1 < argc && !strcmp(argv[i + 1], "phasor")) ||
-                !strcmp(argv[i], "--model=phasor"))
-                return cmd_train_phasor(argc, argv);
-        return cmd_train(argc, argv);
-    }
-    if (!strcmp(c, "eval")) return cmd_eval(argc, argv);
-    if (!strcmp(c, "info")) return cmd_info(argc, argv);
-    if (!strcmp(c, "compose")) return cmd_compose(argc, argv);
-    if (!strcmp(c, "corrupt")) return cmd_corrupt(argc, argv);
-    if (!strcmp(c, "export")) return cmd_export(argc, argv);
-    if (!strcmp(c, "tpam")) return cmd_tpam(argc, argv);
+    for (const command *k = commands; k->name; k++)
+        if (!strcmp(c, k->name)) return k->run(argc, argv);
     return cli_error(NULL, EXIT_USAGE, "unknown command '%s' (try 'phasetower --help')", c);
 }

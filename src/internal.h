@@ -20,18 +20,18 @@ typedef float complex pt_c32;
 pt_status pt_fail(pt_status st, const char *fmt, ...) PT_PRINTF(2, 3);
 
 /* Names of an enum's values (names[v] for v in 0..n-1): the name of v ("?" out
- * of range), and the index of s, or PT_EINVAL "--flag 's': expected a, b or c". */
+ * of range), and the index of s, or PT_EINVAL "param 's': expected a, b or c". */
 #define PT_N_NAMES(a) ((int)(sizeof(a) / sizeof((a)[0])))
 const char *pt_enum_name(const char *const *names, int n, int v);
-pt_status pt_enum_parse(const char *flag, const char *const *names, int n, const char *s, int *out);
+pt_status pt_enum_parse(const char *param, const char *const *names, int n, const char *s, int *out);
 /* Defines `const char *name_fn(type)` and `pt_status parse_fn(const char *, type *)`
- * over the array names, errors naming --flag. */
-#define PT_ENUM_FUNCS(type, name_fn, parse_fn, flag, names)                                        \
+ * over the array names, errors naming the parameter param ("tower.rule"). */
+#define PT_ENUM_FUNCS(type, name_fn, parse_fn, param, names)                                        \
     const char *name_fn(type v) { return pt_enum_name(names, PT_N_NAMES(names), (int)v); }      \
     pt_status parse_fn(const char *s, type *out)                                                \
     {                                                                                           \
         int i = 0;                                                                              \
-        pt_status st = pt_enum_parse(flag, names, PT_N_NAMES(names), s, &i);                    \
+        pt_status st = pt_enum_parse(param, names, PT_N_NAMES(names), s, &i);                    \
         if (!st) *out = (type)i;                                                                \
         return st;                                                                              \
     }

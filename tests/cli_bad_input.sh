@@ -173,7 +173,7 @@ else
     expect_bad "quantize dense memory" "dense codes" -- "$bin" eval --model "$tmp/md.safetensors" --data "$good" --quantize 8
     sed '1s/"memory_code":"dense"/"memory_code":"dunno"/' "$tmp/md.safetensors" > "$tmp/mdbad.safetensors"
     if cmp -s "$tmp/md.safetensors" "$tmp/mdbad.safetensors"; then echo "FAIL [code edit]: pattern not found"; fail=1; fi
-    expect_bad "unknown memory code" "memory-code" -- "$bin" eval --model "$tmp/mdbad.safetensors" --data "$good"
+    expect_bad "unknown memory code" "memory_code" -- "$bin" eval --model "$tmp/mdbad.safetensors" --data "$good"
   else
     echo "FAIL [train --memory-code dense]: $(cat "$tmp/stderr")"; fail=1
   fi

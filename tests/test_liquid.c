@@ -150,9 +150,8 @@ int main(void)
         }
         pt_tower *ta = make(1, 1, 0.9f, 15, 0), *tb = make(1, 1, 0.9f, 15, 0);
         CHECK(pt_tower_train(ta, xs, ys, NS, NULL, NULL) == PT_OK);
-        pt_liquid_oldest_slot_first = 1;
-        CHECK(pt_tower_train(tb, xs, ys, NS, NULL, NULL) == PT_OK);
-        pt_liquid_oldest_slot_first = 0;
+        pt_train_hooks oldest = {1};
+        CHECK(pt_tower_train_hooked(tb, xs, ys, NS, NULL, NULL, &oldest) == PT_OK);
         long ba, fa, da;
         pt_tower_topology(ta, 0, &ba, &fa, &da);
         int Ka = pt_tower_block_size(ta, 0);
@@ -165,11 +164,11 @@ int main(void)
     /* bad options */
     pt_tower_config c = pt_tower_config_default();
     c.death_steps = 0;
-    CHECK(pt_tower_config_check(&c) == PT_EINVAL && strstr(pt_errmsg(), "--death-steps"));
+    CHECK(pt_tower_config_check(&c) == PT_EINVAL && strstr(pt_errmsg(), "tower.death_steps"));
     c = pt_tower_config_default(), c.birth_tau = 1.5f;
-    CHECK(pt_tower_config_check(&c) == PT_EINVAL && strstr(pt_errmsg(), "--birth-tau"));
+    CHECK(pt_tower_config_check(&c) == PT_EINVAL && strstr(pt_errmsg(), "tower.birth_tau"));
     c = pt_tower_config_default(), c.max_neurons = 100;
-    CHECK(pt_tower_config_check(&c) == PT_EINVAL && strstr(pt_errmsg(), "--max-neurons"));
+    CHECK(pt_tower_config_check(&c) == PT_EINVAL && strstr(pt_errmsg(), "tower.max_neurons"));
     pt_tower_destroy(fixed);
     TEST_END();
 }

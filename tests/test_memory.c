@@ -161,7 +161,7 @@ int main(void)
         pt_memory_code pc;
         CHECK(pt_memory_code_parse("dense", &pc) == PT_OK && pc == PT_MEMORY_DENSE);
         CHECK(pt_memory_code_parse("sparse", &pc) == PT_OK && pc == PT_MEMORY_SPARSE);
-        CHECK(pt_memory_code_parse("other", &pc) == PT_EINVAL && strstr(pt_errmsg(), "--memory-code"));
+        CHECK(pt_memory_code_parse("other", &pc) == PT_EINVAL && strstr(pt_errmsg(), "memory.code"));
         dc.code = (pt_memory_code)2;
         CHECK(pt_memory_config_check(&dc) == PT_EINVAL);
         pt_memory_destroy(md), pt_memory_destroy(ms);
@@ -208,13 +208,13 @@ int main(void)
     CHECK(pt_memory_compose(m, 0, 9, &ok, &nl, &added, NULL) == PT_EINVAL && strstr(pt_errmsg(), "no stored exemplar"));
     CHECK(pt_memory_compose(m, 0, 0, &ok, &nl, &added, NULL) == PT_EINVAL);
     bad.name = "a b";
-    CHECK(pt_memory_compose(m, 0, 2, &bad, &nl, &added, NULL) == PT_EINVAL && strstr(pt_errmsg(), "--name"));
+    CHECK(pt_memory_compose(m, 0, 2, &bad, &nl, &added, NULL) == PT_EINVAL && strstr(pt_errmsg(), "compose.name"));
     bad.name = "0+1";
     CHECK(pt_memory_compose(m, 0, 2, &bad, &nl, &added, NULL) == PT_EINVAL && strstr(pt_errmsg(), "already"));
     bad = ok, bad.tau = 0.0f;
-    CHECK(pt_memory_compose(m, 0, 2, &bad, &nl, &added, NULL) == PT_EINVAL && strstr(pt_errmsg(), "--tau"));
+    CHECK(pt_memory_compose(m, 0, 2, &bad, &nl, &added, NULL) == PT_EINVAL && strstr(pt_errmsg(), "compose.tau"));
     bad = ok, bad.pairs = 0;
-    CHECK(pt_memory_compose(m, 0, 2, &bad, &nl, &added, NULL) == PT_EINVAL && strstr(pt_errmsg(), "--pairs"));
+    CHECK(pt_memory_compose(m, 0, 2, &bad, &nl, &added, NULL) == PT_EINVAL && strstr(pt_errmsg(), "compose.pairs"));
     CHECK(pt_memory_count(m) == 5);
     pt_memory_destroy(m);
     /* composition weighs each parent by its stored length: 2 e1 (label 0) and
@@ -295,9 +295,9 @@ int main(void)
         }
         pt_compose_opts bo = fo;
         bo.name = "x", bo.guard = 6; /* above k */
-        CHECK(pt_memory_compose(m, 0, 1, &bo, &nl, &added, NULL) == PT_EINVAL && strstr(pt_errmsg(), "--guard"));
+        CHECK(pt_memory_compose(m, 0, 1, &bo, &nl, &added, NULL) == PT_EINVAL && strstr(pt_errmsg(), "compose.guard"));
         bo.guard = 0, bo.fanout = 17;
-        CHECK(pt_memory_compose(m, 0, 1, &bo, &nl, &added, NULL) == PT_EINVAL && strstr(pt_errmsg(), "--fanout"));
+        CHECK(pt_memory_compose(m, 0, 1, &bo, &nl, &added, NULL) == PT_EINVAL && strstr(pt_errmsg(), "compose.fanout"));
         bo.fanout = 1, bo.guard = 1; /* every composite is among some parent's nearest */
         CHECK(pt_memory_compose(m, 0, 2, &bo, &nl, &added, &guarded) == PT_ENOCONV &&
               strstr(pt_errmsg(), "guard refused all") && added == 0 && guarded > 0);
@@ -310,16 +310,16 @@ int main(void)
     CHECK(c.dim == 8 && c.capacity == 10000 && c.k == 5);
     pt_memory_config bc = c;
     bc.k = 0;
-    CHECK(pt_memory_config_check(&bc) == PT_EINVAL && strstr(pt_errmsg(), "--memory-k"));
+    CHECK(pt_memory_config_check(&bc) == PT_EINVAL && strstr(pt_errmsg(), "memory.k"));
     bc = c, bc.k = 10001;
-    CHECK(pt_memory_config_check(&bc) == PT_EINVAL && strstr(pt_errmsg(), "--memory-k"));
+    CHECK(pt_memory_config_check(&bc) == PT_EINVAL && strstr(pt_errmsg(), "memory.k"));
     bc = c, bc.alpha = -0.1f;
-    CHECK(pt_memory_config_check(&bc) == PT_EINVAL && strstr(pt_errmsg(), "--memory-alpha"));
+    CHECK(pt_memory_config_check(&bc) == PT_EINVAL && strstr(pt_errmsg(), "memory.alpha"));
     bc = c, bc.alpha = NAN;
     CHECK(pt_memory_config_check(&bc) == PT_EINVAL);
     bc = c, bc.dim = 9;
-    CHECK(pt_memory_config_check(&bc) == PT_EINVAL && strstr(pt_errmsg(), "--memory-dim"));
+    CHECK(pt_memory_config_check(&bc) == PT_EINVAL && strstr(pt_errmsg(), "memory.dim"));
     bc = c, bc.capacity = 0;
-    CHECK(pt_memory_config_check(&bc) == PT_EINVAL && strstr(pt_errmsg(), "--memory-size"));
+    CHECK(pt_memory_config_check(&bc) == PT_EINVAL && strstr(pt_errmsg(), "memory.capacity"));
     TEST_END();
 }

@@ -12,12 +12,12 @@ int main(void)
      * t = 0.4, and negatives 0.7, 0.4 are >= t: FPR = 2/3. */
     float pos[] = {0.9f, 0.4f, 0.8f}, neg[] = {0.1f, 0.7f, 0.4f};
     double a = -1, f = -1;
-    CHECK(pt_ood_metrics(pos, 3, neg, 3, &a, &f) == PT_OK);
+    CHECK(pt_metrics_ood(pos, 3, neg, 3, &a, &f) == PT_OK);
     CHECK_CLOSE(a, 7.5 / 9.0, 1e-12, 1e-12);
     CHECK_CLOSE(f, 2.0 / 3.0, 1e-12, 1e-12);
     float hi[] = {5, 6, 7}, lo[] = {1, 2};
-    CHECK(pt_ood_metrics(hi, 3, lo, 2, &a, &f) == PT_OK && a == 1.0 && f == 0.0);
-    CHECK(pt_ood_metrics(lo, 2, hi, 3, &a, &f) == PT_OK && a == 0.0 && f == 1.0);
+    CHECK(pt_metrics_ood(hi, 3, lo, 2, &a, &f) == PT_OK && a == 1.0 && f == 0.0);
+    CHECK(pt_metrics_ood(lo, 2, hi, 3, &a, &f) == PT_OK && a == 0.0 && f == 1.0);
 
     pt_rng r;
     pt_rng_seed(&r, 3);
@@ -37,13 +37,13 @@ int main(void)
     }
     int fp = 0;
     for (int j = 0; j < NN; j++) fp += q[j] >= t;
-    CHECK(pt_ood_metrics(p, NP, q, NN, &a, &f) == PT_OK);
+    CHECK(pt_metrics_ood(p, NP, q, NN, &a, &f) == PT_OK);
     CHECK_CLOSE(a, w / (NP * NN), 1e-12, 1e-12);
     CHECK_CLOSE(f, (double)fp / NN, 1e-12, 1e-12);
     CHECK(a > 0.55 && a < 0.95); /* the case is not degenerate */
 
     float bad[] = {0.5f, NAN};
-    CHECK(pt_ood_metrics(bad, 2, lo, 2, &a, NULL) == PT_EINVAL && strstr(pt_errmsg(), "not finite"));
-    CHECK(pt_ood_metrics(hi, 0, lo, 2, &a, NULL) == PT_EINVAL);
+    CHECK(pt_metrics_ood(bad, 2, lo, 2, &a, NULL) == PT_EINVAL && strstr(pt_errmsg(), "not finite"));
+    CHECK(pt_metrics_ood(hi, 0, lo, 2, &a, NULL) == PT_EINVAL);
     TEST_END();
 }

@@ -10,6 +10,7 @@
 #include "check.h"
 #include "io/safetensors.h"
 #include "phasetower/pt.h"
+#include "model_io.h"
 
 enum { DIM = 36, NCLS = 4, N = 300 };
 
@@ -66,7 +67,7 @@ int main(void)
     int K = pt_tower_out_dim(t);
     CHECK(K == 48);
     static float z[N * 2 * 48];
-    CHECK(pt_tower_embed(t, x, N, z, NULL) == PT_OK);
+    CHECK(pt_tower_forward(t, x, N, PT_TOWER_CODE_SPARSE, NULL, z, NULL) == PT_OK);
 
     /* memory: projected keys (48 -> 12), 50 slots, forgetting; 80 writes wrap
      * around, recalls erase some slots, and a few more writes reuse them */
@@ -92,10 +93,10 @@ int main(void)
     snprintf(p1, sizeof p1, "%s/a.safetensors", dir);
     snprintf(p2, sizeof p2, "%s/b.safetensors", dir);
     snprintf(p3, sizeof p3, "%s/c.safetensors", dir);
-    CHECK(pt_model_save(t, m, p1) == PT_OK);
+    CHECK(save_tower_memory(t, m, p1) == PT_OK);
     pt_tower *t2 = NULL;
     pt_memory *m2 = NULL;
-    CHECK(pt_model_load(p1, &t2, &m2) == PT_OK && t2 && m2);
+    CHECK(load_tower_memory(p1, &t2, &m2) == PT_OK && t2 && m2);
     if (m2) {
         CHECK(pt_memory_count(m2) == pt_memory_count(m));
         CHECK(pt_memory_get_config(m2)->seed == mc.seed);
@@ -114,7 +115,7 @@ int main(void)
         size_t s1 = 99, s2 = 98;
         CHECK(pt_memory_write(m, z + 250 * 2 * K, 1, &s1) == PT_OK && pt_memory_write(m2, z + 250 * 2 * K, 1, &s2) == PT_OK);
         CHECK(s1 == s2);
-        CHECK(pt_model_save(t, m, p1) == PT_OK && pt_model_save(t2, m2, p2) == PT_OK);
+        CHECK(save_tower_memory(t, m, p1) == PT_OK && save_tower_memory(t2, m2, p2) == PT_OK);
         unsigned char *a = NULL, *b = NULL;
         long na = check_slurp(p1, &a), nb = check_slurp(p2, &b);
         CHECK(na > 0 && na == nb && !memcmp(a, b, (size_t)na)); /* load + save reproduces the file */
@@ -126,7 +127,7 @@ int main(void)
     pt_tower_destroy(t3);
     CHECK(pt_tower_save(t, p3) == PT_OK);
     pt_memory *none = (pt_memory *)1;
-    CHECK(pt_model_load(p3, &t3, &none) == PT_OK && none == NULL);
+    CHECK(load_tower_memory(p3, &t3, &none) == PT_OK && none == NULL);
     pt_tower_destroy(t3);
 
     /* the memory's code survives the round trip (older files without the key load as sparse) */
@@ -138,9 +139,9 @@ int main(void)
         static float proj[48 * 12 * 2]; /* a given projection (as a tower's frame would be) */
         for (int i = 0; i < 48 * 12 * 2; i++) proj[i] = (float)((i * 7) % 13) / 13.0f - 0.5f;
         CHECK(pt_memory_set_projection(md, proj) == PT_OK && pt_memory_frame(md));
-        CHECK(pt_tower_forward_code(t, x, 20, PT_MEMORY_DENSE, NULL, z, NULL) == PT_OK);
+        CHECK(pt_tower_forward(t, x, 20, PT_TOWER_CODE_DENSE, NULL, z, NULL) == PT_OK);
         for (int i = 0; i < 20; i++) CHECK(pt_memory_write(md, z + i * 2 * K, y[i], NULL) == PT_OK);
-        CHECK(pt_model_save(t, md, p3) == PT_OK && pt_model_load(p3, &t3, &md2) == PT_OK && md2);
+        CHECK(save_tower_memory(t, md, p3) == PT_OK && load_tower_memory(p3, &t3, &md2) == PT_OK && md2);
         if (md2) {
             int l1[20], l2[20];
             float b1[20], b2[20];
@@ -153,7 +154,7 @@ int main(void)
         meta_set[0] = "memory_proj", meta_set[1] = "learned"; /* an unknown kind of projection */
         rewrite(p3, p2, "", NULL, 0);
         t3 = NULL, md2 = NULL;
-        CHECK(pt_model_load(p2, &t3, &md2) == PT_EFORMAT && !t3 && !md2 && strstr(pt_errmsg(), "memory_proj"));
+        CHECK(load_tower_memory(p2, &t3, &md2) == PT_EFORMAT && !t3 && !md2 && strstr(pt_errmsg(), "memory_proj"));
         meta_set[0] = NULL;
     }
 
@@ -168,38 +169,66 @@ int main(void)
     pt_memory *bm = NULL;
     labels[full] = -5;
     rewrite(p1, p3, "memory.labels", labels, 0);
-    CHECK(pt_model_load(p3, &bt, &bm) == PT_EFORMAT && !bt && !bm && strstr(pt_errmsg(), "memory slot"));
+    CHECK(load_tower_memory(p3, &bt, &bm) == PT_EFORMAT && !bt && !bm && strstr(pt_errmsg(), "memory slot"));
     labels[full] = pt_memory_label(m, (size_t)full);
     keys[full * 24] *= 2.0f; /* no longer a unit vector */
     rewrite(p1, p3, "memory.keys", keys, 0);
-    CHECK(pt_model_load(p3, &bt, &bm) == PT_EFORMAT && strstr(pt_errmsg(), "memory slot"));
+    CHECK(load_tower_memory(p3, &bt, &bm) == PT_EFORMAT && strstr(pt_errmsg(), "memory slot"));
     int32_t bad_free[1] = {full};
     rewrite(p1, p3, "memory.free", bad_free, 1);
-    CHECK(pt_model_load(p3, &bt, &bm) == PT_EFORMAT && strstr(pt_errmsg(), "memory.free"));
+    CHECK(load_tower_memory(p3, &bt, &bm) == PT_EFORMAT && strstr(pt_errmsg(), "memory.free"));
     static char bad_names[1][PT_MEMORY_NAME_LEN] = {"0 + 1"}; /* spaces are not allowed in names */
     rewrite(p1, p3, "memory.concept_names", bad_names, 0);
-    CHECK(pt_model_load(p3, &bt, &bm) == PT_EFORMAT && strstr(pt_errmsg(), "concept"));
+    CHECK(load_tower_memory(p3, &bt, &bm) == PT_EFORMAT && strstr(pt_errmsg(), "concept"));
     rewrite(p1, p3, "memory.usage", NULL, 49); /* shape no longer matches memory_size */
-    CHECK(pt_model_load(p3, &bt, &bm) == PT_EFORMAT && strstr(pt_errmsg(), "memory.usage"));
+    CHECK(load_tower_memory(p3, &bt, &bm) == PT_EFORMAT && strstr(pt_errmsg(), "memory.usage"));
     static float lens[50];
     for (int s = 0; s < 50; s++) lens[s] = pt_memory_length(m, (size_t)s);
     lens[full] = -1.0f; /* a stored slot needs a positive length */
     rewrite(p1, p3, "memory.lengths", lens, 0);
-    CHECK(pt_model_load(p3, &bt, &bm) == PT_EFORMAT && !bm && strstr(pt_errmsg(), "length"));
+    CHECK(load_tower_memory(p3, &bt, &bm) == PT_EFORMAT && !bm && strstr(pt_errmsg(), "length"));
     lens[full] = NAN;
     rewrite(p1, p3, "memory.lengths", lens, 0);
-    CHECK(pt_model_load(p3, &bt, &bm) == PT_EFORMAT && strstr(pt_errmsg(), "length"));
+    CHECK(load_tower_memory(p3, &bt, &bm) == PT_EFORMAT && strstr(pt_errmsg(), "length"));
     /* files written before lengths were kept: every stored slot gets length 1 */
     rewrite(p1, p3, "-memory.lengths", NULL, 0);
-    CHECK(pt_model_load(p3, &bt, &bm) == PT_OK && bt && bm);
+    CHECK(load_tower_memory(p3, &bt, &bm) == PT_OK && bt && bm);
     for (size_t s = 0; bm && s < 50; s++) CHECK(pt_memory_length(bm, s) == (pt_memory_label(bm, s) >= 0 ? 1.0f : 0.0f));
     pt_tower_destroy(bt), pt_memory_destroy(bm);
     bt = NULL, bm = NULL;
-    /* a memory for another output length cannot be saved with this tower */
+    /* a memory of another model's vectors (length K + 1) does not fit this tower: refused on load */
     pt_memory_config wc = pt_memory_config_default(K + 1);
     pt_memory *wm = NULL;
-    CHECK(pt_memory_create(&wc, &wm) == PT_OK && pt_model_save(t, wm, p3) == PT_EINVAL);
+    CHECK(pt_memory_create(&wc, &wm) == PT_OK && save_tower_memory(t, wm, p3) == PT_OK);
+    CHECK(load_tower_memory(p3, &bt, &bm) == PT_EFORMAT && !bt && !bm && strstr(pt_errmsg(), "memory_dim"));
     pt_memory_destroy(wm);
+    /* a tensor that belongs to no part is refused */
+    rewrite(p1, p3, "", NULL, 0);
+    {
+        pt_st_file *f = NULL;
+        CHECK(pt_st_read(p3, &f) == PT_OK);
+        if (f) {
+            pt_st_tensor ts[33];
+            size_t nt = pt_st_count(f);
+            for (size_t i = 0; i < nt && i < 32; i++) ts[i] = *pt_st_at(f, i);
+            float extra[2] = {1.0f, 2.0f};
+            ts[nt] = ts[0];
+            snprintf(ts[nt].name, sizeof ts[nt].name, "stray");
+            ts[nt].dtype = PT_ST_F32, ts[nt].ndim = 1, ts[nt].shape[0] = 2, ts[nt].data = extra;
+            const char *meta[6] = {"format", "phasetower", "version", "1", "model", "tower"};
+            const char *mk[] = {"n_in", "n_classes", "eta", "eta_phase", "eta_skip", "eta_code", "target_mag", "ridge",
+                                  "rule", "readout", "init", "select", "batch", "seed", "initialized", "samples_seen",
+                                  "layers", "memory_size", "memory_dim", "memory_k", "memory_alpha", "memory_vote",
+                                  "memory_seed", "memory_next", "memory_code", "memory_proj"};
+            enum { NK = sizeof mk / sizeof mk[0] };
+            const char *all[2 * (NK + 3)];
+            memcpy(all, meta, sizeof meta);
+            for (int i = 0; i < NK; i++) all[6 + 2 * i] = mk[i], all[7 + 2 * i] = pt_st_meta(f, mk[i]);
+            CHECK(pt_st_write(p2, ts, nt + 1, all, NK + 3) == PT_OK);
+            pt_st_close(f);
+            CHECK(load_tower_memory(p2, &bt, &bm) == PT_EFORMAT && strstr(pt_errmsg(), "'stray' belongs to no part"));
+        }
+    }
 
     pt_memory_destroy(m);
     pt_memory_destroy(m2);

@@ -26,8 +26,8 @@ int main(void)
             double p = -3.14159265358979 + 6.28318530717959 * (i + 0.5) / NZ, r = 0.1 + (i % 7);
             z[2 * i] = (float)(r * cos(p)), z[2 * i + 1] = (float)(r * sin(p));
         }
-        CHECK(pt_spike_encode(z, NZ, T, 1e-3f, bin) == PT_OK);
-        CHECK(pt_spike_decode(bin, NZ, T, ph, act) == PT_OK);
+        CHECK(pt_phasor_spike_encode(z, NZ, T, 1e-3f, bin) == PT_OK);
+        CHECK(pt_phasor_spike_decode(bin, NZ, T, ph, act) == PT_OK);
         for (int i = 0; i < NZ; i++) {
             CHECK(act[i] == 1 && bin[i] >= 0 && bin[i] < T);
             double d = fabs(remainder((double)ph[i] - atan2((double)z[2 * i + 1], (double)z[2 * i]), 6.28318530717959));
@@ -42,37 +42,37 @@ int main(void)
     hz[0] = cosf(0.1f), hz[1] = sinf(0.1f), hz[4] = cosf(1.6707963f), hz[5] = sinf(1.6707963f);
     hz[6] = cosf(-0.1f), hz[7] = sinf(-0.1f);
     int16_t hb[4];
-    CHECK(pt_spike_encode(hz, 4, 4, 0.5f, hb) == PT_OK);
+    CHECK(pt_phasor_spike_encode(hz, 4, 4, 0.5f, hb) == PT_OK);
     CHECK(hb[0] == 0 && hb[1] == -1 && hb[2] == 1 && hb[3] == 0);
     hz[6] = cosf(2.5f), hz[7] = sinf(2.5f);
-    CHECK(pt_spike_encode(hz, 4, 4, 0.5f, hb) == PT_OK && hb[3] == 2);
+    CHECK(pt_phasor_spike_encode(hz, 4, 4, 0.5f, hb) == PT_OK && hb[3] == 2);
     float hp[4];
     uint8_t ha[4];
-    CHECK(pt_spike_decode(hb, 4, 4, hp, ha) == PT_OK);
+    CHECK(pt_phasor_spike_decode(hb, 4, 4, hp, ha) == PT_OK);
     CHECK(ha[1] == 0 && isnan(hp[1]) && ha[0] && ha[2] && ha[3]);
     CHECK_CLOSE(hp[0], 0.0, 0, 1e-6);        /* centre of bin 0 */
     CHECK_CLOSE(hp[2], 1.5707963, 0, 1e-6);  /* centre of bin 1: pi/2 */
     CHECK_CLOSE(hp[3], 3.1415927, 0, 1e-6);  /* centre of bin 2: pi */
     int16_t b3 = 3;
-    CHECK(pt_spike_decode(&b3, 1, 4, hp, ha) == PT_OK);
+    CHECK(pt_phasor_spike_decode(&b3, 1, 4, hp, ha) == PT_OK);
     CHECK_CLOSE(hp[0], -1.5707963, 0, 1e-6); /* 3 pi/2 wraps to -pi/2 */
     /* bad input */
-    CHECK(pt_spike_encode(hz, 4, 1, 0.5f, hb) == PT_EINVAL && strstr(pt_errmsg(), "T = 1"));
-    CHECK(pt_spike_encode(hz, 4, 4, 0.0f, hb) == PT_EINVAL && strstr(pt_errmsg(), "eps"));
-    CHECK(pt_spike_encode(hz, 4, 4, -1.0f, hb) == PT_EINVAL);
+    CHECK(pt_phasor_spike_encode(hz, 4, 1, 0.5f, hb) == PT_EINVAL && strstr(pt_errmsg(), "T = 1"));
+    CHECK(pt_phasor_spike_encode(hz, 4, 4, 0.0f, hb) == PT_EINVAL && strstr(pt_errmsg(), "eps"));
+    CHECK(pt_phasor_spike_encode(hz, 4, 4, -1.0f, hb) == PT_EINVAL);
     hz[3] = NAN;
-    CHECK(pt_spike_encode(hz, 4, 4, 0.5f, hb) == PT_EINVAL && strstr(pt_errmsg(), "unit 1"));
+    CHECK(pt_phasor_spike_encode(hz, 4, 4, 0.5f, hb) == PT_EINVAL && strstr(pt_errmsg(), "unit 1"));
     hb[2] = 4;
-    CHECK(pt_spike_decode(hb, 4, 4, hp, ha) == PT_EINVAL && strstr(pt_errmsg(), "bin 4"));
+    CHECK(pt_phasor_spike_decode(hb, 4, 4, hp, ha) == PT_EINVAL && strstr(pt_errmsg(), "bin 4"));
     hb[2] = -2;
-    CHECK(pt_spike_decode(hb, 4, 4, hp, ha) == PT_EINVAL);
+    CHECK(pt_phasor_spike_decode(hb, 4, 4, hp, ha) == PT_EINVAL);
 
     /* ---- overlap */
     float a[4] = {1, 0, 0, 1}, b[4] = {0, 1, -1, 0}; /* b = i a */
-    CHECK_CLOSE(pt_phasor_overlap(a, b, 2), 1.0, 0, 1e-6);
+    CHECK_CLOSE(pt_tpam_overlap(a, b, 2), 1.0, 0, 1e-6);
     float c0[4] = {1, 0, 0, 0}, c1[4] = {0, 0, 1, 0};
-    CHECK(pt_phasor_overlap(c0, c1, 2) == 0.0f);
-    CHECK(pt_phasor_overlap(c0, (float[4]){0, 0, 0, 0}, 2) == 0.0f);
+    CHECK(pt_tpam_overlap(c0, c1, 2) == 0.0f);
+    CHECK(pt_tpam_overlap(c0, (float[4]){0, 0, 0, 0}, 2) == 0.0f);
 
     /* ---- TPAM: weights by hand (N = 3, one pattern xi = (1, i, 0)) */
     pt_tpam_config c = pt_tpam_config_default();
@@ -112,7 +112,7 @@ int main(void)
         pt_phasor_config pc = pt_phasor_config_default();
         pc.n_in = 6, pc.n_out = 3, pc.hidden = 5, pc.depth = 2, pc.act = (pt_phasor_act)ai, pc.batch = 4;
         pc.modrelu_b = -0.2f;
-        pt_phasor_mlp *pm = NULL;
+        pt_phasor *pm = NULL;
         CHECK(pt_phasor_create(&pc, &pm) == PT_OK);
         size_t np = pt_phasor_param_count(pm);
         CHECK(np == 2 * (5 * 6 + 5 * 5 + 3 * 5) + (ai == PT_ACT_MODRELU ? 2 * 5 : 0)); /* modReLU: a bias per unit */
@@ -156,11 +156,13 @@ int main(void)
             ty[i] = (uint8_t)(i % 4);
             for (int j = 0; j < 16; j++) tx[i * 16 + j] = (j / 4 == ty[i] ? 0.8f : 0.1f) + 0.2f * pt_rng_uniform(&pr);
         }
-        pt_phasor_mlp *pm = NULL, *pm2 = NULL;
+        pt_phasor *pm = NULL, *pm2 = NULL;
         double l0 = 0, l1 = 0;
         CHECK(pt_phasor_create(&pc, &pm) == PT_OK);
-        CHECK(pt_phasor_train_epoch(pm, tx, ty, NT, &l0) == PT_OK);
-        for (int e = 0; e < 4; e++) CHECK(pt_phasor_train_epoch(pm, tx, ty, NT, &l1) == PT_OK);
+        CHECK(pt_phasor_train(pm, tx, ty, NT, NULL, NULL) == PT_OK);
+        l0 = pt_phasor_loss(pm);
+        for (int e = 0; e < 4; e++) CHECK(pt_phasor_train(pm, tx, ty, NT, NULL, NULL) == PT_OK);
+        l1 = pt_phasor_loss(pm);
         CHECK(pt_phasor_predict(pm, tx, NT, tp, NULL) == PT_OK);
         int ok = 0;
         for (int i = 0; i < NT; i++) ok += tp[i] == ty[i];
@@ -169,7 +171,7 @@ int main(void)
         /* k-level phase quantization: with 65536 levels the same weights answer as with
          * the unit circle; with 2 levels (phases 0 and pi) they do not; it trains */
         {
-            pt_phasor_mlp *q = NULL;
+            pt_phasor *q = NULL;
             pt_phasor_config qc = pc;
             qc.act = PT_ACT_QUANT, qc.levels = 65536;
             CHECK(pt_phasor_create(&qc, &q) == PT_OK);
@@ -182,8 +184,10 @@ int main(void)
             pt_phasor_destroy(q);
             qc.levels = 4, qc.seed = 2;
             double lq0 = 0, lq1 = 0;
-            CHECK(pt_phasor_create(&qc, &q) == PT_OK && pt_phasor_train_epoch(q, tx, ty, NT, &lq0) == PT_OK);
-            for (int e = 0; e < 4; e++) CHECK(pt_phasor_train_epoch(q, tx, ty, NT, &lq1) == PT_OK);
+            CHECK(pt_phasor_create(&qc, &q) == PT_OK && pt_phasor_train(q, tx, ty, NT, NULL, NULL) == PT_OK);
+            lq0 = pt_phasor_loss(q);
+            for (int e = 0; e < 4; e++) CHECK(pt_phasor_train(q, tx, ty, NT, NULL, NULL) == PT_OK);
+            lq1 = pt_phasor_loss(q);
             CHECK(pt_phasor_predict(q, tx, NT, qp, NULL) == PT_OK);
             sameq = 0;
             for (int i = 0; i < NT; i++) sameq += qp[i] == ty[i];
@@ -192,7 +196,7 @@ int main(void)
             CHECK(pt_phasor_predict_spiking(q, tx, NT, 16, qp, NULL) == PT_EINVAL);
             pt_phasor_destroy(q);
             qc.levels = 1;
-            CHECK(pt_phasor_create(&qc, &q) == PT_EINVAL && strstr(pt_errmsg(), "--levels"));
+            CHECK(pt_phasor_create(&qc, &q) == PT_EINVAL && strstr(pt_errmsg(), "phasor.levels"));
         }
         /* spiking execution: with many bins it answers as the atemporal network;
          * every input and every hidden unit spikes once (none is silent here) */
@@ -203,12 +207,12 @@ int main(void)
         for (int i = 0; i < NT; i++) same += sp[i] == tp[i];
         printf("spiking execution, T = 4096: %d/%d answers as atemporal, %.1f spikes per image\n", same, NT, spikes);
         CHECK(same >= NT * 99 / 100 && spikes > 16.0 && spikes <= 16.0 + 32.0);
-        CHECK(pt_phasor_predict_spiking(pm, tx, NT, 1, sp, NULL) == PT_EINVAL && strstr(pt_errmsg(), "--spiking 1"));
+        CHECK(pt_phasor_predict_spiking(pm, tx, NT, 1, sp, NULL) == PT_EINVAL && strstr(pt_errmsg(), "T = 1"));
         /* checkpoint round trip: same predictions; a tower loader refuses it */
         const char *cp = "/tmp/pt_test_phasor.safetensors";
         char kind[16];
         CHECK(pt_phasor_save(pm, cp) == PT_OK && pt_phasor_load(cp, &pm2) == PT_OK);
-        CHECK(pt_checkpoint_kind(cp, kind, sizeof kind) == PT_OK && !strcmp(kind, "phasor"));
+        CHECK(pt_ckpt_peek(cp, kind, sizeof kind) == PT_OK && !strcmp(kind, "phasor"));
         uint8_t tp2[NT];
         CHECK(pm2 && pt_phasor_predict(pm2, tx, NT, tp2, NULL) == PT_OK && !memcmp(tp, tp2, NT));
         pt_tower *tw = NULL;
@@ -217,28 +221,28 @@ int main(void)
         pt_phasor_destroy(pm), pt_phasor_destroy(pm2);
         /* bad configurations and data */
         pc.eps = 0.0f;
-        CHECK(pt_phasor_create(&pc, &pm) == PT_EINVAL && strstr(pt_errmsg(), "--eps"));
+        CHECK(pt_phasor_create(&pc, &pm) == PT_EINVAL && strstr(pt_errmsg(), "phasor.eps"));
         pc = pt_phasor_config_default(), pc.depth = 0;
-        CHECK(pt_phasor_create(&pc, &pm) == PT_EINVAL && strstr(pt_errmsg(), "--depth"));
+        CHECK(pt_phasor_create(&pc, &pm) == PT_EINVAL && strstr(pt_errmsg(), "phasor.depth"));
         pt_phasor_act pa;
-        CHECK(pt_phasor_act_parse("tanh", &pa) == PT_EINVAL && strstr(pt_errmsg(), "--act"));
+        CHECK(pt_phasor_act_parse("tanh", &pa) == PT_EINVAL && strstr(pt_errmsg(), "phasor.act"));
         pc = pt_phasor_config_default(), pc.n_in = 16, pc.n_out = 4, pc.act = PT_ACT_CARDIOID;
         CHECK(pt_phasor_create(&pc, &pm) == PT_OK);
         CHECK(pt_phasor_predict_spiking(pm, tx, NT, 16, tp, NULL) == PT_EINVAL && strstr(pt_errmsg(), "unit-circle"));
         ty[3] = 9;
-        CHECK(pt_phasor_train_epoch(pm, tx, ty, NT, NULL) == PT_EINVAL && strstr(pt_errmsg(), "label 9"));
+        CHECK(pt_phasor_train(pm, tx, ty, NT, NULL, NULL) == PT_EINVAL && strstr(pt_errmsg(), "label 9"));
         pt_phasor_destroy(pm);
     }
 
     /* bad configurations */
     c = pt_tpam_config_default();
     c.K = 700;
-    CHECK(pt_tpam_create(&c, &m) == PT_EINVAL && m == NULL && strstr(pt_errmsg(), "--k"));
+    CHECK(pt_tpam_create(&c, &m) == PT_EINVAL && m == NULL && strstr(pt_errmsg(), "tpam.K"));
     c = pt_tpam_config_default(), c.theta = 0.0f;
-    CHECK(pt_tpam_create(&c, &m) == PT_EINVAL && strstr(pt_errmsg(), "--theta"));
+    CHECK(pt_tpam_create(&c, &m) == PT_EINVAL && strstr(pt_errmsg(), "tpam.theta"));
     c = pt_tpam_config_default(), c.iters = 0;
-    CHECK(pt_tpam_create(&c, &m) == PT_EINVAL && strstr(pt_errmsg(), "--iters"));
+    CHECK(pt_tpam_create(&c, &m) == PT_EINVAL && strstr(pt_errmsg(), "tpam.iters"));
     c = pt_tpam_config_default(), c.N = 1;
-    CHECK(pt_tpam_create(&c, &m) == PT_EINVAL && strstr(pt_errmsg(), "--n"));
+    CHECK(pt_tpam_create(&c, &m) == PT_EINVAL && strstr(pt_errmsg(), "tpam.N"));
     TEST_END();
 }

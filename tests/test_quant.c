@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include "check.h"
 #include "phasetower/pt.h"
-#include "quant/qkernel.inc"
+#include "export/qkernel.inc"
 
 enum { DIM = 49, NCLS = 5, N = 600 };
 
@@ -119,16 +119,17 @@ int main(void)
         pt_memory_config mc = pt_memory_config_default(96);
         mc.capacity = 200, mc.dim = 16, mc.k = 3;
         pt_memory *mem = NULL, *empty = NULL;
-        pt_memorize_opts mo = {PT_MEMORIZE_ALL, 0.7f};
+        pt_memory_fill_opts mo = {PT_MEMORY_ALL, 0.7f, NULL, NULL};
+        pt_embedder emb = pt_tower_embedder(t, PT_TOWER_CODE_SPARSE);
         pt_dataset ds = {.n = N, .rows = 7, .cols = 7, .dim = DIM, .x = x, .y = y, .n_classes = NCLS};
         static int flab[N], qlab[N];
         static float z[N * 96 * 2];
         static uint8_t tw[N], cf[N];
-        CHECK(pt_memory_create(&mc, &mem) == PT_OK && pt_tower_memorize(t, mem, &ds, &mo, NULL) == PT_OK);
-        CHECK(pt_tower_embed(t, x, N, z, NULL) == PT_OK && pt_memory_scores(mem, z, N, flab, NULL) == PT_OK);
+        CHECK(pt_memory_create(&mc, &mem) == PT_OK && pt_memory_fill(mem, &emb, &ds, &mo, NULL) == PT_OK);
+        CHECK(pt_tower_forward(t, x, N, PT_TOWER_CODE_SPARSE, NULL, z, NULL) == PT_OK && pt_memory_scores(mem, z, N, flab, NULL) == PT_OK);
         CHECK(pt_qtower_create(t, 8, &q) == PT_OK && !pt_qtower_has_memory(q));
         CHECK(pt_qtower_recall(q, x, N, tw, qlab, cf) == PT_EINVAL);
-        CHECK(pt_qtower_add_memory(q, mem, 0.0f) == PT_EINVAL && strstr(pt_errmsg(), "--memory-tau"));
+        CHECK(pt_qtower_add_memory(q, mem, 0.0f) == PT_EINVAL && strstr(pt_errmsg(), "memory tau"));
         CHECK(pt_qtower_add_memory(q, mem, 0.7f) == PT_OK && pt_qtower_has_memory(q));
         CHECK(pt_qtower_add_memory(q, mem, 0.7f) == PT_EINVAL);
         CHECK(pt_qtower_const_bytes(q) == 96 * DIM + 96 * 8 + 96 * 2 + NCLS * 96 * 2 + 257 * 2 /* tower */

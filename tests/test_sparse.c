@@ -49,7 +49,7 @@ int main(void)
     printf("sparse 8:2: %.1f%% of dense multiply-adds, accuracy %.3f\n", 100.0 * m2 / m, (double)right / N);
 
     /* bad arguments */
-    CHECK(pt_tower_index_build(t, 0, 1, &ix) == PT_EINVAL && ix == NULL && strstr(pt_errmsg(), "--sparse"));
+    CHECK(pt_tower_index_build(t, 0, 1, &ix) == PT_EINVAL && ix == NULL && strstr(pt_errmsg(), "sparse index"));
     CHECK(pt_tower_index_build(t, 97, 1, &ix) == PT_EINVAL);
     CHECK(pt_tower_index_build(t, 8, 9, &ix) == PT_EINVAL && strstr(pt_errmsg(), "probe"));
     CHECK(pt_tower_index_build(t, 8, 0, &ix) == PT_EINVAL);
@@ -86,7 +86,7 @@ int main(void)
     nnz /= N;
     c.subspace = 6;
     c.route = 6;
-    CHECK(pt_tower_create(&c, &t) == PT_EINVAL && strstr(pt_errmsg(), "--subspace 0"));
+    CHECK(pt_tower_create(&c, &t) == PT_EINVAL && strstr(pt_errmsg(), "tower.subspace 0"));
     c.subspace = 0;
     CHECK(pt_tower_create(&c, &t) == PT_OK && pt_tower_train(t, xz, y, N, NULL, NULL) == PT_OK);
     CHECK(pt_tower_predict(t, xz, N, p1, NULL) == PT_OK);
@@ -113,7 +113,7 @@ int main(void)
     pt_tower_destroy(t2);
     remove("test_sparse_route.safetensors");
     /* bad arguments: r1 outside 1..6, keep above K, exact outside s+1..keep */
-    CHECK(pt_tower_route_build(t, 0, 40, 16, &ix) == PT_EINVAL && ix == NULL && strstr(pt_errmsg(), "--route"));
+    CHECK(pt_tower_route_build(t, 0, 40, 16, &ix) == PT_EINVAL && ix == NULL && strstr(pt_errmsg(), "routed inference"));
     CHECK(pt_tower_route_build(t, 7, 40, 16, &ix) == PT_EINVAL);
     CHECK(pt_tower_route_build(t, 2, 97, 16, &ix) == PT_EINVAL);
     CHECK(pt_tower_route_build(t, 2, 40, 10, &ix) == PT_EINVAL);

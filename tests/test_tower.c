@@ -8,6 +8,7 @@
 #include "check.h"
 #include "io/safetensors.h"
 #include "tower/tower_internal.h"
+#include "model_io.h"
 
 enum { DIM = 64, NCLS = 10, NTRAIN = 3000, NTEST = 1000 };
 
@@ -34,6 +35,18 @@ static pt_tower *train_one(pt_tower_config c, const float *x, const uint8_t *y, 
     return t;
 }
 
+/* de-rotation scorers: a memory's best similarity, and one that fails */
+static pt_status mem_score(void *user, const float *z, size_t n, float *score)
+{
+    return pt_memory_scores(user, z, n, NULL, score);
+}
+
+static pt_status failing_score(void *user, const float *z, size_t n, float *score)
+{
+    (void)user, (void)z, (void)n, (void)score;
+    return pt_fail(PT_EINVAL, "no score for these images");
+}
+
 static double accuracy(const pt_tower *t, const float *x, const uint8_t *y, size_t n)
 {
     pt_dataset d = {.n = n, .dim = DIM, .x = (float *)x, .y = (uint8_t *)y, .n_classes = NCLS};
@@ -57,11 +70,11 @@ int main(void)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         pt_tower_config b = pt_tower_config_default();
         CHECK(pt_tower_spec_parse(bad[i], &b) == PT_EINVAL);
-        CHECK(strstr(pt_errmsg(), "--layers") != NULL);
+        CHECK(strstr(pt_errmsg(), "tower.layers") != NULL);
     }
     pt_tower_config bc = pt_tower_config_default();
     bc.eta = NAN;
-    CHECK(pt_tower_config_check(&bc) == PT_EINVAL && strstr(pt_errmsg(), "--eta"));
+    CHECK(pt_tower_config_check(&bc) == PT_EINVAL && strstr(pt_errmsg(), "tower.eta"));
     bc = pt_tower_config_default();
     bc.eta = -0.1f;
     CHECK(pt_tower_config_check(&bc) == PT_EINVAL);
@@ -268,7 +281,7 @@ int main(void)
             CHECK_CLOSE(nn, 1.0, 1e-5, 1e-5);
         }
         float *zd = malloc(2 * (size_t)K * sizeof *zd), xx[DIM];
-        CHECK(zd && pt_tower_forward_code(ts, xt + 3 * DIM, 1, PT_MEMORY_DENSE, NULL, zd, NULL) == PT_OK);
+        CHECK(zd && pt_tower_forward(ts, xt + 3 * DIM, 1, PT_TOWER_CODE_DENSE, NULL, zd, NULL) == PT_OK);
         double lc = pt_tower_preprocess(xx, xt + 3 * DIM, DIM); /* |c| */
         double yv[12];
         for (int a = 0; a < R; a++) {
@@ -302,7 +315,7 @@ int main(void)
         fc.dim = R, fc.code = PT_MEMORY_DENSE, fc.capacity = 4, fc.k = 1;
         pt_memory *fm = NULL;
         CHECK(pt_memory_create(&fc, &fm) == PT_OK && !pt_memory_frame(fm));
-        CHECK(pt_tower_memory_frame(ts, fm) == PT_OK && pt_memory_frame(fm));
+        CHECK(memory_frame(ts, fm) == PT_OK && pt_memory_frame(fm));
         CHECK(pt_memory_write(fm, zd, 3, NULL) == PT_OK);
         memcpy(key, pt_memory_key(fm, 0), sizeof key);
         CHECK_CLOSE(pt_memory_length(fm, 0), sqrt(yn), 1e-3, 1e-3);
@@ -310,13 +323,13 @@ int main(void)
             CHECK_CLOSE(key[2 * a], yv[a] * lc / sqrt(yn), 1e-4, 1e-4);
             CHECK_CLOSE(key[2 * a + 1], 0.0, 1e-4, 1e-4);
         }
-        CHECK(pt_tower_memory_frame(ts, fm) == PT_EINVAL); /* not empty any more */
+        CHECK(memory_frame(ts, fm) == PT_EINVAL); /* not empty any more */
         pt_memory_destroy(fm);
         fc.dim = R + 1; /* keys of another length than the frame's */
-        CHECK(pt_memory_create(&fc, &fm) == PT_OK && pt_tower_memory_frame(ts, fm) == PT_EINVAL);
+        CHECK(pt_memory_create(&fc, &fm) == PT_OK && memory_frame(ts, fm) == PT_EINVAL);
         pt_memory_destroy(fm);
         fc.dim = R, fc.code = PT_MEMORY_SPARSE;
-        CHECK(pt_memory_create(&fc, &fm) == PT_OK && pt_tower_memory_frame(ts, fm) == PT_EINVAL);
+        CHECK(pt_memory_create(&fc, &fm) == PT_OK && memory_frame(ts, fm) == PT_EINVAL);
         pt_memory_destroy(fm);
         proj[5] = NAN;
         fc.code = PT_MEMORY_DENSE;
@@ -384,9 +397,9 @@ int main(void)
         pt_tower_destroy(tl), pt_tower_destroy(to), pt_tower_destroy(ts), pt_tower_destroy(ts2);
         pt_tower_config bad_sc = sc;
         bad_sc.subspace = DIM;
-        CHECK(pt_tower_config_check(&bad_sc) == PT_EINVAL && strstr(pt_errmsg(), "--subspace"));
+        CHECK(pt_tower_config_check(&bad_sc) == PT_EINVAL && strstr(pt_errmsg(), "tower.subspace"));
         bad_sc.subspace = -2;
-        CHECK(pt_tower_config_check(&bad_sc) == PT_EINVAL && strstr(pt_errmsg(), "--subspace"));
+        CHECK(pt_tower_config_check(&bad_sc) == PT_EINVAL && strstr(pt_errmsg(), "tower.subspace"));
     }
     /* alignment: the mean of the s largest scores (cosines of the preprocessed
      * input with unit directions), computed here by hand; noise aligns worse
@@ -398,7 +411,7 @@ int main(void)
         const pt_block *b = &ta->b[0];
         enum { NA = 50 };
         float al[NA], xn[NA * DIM], an[NA], lg[NA * NCLS], lg2[NA * NCLS];
-        CHECK(pt_tower_forward(ta, xt, NA, lg, NULL, al) == PT_OK);
+        CHECK(pt_tower_forward(ta, xt, NA, PT_TOWER_CODE_SPARSE, lg, NULL, al) == PT_OK);
         CHECK(pt_tower_predict(ta, xt, NA, NULL, lg2) == PT_OK && !memcmp(lg, lg2, sizeof lg));
         float xx[DIM], sc[4096];
         for (int i = 0; i < NA; i += 7) {
@@ -429,7 +442,7 @@ int main(void)
             CHECK(zd && zs);
             memcpy(pair, xt, 2 * DIM * sizeof *pair);
             for (int j = 0; j < DIM; j++) pair[2 * DIM + j] = 0.5f * (xt[j] + xt[DIM + j]);
-            CHECK(pt_tower_forward_code(ta, pair, 3, PT_MEMORY_DENSE, NULL, zd, NULL) == PT_OK);
+            CHECK(pt_tower_forward(ta, pair, 3, PT_TOWER_CODE_DENSE, NULL, zd, NULL) == PT_OK);
             double lc = pt_tower_preprocess(xx, pair, DIM);
             for (int k = 0; k < K; k++) {
                 double d = 0;
@@ -440,16 +453,16 @@ int main(void)
             for (int e = 0; e < 2 * K; e++)
                 CHECK_CLOSE((double)zd[2 * 2 * K + e], 0.5 * ((double)zd[e] + (double)zd[2 * K + e]), 1e-4, 1e-5);
             float zp[2 * 2 * 96];
-            CHECK(K <= 96 && pt_tower_forward(ta, pair, 2, NULL, zp, NULL) == PT_OK);
-            CHECK(pt_tower_forward_code(ta, pair, 2, PT_MEMORY_SPARSE, NULL, zs, NULL) == PT_OK &&
+            CHECK(K <= 96 && pt_tower_forward(ta, pair, 2, PT_TOWER_CODE_SPARSE, NULL, zp, NULL) == PT_OK);
+            CHECK(pt_tower_forward(ta, pair, 2, PT_TOWER_CODE_SPARSE, NULL, zs, NULL) == PT_OK &&
                   !memcmp(zs, zp, 2 * 2 * (size_t)K * sizeof *zs));
-            CHECK(pt_tower_forward_code(ta, pair, 2, (pt_memory_code)7, NULL, zs, NULL) == PT_EINVAL);
+            CHECK(pt_tower_forward(ta, pair, 2, (pt_tower_code)7, NULL, zs, NULL) == PT_EINVAL);
             free(zd), free(zs);
         }
         pt_rng rn;
         pt_rng_seed(&rn, 99);
         for (int i = 0; i < NA * DIM; i++) xn[i] = pt_rng_uniform(&rn);
-        CHECK(pt_tower_forward(ta, xn, NA, NULL, NULL, an) == PT_OK);
+        CHECK(pt_tower_forward(ta, xn, NA, PT_TOWER_CODE_SPARSE, NULL, NULL, an) == PT_OK);
         double ma = 0, mn = 0;
         for (int i = 0; i < NA; i++) ma += (double)al[i] / NA, mn += (double)an[i] / NA;
         printf("mean alignment: test data %.3f, uniform noise %.3f\n", ma, mn);
@@ -458,7 +471,7 @@ int main(void)
          * are the plain ones; turned answers are reported with their angle */
         uint8_t pp[NA], pd[NA];
         float ang[NA];
-        pt_derotate o = {16.0, 8.0, 1e9, NULL};
+        pt_derotate o = {16.0, 8.0, 1e9, NULL, NULL, PT_TOWER_CODE_SPARSE};
         CHECK(pt_tower_predict(ta, xt, NA, pp, NULL) == PT_OK);
         CHECK(pt_tower_predict_derotate(ta, xt, NA, 8, 8, &o, pd, ang) == PT_OK && !memcmp(pp, pd, NA));
         for (int i = 0; i < NA; i++) CHECK(ang[i] == 0.0f);
@@ -469,7 +482,7 @@ int main(void)
         for (int i = 0; i < NA; i++)
             CHECK(ang[i] == 0.0f || ang[i] == 8.0f || ang[i] == -8.0f || ang[i] == 16.0f || ang[i] == -16.0f);
         o.step = 0.0;
-        CHECK(pt_tower_predict_derotate(ta, xt, NA, 8, 8, &o, pd, NULL) == PT_EINVAL && strstr(pt_errmsg(), "--derotate"));
+        CHECK(pt_tower_predict_derotate(ta, xt, NA, 8, 8, &o, pd, NULL) == PT_EINVAL && strstr(pt_errmsg(), "de-rotation"));
         o.step = 8.0, o.margin = -1.0;
         CHECK(pt_tower_predict_derotate(ta, xt, NA, 8, 8, &o, pd, NULL) == PT_EINVAL);
         o.margin = 0.0;
@@ -480,13 +493,13 @@ int main(void)
         {
             int K = pt_tower_out_dim(ta);
             pt_memory_config mc = pt_memory_config_default(K);
-            pt_memory *mm = NULL, *badm = NULL;
+            pt_memory *mm = NULL;
             float *zz = malloc((size_t)NA * 2 * (size_t)K * sizeof *zz), xr[NA * DIM];
             CHECK(zz && pt_memory_create(&mc, &mm) == PT_OK);
-            CHECK(pt_tower_forward(ta, xt, NA, NULL, zz, NULL) == PT_OK);
+            CHECK(pt_tower_forward(ta, xt, NA, PT_TOWER_CODE_SPARSE, NULL, zz, NULL) == PT_OK);
             for (int i = 0; i < NA; i++) CHECK(pt_memory_write(mm, zz + (size_t)i * 2 * (size_t)K, yt[i], NULL) == PT_OK);
             for (int i = 0; i < NA; i++) pt_image_rotate(xr + i * DIM, xt + i * DIM, 8, 8, 8.0);
-            pt_derotate om = {16.0, 8.0, 0.0, mm};
+            pt_derotate om = {16.0, 8.0, 0.0, mem_score, mm, PT_TOWER_CODE_SPARSE};
             CHECK(pt_tower_predict_derotate(ta, xr, NA, 8, 8, &om, pd, ang) == PT_OK);
             int cnt[5] = {0}; /* turns -16, -8, 0, 8, 16 */
             for (int i = 0; i < NA; i++) cnt[(int)lroundf(ang[i] / 8.0f) + 2]++;
@@ -494,11 +507,9 @@ int main(void)
                    cnt[0], cnt[1], cnt[2], cnt[3], cnt[4]);
             /* -8, the turn that undoes it, beats every other turn (0 is the unturned answer, kept on ties) */
             CHECK(cnt[1] >= NA / 4 && cnt[1] > cnt[0] && cnt[1] > cnt[3] && cnt[1] > cnt[4]);
-            pt_memory_config bmc = pt_memory_config_default(K + 1);
-            CHECK(pt_memory_create(&bmc, &badm) == PT_OK);
-            om.mem = badm;
-            CHECK(pt_tower_predict_derotate(ta, xr, NA, 8, 8, &om, pd, ang) == PT_EINVAL && strstr(pt_errmsg(), "memory"));
-            pt_memory_destroy(mm), pt_memory_destroy(badm);
+            om.score = failing_score; /* a scorer's failure stops the search and is passed through */
+            CHECK(pt_tower_predict_derotate(ta, xr, NA, 8, 8, &om, pd, ang) == PT_EINVAL && strstr(pt_errmsg(), "no score"));
+            pt_memory_destroy(mm);
             free(zz);
         }
         pt_tower_destroy(ta);

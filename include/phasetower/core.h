@@ -38,6 +38,10 @@ void pt_set_log(pt_log_fn fn, void *user);
  * measured on one core). Set once, before training or inference. */
 void pt_set_threads(int n);
 
+/* Progress of long work (training, filling a memory): called with the units
+ * done so far and the total, from the calling thread; may be NULL. */
+typedef void (*pt_progress_fn)(size_t done, size_t total, void *user);
+
 /* Explicit random state (xoshiro256**), seeded by splitmix64. No globals. */
 typedef struct pt_rng { uint64_t s[4]; } pt_rng;
 void     pt_rng_seed(pt_rng *r, uint64_t seed);

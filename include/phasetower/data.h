@@ -48,7 +48,7 @@ typedef struct pt_corrupt {
 
 /* Parse "rotate:LO-HI" (0 <= LO <= HI <= 180 degrees), "turn:DEGREES" (every
  * image by the same angle, -180..180) or "noise:SIGMA" (0 < SIGMA <= 10).
- * PT_EINVAL naming the spec on anything else. */
+ * PT_EINVAL quoting the spec on anything else. */
 pt_status pt_corrupt_parse(const char *spec, pt_corrupt *out);
 
 /* Corrupt n images x (n, rows*cols) in place: ROTATE turns each image about
@@ -72,6 +72,17 @@ pt_status pt_dataset_write(const pt_dataset *d, const char *dir, const char *spl
  * has 256 entries, one per possible label); the others move to *rest (or are dropped when
  * rest is NULL). Order is preserved. */
 pt_status pt_dataset_filter(pt_dataset *d, const uint8_t *keep_class, pt_dataset *rest);
+
+/* Evaluation protocols (data sets made from others), shared by the CLI, the
+ * benches and the examples:
+ * blend: the paper's composition protocol: image j of out is the mean over
+ * the nc classes of their j-th image in d (classes[i] < 256), as many images
+ * as the rarest class has; labels 0. No model saw such an image.
+ * noise: the out-of-distribution set of Gaussian noise: n images of d's shape,
+ * pixels 0.5 + N(0, 1) clipped to [0, 1], from a stream seeded by seed;
+ * labels 0. PT_EINVAL (blend: a class with no image), PT_ENOMEM. */
+pt_status pt_dataset_blend(const pt_dataset *d, const int *classes, int nc, pt_dataset *out);
+pt_status pt_dataset_noise(const pt_dataset *like, size_t n, uint64_t seed, pt_dataset *out);
 
 /* Free the arrays of d (NULL-safe) and zero it. */
 void pt_dataset_free(pt_dataset *d);

@@ -1,5 +1,8 @@
 /* PhaseTower episodic memory (paper section 6): a circular buffer of N complex
- * keys with labels and a usage value per slot.
+ * keys with labels and a usage value per slot. It sits on any model that can
+ * embed its inputs as complex vectors (embed.h): it is filled from, evaluated
+ * with, and saved next to the tower, a phasor network or any later family,
+ * and none of them depends on it.
  *  - write: O(1); the key is the given vector projected to `dim` complex values
  *    (a fixed random complex Gaussian matrix, a Johnson-Lindenstrauss sketch,
  *    when dim < in_dim; none when dim == in_dim) and normalized to unit length.
@@ -14,7 +17,10 @@
 #ifndef PHASETOWER_MEMORY_H
 #define PHASETOWER_MEMORY_H
 
+#include "phasetower/checkpoint.h"
 #include "phasetower/core.h"
+#include "phasetower/data.h"
+#include "phasetower/embed.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -22,12 +28,11 @@ extern "C" {
 
 typedef enum pt_vote { PT_VOTE_MODE = 0, PT_VOTE_WEIGHTED = 1 } pt_vote;
 
-/* Which vectors of a tower the memory holds (docs/memory.md): SPARSE, the last
- * block's output (s of K entries non-zero; the default); DENSE, its phase code
- * before selection, r_k e^{i phi_k} for every neuron k, which is linear in the
- * block's input, so the code of a mean of two images is the mean of their
- * codes (what composition by z_A + z_B needs). The memory treats both alike
- * except that dense vectors are projected to keys by one BLAS product per batch. */
+/* What the stored vectors look like (docs/memory.md): SPARSE, few non-zero
+ * entries (a tower's last block's output, s of K; the default: keys are built
+ * entry by entry); DENSE, every entry non-zero (a tower's phase code before
+ * selection, which composition needs: one BLAS product per batch makes the
+ * keys). A memory must be filled and asked with the vectors it was made for. */
 typedef enum pt_memory_code { PT_MEMORY_SPARSE = 0, PT_MEMORY_DENSE = 1 } pt_memory_code;
 
 typedef struct pt_memory_config {
@@ -60,6 +65,8 @@ const pt_memory_config *pt_memory_get_config(const pt_memory *m);
  * the checkpoint keeps it (metadata memory_proj). */
 pt_status pt_memory_set_projection(pt_memory *m, const float *proj);
 int pt_memory_frame(const pt_memory *m);
+/* The projection (in_dim, dim complex), or NULL when keys are not projected. */
+const float *pt_memory_projection(const pt_memory *m);
 /* How keys are made: "frame" (a given projection), "sketch" (the drawn one) or
  * "plain" (dim == in_dim: the vectors themselves). */
 const char *pt_memory_keys_name(const pt_memory *m);
@@ -118,15 +125,73 @@ typedef struct pt_compose_opts {
 pt_status pt_memory_compose(pt_memory *m, int a, int b, const pt_compose_opts *o, int *label, size_t *added,
                             size_t *guarded);
 
-/* Names of the votes ("mode", "weighted") and their parser (PT_EINVAL naming --memory-vote). */
+/* Names of the votes ("mode", "weighted") and their parser (PT_EINVAL naming memory.vote). */
 const char *pt_memory_vote_name(pt_vote v);
 pt_status pt_memory_vote_parse(const char *s, pt_vote *out);
-/* Names of the codes ("sparse", "dense") and their parser (PT_EINVAL naming --memory-code). */
+/* Names of the codes ("sparse", "dense") and their parser (PT_EINVAL naming memory.code). */
 const char *pt_memory_code_name(pt_memory_code c);
 pt_status pt_memory_code_parse(const char *s, pt_memory_code *out);
 
 /* Bytes held by the keys, labels, usage values and lengths (the memory's footprint). */
 size_t pt_memory_bytes(const pt_memory *m);
+
+/* ---- the memory on a model ---- */
+
+/* Which samples pt_memory_fill keeps (paper section 6). ALL: every one (the
+ * circular buffer keeps the last `capacity`); WRONG: those the model
+ * misclassifies; NOVEL: those whose best similarity to what is already stored
+ * is below tau (the paper's "only directions far enough are materialized",
+ * tau = 0.7). */
+typedef enum pt_memory_policy { PT_MEMORY_ALL = 0, PT_MEMORY_WRONG = 1, PT_MEMORY_NOVEL = 2 } pt_memory_policy;
+typedef struct pt_memory_fill_opts {
+    pt_memory_policy policy;
+    float tau;               /* NOVEL only, in (0, 1] */
+    pt_progress_fn progress; /* samples done and total, may be NULL */
+    void *user;
+} pt_memory_fill_opts;
+const char *pt_memory_policy_name(pt_memory_policy p);
+pt_status pt_memory_policy_parse(const char *s, pt_memory_policy *out); /* PT_EINVAL naming memory.policy */
+
+/* Write the vectors e makes of the samples of d into m by the policy, in
+ * order. NOVEL compares each sample with the memory as it was before its
+ * chunk of 256 samples and with every sample of the chunk already written. A
+ * blank vector (no key) is not stored. *written (may be NULL) counts the
+ * writes. PT_EINVAL: e's vectors are not m's in_dim, d's inputs not e's. */
+pt_status pt_memory_fill(pt_memory *m, const pt_embedder *e, const pt_dataset *d, const pt_memory_fill_opts *o,
+                         size_t *written);
+
+/* The combined answer (paper section 6): the memory's label when its best
+ * similarity reaches tau, else the model's. */
+int pt_memory_combine(int model, int memory, float best, float tau);
+
+/* A model and (optionally) its memory on a labelled set, in one pass per
+ * chunk of 1024 samples: the model's classes and confidence scores, the
+ * memory's labels and best similarities, and the accuracy of the model, the
+ * memory and their combination at tau. Arrays are allocated here; free with
+ * pt_memory_eval_free. Seconds are wall-clock: the model's pass, the recall. */
+typedef struct pt_memory_eval {
+    double acc, mem_acc, comb_acc;
+    double embed_seconds, recall_seconds;
+    uint8_t *pred;    /* (n) */
+    float *scores;    /* (n, e->n_scores) */
+    int *mem_label;   /* (n), NULL without a memory */
+    float *mem_score; /* (n), NULL without a memory */
+} pt_memory_eval;
+pt_status pt_memory_evaluate(const pt_memory *m, const pt_embedder *e, const pt_dataset *d, float tau,
+                             pt_memory_eval *out);
+void pt_memory_eval_free(pt_memory_eval *ev);
+
+/* The base classes (labels below n_base) a composed concept is made of, its
+ * parents expanded recursively in order, into base (at most max). PT_EINVAL
+ * for a label with no known parents or a deeper tree than max. */
+pt_status pt_memory_base_labels(const pt_memory *m, int label, int n_base, int *base, int max, int *nbase);
+
+/* The memory's part of a checkpoint (checkpoint.h), next to its model's.
+ * to_ckpt borrows m's arrays until the envelope is saved. from_ckpt needs
+ * the length of the model's vectors (in_dim) and sets *out to NULL when the
+ * file holds no memory; a corrupt memory part is PT_EFORMAT. */
+pt_status pt_memory_to_ckpt(const pt_memory *m, pt_ckpt *c);
+pt_status pt_memory_from_ckpt(pt_ckpt *c, int in_dim, pt_memory **out);
 
 #ifdef __cplusplus
 }

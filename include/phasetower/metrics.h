@@ -16,7 +16,7 @@ extern "C" {
  * fpr95 = fraction of negatives scoring >= t, where t is the largest score
  * that keeps at least 95% of positives at or above it. Either output may be
  * NULL. PT_EINVAL on empty input or a non-finite score; PT_ENOMEM. */
-pt_status pt_ood_metrics(const float *pos, size_t npos, const float *neg, size_t nneg, double *auroc, double *fpr95);
+pt_status pt_metrics_ood(const float *pos, size_t npos, const float *neg, size_t nneg, double *auroc, double *fpr95);
 
 #ifdef __cplusplus
 }

@@ -23,11 +23,13 @@ typedef struct pt_adam pt_adam;
 
 pt_adam_config pt_adam_config_default(void);
 pt_status pt_adam_config_check(const pt_adam_config *c); /* PT_EINVAL naming the field */
-/* State for n parameters (moments zero, no step taken). */
+/* State for n >= 1 parameters (moments zero, no step taken); PT_EINVAL
+ * naming the field, PT_ENOMEM. */
 pt_status pt_adam_create(const pt_adam_config *c, size_t n, pt_adam **out);
 void pt_adam_destroy(pt_adam *a);
-/* One step: t += 1; m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2;
- * theta -= lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps). */
+/* One step on theta (n) with grad (n): t += 1; m = b1 m + (1 - b1) g;
+ * v = b2 v + (1 - b2) g^2; theta -= lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps).
+ * Values are not checked: a non-finite gradient propagates (check theta). */
 void pt_adam_step(pt_adam *a, float *theta, const float *grad);
 long pt_adam_steps(const pt_adam *a);
 size_t pt_adam_size(const pt_adam *a);
@@ -42,9 +44,10 @@ typedef struct pt_sgd pt_sgd;
 
 pt_sgd_config pt_sgd_config_default(void);
 pt_status pt_sgd_config_check(const pt_sgd_config *c); /* PT_EINVAL naming the field */
-pt_status pt_sgd_create(const pt_sgd_config *c, size_t n, pt_sgd **out);
+pt_status pt_sgd_create(const pt_sgd_config *c, size_t n, pt_sgd **out); /* n >= 1; velocity zero */
 void pt_sgd_destroy(pt_sgd *s);
-/* One step: g' = g + wd theta; v = mu v + g'; theta -= lr (nesterov ? g' + mu v : v). */
+/* One step on theta (n) with grad (n): g' = g + wd theta; v = mu v + g';
+ * theta -= lr (nesterov ? g' + mu v : v). Values are not checked. */
 void pt_sgd_step(pt_sgd *s, float *theta, const float *grad);
 
 #ifdef __cplusplus

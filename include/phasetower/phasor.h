@@ -9,7 +9,9 @@
 #ifndef PHASETOWER_PHASOR_H
 #define PHASETOWER_PHASOR_H
 
+#include "phasetower/checkpoint.h"
 #include "phasetower/core.h"
+#include "phasetower/embed.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -23,8 +25,8 @@ extern "C" {
  * most pi / T, with no offset common to all phases. A silent unit decodes to active 0 and phase NaN: never to a
  * phase. PT_EINVAL: T < 2 or T > 32767, eps <= 0 or not finite, a
  * non-finite z, a bin outside -1..T-1. */
-pt_status pt_spike_encode(const float *z, size_t n, int T, float eps, int16_t *bin);
-pt_status pt_spike_decode(const int16_t *bin, size_t n, int T, float *phase, uint8_t *active);
+pt_status pt_phasor_spike_encode(const float *z, size_t n, int T, float eps, int16_t *bin);
+pt_status pt_phasor_spike_decode(const int16_t *bin, size_t n, int T, float *phase, uint8_t *active);
 
 /* ---- TPAM ---- */
 typedef struct pt_tpam_config {
@@ -57,8 +59,8 @@ const float *pt_tpam_weights(const pt_tpam *m);
  * threshold goes silent, 0; the others are projected onto the unit circle). */
 pt_status pt_tpam_retrieve(const pt_tpam *m, float *z, size_t nc);
 
-/* |<a, b>| / (||a|| ||b||), 0 when either is 0. */
-float pt_phasor_overlap(const float *a, const float *b, size_t n);
+/* |<a, b>| / (||a|| ||b||) of two phasor patterns (n complex), 0 when either is 0. */
+float pt_tpam_overlap(const float *a, const float *b, size_t n);
 
 /* Retrieval quality of a memory of M random patterns: cues are ncues stored
  * patterns with half of their K active entries zeroed (seeded); *mean gets
@@ -69,11 +71,13 @@ pt_status pt_tpam_capacity_point(const pt_tpam_config *c, int M, int ncues, doub
 /* ---- phasor MLP (Olin-Ammentorp & Bazhenov 2021, in its complex-weight
  * form; docs/phasor.md) ----
  * Encoder z0 = exp(i pi x) for x in [0, 1]; `depth` complex dense layers of
- * `hidden` units, h = W z with W kept as separate real and imaginary arrays
- * (complex Glorot init: each part N(0, 1 / (fan_in + fan_out))), each followed
- * by the activation; real readout logits = Re(V z). Trained by gradient descent
- * with hand-written complex (Wirtinger) gradients and Adam on the softmax
- * cross-entropy of the logits. */
+ * `hidden` units, h = W z (complex Glorot init: each part N(0, 1 / (fan_in +
+ * fan_out))), each followed by the activation; real readout logits =
+ * Re(V z). Trained by gradient descent with hand-written complex (Wirtinger)
+ * gradients and Adam (optim.h) on the softmax cross-entropy of the logits.
+ * Complex weights are interleaved (re, im) like every complex array of the
+ * library. */
+#define PT_PHASOR_MAX_DEPTH 16
 typedef enum pt_phasor_act {
     PT_ACT_UNIT = 0,     /* z / (|z| + eps): onto the unit circle */
     PT_ACT_CARDIOID = 1, /* (1 + cos arg z) z / 2 */
@@ -85,7 +89,7 @@ typedef enum pt_phasor_act {
 typedef struct pt_phasor_config {
     int n_in, n_out;  /* 1..1e6, 2..256 */
     int hidden;       /* units per layer, 1..100000 */
-    int depth;        /* hidden layers, 1..16 */
+    int depth;        /* hidden layers, 1..PT_PHASOR_MAX_DEPTH */
     pt_phasor_act act;
     float eps;        /* of the unit-circle activation, > 0 */
     float modrelu_b;  /* initial bias of modReLU (learned) */
@@ -94,33 +98,42 @@ typedef struct pt_phasor_config {
     int batch;        /* mini-batch, 1..4096 */
     uint64_t seed;
 } pt_phasor_config;
-typedef struct pt_phasor_mlp pt_phasor_mlp;
+typedef struct pt_phasor pt_phasor;
 
 /* Defaults: 784 inputs, 10 classes, 100 hidden, depth 1 (784-100-10, the
  * peer's setting), unit-circle activation, eps 1e-3, modrelu_b -0.1, 8 levels,
  * Adam lr 1e-3, batch 128, seed 1. */
 pt_phasor_config pt_phasor_config_default(void);
 pt_status pt_phasor_config_check(const pt_phasor_config *c); /* PT_EINVAL naming the field */
-pt_status pt_phasor_create(const pt_phasor_config *c, pt_phasor_mlp **out);
-void pt_phasor_destroy(pt_phasor_mlp *m);
-const pt_phasor_config *pt_phasor_get_config(const pt_phasor_mlp *m);
+pt_status pt_phasor_create(const pt_phasor_config *c, pt_phasor **out);
+void pt_phasor_destroy(pt_phasor *m);
+const pt_phasor_config *pt_phasor_get_config(const pt_phasor *m);
 const char *pt_phasor_act_name(pt_phasor_act a);
-pt_status pt_phasor_act_parse(const char *s, pt_phasor_act *out); /* names --act */
+pt_status pt_phasor_act_parse(const char *s, pt_phasor_act *out); /* names phasor.act */
 
 /* One epoch of Adam over x (n, n_in) in [0, 1], labels y, in a seeded
- * shuffled order; *loss (may be NULL) gets the mean training loss. */
-pt_status pt_phasor_train_epoch(pt_phasor_mlp *m, const float *x, const uint8_t *y, size_t n, double *loss);
+ * shuffled order; progress (may be NULL) after each mini-batch.
+ * pt_phasor_loss gives the epoch's mean training loss. */
+pt_status pt_phasor_train(pt_phasor *m, const float *x, const uint8_t *y, size_t n, pt_progress_fn progress, void *user);
+double pt_phasor_loss(const pt_phasor *m);
 /* Predictions and logits (n, n_out), each optional. */
-pt_status pt_phasor_predict(const pt_phasor_mlp *m, const float *x, size_t n, uint8_t *pred, float *logits);
+pt_status pt_phasor_predict(const pt_phasor *m, const float *x, size_t n, uint8_t *pred, float *logits);
+/* The network as an embedder (embed.h): the vectors are the last hidden
+ * layer's activations (hidden complex values), the score the largest logit.
+ * m is borrowed. */
+pt_embedder pt_phasor_embedder(const pt_phasor *m);
 
-/* The parameters as one vector: for each layer its real then imaginary
- * weights (out, in) (then, with modReLU, its biases (hidden)), then the
- * readout's real and imaginary parts (n_out, hidden). pt_phasor_grad gives the mean cross-entropy over x and its gradient
- * with respect to that vector (d/d Re and d/d Im of every complex weight),
- * without changing the model. */
-size_t pt_phasor_param_count(const pt_phasor_mlp *m);
-float *pt_phasor_params(pt_phasor_mlp *m);
-pt_status pt_phasor_grad(const pt_phasor_mlp *m, const float *x, const uint8_t *y, size_t n, double *loss, float *grad);
+/* The parameters as one vector of floats: for each layer its weights W (out,
+ * in complex, interleaved) (then, with modReLU, its real biases (hidden)),
+ * then the readout V (n_out, hidden complex). pt_phasor_grad gives the mean
+ * cross-entropy over x and its gradient with respect to that vector (d/d Re
+ * and d/d Im of every complex weight, interleaved), without changing the
+ * model. pt_phasor_weights: the start of layer l's weights (l = depth: the
+ * readout), read-only; NULL for l out of range. */
+size_t pt_phasor_param_count(const pt_phasor *m);
+float *pt_phasor_params(pt_phasor *m);
+const float *pt_phasor_weights(const pt_phasor *m, int layer);
+pt_status pt_phasor_grad(const pt_phasor *m, const float *x, const uint8_t *y, size_t n, double *loss, float *grad);
 
 /* Spiking execution (docs/phasor.md), event-driven, every layer: each input
  * pixel spikes once per cycle of T bins at the bin of its phase pi x; a
@@ -130,15 +143,16 @@ pt_status pt_phasor_grad(const pt_phasor_mlp *m, const float *x, const uint8_t *
  * spikes. Needs the unit-circle activation (spikes carry phase, not
  * magnitude): PT_EINVAL otherwise, or for T outside 2..32767. *spikes (may be
  * NULL) gets the mean spikes per image, all layers and inputs. */
-pt_status pt_phasor_predict_spiking(const pt_phasor_mlp *m, const float *x, size_t n, int T, uint8_t *pred,
+pt_status pt_phasor_predict_spiking(const pt_phasor *m, const float *x, size_t n, int T, uint8_t *pred,
                                     double *spikes);
 
-/* safetensors checkpoint, metadata "model": "phasor" (docs/checkpoint-format.md). */
-pt_status pt_phasor_save(const pt_phasor_mlp *m, const char *path);
-pt_status pt_phasor_load(const char *path, pt_phasor_mlp **out);
-
-/* "tower" or "phasor" for a checkpoint (PT_EFORMAT / PT_EIO naming the file). */
-pt_status pt_checkpoint_kind(const char *path, char *kind, size_t len);
+/* Checkpoints, model kind "phasor" (docs/checkpoint-format.md): the
+ * network's part of an envelope (checkpoint.h), so an episodic memory can
+ * share the file, and the network alone in one call each. */
+pt_status pt_phasor_to_ckpt(const pt_phasor *m, pt_ckpt *c);
+pt_status pt_phasor_from_ckpt(pt_ckpt *c, pt_phasor **out);
+pt_status pt_phasor_save(const pt_phasor *m, const char *path);
+pt_status pt_phasor_load(const char *path, pt_phasor **out);
 
 #ifdef __cplusplus
 }

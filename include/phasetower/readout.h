@@ -63,20 +63,23 @@ typedef struct pt_rls_config {
 typedef struct pt_rls pt_rls;
 
 pt_rls_config pt_rls_config_default(void);
-/* n features, m outputs; W starts at zero. PT_EINVAL naming the field. */
+/* n features (1..65536: P is n x n doubles), m outputs; W starts at zero.
+ * PT_EINVAL naming the field, PT_ENOMEM. */
 pt_status pt_rls_create(const pt_rls_config *c, size_t n, size_t m, pt_rls **out);
 void pt_rls_destroy(pt_rls *r);
 /* One sample x (n) with target y (m): the gain k = P x / (lambda + x^T P x),
  * W += k (y - W^T x)^T, P = (P - k x^T P) / lambda. With lambda = 1, after
  * samples x_1..x_t, W = (delta I + sum x x^T)^-1 sum x y^T: the ridge solution
  * with alpha = delta. PT_EINVAL on a non-finite value; PT_ENOCONV when the
- * update turns non-finite (the state is then left as it was). */
+ * update turns non-finite (the state is then left as it was). With
+ * lambda < 1, P grows by 1/lambda per update along directions no sample
+ * excites (wind-up), so forgetting wants features that keep varying. */
 pt_status pt_rls_update(pt_rls *r, const float *x, const float *y);
 /* y (m) = W^T x. */
 void pt_rls_predict(const pt_rls *r, const float *x, float *y);
 /* W (n, m) row-major; valid until the next update. */
 const double *pt_rls_weights(const pt_rls *r);
-size_t pt_rls_samples(const pt_rls *r);
+size_t pt_rls_samples(const pt_rls *r); /* updates accepted so far */
 
 #ifdef __cplusplus
 }

@@ -31,15 +31,19 @@ typedef struct pt_fixpoint_config {
     double tol;                /* relative residual to reach, > 0 (default 1e-4) */
     float damping;             /* a in (0, 1] (default 1) */
     int memory;                /* Anderson: residuals kept, 1..64 (default 5) */
-    double lambda;             /* Anderson: Tikhonov term of the least squares, >= 0 (default 1e-8) */
+    double lambda;             /* Anderson: Tikhonov term of the least squares, >= 0 (default 1e-8),
+                                * relative to the mean squared norm of the residual differences
+                                * (so it does not depend on the units of z) */
 } pt_fixpoint_config;
 
 typedef struct pt_fixpoint_info {
-    int iterations;   /* evaluations of f */
+    int iterations;   /* evaluations of f that returned PT_OK */
     int converged;    /* 1 when the residual fell below tol */
-    double residual;  /* the last residual */
-    /* optional, caller-owned: residual of each iteration (max_iter entries),
-     * or NULL */
+    double residual;  /* the last residual (NaN before the first evaluation or
+                       * when f(z) was not finite) */
+    /* input, optional, caller-owned: residual of each iteration (max_iter
+     * entries), or NULL. Set it before the call: an uninitialized info is
+     * not safe to pass. */
     double *history;
 } pt_fixpoint_info;
 
@@ -50,10 +54,13 @@ pt_status pt_fixpoint_config_check(const pt_fixpoint_config *c); /* PT_EINVAL na
 /* Workspace for states of n floats (allocated once: solves never allocate). */
 pt_status pt_fixpoint_create(const pt_fixpoint_config *c, size_t n, pt_fixpoint **out);
 void pt_fixpoint_destroy(pt_fixpoint *s);
-/* Iterate from z (n, in: the start; out: the last iterate, the fixed point
- * when converged). info (may be NULL) is filled in every case. PT_ENOCONV when
- * max_iter evaluations did not reach tol or a value turned non-finite (the
- * message says which); f's own failure is passed through. */
+/* Iterate from z (n, in: the start; out: the last iterate f was evaluated
+ * at, the one whose residual info reports: the fixed point when converged).
+ * info (may be NULL) is filled in every case. PT_ENOCONV when max_iter
+ * evaluations did not reach tol or a value turned non-finite (the message
+ * says which; z then holds the last finite iterate); f's own failure is
+ * passed through. PT_EINVAL when the start is not finite. One solve at a
+ * time per solver (the workspace is shared); never allocates. */
 pt_status pt_fixpoint_solve(pt_fixpoint *s, pt_fixpoint_fn f, void *user, float *z, pt_fixpoint_info *info);
 
 #ifdef __cplusplus

@@ -9,8 +9,9 @@
 #define PHASETOWER_TOWER_H
 
 #include "phasetower/core.h"
+#include "phasetower/checkpoint.h"
 #include "phasetower/data.h"
-#include "phasetower/memory.h"
+#include "phasetower/embed.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -88,9 +89,6 @@ typedef struct pt_tower_config {
 
 typedef struct pt_tower pt_tower;
 
-/* Progress during training: called with samples done so far and the total. */
-typedef void (*pt_progress_fn)(size_t done, size_t total, void *user);
-
 /* Defaults: one block 2304:0.015625 (s = 36) reading the image's first 56
  * principal components (PT_SUBSPACE_AUTO), eta 0.005, |t| 0.3, soft
  * selection, ridge readout, imprint init, and eta_phase 0: the phase rule is
@@ -158,82 +156,76 @@ pt_status pt_tower_readout_parse(const char *s, pt_readout *out);
 pt_status pt_tower_init_parse(const char *s, pt_init *out);
 pt_status pt_tower_select_parse(const char *s, pt_select *out);
 
-/* The last block's output Z of each of n samples, z (n, K_last) as
- * interleaved complex floats: what the episodic memory stores and recalls.
- * logits (n, n_classes), optional (may be NULL), come from the same pass. */
-pt_status pt_tower_embed(const pt_tower *t, const float *x, size_t n, float *z, float *logits);
+/* Which vectors of a tower a pass returns (docs/memory.md): SPARSE, the last
+ * block's output (s of K entries non-zero); DENSE, its phase code before
+ * selection, r_k e^{i phi_k} for every neuron k, which is linear in the
+ * block's input, so the code of a mean of two images is the mean of their
+ * codes (what composition by z_A + z_B needs). */
+typedef enum pt_tower_code { PT_TOWER_CODE_SPARSE = 0, PT_TOWER_CODE_DENSE = 1 } pt_tower_code;
+
 /* Everything one forward pass gives, each output optional (NULL): logits
- * (n, n_classes), the last block's outputs z (n, K_last complex), and each
- * sample's alignment: the mean of the s largest scores of the last block, i.e.
- * the mean cosine between the block's input and its s best-matching neurons,
- * in [-1, 1]. A sample unlike anything the neurons were imprinted on and
- * trained with aligns poorly: the tower's native out-of-distribution score
- * (docs/memory.md). */
-pt_status pt_tower_forward(const pt_tower *t, const float *x, size_t n, float *logits, float *z, float *align);
-/* pt_tower_forward with z the vectors of the given code (memory.h): the last
- * block's outputs (PT_MEMORY_SPARSE, the same as pt_tower_forward) or its dense
- * phase code before selection, r_k e^{i phi_k} for all K neurons, r_k the
- * score (PT_MEMORY_DENSE). The dense code is linear in the block's input; for
- * a one-block tower the code of a mean of images is the mean of their codes
- * up to each image's normalization (docs/memory.md). A memory must be filled
- * and asked with the code it was made for (pt_memory_config.code). */
-pt_status pt_tower_forward_code(const pt_tower *t, const float *x, size_t n, pt_memory_code code, float *logits,
-                                float *z, float *align);
+ * (n, n_classes), the vectors z (n, K_last complex) of the given code, and
+ * each sample's alignment: the mean of the s largest scores of the last
+ * block, i.e. the mean cosine between the block's input and its s
+ * best-matching neurons, in [-1, 1]. A sample unlike anything the neurons were
+ * imprinted on and trained with aligns poorly: the tower's native
+ * out-of-distribution score (docs/memory.md). The dense code is linear in the
+ * block's input; for a one-block tower the code of a mean of images is the
+ * mean of their codes up to each image's normalization. */
+pt_status pt_tower_forward(const pt_tower *t, const float *x, size_t n, pt_tower_code code, float *logits, float *z,
+                           float *align);
+/* K of the last block: the complex length of the vectors z. */
+int pt_tower_out_dim(const pt_tower *t);
+/* The tower as an embedder (embed.h) of the given code: vectors z, the
+ * predicted class, and two scores: "logit" (the largest logit) and "align"
+ * (the alignment). t is borrowed. */
+pt_embedder pt_tower_embedder(const pt_tower *t, pt_tower_code code);
+
 /* Guided de-rotation (docs/memory.md, "Corruptions"): each image (rows x
  * cols) is also turned by -max, -max+step, ..., +max degrees, and the answer
- * is the tower's for the turn with the best score (the alignment, or the
- * memory's similarity when o->mem is set) if that score beats the unturned
- * image's by more than margin, else the unturned answer. A test-time search:
- * nothing is retrained. angle (may be NULL) gets the turn used. PT_EINVAL:
- * step <= 0, max < 0, max / step above 90, margin < 0 or not finite,
- * rows * cols != n_in, a memory whose vectors are not the tower's outputs. */
+ * is the tower's for the turn with the best score (the alignment, or what
+ * `score` says of the turned image's vectors of `code`, e.g. an episodic
+ * memory's best similarity) if that score beats the unturned image's by more
+ * than margin, else the unturned answer. A test-time search: nothing is
+ * retrained. angle (may be NULL) gets the turn used. PT_EINVAL: step <= 0,
+ * max < 0, max / step above 90, margin < 0 or not finite, rows * cols != n_in. */
+typedef pt_status (*pt_tower_score_fn)(void *user, const float *z, size_t n, float *score);
 typedef struct pt_derotate {
     double max, step, margin;
-    /* NULL: score a turn by the tower's alignment. Else by this memory's best
-     * similarity max |M conj(key(z))| to the turned image's output (in the
-     * memory's code): how well it matches a stored training image. */
-    const pt_memory *mem;
+    pt_tower_score_fn score; /* NULL: score a turn by the tower's alignment */
+    void *user;              /* passed to score */
+    pt_tower_code code;      /* the vectors score is given */
 } pt_derotate;
 pt_status pt_tower_predict_derotate(const pt_tower *t, const float *x, size_t n, size_t rows, size_t cols,
                                     const pt_derotate *o, uint8_t *pred, float *angle);
-/* K of the last block: the complex length of pt_tower_embed's vectors. */
-int pt_tower_out_dim(const pt_tower *t);
 
 /* Frame keys for a memory of dense codes (docs/memory.md). A one-block
  * tower's dense code is z_k = (p_k . y) e^{i phi_k}, y the block's input
  * before normalization (V c with a subspace, else the centred image c). The
  * dual frame proj (K, R complex, row-major), proj_kj = W_jk e^{-i phi_k} with
  * W = (P^T P)^-1 P^T, maps it back: z proj = y exactly, so a key is the
- * image's coordinates and the key of a blend is the blend of the keys.
- * frame_dim is R (block 0's input length), or 0 when the tower has no frame:
- * more than one block, or no more neurons than inputs. frame_projection fails
- * with PT_EINVAL then, and with PT_ENOCONV if P^T P is singular. */
+ * image's coordinates and the key of a blend is the blend of the keys
+ * (pt_memory_set_projection takes it). frame_dim is R (block 0's input
+ * length), or 0 when the tower has no frame: more than one block, or no more
+ * neurons than inputs. frame_projection fails with PT_EINVAL then, and with
+ * PT_ENOCONV if P^T P is singular. */
 int pt_tower_frame_dim(const pt_tower *t);
 pt_status pt_tower_frame_projection(const pt_tower *t, float *proj);
-/* Give an empty memory of dense codes, in_dim K and dim frame_dim, the frame
- * as its projection (pt_memory_set_projection). */
-pt_status pt_tower_memory_frame(const pt_tower *t, pt_memory *m);
 
-/* Which training samples the episodic memory keeps (paper section 6).
- * ALL: every one (the circular buffer keeps the last `capacity`); WRONG: those
- * the tower misclassifies; NOVEL: those whose best similarity to what is
- * already stored is below tau (the paper's "only directions far enough are
- * materialized", tau = 0.7). */
-typedef enum pt_memorize_policy { PT_MEMORIZE_ALL = 0, PT_MEMORIZE_WRONG = 1, PT_MEMORIZE_NOVEL = 2 } pt_memorize_policy;
-typedef struct pt_memorize_opts {
-    pt_memorize_policy policy;
-    float tau; /* NOVEL only, in (0, 1] */
-} pt_memorize_opts;
-const char *pt_memorize_policy_name(pt_memorize_policy p);
-pt_status pt_memorize_policy_parse(const char *s, pt_memorize_policy *out); /* names --memory */
-
-/* Write the tower's outputs for the samples of d into m by the policy, in
- * order, with the tower as it is now (after training). NOVEL compares each
- * sample with the memory as it was before its chunk of 256 samples and with
- * every sample of the chunk already written. *written (may be NULL) counts the
- * writes. m's in_dim must be pt_tower_out_dim(t). */
-pt_status pt_tower_memorize(const pt_tower *t, pt_memory *m, const pt_dataset *d, const pt_memorize_opts *o,
-                            size_t *written);
+/* Read-only views of the weights, for exporters and inspection. The
+ * pointers are the tower's own: valid while t lives and is not trained. */
+typedef struct pt_tower_block_view {
+    int K, s, in_dim;       /* neurons, active per sample, input length */
+    const float *P;         /* (K, in_dim) unit directions */
+    const float *phi;       /* (K) phases */
+    const float *targets;   /* (n_classes, K, 2) fixed complex class targets */
+    float skip_re, skip_im; /* the complex skip from the block below (0 for block 0) */
+} pt_tower_block_view;
+/* PT_EINVAL for b outside 0..n_blocks-1. */
+pt_status pt_tower_block(const pt_tower *t, int b, pt_tower_block_view *v);
+const float *pt_tower_codebook(const pt_tower *t);    /* (n_classes, K_last, 2) */
+const float *pt_tower_subspace(const pt_tower *t);    /* (subspace, n_in) orthonormal rows, or NULL */
+const float *pt_tower_route_basis(const pt_tower *t); /* (route, n_in) orthonormal rows, or NULL */
 
 /* Truly sparse inference (docs/sparse.md): each block's neurons are grouped by
  * spherical k-means on their directions (deterministic, from the weights
@@ -265,15 +257,16 @@ pt_status pt_tower_route_build(const pt_tower *t, int r1, int keep, int exact, p
  * this does not change. */
 double pt_tower_madds_zero_skip(const pt_tower *t, const float *x, size_t n);
 
-/* safetensors checkpoint (docs/checkpoint-format.md). Written to a temp file
- * and renamed; load validates every tensor shape against the metadata.
- * pt_model_save stores an episodic memory with the tower (mem may be NULL; its
- * in_dim must be the tower's output length); pt_model_load returns it in *mem
- * (NULL when the file has none; mem itself may be NULL to ignore it). */
+/* Checkpoints (docs/checkpoint-format.md): the tower's part of a checkpoint
+ * envelope (checkpoint.h), so that other parts (an episodic memory) can share
+ * the file. to_ckpt borrows t's arrays until the envelope is saved;
+ * from_ckpt validates every tensor's shape against the metadata before
+ * copying, and fails with PT_EFORMAT for a checkpoint of another kind. */
+pt_status pt_tower_to_ckpt(const pt_tower *t, pt_ckpt *c);
+pt_status pt_tower_from_ckpt(pt_ckpt *c, pt_tower **out);
+/* The tower alone, in one call each (load ignores other parts of the file). */
 pt_status pt_tower_save(const pt_tower *t, const char *path);
 pt_status pt_tower_load(const char *path, pt_tower **out);
-pt_status pt_model_save(const pt_tower *t, const pt_memory *mem, const char *path);
-pt_status pt_model_load(const char *path, pt_tower **t, pt_memory **mem);
 
 #ifdef __cplusplus
 }

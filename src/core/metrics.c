@@ -27,7 +27,7 @@ static pt_status sorted_copy(const float *v, size_t n, const char *what, float *
     return PT_OK;
 }
 
-pt_status pt_ood_metrics(const float *pos, size_t npos, const float *neg, size_t nneg, double *auroc, double *fpr95)
+pt_status pt_metrics_ood(const float *pos, size_t npos, const float *neg, size_t nneg, double *auroc, double *fpr95)
 {
     float *p = NULL, *q = NULL;
     pt_status st = sorted_copy(pos, npos, "in-distribution", &p);

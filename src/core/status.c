@@ -40,7 +40,7 @@ pt_status pt_fail(pt_status st, const char *fmt, ...)
 
 const char *pt_enum_name(const char *const *names, int n, int v) { return v >= 0 && v < n ? names[v] : "?"; }
 
-pt_status pt_enum_parse(const char *flag, const char *const *names, int n, const char *s, int *out)
+pt_status pt_enum_parse(const char *param, const char *const *names, int n, const char *s, int *out)
 {
     for (int i = 0; s && i < n; i++)
         if (!strcmp(names[i], s)) {
@@ -50,7 +50,7 @@ pt_status pt_enum_parse(const char *flag, const char *const *names, int n, const
     char list[128] = "";
     for (int i = 0; i < n; i++)
         snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i == 0 ? "" : i == n - 1 ? " or " : ", ", names[i]);
-    return pt_fail(PT_EINVAL, "--%s '%s': expected %s", flag, s ? s : "", list);
+    return pt_fail(PT_EINVAL, "%s '%s': expected %s", param, s ? s : "", list);
 }
 
 static pt_log_fn log_fn;

@@ -19,28 +19,28 @@ static int parse_num(const char *s, char **end, double *v)
 pt_status pt_corrupt_parse(const char *spec, pt_corrupt *out)
 {
     memset(out, 0, sizeof *out);
-    if (!spec) return pt_fail(PT_EINVAL, "--corrupt: empty spec");
+    if (!spec) return pt_fail(PT_EINVAL, "corruption: empty spec");
     char *end;
     double a, b;
     if (!strncmp(spec, "rotate:", 7)) {
         if (!parse_num(spec + 7, &end, &a) || *end != '-' || !parse_num(end + 1, &end, &b) || *end)
-            return pt_fail(PT_EINVAL, "--corrupt '%s': expected rotate:LO-HI in degrees", spec);
+            return pt_fail(PT_EINVAL, "corruption '%s': expected rotate:LO-HI in degrees", spec);
         if (!(a >= 0.0 && a <= b && b <= 180.0))
-            return pt_fail(PT_EINVAL, "--corrupt '%s': need 0 <= LO <= HI <= 180 degrees", spec);
+            return pt_fail(PT_EINVAL, "corruption '%s': need 0 <= LO <= HI <= 180 degrees", spec);
         out->kind = PT_CORRUPT_ROTATE;
     } else if (!strncmp(spec, "turn:", 5)) {
-        if (!parse_num(spec + 5, &end, &a) || *end) return pt_fail(PT_EINVAL, "--corrupt '%s': expected turn:DEGREES", spec);
-        if (!(a >= -180.0 && a <= 180.0)) return pt_fail(PT_EINVAL, "--corrupt '%s': need -180 <= DEGREES <= 180", spec);
+        if (!parse_num(spec + 5, &end, &a) || *end) return pt_fail(PT_EINVAL, "corruption '%s': expected turn:DEGREES", spec);
+        if (!(a >= -180.0 && a <= 180.0)) return pt_fail(PT_EINVAL, "corruption '%s': need -180 <= DEGREES <= 180", spec);
         b = a;
         out->kind = PT_CORRUPT_TURN;
     } else if (!strncmp(spec, "noise:", 6)) {
         if (!parse_num(spec + 6, &end, &a) || *end)
-            return pt_fail(PT_EINVAL, "--corrupt '%s': expected noise:SIGMA", spec);
-        if (!(a > 0.0 && a <= 10.0)) return pt_fail(PT_EINVAL, "--corrupt '%s': SIGMA must be in (0, 10]", spec);
+            return pt_fail(PT_EINVAL, "corruption '%s': expected noise:SIGMA", spec);
+        if (!(a > 0.0 && a <= 10.0)) return pt_fail(PT_EINVAL, "corruption '%s': SIGMA must be in (0, 10]", spec);
         b = 0.0;
         out->kind = PT_CORRUPT_NOISE;
     } else {
-        return pt_fail(PT_EINVAL, "--corrupt '%s': expected rotate:LO-HI, turn:DEGREES or noise:SIGMA", spec);
+        return pt_fail(PT_EINVAL, "corruption '%s': expected rotate:LO-HI, turn:DEGREES or noise:SIGMA", spec);
     }
     out->a = (float)a;
     out->b = (float)b;

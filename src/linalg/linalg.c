@@ -122,6 +122,47 @@ void pt_cgemm_nn_ref(float *restrict C, const float *restrict A, const float *re
         }
 }
 
+static CBLAS_TRANSPOSE cblas_op(char op)
+{
+    return op == 'T' ? CblasTrans : op == 'C' ? CblasConjTrans : CblasNoTrans;
+}
+
+void pt_cgemm(float *restrict C, const float *restrict A, const float *restrict B, size_t m, size_t n, size_t k,
+              char opa, char opb, float beta)
+{
+    if (m == 0 || n == 0) return;
+    const float one[2] = {1.0f, 0.0f}, b[2] = {beta, 0.0f};
+    int lda = opa == 'N' ? (int)k : (int)m, ldb = opb == 'N' ? (int)n : (int)k;
+    cblas_cgemm(CblasRowMajor, cblas_op(opa), cblas_op(opb), (int)m, (int)n, (int)k, one, A, lda, B, ldb, b, C, (int)n);
+}
+
+/* element (i, j) of op(X) for X stored (rows, cols) row-major: re, im */
+static void cget(const float *X, char op, size_t i, size_t j, size_t cols_n, size_t cols_t, double *re, double *im)
+{
+    size_t at = op == 'N' ? i * cols_n + j : j * cols_t + i;
+    *re = (double)X[2 * at];
+    *im = op == 'C' ? -(double)X[2 * at + 1] : (double)X[2 * at + 1];
+}
+
+void pt_cgemm_ref(float *restrict C, const float *restrict A, const float *restrict B, size_t m, size_t n, size_t k,
+                  char opa, char opb, float beta)
+{
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++) {
+            double re = 0.0, im = 0.0;
+            for (size_t l = 0; l < k; l++) {
+                double ar, ai, br, bi;
+                cget(A, opa, i, l, k, m, &ar, &ai);
+                cget(B, opb, l, j, n, k, &br, &bi);
+                re += ar * br - ai * bi;
+                im += ar * bi + ai * br;
+            }
+            float *c = C + 2 * (i * n + j);
+            c[0] = (float)(re + (beta == 0.0f ? 0.0 : (double)beta * (double)c[0]));
+            c[1] = (float)(im + (beta == 0.0f ? 0.0 : (double)beta * (double)c[1]));
+        }
+}
+
 float pt_sdot(const float *restrict a, const float *restrict b, size_t n)
 {
     return cblas_sdot((int)n, a, 1, b, 1);

@@ -31,6 +31,14 @@ void pt_cgemm_nc_ref(float *restrict C, const float *restrict A, const float *re
 void pt_cgemm_nn(float *restrict C, const float *restrict A, const float *restrict B, size_t m, size_t n, size_t k);
 void pt_cgemm_nn_ref(float *restrict C, const float *restrict A, const float *restrict B, size_t m, size_t n, size_t k);
 
+/* General complex product C = op(A) op(B) + beta C, interleaved complex,
+ * row-major; op is 'N' (as is), 'T' (transposed) or 'C' (conjugate
+ * transposed). C: (m, n); op(A): (m, k); op(B): (k, n). beta is real. */
+void pt_cgemm(float *restrict C, const float *restrict A, const float *restrict B, size_t m, size_t n, size_t k,
+              char opa, char opb, float beta);
+void pt_cgemm_ref(float *restrict C, const float *restrict A, const float *restrict B, size_t m, size_t n, size_t k,
+                  char opa, char opb, float beta);
+
 /* Dot product a.b of n floats. */
 float pt_sdot(const float *restrict a, const float *restrict b, size_t n);
 float pt_sdot_ref(const float *restrict a, const float *restrict b, size_t n);

@@ -1,4 +1,6 @@
-/* Private layout of pt_memory, shared by memory.c and its checkpoint code. */
+/* Private layout of pt_memory, shared by the memory's files: memory.c (keys,
+ * writes, recall), compose.c, fill.c (filling from a model, evaluation) and
+ * memory_io.c (its part of a checkpoint). */
 #ifndef PT_MEMORY_INTERNAL_H
 #define PT_MEMORY_INTERNAL_H
 
@@ -24,6 +26,12 @@ struct pt_memory {
     char cname[PT_MEMORY_MAX_NAMES][PT_MEMORY_NAME_LEN];
 };
 
+#define RECALL_CHUNK 256 /* queries per cgemm: bounds the (chunk, N) similarity block */
+
+/* Normalize key (d) in place and return its length before; 0 (key zeroed)
+ * if it is zero or not finite (or its length does not fit a float). */
+float pt_memory_normalize_key(pt_c32 *key, size_t d);
+
 /* key (dim) = the unit key of z (in_dim), projected if the memory projects;
  * returns its length before normalization, 0 (key zeroed) for a zero or
  * non-finite z. make_keys: the same for nb vectors at once (lengths in len[i],
@@ -39,18 +47,5 @@ int pt_memory_name_ok(const char *name);
 
 /* Allocate (zeroed, all slots empty) without drawing the projection. */
 pt_status pt_memory_alloc(const pt_memory_config *c, pt_memory **out);
-
-/* Checkpoint pieces (memory_io.c), used by the model's save and load.
- * put: at most PT_MEMORY_ST_MAX tensors into ts; free32 (capacity entries)
- * receives the compacted free list that one of them points to. meta: appends
- * the memory_* keys to meta/v at *nm (at most PT_MEMORY_META_MAX). load: *out
- * NULL when the file has no memory; *ntensors the tensors it accounts for. */
-#include <stdint.h>
-#include "io/safetensors.h"
-#define PT_MEMORY_ST_MAX 8
-#define PT_MEMORY_META_MAX 9
-size_t pt_memory_st_put(const pt_memory *m, pt_st_tensor *ts, int32_t *free32);
-void pt_memory_st_meta(const pt_memory *m, char (*v)[64], const char **meta, size_t *nm);
-pt_status pt_memory_st_load(const pt_st_file *f, const char *path, int in_dim, pt_memory **out, size_t *ntensors);
 
 #endif

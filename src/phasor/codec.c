@@ -11,7 +11,7 @@ static pt_status check_T(int T)
     return PT_OK;
 }
 
-pt_status pt_spike_encode(const float *z, size_t n, int T, float eps, int16_t *bin)
+pt_status pt_phasor_spike_encode(const float *z, size_t n, int T, float eps, int16_t *bin)
 {
     pt_status st = check_T(T);
     if (st) return st;
@@ -31,7 +31,7 @@ pt_status pt_spike_encode(const float *z, size_t n, int T, float eps, int16_t *b
     return PT_OK;
 }
 
-pt_status pt_spike_decode(const int16_t *bin, size_t n, int T, float *phase, uint8_t *active)
+pt_status pt_phasor_spike_decode(const int16_t *bin, size_t n, int T, float *phase, uint8_t *active)
 {
     pt_status st = check_T(T);
     if (st) return st;

@@ -11,7 +11,6 @@
 
 #define PT_TWO_PI 6.283185307179586476925
 
-/* parameters layout as in mlp.c: per layer Wr then Wi (out, in), then Vr, Vi (n_out, hidden) */
 typedef struct spk {
     int n;          /* spikes */
     int *src;       /* (cap) source unit */
@@ -38,21 +37,20 @@ static void time_order(const spk *in, spk *dst, int T, int *count)
     dst->n = in->n;
 }
 
-pt_status pt_phasor_predict_spiking(const pt_phasor_mlp *m, const float *x, size_t n, int T, uint8_t *pred,
+pt_status pt_phasor_predict_spiking(const pt_phasor *m, const float *x, size_t n, int T, uint8_t *pred,
                                     double *spikes)
 {
     const pt_phasor_config *c = pt_phasor_get_config(m);
-    if (T < 2 || T > 32767) return pt_fail(PT_EINVAL, "--spiking %d: T must lie in 2..32767", T);
+    if (T < 2 || T > 32767) return pt_fail(PT_EINVAL, "spiking execution: T = %d must lie in 2..32767", T);
     if (c->act != PT_ACT_UNIT)
-        return pt_fail(PT_EINVAL, "--spiking: the network uses the %s activation; spikes carry phases only, so spiking "
-                                  "execution needs the unit-circle activation (train --act unit)",
+        return pt_fail(PT_EINVAL, "spiking execution: the network uses the %s activation; spikes carry phases only, so "
+                                  "spiking execution needs the unit-circle activation (phasor.act unit)",
                        pt_phasor_act_name(c->act));
     for (size_t i = 0; i < n * (size_t)c->n_in; i++)
         if (!isfinite(x[i])) return pt_fail(PT_EINVAL, "input sample %zu has a non-finite value", i / (size_t)c->n_in);
     size_t H = (size_t)c->hidden, C = (size_t)c->n_out, wide = (size_t)(c->n_in > c->hidden ? c->n_in : c->hidden);
-    const float *theta = pt_phasor_params((pt_phasor_mlp *)m); /* read only */
     /* transposed copies (in, out) so that one spike touches one contiguous row */
-    float *WT[17] = {0}; /* depth <= 16, plus the readout */
+    float *WT[PT_PHASOR_MAX_DEPTH + 1] = {0}; /* the layers, then the readout */
     double *hr = pt_calloc(wide > C ? wide : C, sizeof *hr), *hi = pt_calloc(wide > C ? wide : C, sizeof *hi);
     float *cs = pt_calloc((size_t)T, sizeof *cs), *sn = pt_calloc((size_t)T, sizeof *sn);
     int *count = pt_calloc((size_t)T + 1, sizeof *count);
@@ -60,7 +58,6 @@ pt_status pt_phasor_predict_spiking(const pt_phasor_mlp *m, const float *x, size
     spk b = {0, pt_calloc(wide, sizeof(int)), pt_calloc(wide, sizeof(int16_t))};
     pt_status st = PT_OK;
     int ok = hr && hi && cs && sn && count && a.src && a.bin && b.src && b.bin;
-    size_t off = 0;
     for (int l = 0; l <= c->depth && ok; l++) {
         size_t in = l == 0 ? (size_t)c->n_in : H, out = l < c->depth ? H : C;
         float *w = WT[l] = pt_calloc(2 * in * out, sizeof(float));
@@ -68,13 +65,13 @@ pt_status pt_phasor_predict_spiking(const pt_phasor_mlp *m, const float *x, size
             ok = 0;
             break;
         }
-        const float *Wr = theta + off, *Wi = Wr + out * in;
+        const float *W = pt_phasor_weights(m, l); /* (out, in) complex */
         for (size_t o = 0; o < out; o++)
-            for (size_t j = 0; j < in; j++) w[j * out + o] = Wr[o * in + j], w[(in + j) * out + o] = Wi[o * in + j];
-        off += 2 * in * out; /* (no biases: spiking needs the unit circle) */
+            for (size_t j = 0; j < in; j++)
+                w[j * out + o] = W[2 * (o * in + j)], w[(in + j) * out + o] = W[2 * (o * in + j) + 1];
     }
     if (!ok) {
-        st = pt_fail(PT_ENOMEM, "--spiking: out of memory");
+        st = pt_fail(PT_ENOMEM, "spiking execution: out of memory");
         goto done;
     }
     for (int t = 0; t < T; t++) cs[t] = (float)cos(PT_TWO_PI * t / T), sn[t] = (float)sin(PT_TWO_PI * t / T);
@@ -119,7 +116,7 @@ pt_status pt_phasor_predict_spiking(const pt_phasor_mlp *m, const float *x, size
     }
     if (spikes) *spikes = n ? total / (double)n : 0.0;
 done:
-    for (int l = 0; l < 17; l++) free(WT[l]);
+    for (int l = 0; l <= PT_PHASOR_MAX_DEPTH; l++) free(WT[l]);
     free(hr), free(hi), free(cs), free(sn), free(count), free(a.src), free(a.bin), free(b.src), free(b.bin);
     return st;
 }

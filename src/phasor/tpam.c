@@ -28,10 +28,10 @@ pt_tpam_config pt_tpam_config_default(void)
 pt_status pt_tpam_create(const pt_tpam_config *c, pt_tpam **out)
 {
     *out = NULL;
-    if (c->N < 2 || c->N > 65536) return pt_fail(PT_EINVAL, "tpam: --n %d outside 2..65536", c->N);
-    if (c->K < 1 || c->K > c->N) return pt_fail(PT_EINVAL, "tpam: --k %d outside 1..%d (--n)", c->K, c->N);
-    if (!(c->theta > 0.0f) || !isfinite(c->theta)) return pt_fail(PT_EINVAL, "tpam: --theta %g must be a finite number > 0", (double)c->theta);
-    if (c->iters < 1 || c->iters > 1000) return pt_fail(PT_EINVAL, "tpam: --iters %d outside 1..1000", c->iters);
+    if (c->N < 2 || c->N > 65536) return pt_fail(PT_EINVAL, "tpam.N %d outside 2..65536", c->N);
+    if (c->K < 1 || c->K > c->N) return pt_fail(PT_EINVAL, "tpam.K %d outside 1..%d (tpam.N)", c->K, c->N);
+    if (!(c->theta > 0.0f) || !isfinite(c->theta)) return pt_fail(PT_EINVAL, "tpam.theta %g must be a finite number > 0", (double)c->theta);
+    if (c->iters < 1 || c->iters > 1000) return pt_fail(PT_EINVAL, "tpam.iters %d outside 1..1000", c->iters);
     pt_tpam *m = pt_calloc(1, sizeof *m);
     if (!m) return PT_ENOMEM;
     m->cfg = *c;
@@ -154,7 +154,7 @@ pt_status pt_tpam_retrieve(const pt_tpam *m, float *z, size_t nc)
     return PT_OK;
 }
 
-float pt_phasor_overlap(const float *a, const float *b, size_t n)
+float pt_tpam_overlap(const float *a, const float *b, size_t n)
 {
     double re = 0.0, im = 0.0, na = 0.0, nb = 0.0;
     for (size_t i = 0; i < n; i++) {
@@ -195,11 +195,11 @@ pt_status pt_tpam_capacity_point(const pt_tpam_config *c, int M, int ncues, doub
                 if (pt_rng_uniform(&r) * (float)left < (float)drop) zq[2 * i] = zq[2 * i + 1] = 0.0f, drop--;
                 left--;
             }
-            sc += (double)pt_phasor_overlap(zq, p, N);
+            sc += (double)pt_tpam_overlap(zq, p, N);
         }
         st = pt_tpam_retrieve(m, z, (size_t)nq);
         for (int q = 0; q < nq && !st; q++)
-            sr += (double)pt_phasor_overlap(z + (size_t)q * 2 * N, pat + (size_t)q * 2 * N, N);
+            sr += (double)pt_tpam_overlap(z + (size_t)q * 2 * N, pat + (size_t)q * 2 * N, N);
     }
     if (!st) *mean = sr / nq, *cue = sc / nq;
     free(pat), free(z);

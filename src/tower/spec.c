@@ -42,33 +42,33 @@ int pt_block_active(int K, float frac)
 
 pt_status pt_tower_spec_parse(const char *spec, pt_tower_config *cfg)
 {
-    if (!spec || !*spec) return pt_fail(PT_EINVAL, "--layers: empty layer spec");
+    if (!spec || !*spec) return pt_fail(PT_EINVAL, "tower.layers: empty layer spec");
     int nb = 0;
     const char *p = spec;
     while (*p) {
         if (nb == PT_TOWER_MAXBLOCKS)
-            return pt_fail(PT_EINVAL, "--layers '%s': more than %d blocks", spec, PT_TOWER_MAXBLOCKS);
+            return pt_fail(PT_EINVAL, "tower.layers '%s': more than %d blocks", spec, PT_TOWER_MAXBLOCKS);
         char *end;
         errno = 0;
         long K = strtol(p, &end, 10);
         if (end == p || *end != ':' || errno)
-            return pt_fail(PT_EINVAL, "--layers '%s': block %d is not K:fraction", spec, nb + 1);
+            return pt_fail(PT_EINVAL, "tower.layers '%s': block %d is not K:fraction", spec, nb + 1);
         if (K <= 0 || K > 1000000)
-            return pt_fail(PT_EINVAL, "--layers '%s': block %d has K=%ld (must be 1..1000000)", spec, nb + 1, K);
+            return pt_fail(PT_EINVAL, "tower.layers '%s': block %d has K=%ld (must be 1..1000000)", spec, nb + 1, K);
         p = end + 1;
         errno = 0;
         double f = strtod(p, &end);
         if (end == p || errno || (*end != ',' && *end != '\0'))
-            return pt_fail(PT_EINVAL, "--layers '%s': block %d has no valid fraction after ':'", spec, nb + 1);
+            return pt_fail(PT_EINVAL, "tower.layers '%s': block %d has no valid fraction after ':'", spec, nb + 1);
         if (!(f > 0.0 && f <= 1.0))
-            return pt_fail(PT_EINVAL, "--layers '%s': block %d fraction %g outside (0,1]", spec, nb + 1, f);
+            return pt_fail(PT_EINVAL, "tower.layers '%s': block %d fraction %g outside (0,1]", spec, nb + 1, f);
         cfg->K[nb] = (int)K;
         cfg->frac[nb] = (float)f;
         nb++;
         p = end;
         if (*p == ',') {
             p++;
-            if (!*p) return pt_fail(PT_EINVAL, "--layers '%s': trailing ','", spec);
+            if (!*p) return pt_fail(PT_EINVAL, "tower.layers '%s': trailing ','", spec);
         }
     }
     cfg->n_blocks = nb;
@@ -90,43 +90,43 @@ static int bad_step(float v) { return !isfinite(v) || v < 0.0f; }
 
 pt_status pt_tower_config_check(const pt_tower_config *c)
 {
-    if (c->n_in <= 0 || c->n_in > 1 << 20) return pt_fail(PT_EINVAL, "n_in %d out of range", c->n_in);
+    if (c->n_in <= 0 || c->n_in > 1 << 20) return pt_fail(PT_EINVAL, "tower.n_in %d out of range", c->n_in);
     if (c->n_classes < 2 || c->n_classes > 256)
-        return pt_fail(PT_EINVAL, "n_classes %d outside 2..256", c->n_classes);
+        return pt_fail(PT_EINVAL, "tower.n_classes %d outside 2..256", c->n_classes);
     if (c->n_blocks < 1 || c->n_blocks > PT_TOWER_MAXBLOCKS)
-        return pt_fail(PT_EINVAL, "number of blocks %d outside 1..%d", c->n_blocks, PT_TOWER_MAXBLOCKS);
+        return pt_fail(PT_EINVAL, "tower.layers: %d blocks, outside 1..%d", c->n_blocks, PT_TOWER_MAXBLOCKS);
     for (int i = 0; i < c->n_blocks; i++) {
-        if (c->K[i] <= 0 || c->K[i] > 1000000) return pt_fail(PT_EINVAL, "block %d: K=%d out of range", i + 1, c->K[i]);
+        if (c->K[i] <= 0 || c->K[i] > 1000000) return pt_fail(PT_EINVAL, "tower.layers: block %d has K=%d, out of range", i + 1, c->K[i]);
         if (!(c->frac[i] > 0.0f && c->frac[i] <= 1.0f))
-            return pt_fail(PT_EINVAL, "block %d: fraction %g outside (0,1]", i + 1, (double)c->frac[i]);
+            return pt_fail(PT_EINVAL, "tower.layers: block %d fraction %g outside (0,1]", i + 1, (double)c->frac[i]);
     }
-    if (bad_step(c->eta)) return pt_fail(PT_EINVAL, "--eta %g: must be a finite number >= 0", (double)c->eta);
-    if (bad_step(c->eta_phase)) return pt_fail(PT_EINVAL, "--eta-phase %g: must be a finite number >= 0", (double)c->eta_phase);
-    if (bad_step(c->eta_skip)) return pt_fail(PT_EINVAL, "--eta-skip %g: must be a finite number >= 0", (double)c->eta_skip);
-    if (bad_step(c->eta_code)) return pt_fail(PT_EINVAL, "--eta-code %g: must be a finite number >= 0", (double)c->eta_code);
+    if (bad_step(c->eta)) return pt_fail(PT_EINVAL, "tower.eta %g: must be a finite number >= 0", (double)c->eta);
+    if (bad_step(c->eta_phase)) return pt_fail(PT_EINVAL, "tower.eta_phase %g: must be a finite number >= 0", (double)c->eta_phase);
+    if (bad_step(c->eta_skip)) return pt_fail(PT_EINVAL, "tower.eta_skip %g: must be a finite number >= 0", (double)c->eta_skip);
+    if (bad_step(c->eta_code)) return pt_fail(PT_EINVAL, "tower.eta_code %g: must be a finite number >= 0", (double)c->eta_code);
     if (!isfinite(c->target_mag) || c->target_mag <= 0.0f)
-        return pt_fail(PT_EINVAL, "--target-mag %g: must be a finite number > 0", (double)c->target_mag);
+        return pt_fail(PT_EINVAL, "tower.target_mag %g: must be a finite number > 0", (double)c->target_mag);
     if (!isfinite(c->ridge) || c->ridge <= 0.0f)
-        return pt_fail(PT_EINVAL, "--ridge %g: must be a finite number > 0", (double)c->ridge);
-    if ((unsigned)c->rule > PT_RULE_PAPER) return pt_fail(PT_EINVAL, "unknown rule %d", (int)c->rule);
-    if ((unsigned)c->readout > PT_READOUT_CODE) return pt_fail(PT_EINVAL, "unknown readout %d", (int)c->readout);
-    if ((unsigned)c->init > PT_INIT_RANDOM) return pt_fail(PT_EINVAL, "unknown init %d", (int)c->init);
-    if ((unsigned)c->select > PT_SELECT_HARD) return pt_fail(PT_EINVAL, "unknown selection %d", (int)c->select);
-    if (c->batch < 1 || c->batch > 4096) return pt_fail(PT_EINVAL, "--batch %d outside 1..4096", c->batch);
+        return pt_fail(PT_EINVAL, "tower.ridge %g: must be a finite number > 0", (double)c->ridge);
+    if ((unsigned)c->rule > PT_RULE_PAPER) return pt_fail(PT_EINVAL, "tower.rule: unknown value %d", (int)c->rule);
+    if ((unsigned)c->readout > PT_READOUT_CODE) return pt_fail(PT_EINVAL, "tower.readout: unknown value %d", (int)c->readout);
+    if ((unsigned)c->init > PT_INIT_RANDOM) return pt_fail(PT_EINVAL, "tower.init: unknown value %d", (int)c->init);
+    if ((unsigned)c->select > PT_SELECT_HARD) return pt_fail(PT_EINVAL, "tower.select: unknown value %d", (int)c->select);
+    if (c->batch < 1 || c->batch > 4096) return pt_fail(PT_EINVAL, "tower.batch %d outside 1..4096", c->batch);
     if (c->death_steps < 1 || c->death_steps > 1000000000)
-        return pt_fail(PT_EINVAL, "--death-steps %d outside 1..1000000000", c->death_steps);
+        return pt_fail(PT_EINVAL, "tower.death_steps %d outside 1..1000000000", c->death_steps);
     if (!(c->birth_tau > 0.0f && c->birth_tau <= 1.0f))
-        return pt_fail(PT_EINVAL, "--birth-tau %g: must lie in (0, 1]", (double)c->birth_tau);
+        return pt_fail(PT_EINVAL, "tower.birth_tau %g: must lie in (0, 1]", (double)c->birth_tau);
     if (c->subspace != PT_SUBSPACE_AUTO && (c->subspace < 0 || c->subspace >= c->n_in))
-        return pt_fail(PT_EINVAL, "--subspace %d: must be 0 (off) or below the input size %d", c->subspace, c->n_in);
+        return pt_fail(PT_EINVAL, "tower.subspace %d: must be 0 (off) or below the input size %d", c->subspace, c->n_in);
     if (c->route < 0 || c->route >= c->n_in)
-        return pt_fail(PT_EINVAL, "--route-rank %d: must be 0 (off) or below the input size %d", c->route, c->n_in);
+        return pt_fail(PT_EINVAL, "tower.route %d: must be 0 (off) or below the input size %d", c->route, c->n_in);
     if (c->route > 0 && (c->subspace > 0 || c->n_blocks != 1))
-        return pt_fail(PT_EINVAL, "--route-rank %d needs a one-block tower whose block 0 reads pixels (--subspace 0)",
+        return pt_fail(PT_EINVAL, "tower.route %d needs a one-block tower whose block 0 reads pixels (tower.subspace 0)",
                        c->route);
     int Klast = c->K[c->n_blocks - 1];
     if (c->max_neurons != 0 && (c->max_neurons < Klast || c->max_neurons > 1000000))
-        return pt_fail(PT_EINVAL, "--max-neurons %d: must be 0 (K + K/4) or between the last block's K (%d) and 1000000",
+        return pt_fail(PT_EINVAL, "tower.max_neurons %d: must be 0 (K + K/4) or between the last block's K (%d) and 1000000",
                        c->max_neurons, Klast);
     return PT_OK;
 }

@@ -1,162 +1,135 @@
-/* PhaseTower checkpoints in safetensors (docs/checkpoint-format.md): one F32
+/* The tower's part of a checkpoint (docs/checkpoint-format.md): one F32
  * tensor per array (complex as a trailing dimension of 2), the configuration
- * as string metadata. Load rebuilds the config, validates it, and checks every
- * tensor's dtype and shape against it before copying anything. */
-#include <errno.h>
+ * as string metadata, inside the envelope of io/checkpoint.c. Load rebuilds
+ * the config, validates it, and checks every tensor's dtype and shape against
+ * it before copying anything. */
 #include <inttypes.h>
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
-#include "io/safetensors.h"
+#include "io/ckpt.h"
 #include "linalg/linalg.h"
-#include "memory/memory_internal.h"
 #include "tower/tower_internal.h"
-
-#define PT_TOWER_FORMAT_VERSION "1"
 
 static const char *const rule_names[] = {[PT_RULE_LOCAL] = "local", [PT_RULE_PAPER] = "paper"};
 static const char *const readout_names[] = {[PT_READOUT_RIDGE] = "ridge", [PT_READOUT_DELTA] = "delta", [PT_READOUT_CODE] = "code"};
 static const char *const init_names[] = {[PT_INIT_IMPRINT] = "imprint", [PT_INIT_RANDOM] = "random"};
 static const char *const select_names[] = {[PT_SELECT_SOFT] = "soft", [PT_SELECT_HARD] = "hard"};
-PT_ENUM_FUNCS(pt_rule, pt_tower_rule_name, pt_tower_rule_parse, "rule", rule_names)
-PT_ENUM_FUNCS(pt_readout, pt_tower_readout_name, pt_tower_readout_parse, "readout", readout_names)
-PT_ENUM_FUNCS(pt_init, pt_tower_init_name, pt_tower_init_parse, "init", init_names)
-PT_ENUM_FUNCS(pt_select, pt_tower_select_name, pt_tower_select_parse, "select", select_names)
+PT_ENUM_FUNCS(pt_rule, pt_tower_rule_name, pt_tower_rule_parse, "tower.rule", rule_names)
+PT_ENUM_FUNCS(pt_readout, pt_tower_readout_name, pt_tower_readout_parse, "tower.readout", readout_names)
+PT_ENUM_FUNCS(pt_init, pt_tower_init_name, pt_tower_init_parse, "tower.init", init_names)
+PT_ENUM_FUNCS(pt_select, pt_tower_select_name, pt_tower_select_parse, "tower.select", select_names)
 
-enum { META_MAX = 32 + PT_MEMORY_META_MAX };
-
-pt_status pt_tower_save(const pt_tower *t, const char *path) { return pt_model_save(t, NULL, path); }
-
-pt_status pt_tower_load(const char *path, pt_tower **out) { return pt_model_load(path, out, NULL); }
-
-pt_status pt_model_save(const pt_tower *t, const pt_memory *mem, const char *path)
+static pt_status put_tensors(const pt_tower *t, pt_ckpt *c)
 {
-    const pt_tower_config *c = &t->cfg;
-    int L = c->n_blocks;
-    pt_st_tensor ts[4 * PT_TOWER_MAXBLOCKS + 3 + PT_MEMORY_ST_MAX]; /* blocks, codebook, subspace, route, memory */
-    size_t nt = 0;
-    for (int l = 0; l < L; l++) {
+    const pt_tower_config *cf = &t->cfg;
+    int L = cf->n_blocks;
+    size_t C = (size_t)cf->n_classes;
+    pt_status st = PT_OK;
+    char name[PT_ST_MAXNAME];
+    for (int l = 0; l < L && !st; l++) {
         const pt_block *b = &t->b[l];
-        pt_st_tensor *p = &ts[nt++];
-        memset(p, 0, sizeof *p);
-        snprintf(p->name, sizeof p->name, "block%d.p", l);
-        p->dtype = PT_ST_F32, p->ndim = 2, p->shape[0] = (size_t)b->K, p->shape[1] = (size_t)b->in_dim, p->data = b->P;
-        p = &ts[nt++];
-        memset(p, 0, sizeof *p);
-        snprintf(p->name, sizeof p->name, "block%d.phi", l);
-        p->dtype = PT_ST_F32, p->ndim = 1, p->shape[0] = (size_t)b->K, p->data = b->phi;
-        p = &ts[nt++];
-        memset(p, 0, sizeof *p);
-        snprintf(p->name, sizeof p->name, "block%d.lambda", l);
-        p->dtype = PT_ST_F32, p->ndim = 1, p->shape[0] = 2, p->data = &b->lambda;
-        p = &ts[nt++];
-        memset(p, 0, sizeof *p);
-        snprintf(p->name, sizeof p->name, "block%d.targets", l);
-        p->dtype = PT_ST_F32, p->ndim = 3, p->shape[0] = (size_t)c->n_classes, p->shape[1] = (size_t)b->K, p->shape[2] = 2;
-        p->data = b->T;
+        size_t sp[2] = {(size_t)b->K, (size_t)b->in_dim}, sphi[1] = {(size_t)b->K}, sl[1] = {2};
+        size_t stg[3] = {C, (size_t)b->K, 2};
+        snprintf(name, sizeof name, "block%d.p", l);
+        if ((st = pt_ckpt_put(c, name, PT_ST_F32, 2, sp, b->P))) break;
+        snprintf(name, sizeof name, "block%d.phi", l);
+        if ((st = pt_ckpt_put(c, name, PT_ST_F32, 1, sphi, b->phi))) break;
+        snprintf(name, sizeof name, "block%d.lambda", l);
+        if ((st = pt_ckpt_put(c, name, PT_ST_F32, 1, sl, &b->lambda))) break;
+        snprintf(name, sizeof name, "block%d.targets", l);
+        st = pt_ckpt_put(c, name, PT_ST_F32, 3, stg, b->T);
     }
-    pt_st_tensor *cb = &ts[nt++];
-    memset(cb, 0, sizeof *cb);
-    snprintf(cb->name, sizeof cb->name, "codebook");
-    cb->dtype = PT_ST_F32, cb->ndim = 3, cb->shape[0] = (size_t)c->n_classes, cb->shape[1] = (size_t)t->b[L - 1].K, cb->shape[2] = 2;
-    cb->data = t->C;
-    if (t->V) { /* only with --subspace: files of other towers are unchanged */
-        pt_st_tensor *sv = &ts[nt++];
-        memset(sv, 0, sizeof *sv);
-        snprintf(sv->name, sizeof sv->name, "subspace");
-        sv->dtype = PT_ST_F32, sv->ndim = 2, sv->shape[0] = (size_t)c->subspace, sv->shape[1] = (size_t)c->n_in;
-        sv->data = t->V;
-    }
-    if (t->U) { /* only with --route-rank */
-        pt_st_tensor *su = &ts[nt++];
-        memset(su, 0, sizeof *su);
-        snprintf(su->name, sizeof su->name, "route");
-        su->dtype = PT_ST_F32, su->ndim = 2, su->shape[0] = (size_t)c->route, su->shape[1] = (size_t)c->n_in;
-        su->data = t->U;
-    }
-
-    char v[META_MAX][64];
-    char layers[PT_TOWER_MAXBLOCKS * 24];
-    pt_tower_spec_format(c, layers, sizeof layers);
-    const char *meta[2 * META_MAX];
-    size_t nm = 0;
-#define META(key, ...) do { snprintf(v[nm], sizeof v[nm], __VA_ARGS__); meta[2 * nm] = key; meta[2 * nm + 1] = v[nm]; nm++; } while (0)
-    META("format", "phasetower");
-    META("version", PT_TOWER_FORMAT_VERSION);
-    META("model", "tower");
-    META("n_in", "%d", c->n_in);
-    META("n_classes", "%d", c->n_classes);
-    META("eta", "%.9g", (double)c->eta);
-    META("eta_phase", "%.9g", (double)c->eta_phase);
-    META("eta_skip", "%.9g", (double)c->eta_skip);
-    META("eta_code", "%.9g", (double)c->eta_code);
-    META("target_mag", "%.9g", (double)c->target_mag);
-    META("ridge", "%.9g", (double)c->ridge);
-    META("rule", "%s", rule_names[c->rule]);
-    META("readout", "%s", readout_names[c->readout]);
-    META("init", "%s", init_names[c->init]);
-    META("select", "%s", select_names[c->select]);
-    META("batch", "%d", c->batch);
-    META("seed", "%" PRIu64, c->seed);
-    META("initialized", "%d", t->initialized);
-    META("samples_seen", "%" PRIu64, t->samples_seen);
-    META("liquid", "%s", c->births && c->deaths ? "births,deaths" : c->births ? "births" : c->deaths ? "deaths" : "off");
-    META("death_steps", "%d", c->death_steps);
-    META("birth_tau", "%.9g", (double)c->birth_tau);
-    META("max_neurons", "%d", c->max_neurons);
-    META("birth_init", "%s", c->birth_sample ? "sample" : "clone");
-    META("births", "%ld", t->births[L - 1]);
-    META("flips", "%ld", t->flips[L - 1]);
-    META("deaths", "%ld", t->deaths[L - 1]);
-    if (c->subspace) META("subspace", "%d", c->subspace);
-    if (c->route) META("route", "%d", c->route);
-#undef META
-    meta[2 * nm] = "layers";
-    meta[2 * nm + 1] = layers;
-    nm++;
-    if (!mem) return pt_st_write(path, ts, nt, meta, nm);
-    if (pt_memory_get_config(mem)->in_dim != t->b[L - 1].K)
-        return pt_fail(PT_EINVAL, "memory holds vectors of %d, the tower outputs %d", pt_memory_get_config(mem)->in_dim,
-                       t->b[L - 1].K);
-    int32_t *free32 = pt_calloc((size_t)pt_memory_get_config(mem)->capacity, sizeof *free32);
-    if (!free32) return pt_fail(PT_ENOMEM, "out of memory");
-    nt += pt_memory_st_put(mem, ts + nt, free32);
-    pt_memory_st_meta(mem, v, meta, &nm);
-    pt_status st = pt_st_write(path, ts, nt, meta, nm);
-    free(free32);
+    size_t scb[3] = {C, (size_t)t->b[L - 1].K, 2}, sv[2] = {(size_t)cf->subspace, (size_t)cf->n_in};
+    size_t su[2] = {(size_t)cf->route, (size_t)cf->n_in};
+    if (!st) st = pt_ckpt_put(c, "codebook", PT_ST_F32, 3, scb, t->C);
+    if (!st && t->V) st = pt_ckpt_put(c, "subspace", PT_ST_F32, 2, sv, t->V); /* files of other towers are unchanged */
+    if (!st && t->U) st = pt_ckpt_put(c, "route", PT_ST_F32, 2, su, t->U);
     return st;
 }
 
-/* A basis tensor (rows, n_in) that must be finite. */
-static pt_status get_basis(const pt_st_file *f, const char *path, const char *name, int rows, int n_in, float *dst)
+pt_status pt_tower_to_ckpt(const pt_tower *t, pt_ckpt *c)
 {
-    size_t vs[2] = {(size_t)rows, (size_t)n_in};
-    pt_status st = pt_st_get(f, path, PT_ST_F32, name, 2, vs, dst);
-    if (st) return st;
-    for (size_t i = 0; i < vs[0] * vs[1]; i++)
-        if (!isfinite(dst[i])) return pt_fail(PT_EFORMAT, "%s: tensor '%s' has a non-finite value", path, name);
+    const pt_tower_config *f = &t->cfg;
+    int L = f->n_blocks;
+    if (strcmp(pt_ckpt_kind(c), "tower"))
+        return pt_fail(PT_EINVAL, "checkpoint: a tower cannot go into a '%s' checkpoint", pt_ckpt_kind(c));
+    pt_status st = put_tensors(t, c);
+    char layers[PT_TOWER_MAXBLOCKS * 24];
+    pt_tower_spec_format(f, layers, sizeof layers);
+    const char *lq = f->births && f->deaths ? "births,deaths" : f->births ? "births" : f->deaths ? "deaths" : "off";
+#define SET(key, ...) do { if (!st) st = pt_ckpt_set(c, key, __VA_ARGS__); } while (0)
+    SET("n_in", "%d", f->n_in);
+    SET("n_classes", "%d", f->n_classes);
+    SET("eta", "%.9g", (double)f->eta);
+    SET("eta_phase", "%.9g", (double)f->eta_phase);
+    SET("eta_skip", "%.9g", (double)f->eta_skip);
+    SET("eta_code", "%.9g", (double)f->eta_code);
+    SET("target_mag", "%.9g", (double)f->target_mag);
+    SET("ridge", "%.9g", (double)f->ridge);
+    SET("rule", "%s", rule_names[f->rule]);
+    SET("readout", "%s", readout_names[f->readout]);
+    SET("init", "%s", init_names[f->init]);
+    SET("select", "%s", select_names[f->select]);
+    SET("batch", "%d", f->batch);
+    SET("seed", "%" PRIu64, f->seed);
+    SET("initialized", "%d", t->initialized);
+    SET("samples_seen", "%" PRIu64, t->samples_seen);
+    SET("liquid", "%s", lq);
+    SET("death_steps", "%d", f->death_steps);
+    SET("birth_tau", "%.9g", (double)f->birth_tau);
+    SET("max_neurons", "%d", f->max_neurons);
+    SET("birth_init", "%s", f->birth_sample ? "sample" : "clone");
+    SET("births", "%ld", t->births[L - 1]);
+    SET("flips", "%ld", t->flips[L - 1]);
+    SET("deaths", "%ld", t->deaths[L - 1]);
+    if (f->subspace) SET("subspace", "%d", f->subspace);
+    if (f->route) SET("route", "%d", f->route);
+    SET("layers", "%s", layers);
+#undef SET
+    return st;
+}
+
+/* The liquid topology's settings and counts (absent from checkpoints of
+ * fixed towers written before it existed). */
+static pt_status read_liquid(const pt_ckpt *ck, pt_tower_config *c, long counts[3])
+{
+    const char *path = pt_ckpt_path(ck), *s = pt_ckpt_meta(ck, "liquid");
+    double d;
+    pt_status st;
+    if (!s) return PT_OK;
+    if (strcmp(s, "off") && strcmp(s, "births") && strcmp(s, "deaths") && strcmp(s, "births,deaths"))
+        return pt_fail(PT_EFORMAT, "%s: metadata 'liquid' = '%s' is not off, births, deaths or births,deaths", path, s);
+    c->births = strstr(s, "births") != NULL, c->deaths = strstr(s, "deaths") != NULL;
+    if ((st = pt_ckpt_num(ck, "death_steps", 1, 1e9, &d))) return st;
+    c->death_steps = (int)d;
+    if ((st = pt_ckpt_num(ck, "birth_tau", 0, 1, &d))) return st;
+    c->birth_tau = (float)d;
+    if ((st = pt_ckpt_num(ck, "max_neurons", 0, 1e6, &d))) return st;
+    c->max_neurons = (int)d;
+    if ((st = pt_ckpt_str(ck, "birth_init", &s))) return st;
+    if (strcmp(s, "clone") && strcmp(s, "sample"))
+        return pt_fail(PT_EFORMAT, "%s: metadata 'birth_init' = '%s' is not clone or sample", path, s);
+    c->birth_sample = !strcmp(s, "sample");
+    static const char *const names[3] = {"births", "flips", "deaths"};
+    for (int i = 0; i < 3; i++) {
+        if ((st = pt_ckpt_num(ck, names[i], 0, 9007199254740992.0, &d))) return st;
+        counts[i] = (long)d;
+    }
     return PT_OK;
 }
 
-static pt_status load_from(const pt_st_file *f, const char *path, pt_tower **out, pt_memory **mem)
+/* The configuration from the metadata, validated. */
+static pt_status read_config(const pt_ckpt *ck, pt_tower_config *c, long counts[3])
 {
-    const char *s;
+    const char *path = pt_ckpt_path(ck), *s;
     pt_status st;
-    if ((st = pt_st_meta_str(f, path, "format", &s))) return st;
-    if (strcmp(s, "phasetower")) return pt_fail(PT_EFORMAT, "%s: not a PhaseTower checkpoint (format '%s')", path, s);
-    if ((st = pt_st_meta_str(f, path, "model", &s))) return st;
-    if (strcmp(s, "tower")) return pt_fail(PT_EFORMAT, "%s: holds a '%s' model, not a tower", path, s);
-    if ((st = pt_st_meta_str(f, path, "version", &s))) return st;
-    if (strcmp(s, PT_TOWER_FORMAT_VERSION))
-        return pt_fail(PT_EFORMAT, "%s: checkpoint version %s, this build reads version %s", path, s, PT_TOWER_FORMAT_VERSION);
-
-    pt_tower_config c = pt_tower_config_default();
-    c.subspace = 0; /* files without the key have none */
     double d;
-    if ((st = pt_st_meta_str(f, path, "layers", &s))) return st;
-    if ((st = pt_tower_spec_parse(s, &c))) return pt_fail(PT_EFORMAT, "%s: metadata %s", path, pt_errmsg());
+    *c = pt_tower_config_default();
+    c->subspace = 0; /* files without the key have none */
+    if ((st = pt_ckpt_str(ck, "layers", &s))) return st;
+    if ((st = pt_tower_spec_parse(s, c))) return pt_fail(PT_EFORMAT, "%s: metadata %s", path, pt_errmsg());
 #define NUM(key, field, type, lo, hi) \
-    do { if ((st = pt_st_meta_num(f, path, key, lo, hi, &d))) return st; c.field = (type)d; } while (0)
+    do { if ((st = pt_ckpt_num(ck, key, lo, hi, &d))) return st; c->field = (type)d; } while (0)
     NUM("n_in", n_in, int, 1, 1 << 20);
     NUM("n_classes", n_classes, int, 2, 256);
     NUM("eta", eta, float, 0, 1e30);
@@ -166,130 +139,110 @@ static pt_status load_from(const pt_st_file *f, const char *path, pt_tower **out
     NUM("target_mag", target_mag, float, 0, 1e30);
     NUM("ridge", ridge, float, 0, 1e30);
     NUM("batch", batch, int, 1, 4096);
+    if (pt_ckpt_meta(ck, "subspace")) NUM("subspace", subspace, int, 1, 1e6); /* only towers with a subspace */
+    if (pt_ckpt_meta(ck, "route")) NUM("route", route, int, 1, 1e6);          /* only towers with a routing basis */
 #undef NUM
-    if ((st = pt_st_meta_str(f, path, "seed", &s))) return st;
-    char *end;
-    errno = 0;
-    c.seed = strtoull(s, &end, 10);
-    if (end == s || *end || errno) return pt_fail(PT_EFORMAT, "%s: metadata 'seed' = '%s' is not an integer", path, s);
-    if ((st = pt_st_meta_str(f, path, "rule", &s)) || (st = pt_tower_rule_parse(s, &c.rule)) ||
-        (st = pt_st_meta_str(f, path, "readout", &s)) || (st = pt_tower_readout_parse(s, &c.readout)) ||
-        (st = pt_st_meta_str(f, path, "init", &s)) || (st = pt_tower_init_parse(s, &c.init)) ||
-        (st = pt_st_meta_str(f, path, "select", &s)) || (st = pt_tower_select_parse(s, &c.select)))
-        return pt_fail(PT_EFORMAT, "%s: metadata: %s", path, pt_errmsg());
-    /* liquid topology (optional: absent from checkpoints of fixed towers written before it) */
-    long counts[3] = {0, 0, 0};
-    if ((s = pt_st_meta(f, "liquid"))) {
-        if (strcmp(s, "off") && strcmp(s, "births") && strcmp(s, "deaths") && strcmp(s, "births,deaths"))
-            return pt_fail(PT_EFORMAT, "%s: metadata 'liquid' = '%s' is not off, births, deaths or births,deaths", path, s);
-        c.births = strstr(s, "births") != NULL, c.deaths = strstr(s, "deaths") != NULL;
-        if ((st = pt_st_meta_num(f, path, "death_steps", 1, 1e9, &d))) return st;
-        c.death_steps = (int)d;
-        if ((st = pt_st_meta_num(f, path, "birth_tau", 0, 1, &d))) return st;
-        c.birth_tau = (float)d;
-        if ((st = pt_st_meta_num(f, path, "max_neurons", 0, 1e6, &d))) return st;
-        c.max_neurons = (int)d;
-        if ((st = pt_st_meta_str(f, path, "birth_init", &s))) return st;
-        if (strcmp(s, "clone") && strcmp(s, "sample"))
-            return pt_fail(PT_EFORMAT, "%s: metadata 'birth_init' = '%s' is not clone or sample", path, s);
-        c.birth_sample = !strcmp(s, "sample");
-        static const char *const names[3] = {"births", "flips", "deaths"};
-        for (int i = 0; i < 3; i++) {
-            if ((st = pt_st_meta_num(f, path, names[i], 0, 9007199254740992.0, &d))) return st;
-            counts[i] = (long)d;
-        }
-    }
-    if (pt_st_meta(f, "subspace")) { /* optional: only towers trained with --subspace have one */
-        if ((st = pt_st_meta_num(f, path, "subspace", 1, 1e6, &d))) return st;
-        c.subspace = (int)d;
-    }
-    if (pt_st_meta(f, "route")) { /* optional: only towers trained with --route-rank have one */
-        if ((st = pt_st_meta_num(f, path, "route", 1, 1e6, &d))) return st;
-        c.route = (int)d;
-    }
-    if ((st = pt_tower_config_check(&c))) return pt_fail(PT_EFORMAT, "%s: metadata: %s", path, pt_errmsg());
+    if ((st = pt_ckpt_u64(ck, "seed", &c->seed))) return st;
+    int e[4];
+    if ((st = pt_ckpt_enum(ck, "rule", rule_names, PT_N_NAMES(rule_names), &e[0])) ||
+        (st = pt_ckpt_enum(ck, "readout", readout_names, PT_N_NAMES(readout_names), &e[1])) ||
+        (st = pt_ckpt_enum(ck, "init", init_names, PT_N_NAMES(init_names), &e[2])) ||
+        (st = pt_ckpt_enum(ck, "select", select_names, PT_N_NAMES(select_names), &e[3])))
+        return st;
+    c->rule = (pt_rule)e[0], c->readout = (pt_readout)e[1], c->init = (pt_init)e[2], c->select = (pt_select)e[3];
+    if ((st = read_liquid(ck, c, counts))) return st;
+    if ((st = pt_tower_config_check(c))) return pt_fail(PT_EFORMAT, "%s: metadata: %s", path, pt_errmsg());
+    return PT_OK;
+}
 
-    float *P0 = NULL; /* block 0 rows of an older subspace file, in pixel space */
+/* A basis tensor (rows, n_in) (finite: pt_ckpt_get checks F32 values). */
+static pt_status get_basis(pt_ckpt *ck, const char *name, int rows, int n_in, float *dst)
+{
+    size_t vs[2] = {(size_t)rows, (size_t)n_in};
+    return pt_ckpt_get(ck, name, PT_ST_F32, 2, vs, dst);
+}
+
+/* Every tensor of t from the file; the bases last, since block 0 of a file
+ * written before directions were stored as coordinates holds pixel-space
+ * rows that the subspace converts: their coordinates are P V^T. */
+static pt_status read_tensors(pt_ckpt *ck, pt_tower *t)
+{
+    const pt_tower_config *c = &t->cfg;
+    float *P0 = NULL;
+    pt_status st = PT_OK;
+    char name[PT_ST_MAXNAME];
+    for (int l = 0; l < c->n_blocks && !st; l++) {
+        pt_block *b = &t->b[l];
+        size_t sh[3] = {(size_t)b->K, (size_t)b->in_dim, 2};
+        snprintf(name, sizeof name, "block%d.p", l);
+        const pt_st_tensor *pt = l == 0 && t->V ? pt_ckpt_find(ck, name) : NULL;
+        if (pt && pt->ndim == 2 && pt->shape[1] == (size_t)c->n_in) {
+            sh[1] = (size_t)c->n_in;
+            if (!(P0 = pt_calloc(sh[0] * sh[1], sizeof *P0))) return pt_fail(PT_ENOMEM, "out of memory");
+        }
+        if ((st = pt_ckpt_get(ck, name, PT_ST_F32, 2, sh, P0 && l == 0 ? P0 : b->P))) break;
+        snprintf(name, sizeof name, "block%d.phi", l);
+        if ((st = pt_ckpt_get(ck, name, PT_ST_F32, 1, sh, b->phi))) break;
+        snprintf(name, sizeof name, "block%d.lambda", l);
+        sh[0] = 2;
+        if ((st = pt_ckpt_get(ck, name, PT_ST_F32, 1, sh, &b->lambda))) break;
+        snprintf(name, sizeof name, "block%d.targets", l);
+        sh[0] = (size_t)c->n_classes, sh[1] = (size_t)b->K, sh[2] = 2;
+        st = pt_ckpt_get(ck, name, PT_ST_F32, 3, sh, b->T);
+    }
+    size_t sh[3] = {(size_t)c->n_classes, (size_t)t->b[c->n_blocks - 1].K, 2};
+    if (!st) st = pt_ckpt_get(ck, "codebook", PT_ST_F32, 3, sh, t->C);
+    if (!st && t->U && !(st = get_basis(ck, "route", c->route, c->n_in, t->U))) t->u_ready = 1;
+    if (!st && t->V && !(st = get_basis(ck, "subspace", c->subspace, c->n_in, t->V))) {
+        t->v_ready = 1;
+        if (P0) pt_sgemm_nt(t->b[0].P, P0, t->V, (size_t)t->b[0].K, (size_t)c->subspace, (size_t)c->n_in, 1.0f, 0.0f);
+    }
+    free(P0);
+    return st;
+}
+
+pt_status pt_tower_from_ckpt(pt_ckpt *ck, pt_tower **out)
+{
+    *out = NULL;
+    const char *path = pt_ckpt_path(ck);
+    if (strcmp(pt_ckpt_kind(ck), "tower"))
+        return pt_fail(PT_EFORMAT, "%s: holds a '%s' model, not a tower", path, pt_ckpt_kind(ck));
+    pt_tower_config c;
+    long counts[3] = {0, 0, 0};
+    double d;
+    pt_status st = read_config(ck, &c, counts);
+    if (st) return st;
     pt_tower *t = pt_calloc(1, sizeof *t);
     if (!t) return pt_fail(PT_ENOMEM, "out of memory for the tower");
     t->cfg = c;
-    if ((st = pt_tower_alloc(t))) goto fail;
-    if ((st = pt_st_meta_num(f, path, "initialized", 0, 1, &d))) goto fail;
+    if ((st = pt_tower_alloc(t)) || (st = pt_ckpt_num(ck, "initialized", 0, 1, &d))) goto fail;
     t->initialized = (int)d;
-    if ((st = pt_st_meta_num(f, path, "samples_seen", 0, 9007199254740992.0, &d))) goto fail;
+    if ((st = pt_ckpt_num(ck, "samples_seen", 0, 9007199254740992.0, &d))) goto fail;
     t->samples_seen = (uint64_t)d;
     t->births[c.n_blocks - 1] = counts[0], t->flips[c.n_blocks - 1] = counts[1], t->deaths[c.n_blocks - 1] = counts[2];
-    for (int l = 0; l < c.n_blocks; l++) {
-        pt_block *b = &t->b[l];
-        char name[PT_ST_MAXNAME];
-        size_t sh[3];
-        snprintf(name, sizeof name, "block%d.p", l);
-        sh[0] = (size_t)b->K, sh[1] = (size_t)b->in_dim;
-        const pt_st_tensor *pt = l == 0 && t->V ? pt_st_find(f, name) : NULL;
-        if (pt && pt->ndim == 2 && pt->shape[1] == (size_t)c.n_in) {
-            /* written before directions were stored as coordinates: pixel-space rows, converted below */
-            sh[1] = (size_t)c.n_in;
-            if (!(P0 = pt_calloc(sh[0] * sh[1], sizeof *P0))) {
-                st = pt_fail(PT_ENOMEM, "out of memory");
-                goto fail;
-            }
-        }
-        if ((st = pt_st_get(f, path, PT_ST_F32, name, 2, sh, P0 && l == 0 ? P0 : b->P))) goto fail;
-        snprintf(name, sizeof name, "block%d.phi", l);
-        if ((st = pt_st_get(f, path, PT_ST_F32, name, 1, sh, b->phi))) goto fail;
-        snprintf(name, sizeof name, "block%d.lambda", l);
-        sh[0] = 2;
-        if ((st = pt_st_get(f, path, PT_ST_F32, name, 1, sh, &b->lambda))) goto fail;
-        snprintf(name, sizeof name, "block%d.targets", l);
-        sh[0] = (size_t)c.n_classes, sh[1] = (size_t)b->K, sh[2] = 2;
-        if ((st = pt_st_get(f, path, PT_ST_F32, name, 3, sh, b->T))) goto fail;
-    }
-    size_t sh[3] = {(size_t)c.n_classes, (size_t)t->b[c.n_blocks - 1].K, 2};
-    if ((st = pt_st_get(f, path, PT_ST_F32, "codebook", 3, sh, t->C))) goto fail;
-    size_t nsub = (t->V != NULL) + (t->U != NULL);
-    if (t->U) {
-        if ((st = get_basis(f, path, "route", c.route, c.n_in, t->U))) goto fail;
-        t->u_ready = 1;
-    }
-    if (t->V) {
-        size_t vs[2] = {(size_t)c.subspace, (size_t)c.n_in};
-        if ((st = get_basis(f, path, "subspace", c.subspace, c.n_in, t->V))) goto fail;
-        t->v_ready = 1;
-        if (P0) { /* the directions lie in the subspace: their coordinates are P V^T */
-            pt_sgemm_nt(t->b[0].P, P0, t->V, (size_t)t->b[0].K, vs[0], vs[1], 1.0f, 0.0f);
-            free(P0);
-            P0 = NULL;
-        }
-    }
-    pt_memory *m = NULL;
-    size_t nmem = 0;
-    if ((st = pt_memory_st_load(f, path, t->b[c.n_blocks - 1].K, &m, &nmem))) goto fail;
-    if (pt_st_count(f) != 4 * (size_t)c.n_blocks + 1 + nsub + nmem) {
-        st = pt_fail(PT_EFORMAT, "%s: %zu tensors, expected %zu for %d blocks%s%s", path, pt_st_count(f),
-                     4 * (size_t)c.n_blocks + 1 + nsub + nmem, c.n_blocks,
-                     t->V ? ", a subspace" : t->U ? ", a routing basis" : "",
-                     m ? " and a memory" : "");
-        pt_memory_destroy(m);
-        goto fail;
-    }
-    if (mem) *mem = m;
-    else pt_memory_destroy(m);
+    if ((st = read_tensors(ck, t))) goto fail;
     *out = t;
     return PT_OK;
 fail:
-    free(P0);
     pt_tower_destroy(t);
     return st;
 }
 
-pt_status pt_model_load(const char *path, pt_tower **out, pt_memory **mem)
+pt_status pt_tower_save(const pt_tower *t, const char *path)
+{
+    pt_ckpt *c = NULL;
+    pt_status st = pt_ckpt_create("tower", &c);
+    if (!st && !(st = pt_tower_to_ckpt(t, c))) st = pt_ckpt_save(c, path);
+    pt_ckpt_close(c);
+    return st;
+}
+
+pt_status pt_tower_load(const char *path, pt_tower **out)
 {
     *out = NULL;
-    if (mem) *mem = NULL;
-    pt_st_file *f;
-    pt_status st = pt_st_read(path, &f);
-    if (st) return st;
-    st = load_from(f, path, out, mem);
-    pt_st_close(f);
+    pt_ckpt *c = NULL;
+    pt_status st = pt_ckpt_open(path, &c);
+    if (!st) st = pt_tower_from_ckpt(c, out);
+    pt_ckpt_close(c);
     return st;
 }

@@ -20,18 +20,19 @@ int cmd_tpam(int argc, char **argv)
     pt_tpam_config c = pt_tpam_config_default();
     int cues = 50, json = 0;
     opt opts[] = {
-        {"n", OPT_INT, &c.N, "neurons (default 625)", 2, 65536, 0},
-        {"k", OPT_INT, &c.K, "active neurons per pattern (default 25)", 1, 65536, 0},
-        {"patterns", OPT_STR, &plist, "numbers of stored patterns, comma-separated (default 25,...,600)", 0, 0, 0},
-        {"cues", OPT_INT, &cues, "patterns cued and retrieved per point (default 50)", 1, 100000, 0},
-        {"theta", OPT_FLOAT, &c.theta, "threshold on |J z / K| (default 0.4)", 1e-6, 1e6, 0},
-        {"topk", OPT_FLAG, &c.topk, "keep the K largest |J z| instead of a fixed threshold", 0, 0, 0},
-        {"iters", OPT_INT, &c.iters, "retrieval iterations (default 20)", 1, 1000, 0},
-        {"seed", OPT_U64, &c.seed, "seed of patterns and cues (default 1)", 1, 0, 0},
-        {"json", OPT_FLAG, &json, "print one JSON object per point on stdout", 0, 0, 0},
-        {NULL, OPT_FLAG, NULL, NULL, 0, 0, 0},
+        {"n", OPT_INT, &c.N, "neurons (default 625)", 2, 65536, "tpam.N", 0},
+        {"k", OPT_INT, &c.K, "active neurons per pattern (default 25)", 1, 65536, "tpam.K", 0},
+        {"patterns", OPT_STR, &plist, "numbers of stored patterns, comma-separated (default 25,...,600)", 0, 0, NULL, 0},
+        {"cues", OPT_INT, &cues, "patterns cued and retrieved per point (default 50)", 1, 100000, NULL, 0},
+        {"theta", OPT_FLOAT, &c.theta, "threshold on |J z / K| (default 0.4)", 1e-6, 1e6, "tpam.theta", 0},
+        {"topk", OPT_FLAG, &c.topk, "keep the K largest |J z| instead of a fixed threshold", 0, 0, NULL, 0},
+        {"iters", OPT_INT, &c.iters, "retrieval iterations (default 20)", 1, 1000, "tpam.iters", 0},
+        {"seed", OPT_U64, &c.seed, "seed of patterns and cues (default 1)", 1, 0, NULL, 0},
+        {"json", OPT_FLAG, &json, "print one JSON object per point on stdout", 0, 0, NULL, 0},
+        {NULL, OPT_FLAG, NULL, NULL, 0, 0, NULL, 0},
     };
-    int rc = cli_parse(cmd, USAGE, opts, argc, argv, 2, NULL);
+    cli_cmd k = {cmd, USAGE, opts, NULL};
+    int rc = cli_parse(&k, argc, argv, NULL);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     if (c.K > c.N) return cli_error(cmd, EXIT_USAGE, "--k %d: more active units than --n %d", c.K, c.N);
     int Ms[256], nm = 0;
@@ -50,7 +51,7 @@ int cmd_tpam(int argc, char **argv)
     pt_tpam *probe = NULL;
     pt_status st = pt_tpam_create(&c, &probe); /* validates the configuration once, before any work */
     pt_tpam_destroy(probe);
-    if (st) return cli_error(cmd, cli_status_code(st), "%s", pt_errmsg());
+    if (st) return cli_lib_error(&k, st, NULL);
     if (!json)
         printf("TPAM N = %d, K = %d, %s, %d iterations; cues: half of the active entries zeroed\n"
                "| patterns | cues | cue overlap | retrieved overlap | seconds |\n|---:|---:|---:|---:|---:|\n",
@@ -58,7 +59,7 @@ int cmd_tpam(int argc, char **argv)
     for (int i = 0; i < nm; i++) {
         double mean = 0.0, cue = 0.0, t0 = cli_now();
         if ((st = pt_tpam_capacity_point(&c, Ms[i], cues, &mean, &cue)))
-            return cli_error(cmd, cli_status_code(st), "%s", st == PT_ENOMEM ? "out of memory" : pt_errmsg());
+            return cli_lib_error(&k, st, NULL);
         double s = cli_now() - t0;
         int nq = cues < Ms[i] ? cues : Ms[i];
         if (json)

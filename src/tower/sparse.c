@@ -112,9 +112,9 @@ pt_status pt_tower_index_build(const pt_tower *t, int groups, int probe, pt_towe
     *out = NULL;
     for (int l = 0; l < t->cfg.n_blocks; l++)
         if (groups < 1 || groups > t->b[l].K)
-            return pt_fail(PT_EINVAL, "--sparse: %d groups for a block of %d neurons (need 1..%d)", groups, t->b[l].K,
+            return pt_fail(PT_EINVAL, "sparse index: %d groups for a block of %d neurons (need 1..%d)", groups, t->b[l].K,
                            t->b[l].K);
-    if (probe < 1 || probe > groups) return pt_fail(PT_EINVAL, "--sparse: probe %d must be in 1..%d", probe, groups);
+    if (probe < 1 || probe > groups) return pt_fail(PT_EINVAL, "sparse index: %d probed groups, need 1..%d (the groups)", probe, groups);
     pt_tower_index *ix = pt_calloc(1, sizeof *ix);
     if (!ix) return pt_fail(PT_ENOMEM, "out of memory for the sparse index");
     ix->t = t, ix->probe = probe;
@@ -136,13 +136,13 @@ pt_status pt_tower_route_build(const pt_tower *t, int r1, int keep, int exact, p
     const pt_tower_config *c = &t->cfg;
     const pt_block *b = &t->b[0];
     if (!t->U)
-        return pt_fail(PT_EINVAL, "--route: the tower has no routing basis (train it with --subspace 0 --route-rank R)");
-    if (c->n_blocks != 1) return pt_fail(PT_EINVAL, "--route: needs a one-block tower, this one has %d", c->n_blocks);
+        return pt_fail(PT_EINVAL, "routed inference: the tower has no routing basis (train it with tower.subspace 0 and tower.route R)");
+    if (c->n_blocks != 1) return pt_fail(PT_EINVAL, "routed inference: needs a one-block tower, this one has %d", c->n_blocks);
     if (r1 < 1 || r1 > c->route)
-        return pt_fail(PT_EINVAL, "--route: %d first coordinates outside 1..%d (the routing basis' rank)", r1, c->route);
-    if (keep < 1 || keep > b->K) return pt_fail(PT_EINVAL, "--route: keep %d outside 1..%d (the neurons)", keep, b->K);
+        return pt_fail(PT_EINVAL, "routed inference: %d first coordinates outside 1..%d (the routing basis' rank)", r1, c->route);
+    if (keep < 1 || keep > b->K) return pt_fail(PT_EINVAL, "routed inference: keep %d outside 1..%d (the neurons)", keep, b->K);
     if (exact < b->s + 1 || exact > keep)
-        return pt_fail(PT_EINVAL, "--route: %d scored exactly outside %d..%d (s+1 .. keep)", exact, b->s + 1, keep);
+        return pt_fail(PT_EINVAL, "routed inference: %d scored exactly outside %d..%d (s+1 .. keep)", exact, b->s + 1, keep);
     pt_tower_index *ix = pt_calloc(1, sizeof *ix);
     if (!ix) return pt_fail(PT_ENOMEM, "out of memory for the sparse index");
     size_t K = (size_t)b->K, R = (size_t)c->route, n = (size_t)c->n_in;

@@ -21,15 +21,16 @@ int cmd_export(int argc, char **argv)
     int bits = 8, json = 0, with_mem = 0;
     float tau = 0.7f;
     opt opts[] = {
-        {"model", OPT_STR, &model, "checkpoint written by train (required)", 0, 0, 0},
-        {"out", OPT_STR, &out, "directory for the two files (created if missing; required)", 0, 0, 0},
-        {"bits", OPT_INT, &bits, "weight precision, 8 (default) or 16", 8, 16, 0},
-        {"memory", OPT_FLAG, &with_mem, "export the episodic memory too", 0, 0, 0},
-        {"memory-tau", OPT_FLOAT, &tau, "similarity at which the combined answer trusts the memory (default 0.7)", 1e-6, 1, 0},
-        {"json", OPT_FLAG, &json, "print one JSON object on stdout", 0, 0, 0},
-        {NULL, OPT_FLAG, NULL, NULL, 0, 0, 0},
+        {"model", OPT_STR, &model, "checkpoint written by train (required)", 0, 0, NULL, 0},
+        {"out", OPT_STR, &out, "directory for the two files (created if missing; required)", 0, 0, NULL, 0},
+        {"bits", OPT_INT, &bits, "weight precision, 8 (default) or 16", 8, 16, NULL, 0},
+        {"memory", OPT_FLAG, &with_mem, "export the episodic memory too", 0, 0, NULL, 0},
+        {"memory-tau", OPT_FLOAT, &tau, "similarity at which the combined answer trusts the memory (default 0.7)", 1e-6, 1, NULL, 0},
+        {"json", OPT_FLAG, &json, "print one JSON object on stdout", 0, 0, NULL, 0},
+        {NULL, OPT_FLAG, NULL, NULL, 0, 0, NULL, 0},
     };
-    int rc = cli_parse(cmd, USAGE, opts, argc, argv, 2, NULL);
+    cli_cmd k = {cmd, USAGE, opts, NULL};
+    int rc = cli_parse(&k, argc, argv, NULL);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     if (!model || !out) return cli_error(cmd, EXIT_USAGE, "--model and --out are required (see --help)");
     char dir[4096];
@@ -41,22 +42,23 @@ int cmd_export(int argc, char **argv)
     pt_memory *mem = NULL;
     pt_qtower *q = NULL;
     pt_status st;
-    if ((st = pt_model_load(model, &t, with_mem ? &mem : NULL))) return cli_error(cmd, cli_status_code(st), "%s", pt_errmsg());
+    if ((rc = cli_load_tower(&k, model, &t, with_mem ? &mem : NULL))) return rc;
     if (with_mem && !mem) {
         pt_tower_destroy(t);
         return cli_error(cmd, EXIT_USAGE, "--memory: %s has no episodic memory", model);
     }
     if ((st = pt_qtower_create(t, bits, &q)) || (with_mem && (st = pt_qtower_add_memory(q, mem, tau))) ||
         (st = pt_qtower_export(q, out, model))) {
-        rc = cli_error(cmd, cli_status_code(st), "%s", st == PT_ENOMEM ? "out of memory" : pt_errmsg());
-    } else if (json) {
-        printf("{\"out\": ");
-        cli_json_string(out);
-        printf(", \"bits\": %d, \"memory\": %s, \"const_bytes\": %zu}\n", bits, with_mem ? "true" : "false",
-               pt_qtower_const_bytes(q));
+        rc = cli_lib_error(&k, st, NULL);
     } else {
-        printf("wrote %s/phasetower_model.h and %s/phasetower_model.c: int%d%s, %zu bytes of constant data\n", out, out,
-               bits, with_mem ? " with the episodic memory" : "", pt_qtower_const_bytes(q));
+        cli_report *r = rep_new(json);
+        if (r) {
+            rep_str(r, "out", out), rep_int(r, "bits", bits), rep_bool(r, "memory", with_mem);
+            rep_int(r, "const_bytes", (long long)pt_qtower_const_bytes(q));
+            rep_text(r, "wrote %s/phasetower_model.h and %s/phasetower_model.c: int%d%s, %zu bytes of constant data\n",
+                     out, out, bits, with_mem ? " with the episodic memory" : "", pt_qtower_const_bytes(q));
+        }
+        rc = rep_end(r);
     }
     pt_qtower_destroy(q);
     pt_memory_destroy(mem);

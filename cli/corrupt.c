@@ -19,26 +19,27 @@ int cmd_corrupt(int argc, char **argv)
     size_t limit = 0;
     uint64_t seed = 1;
     opt opts[] = {
-        {"data", OPT_STR, &data, "MNIST-format directory (default " PT_DEFAULT_DATA ")", 0, 0, 0},
-        {"corrupt", OPT_STR, &spec, "rotate:LO-HI, turn:DEGREES or noise:SIGMA (required)", 0, 0, 0},
-        {"out", OPT_STR, &out, "directory to write (required)", 0, 0, 0},
-        {"seed", OPT_U64, &seed, "seed of the corruption (default 1)", 1, 0, 0},
-        {"test-limit", OPT_SIZE, &limit, "use only the first N test samples", 1, 1e9, 0},
-        {NULL, OPT_FLAG, NULL, NULL, 0, 0, 0},
+        {"data", OPT_STR, &data, "MNIST-format directory (default " PT_DEFAULT_DATA ")", 0, 0, NULL, 0},
+        {"corrupt", OPT_STR, &spec, "rotate:LO-HI, turn:DEGREES or noise:SIGMA (required)", 0, 0, "corruption", 0},
+        {"out", OPT_STR, &out, "directory to write (required)", 0, 0, NULL, 0},
+        {"seed", OPT_U64, &seed, "seed of the corruption (default 1)", 1, 0, NULL, 0},
+        {"test-limit", OPT_SIZE, &limit, "use only the first N test samples", 1, 1e9, NULL, 0},
+        {NULL, OPT_FLAG, NULL, NULL, 0, 0, NULL, 0},
     };
-    int rc = cli_parse(cmd, USAGE, opts, argc, argv, 2, NULL);
+    cli_cmd k = {cmd, USAGE, opts, NULL};
+    int rc = cli_parse(&k, argc, argv, NULL);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     if (!spec || !out) return cli_error(cmd, EXIT_USAGE, "--corrupt and --out are required (see --help)");
     pt_corrupt c;
     pt_status st = pt_corrupt_parse(spec, &c);
-    if (st) return cli_error(cmd, EXIT_USAGE, "%s", pt_errmsg());
+    if (st) return cli_lib_error(&k, st, NULL);
     struct stat sb;
     if (stat(out, &sb) != 0 && mkdir(out, 0777) != 0) return cli_error(cmd, EXIT_USAGE, "--out %s: cannot create the directory", out);
     if (stat(out, &sb) != 0 || !S_ISDIR(sb.st_mode)) return cli_error(cmd, EXIT_USAGE, "--out %s: not a directory", out);
     pt_dataset te = {0};
     if ((st = pt_dataset_load(data, "t10k", limit, 256, &te)) ||
         (st = pt_corrupt_apply(&c, te.x, te.n, te.rows, te.cols, seed, 0)) || (st = pt_dataset_write(&te, out, "t10k")))
-        rc = cli_error(cmd, cli_status_code(st), "%s", pt_errmsg());
+        rc = cli_lib_error(&k, st, NULL);
     else
         printf("wrote %zu test images corrupted by %s (seed %llu) to %s\n", te.n, spec, (unsigned long long)seed, out);
     pt_dataset_free(&te);

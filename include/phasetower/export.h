@@ -1,4 +1,6 @@
 /* Quantized PhaseTower and its export for microcontrollers (docs/export.md).
+ * The export module reads models only through their public views
+ * (pt_tower_block, pt_tower_codebook, pt_memory_key, ...).
  * A one-block tower is turned into integers: directions as int8 or int16 rows
  * with one scale for the whole matrix, phases as 16-bit angles, the codebook as
  * int8 or int16 pairs. Inference is integer-only (no float, no libm; cos and
@@ -6,8 +8,8 @@
  * standalone C99 source, so the library and the exported program agree on
  * every image. Inputs are 8-bit pixels (0..255); float images in [0,1] are
  * rounded to them. */
-#ifndef PHASETOWER_QUANT_H
-#define PHASETOWER_QUANT_H
+#ifndef PHASETOWER_EXPORT_H
+#define PHASETOWER_EXPORT_H
 
 #include "phasetower/core.h"
 #include "phasetower/memory.h"

@@ -31,19 +31,20 @@ int cmd_compose(int argc, char **argv)
     pt_compose_opts o = {0.9f, 50, 1, 0, 0, NULL};
     int threads = 1;
     opt opts[] = {
-        {"model", OPT_STR, &model, "checkpoint with an episodic memory (required)", 0, 0, 0},
-        {"a", OPT_STR, &a, "first concept: a class number or a composed name (required)", 0, 0, 0},
-        {"b", OPT_STR, &b, "second concept (required)", 0, 0, 0},
-        {"name", OPT_STR, &name, "name of the new concept (required)", 0, 0, 0},
-        {"tau", OPT_FLOAT, &o.tau, "store composites whose best similarity is below this (default 0.9)", 1e-6, 1, 0},
-        {"pairs", OPT_INT, &o.pairs, "exemplar pairs to compose (default 50)", 1, 10000, 0},
-        {"fanout", OPT_INT, &o.fanout, "pair each exemplar of A with this many of B (default 1)", 1, 16, 0},
-        {"guard", OPT_INT, &o.guard, "refuse composites that make up this many of a stored entry's k nearest (default 0: off)", 0, 10000000, 0},
-        {"threads", OPT_INT, &threads, "threads for BLAS (default 1)", 1, 256, 0},
-        {"out", OPT_STR, &out, "write the model here instead of over --model", 0, 0, 0},
-        {NULL, OPT_FLAG, NULL, NULL, 0, 0, 0},
+        {"model", OPT_STR, &model, "checkpoint with an episodic memory (required)", 0, 0, NULL, 0},
+        {"a", OPT_STR, &a, "first concept: a class number or a composed name (required)", 0, 0, NULL, 0},
+        {"b", OPT_STR, &b, "second concept (required)", 0, 0, NULL, 0},
+        {"name", OPT_STR, &name, "name of the new concept (required)", 0, 0, "compose.name", 0},
+        {"tau", OPT_FLOAT, &o.tau, "store composites whose best similarity is below this (default 0.9)", 1e-6, 1, "compose.tau", 0},
+        {"pairs", OPT_INT, &o.pairs, "exemplar pairs to compose (default 50)", 1, 10000, "compose.pairs", 0},
+        {"fanout", OPT_INT, &o.fanout, "pair each exemplar of A with this many of B (default 1)", 1, 16, "compose.fanout", 0},
+        {"guard", OPT_INT, &o.guard, "refuse composites that make up this many of a stored entry's k nearest (default 0: off)", 0, 10000000, "compose.guard", 0},
+        {"threads", OPT_INT, &threads, "threads for BLAS (default 1)", 1, 256, NULL, 0},
+        {"out", OPT_STR, &out, "write the model here instead of over --model", 0, 0, NULL, 0},
+        {NULL, OPT_FLAG, NULL, NULL, 0, 0, NULL, 0},
     };
-    int rc = cli_parse(cmd, USAGE, opts, argc, argv, 2, NULL);
+    cli_cmd k = {cmd, USAGE, opts, NULL};
+    int rc = cli_parse(&k, argc, argv, NULL);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     if (!model || !a || !b || !name) return cli_error(cmd, EXIT_USAGE, "--model, --a, --b and --name are required (see --help)");
     if (!out) out = model;
@@ -51,8 +52,8 @@ int cmd_compose(int argc, char **argv)
     if (!cli_path_writable(out)) return cli_error(cmd, EXIT_USAGE, "%s: is a directory, or its directory is not writable", out);
     pt_tower *t = NULL;
     pt_memory *m = NULL;
-    pt_status st = pt_model_load(model, &t, &m);
-    if (st) return cli_error(cmd, cli_status_code(st), "%s", pt_errmsg());
+    pt_status st;
+    if ((rc = cli_load_tower(&k, model, &t, &m))) return rc;
     if (!m) {
         rc = cli_error(cmd, EXIT_USAGE, "%s: has no episodic memory (train with --memory)", model);
         goto done;
@@ -68,11 +69,11 @@ int cmd_compose(int argc, char **argv)
     int label = -1;
     size_t added = 0, refused = 0, before = pt_memory_count(m);
     if ((st = pt_memory_compose(m, la, lb, &o, &label, &added, &refused))) {
-        rc = cli_error(cmd, st == PT_ENOCONV ? EXIT_RUNTIME : cli_status_code(st), "%s", pt_errmsg());
+        rc = cli_lib_error(&k, st, NULL);
         goto done;
     }
-    if ((st = pt_model_save(t, m, out))) {
-        rc = cli_error(cmd, cli_status_code(st), "%s", pt_errmsg());
+    if ((st = cli_save_tower(t, m, out))) {
+        rc = cli_lib_error(&k, st, NULL);
         goto done;
     }
     printf("added concept '%s' (label %d) from %s and %s: %zu composite entries; memory now holds %zu", name, label, a,

@@ -1,6 +1,6 @@
 /* Guided de-rotation: a test-time search over turns of the input, scored by
- * the tower's own alignment (pt_tower_forward) or by how well the turned
- * image's output matches the episodic memory (pt_memory_scores). */
+ * the tower's own alignment or by a caller's score of the turned image's
+ * vectors (the CLI's: how well they match an episodic memory). */
 #include <math.h>
 #include <string.h>
 #include "tower/tower_internal.h"
@@ -12,14 +12,12 @@ pt_status pt_tower_predict_derotate(const pt_tower *t, const float *x, size_t n,
     if (rows * cols != (size_t)c->n_in)
         return pt_fail(PT_EINVAL, "de-rotation: images of %zu x %zu pixels, the model expects %d", rows, cols, c->n_in);
     if (!(o->step > 0.0) || !(o->max >= 0.0) || !isfinite(o->max) || o->max / o->step > 90.0)
-        return pt_fail(PT_EINVAL, "--derotate: need max >= 0, step > 0 and at most 90 steps each way (max %g, step %g)",
+        return pt_fail(PT_EINVAL, "de-rotation: need max >= 0, step > 0 and at most 90 steps each way (max %g, step %g)",
                        o->max, o->step);
     if (!(o->margin >= 0.0) || !isfinite(o->margin))
-        return pt_fail(PT_EINVAL, "--derotate: margin %g must be a finite number >= 0", o->margin);
+        return pt_fail(PT_EINVAL, "de-rotation: margin %g must be a finite number >= 0", o->margin);
+    if ((unsigned)o->code > PT_TOWER_CODE_DENSE) return pt_fail(PT_EINVAL, "de-rotation: unknown code %d", (int)o->code);
     size_t K = (size_t)pt_tower_out_dim(t);
-    if (o->mem && (size_t)pt_memory_get_config(o->mem)->in_dim != K)
-        return pt_fail(PT_EINVAL, "de-rotation: the memory holds vectors of %d, the tower outputs %zu",
-                       pt_memory_get_config(o->mem)->in_dim, K);
     enum { CHUNK = 256 };
     size_t d = (size_t)c->n_in, C = (size_t)c->n_classes;
     int na = (int)floor(o->max / o->step + 1e-9);
@@ -27,9 +25,9 @@ pt_status pt_tower_predict_derotate(const pt_tower *t, const float *x, size_t n,
     float *al = pt_calloc(CHUNK, sizeof *al), *best = pt_calloc(CHUNK, sizeof *best), *al0 = pt_calloc(CHUNK, sizeof *al0);
     uint8_t *bp = pt_calloc(CHUNK, 1), *p0 = pt_calloc(CHUNK, 1);
     float *ba = pt_calloc(CHUNK, sizeof *ba);
-    float *z = o->mem ? pt_calloc(CHUNK * 2 * K, sizeof *z) : NULL;
+    float *z = o->score ? pt_calloc(CHUNK * 2 * K, sizeof *z) : NULL;
     pt_status st = PT_OK;
-    if (!rot || !lg || !al || !best || !al0 || !bp || !p0 || !ba || (o->mem && !z)) {
+    if (!rot || !lg || !al || !best || !al0 || !bp || !p0 || !ba || (o->score && !z)) {
         st = pt_fail(PT_ENOMEM, "out of memory for de-rotation");
         goto done;
     }
@@ -43,11 +41,9 @@ pt_status pt_tower_predict_derotate(const pt_tower *t, const float *x, size_t n,
                 for (size_t i = 0; i < nb; i++) pt_image_rotate(rot + i * d, in + i * d, rows, cols, deg);
                 in = rot;
             }
-            if (o->mem) {
-                if ((st = pt_tower_forward_code(t, in, nb, pt_memory_get_config(o->mem)->code, lg, z, NULL)) ||
-                    (st = pt_memory_scores(o->mem, z, nb, NULL, al)))
-                    break;
-            } else if ((st = pt_tower_forward(t, in, nb, lg, NULL, al))) {
+            if (o->score) {
+                if ((st = pt_tower_forward(t, in, nb, o->code, lg, z, NULL)) || (st = o->score(o->user, z, nb, al))) break;
+            } else if ((st = pt_tower_forward(t, in, nb, PT_TOWER_CODE_SPARSE, lg, NULL, al))) {
                 break;
             }
             for (size_t i = 0; i < nb; i++) {
