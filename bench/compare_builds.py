@@ -8,7 +8,10 @@ variants, liquid topology, memories with composition, sparse, routed and
 integer inference, de-rotation, OOD, the phasor MLP, TPAM) with each binary
 on the same data, on one thread, and compares:
   - checkpoints and exported C files byte for byte,
-  - the JSON each command prints, timing fields left out, numbers to 1e-9.
+  - the JSON each command prints, timing fields left out, numbers to 1e-9,
+  - and old checkpoints in the new build: every eval, info and
+    export of a case is run again by the new binary on the files the old one
+    wrote, and must print what the old one printed.
 Both binaries must be built on this machine: BLAS kernels and -march=native
 differ between CPUs, so results are compared within one machine only.
 
@@ -160,6 +163,23 @@ def main():
                             for k in sorted(set(x) | set(y)):
                                 if not close(x.get(k), y.get(k)):
                                     diffs.append(f"{what}: {k}: {x.get(k)} vs {y.get(k)}")
+            # the new binary on the old binary's files (in the old directory's place)
+            cross = [i for i, args in enumerate(cmds) if args[0] in ("eval", "info", "export")]
+            if cross:
+                shutil.copytree(dirs["old"], work)
+                for i in cross:
+                    rc = run(a.new, cmds[i], work, a.data)
+                    ro, what = outs["old"][i], "old file: " + " ".join(cmds[i][:3])
+                    if rc[0] != ro[0]:
+                        diffs.append(f"{what}: exit {ro[0]} vs {rc[0]} ({rc[2].strip()})")
+                    elif "--json" in cmds[i] and not close([strip(json.loads(l)) for l in ro[1].splitlines() if l.strip()],
+                                                          [strip(json.loads(l)) for l in rc[1].splitlines() if l.strip()]):
+                        diffs.append(f"{what}: different output")
+                fc, fo_ = files(work), files(dirs["old"])
+                for f in sorted(set(fc) | set(fo_)):
+                    if fc.get(f) != fo_.get(f):
+                        diffs.append(f"old file: {f} differs after the new binary's compose/export")
+                shutil.rmtree(work)
             fo, fn = files(dirs["old"]), files(dirs["new"])
             for f in sorted(set(fo) | set(fn)):
                 if fo.get(f) != fn.get(f):

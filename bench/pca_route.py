@@ -18,7 +18,7 @@ r x 784 and the directions K x r as int8, the codebook K x C x 2 as int8, the
 phases as 16-bit angles).
 
 With --real, a second accuracy column: the real default tower (one pass,
-local rule, phases; build/libphasetower.a through bench/subspace_driver.c)
+local rule, phases; bench/subspace_driver.c, built as build/bench_subspace_driver)
 trained and tested on the same projected images. For a one-block tower,
 neurons trained on images projected back to pixel space (V^T V x) lie in the
 subspace, and their scores factor exactly as (P V^T)(V x); renormalizing the
@@ -29,6 +29,7 @@ Usage: /usr/bin/python3 bench/pca_route.py [--data DIR] [--ranks 24,28,32,64] [-
 import argparse
 import gzip
 import os
+import sys
 import subprocess
 import tempfile
 
@@ -87,11 +88,9 @@ def accuracy(ftr, fte):
 
 
 tmp = tempfile.mkdtemp(prefix="pca_route.")
-driver = os.path.join(tmp, "driver")
-if args.real:
-    subprocess.run(["cc", "-O2", "-std=c11", "-I" + os.path.join(root, "include"),
-                    os.path.join(root, "bench/subspace_driver.c"), os.path.join(root, "build/libphasetower.a"),
-                    "-lopenblas", "-lpng", "-lz", "-lm", "-fopenmp", "-o", driver], check=True)
+driver = os.path.join(root, "build/bench_subspace_driver")  # built by CMake with the library (make build)
+if args.real and not os.access(driver, os.X_OK):
+    sys.exit(f"pca_route.py: {driver} not found (run make build)")
 
 
 def real(ftr, fte):

@@ -72,6 +72,14 @@ for bits in $cases; do
   "$cc" -std=c99 -Wall -Wextra -Werror -I"$tmp/x$bits" "$tmp/driver.c" "$tmp/m$bits.o" -o "$tmp/run$bits"
   gzip -dc "$data/t10k-images-idx3-ubyte.gz" | "$tmp/run$bits" > "$tmp/exp$bits.txt"
   cmp "$tmp/lib$bits.txt" "$tmp/exp$bits.txt" || { echo "FAIL: int$bits export disagrees with the library"; exit 1; }
+  if [ -z "$memflag" ]; then # the timing driver of bench/bench_footprint.sh, built and checked here so it cannot rot
+    "$cc" -std=c99 -Wall -Wextra -Werror -O2 -I"$tmp/x$bits" "$(dirname "$0")/../bench/export_driver.c" "$tmp/m$bits.o" \
+      -o "$tmp/bench$bits"
+    gzip -dc "$data/t10k-images-idx3-ubyte.gz" > "$tmp/img.idx"
+    gzip -dc "$data/t10k-labels-idx1-ubyte.gz" > "$tmp/lab.idx"
+    "$tmp/bench$bits" "$tmp/img.idx" "$tmp/lab.idx" "$tmp/drv$bits.txt" | grep -q '"us_per_image"' &&
+      cmp "$tmp/exp$bits.txt" "$tmp/drv$bits.txt" || { echo "FAIL: bench/export_driver.c on the int$bits export"; exit 1; }
+  fi
   echo "int$bits: $(wc -l < "$tmp/exp$bits.txt") images, export = library; $ev"
   if [ -n "${2:-}" ] && { [ $bits = 8 ] || [ $bits = 8sub ]; }; then
     awk -v e="$ev" 'BEGIN {

@@ -210,6 +210,15 @@ int pt_dposv(double *G, double *H, size_t n, size_t m)
     return (int)info;
 }
 
+int pt_dposv1(double *A, double *b, size_t n)
+{
+    /* A is symmetric, so either storage order is the same matrix; one
+     * right-hand side needs no transposition. The _work entry point calls
+     * dposv as it is, without allocating. */
+    lapack_int nn = (lapack_int)n;
+    return (int)LAPACKE_dposv_work(LAPACK_COL_MAJOR, 'L', nn, 1, A, nn, b, nn);
+}
+
 int pt_dposv_ref(double *G, double *H, size_t n, size_t m)
 {
     /* Textbook Cholesky G = L L^T (lower, row-major), then two triangular solves. */

@@ -57,6 +57,11 @@ void pt_dgemm_tn(double *restrict C, const double *restrict A, const double *res
 int pt_dposv(double *G, double *H, size_t n, size_t m);
 int pt_dposv_ref(double *G, double *H, size_t n, size_t m);
 
+/* Solve A x = b in place for a small symmetric positive definite A (n, n)
+ * and one right-hand side b (n): Cholesky, no allocation (A is overwritten by
+ * its factor, b by x). 0 on success, > 0 if A is not positive definite. */
+int pt_dposv1(double *A, double *b, size_t n);
+
 /* Number of BLAS threads (default 1: the library is measured on one core). */
 void pt_linalg_set_threads(int n);
 

@@ -89,6 +89,7 @@ static pt_status iterate(const float *G, size_t d, const pt_pca_config *c, size_
                 ss = 0.0;
                 for (size_t j = 0; j < d; j++) ss += (double)q[j] * (double)q[j];
                 if (ss > 1e-30) break;
+                pt_log(1, "pca: the rows span fewer than %zu directions; direction %zu drawn at random", R, a + 1);
                 for (size_t j = 0; j < d; j++) q[j] = pt_rng_normal(&r);
             }
             float inv = (float)(1.0 / sqrt(ss));

@@ -6,8 +6,8 @@
  * f give the same bits. */
 #include <math.h>
 #include <string.h>
-#include <lapacke.h>
 #include "internal.h"
+#include "linalg/linalg.h"
 #include "phasetower/solve.h"
 
 #define PT_FIXPOINT_MAX_N ((size_t)1 << 40)
@@ -145,15 +145,13 @@ static void anderson_step(pt_fixpoint *s, aa_state *h, const float *z, int first
             s->A[i * nh + i] += reg;
             s->gamma[i] = ddot(s->dR + i * n, s->rprev, n);
         }
-        /* A is symmetric, so either storage order is the same matrix; one
-         * right-hand side needs no transposition. The _work entry point calls
-         * dposv as it is, without allocating. */
-        lapack_int nn = (lapack_int)nh;
-        lapack_int info = 1;
-        if (tr > 0.0 && isfinite(tr)) info = LAPACKE_dposv_work(LAPACK_COL_MAJOR, 'L', nn, 1, s->A, nn, s->gamma, nn);
+        int info = tr > 0.0 && isfinite(tr) ? pt_dposv1(s->A, s->gamma, nh) : 1;
         for (size_t i = 0; info == 0 && i < nh; i++)
             if (!isfinite(s->gamma[i])) info = 1;
-        if (info != 0) h->nh = 0, h->head = 0, nh = 0;
+        if (info != 0) {
+            pt_log(1, "fixed point: Anderson's least squares cannot be factored; memory of %zu steps dropped", nh);
+            h->nh = 0, h->head = 0, nh = 0;
+        }
     }
     for (size_t k = 0; k < n; k++) {
         double v = (double)z[k] + a * s->rprev[k];
