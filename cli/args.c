@@ -124,6 +124,15 @@ int cli_parse(const cli_cmd *c, int argc, char **argv, const char **positional)
     return 0;
 }
 
+int cli_info_args(const char *usage, int argc, char **argv, const char **path, int *json)
+{
+    opt opts[] = {OPT_JSON(json), OPT_END};
+    cli_cmd k = {"info", usage, opts, NULL};
+    int rc = cli_parse(&k, argc, argv, path);
+    if (!rc && !*path) rc = cli_error(k.name, EXIT_USAGE, "a model file is required (see --help)");
+    return rc;
+}
+
 const char *cli_peek_opt(int argc, char **argv, const char *name)
 {
     size_t n = strlen(name);

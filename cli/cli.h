@@ -62,11 +62,28 @@ typedef struct cli_cmd {
     const char *what;
 } cli_cmd;
 
+/* Options several commands share, with the same help everywhere. */
+#define OPT_DATA(p) {"data", OPT_STR, (p), "MNIST-format directory (default " PT_DEFAULT_DATA ")", 0, 0, NULL, 0}
+#define OPT_TRAIN_LIMIT(p) {"train-limit", OPT_SIZE, (p), "use only the first N training samples", 1, 1e9, NULL, 0}
+#define OPT_TEST_LIMIT(p) {"test-limit", OPT_SIZE, (p), "use only the first N test samples", 1, 1e9, NULL, 0}
+#define OPT_THREADS(p) {"threads", OPT_INT, (p), "threads for BLAS (default 1)", 1, 256, NULL, 0}
+#define OPT_OUT_MODEL(p) {"out", OPT_STR, (p), "save the model (safetensors) to this file", 0, 0, NULL, 0}
+#define OPT_JSON(p) {"json", OPT_FLAG, (p), "print one JSON object on stdout", 0, 0, NULL, 0}
+#define OPT_END {NULL, OPT_FLAG, NULL, NULL, 0, 0, NULL, 0}
+
 /* Parse argv[2..argc) against c->opts; a positional argument goes to
  * *positional (at most one; refused when positional is NULL). Returns 0, or
  * prints one line to stderr and returns EXIT_USAGE; --help prints the usage
  * to stdout and returns -1. */
 int cli_parse(const cli_cmd *c, int argc, char **argv, const char **positional);
+/* cli_parse, returning from the calling command on --help (0) or an error. */
+#define CLI_PARSE(c, argc, argv, positional)                                \
+    do {                                                                    \
+        int rc_ = cli_parse((c), (argc), (argv), (positional));             \
+        if (rc_) return rc_ < 0 ? EXIT_OK : rc_;                            \
+    } while (0)
+/* info MODEL [--json]: the path and the flag (0, -1 after --help, or the exit code). */
+int cli_info_args(const char *usage, int argc, char **argv, const char **path, int *json);
 /* The value of --name in argv (as "--name V" or "--name=V"), or NULL. */
 const char *cli_peek_opt(int argc, char **argv, const char *name);
 

@@ -39,13 +39,13 @@ int cmd_compose(int argc, char **argv)
         {"pairs", OPT_INT, &o.pairs, "exemplar pairs to compose (default 50)", 1, 10000, "compose.pairs", 0},
         {"fanout", OPT_INT, &o.fanout, "pair each exemplar of A with this many of B (default 1)", 1, 16, "compose.fanout", 0},
         {"guard", OPT_INT, &o.guard, "refuse composites that make up this many of a stored entry's k nearest (default 0: off)", 0, 10000000, "compose.guard", 0},
-        {"threads", OPT_INT, &threads, "threads for BLAS (default 1)", 1, 256, NULL, 0},
+        OPT_THREADS(&threads),
         {"out", OPT_STR, &out, "write the model here instead of over --model", 0, 0, NULL, 0},
-        {NULL, OPT_FLAG, NULL, NULL, 0, 0, NULL, 0},
+        OPT_END,
     };
     cli_cmd k = {cmd, USAGE, opts, NULL};
-    int rc = cli_parse(&k, argc, argv, NULL);
-    if (rc) return rc < 0 ? EXIT_OK : rc;
+    CLI_PARSE(&k, argc, argv, NULL);
+    int rc = EXIT_OK;
     if (!model || !a || !b || !name) return cli_error(cmd, EXIT_USAGE, "--model, --a, --b and --name are required (see --help)");
     if (!out) out = model;
     pt_set_threads(threads);

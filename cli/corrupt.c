@@ -19,16 +19,16 @@ int cmd_corrupt(int argc, char **argv)
     size_t limit = 0;
     uint64_t seed = 1;
     opt opts[] = {
-        {"data", OPT_STR, &data, "MNIST-format directory (default " PT_DEFAULT_DATA ")", 0, 0, NULL, 0},
+        OPT_DATA(&data),
         {"corrupt", OPT_STR, &spec, "rotate:LO-HI, turn:DEGREES or noise:SIGMA (required)", 0, 0, "corruption", 0},
         {"out", OPT_STR, &out, "directory to write (required)", 0, 0, NULL, 0},
         {"seed", OPT_U64, &seed, "seed of the corruption (default 1)", 1, 0, NULL, 0},
-        {"test-limit", OPT_SIZE, &limit, "use only the first N test samples", 1, 1e9, NULL, 0},
-        {NULL, OPT_FLAG, NULL, NULL, 0, 0, NULL, 0},
+        OPT_TEST_LIMIT(&limit),
+        OPT_END,
     };
     cli_cmd k = {cmd, USAGE, opts, NULL};
-    int rc = cli_parse(&k, argc, argv, NULL);
-    if (rc) return rc < 0 ? EXIT_OK : rc;
+    CLI_PARSE(&k, argc, argv, NULL);
+    int rc = EXIT_OK;
     if (!spec || !out) return cli_error(cmd, EXIT_USAGE, "--corrupt and --out are required (see --help)");
     pt_corrupt c;
     pt_status st = pt_corrupt_parse(spec, &c);

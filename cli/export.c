@@ -26,12 +26,12 @@ int cmd_export(int argc, char **argv)
         {"bits", OPT_INT, &bits, "weight precision, 8 (default) or 16", 8, 16, NULL, 0},
         {"memory", OPT_FLAG, &with_mem, "export the episodic memory too", 0, 0, NULL, 0},
         {"memory-tau", OPT_FLOAT, &tau, "similarity at which the combined answer trusts the memory (default 0.7)", 1e-6, 1, NULL, 0},
-        {"json", OPT_FLAG, &json, "print one JSON object on stdout", 0, 0, NULL, 0},
-        {NULL, OPT_FLAG, NULL, NULL, 0, 0, NULL, 0},
+        OPT_JSON(&json),
+        OPT_END,
     };
     cli_cmd k = {cmd, USAGE, opts, NULL};
-    int rc = cli_parse(&k, argc, argv, NULL);
-    if (rc) return rc < 0 ? EXIT_OK : rc;
+    CLI_PARSE(&k, argc, argv, NULL);
+    int rc = EXIT_OK;
     if (!model || !out) return cli_error(cmd, EXIT_USAGE, "--model and --out are required (see --help)");
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", out);

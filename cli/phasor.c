@@ -44,7 +44,7 @@ static int train_run(const cli_cmd *k, ptrain *a, pt_phasor **m, pt_dataset *tr,
                      double *acc, double *us, long long *ckpt)
 {
     pt_status st;
-    int rc;
+    int rc = EXIT_OK;
     if ((st = pt_dataset_load(a->data, "train", a->train_limit, a->c.n_out, tr)) ||
         (st = pt_dataset_load(a->data, "t10k", a->test_limit, a->c.n_out, te)))
         return cli_lib_error(k, st, NULL);
@@ -75,7 +75,7 @@ int cli_phasor_train(int argc, char **argv)
     pt_phasor_config *c = &a.c;
     opt opts[] = {
         {"model", OPT_STR, &a.model, "phasor", 0, 0, NULL, 0},
-        {"data", OPT_STR, &a.data, "MNIST-format directory (default " PT_DEFAULT_DATA ")", 0, 0, NULL, 0},
+        OPT_DATA(&a.data),
         {"hidden", OPT_INT, &c->hidden, "units per hidden layer (default 100)", 1, 100000, "phasor.hidden", 0},
         {"depth", OPT_INT, &c->depth, "hidden layers (default 1)", 1, 16, "phasor.depth", 0},
         {"act", OPT_STR, &a.act, "unit (default), cardioid, modrelu or quant", 0, 0, "phasor.act", 0},
@@ -86,16 +86,16 @@ int cli_phasor_train(int argc, char **argv)
         {"lr", OPT_FLOAT, &c->lr, "Adam step (default 0.001)", -1e30, 1e30, "phasor.lr", 0},
         {"batch", OPT_INT, &c->batch, "mini-batch (default 128)", 1, 4096, "phasor.batch", 0},
         {"seed", OPT_U64, &c->seed, "random seed (default 1)", 1, 0, NULL, 0},
-        {"train-limit", OPT_SIZE, &a.train_limit, "use only the first N training samples", 1, 1e9, NULL, 0},
-        {"test-limit", OPT_SIZE, &a.test_limit, "use only the first N test samples", 1, 1e9, NULL, 0},
-        {"out", OPT_STR, &a.out, "save the model (safetensors) to this file", 0, 0, NULL, 0},
+        OPT_TRAIN_LIMIT(&a.train_limit),
+        OPT_TEST_LIMIT(&a.test_limit),
+        OPT_OUT_MODEL(&a.out),
         {"json", OPT_FLAG, &a.json, "print one JSON object on stdout at the end", 0, 0, NULL, 0},
         {"quiet", OPT_FLAG, &a.quiet, "no progress lines", 0, 0, NULL, 0},
-        {NULL, OPT_FLAG, NULL, NULL, 0, 0, NULL, 0},
+        OPT_END,
     };
     cli_cmd k = {"train", TRAIN_USAGE, opts, "a phasor network"};
-    int rc = cli_parse(&k, argc, argv, NULL);
-    if (rc) return rc < 0 ? EXIT_OK : rc;
+    CLI_PARSE(&k, argc, argv, NULL);
+    int rc = EXIT_OK;
     pt_status st;
     if ((a.act && (st = pt_phasor_act_parse(a.act, &c->act))) || (st = pt_phasor_config_check(c)))
         return cli_lib_error(&k, PT_EINVAL, NULL);
@@ -132,6 +132,8 @@ int cli_phasor_train(int argc, char **argv)
     pt_dataset_free(&te);
     return rc;
 }
+
+static const char *INFO_USAGE = "usage: phasetower info [--json] MODEL\n\nDescribes a checkpoint written by 'phasetower train'.";
 
 static const char *EVAL_USAGE =
     "usage: phasetower eval --model F [--data DIR] [--test-limit N] [--spiking T] [--json]\n\n"
@@ -177,16 +179,16 @@ int cli_phasor_eval(int argc, char **argv)
     int json = 0, T = 0, threads = 1;
     opt opts[] = {
         {"model", OPT_STR, &model, "checkpoint written by train --model phasor (required)", 0, 0, NULL, 0},
-        {"data", OPT_STR, &data, "MNIST-format directory (default " PT_DEFAULT_DATA ")", 0, 0, NULL, 0},
-        {"test-limit", OPT_SIZE, &limit, "use only the first N test samples", 1, 1e9, NULL, 0},
+        OPT_DATA(&data),
+        OPT_TEST_LIMIT(&limit),
         {"spiking", OPT_INT, &T, "also run the event-driven spiking execution with T time bins per cycle", -1e9, 1e9, NULL, 0},
         {"threads", OPT_INT, &threads, "accepted for symmetry with towers; phasor runs use one thread", 1, 256, NULL, 0},
-        {"json", OPT_FLAG, &json, "print one JSON object on stdout", 0, 0, NULL, 0},
-        {NULL, OPT_FLAG, NULL, NULL, 0, 0, NULL, 0},
+        OPT_JSON(&json),
+        OPT_END,
     };
     cli_cmd k = {"eval", EVAL_USAGE, opts, "a phasor network"};
-    int rc = cli_parse(&k, argc, argv, NULL);
-    if (rc) return rc < 0 ? EXIT_OK : rc;
+    CLI_PARSE(&k, argc, argv, NULL);
+    int rc = EXIT_OK;
     if (!model) return cli_error(k.name, EXIT_USAGE, "--model is required (see --help)");
     if (T && (T < 2 || T > 32767)) return cli_error(k.name, EXIT_USAGE, "--spiking %d: T must lie in 2..32767", T);
     pt_set_threads(1);
@@ -223,16 +225,10 @@ int cli_phasor_eval(int argc, char **argv)
 int cli_phasor_info(int argc, char **argv)
 {
     const char *path = NULL;
-    int json = 0;
-    opt opts[] = {
-        {"json", OPT_FLAG, &json, "print one JSON object on stdout", 0, 0, NULL, 0},
-        {NULL, OPT_FLAG, NULL, NULL, 0, 0, NULL, 0},
-    };
-    cli_cmd k = {"info", "usage: phasetower info [--json] MODEL\n\nDescribes a checkpoint written by 'phasetower train'.",
-                 opts, NULL};
-    int rc = cli_parse(&k, argc, argv, &path);
+    int json = 0, rc = cli_info_args(INFO_USAGE, argc, argv, &path, &json);
     if (rc) return rc < 0 ? EXIT_OK : rc;
-    if (!path) return cli_error(k.name, EXIT_USAGE, "a model file is required (see --help)");
+    opt none[] = {OPT_END};
+    cli_cmd k = {"info", INFO_USAGE, none, NULL};
     pt_phasor *m = NULL;
     if ((rc = load(&k, path, &m))) return rc;
     const pt_phasor_config *c = pt_phasor_get_config(m);

@@ -39,7 +39,7 @@ static void train_opts(train_args *a, opt *o)
     pt_tower_config *c = &a->cfg;
     const opt t[] = {
         {"model", OPT_STR, &a->model_kind, "tower (default) or phasor (a gradient-trained phasor MLP: train --model phasor --help)", 0, 0, NULL, 0},
-        {"data", OPT_STR, &a->data, "MNIST-format directory (default " PT_DEFAULT_DATA ")", 0, 0, NULL, 0},
+        OPT_DATA(&a->data),
         {"layers", OPT_STR, &a->layers, "blocks as K:fraction,... (default 2304:0.015625)", 0, 0, "tower.layers", 0},
         {"epochs", OPT_INT, &a->epochs, "passes over the training data (default 1)", 1, 1000, NULL, 0},
         {"seed", OPT_U64, &c->seed, "random seed (default 1)", 1, 0, "tower.seed", 0},
@@ -63,9 +63,9 @@ static void train_opts(train_args *a, opt *o)
         {"max-neurons", OPT_INT, &c->max_neurons, "most neurons of the last block with --births (default K + K/4)", 1, 1e6, "tower.max_neurons", 0},
         {"batch", OPT_INT, &c->batch, "samples scored per BLAS call (default 256)", 1, 4096, "tower.batch", 0},
         {"classes", OPT_STR, &a->classes, "train and test on these classes only, e.g. 0-4 (labels keep their numbers)", 0, 0, NULL, 0},
-        {"train-limit", OPT_SIZE, &a->train_limit, "use only the first N training samples", 1, 1e9, NULL, 0},
+        OPT_TRAIN_LIMIT(&a->train_limit),
         {"val", OPT_SIZE, &a->val, "hold out the last N training samples for validation", 1, 1e9, NULL, 0},
-        {"test-limit", OPT_SIZE, &a->test_limit, "use only the first N test samples", 1, 1e9, NULL, 0},
+        OPT_TEST_LIMIT(&a->test_limit),
         {"memory", OPT_STR, &a->memory, "keep an episodic memory of training outputs: all, wrong or novel", 0, 0, "memory.policy", 0},
         {"memory-size", OPT_INT, &a->mem_size, "memory slots (default 10000)", 1, 10000000, "memory.capacity", 0},
         {"memory-k", OPT_INT, &a->mem_k, "slots that vote on a recall (default 5)", 1, 10000000, "memory.k", 0},
@@ -75,11 +75,11 @@ static void train_opts(train_args *a, opt *o)
         {"memory-key", OPT_STR, &a->mkey, "how dense codes become keys: sketch (a random projection, default) or frame (the image's subspace coordinates; one-block towers)", 0, 0, NULL, 0},
         {"memory-vote", OPT_STR, &a->mvote, "mode (default) or weighted", 0, 0, "memory.vote", 0},
         {"memory-code", OPT_STR, &a->mcode, "what the memory holds: sparse (the block's output, default) or dense (its phase code before selection, for composition)", 0, 0, "memory.code", 0},
-        {"out", OPT_STR, &a->out, "save the model (safetensors) to this file", 0, 0, NULL, 0},
-        {"threads", OPT_INT, &a->threads, "threads for BLAS (default 1)", 1, 256, NULL, 0},
+        OPT_OUT_MODEL(&a->out),
+        OPT_THREADS(&a->threads),
         {"json", OPT_FLAG, &a->json, "print one JSON object on stdout at the end", 0, 0, NULL, 0},
         {"quiet", OPT_FLAG, &a->quiet, "no progress bar", 0, 0, NULL, 0},
-        {NULL, OPT_FLAG, NULL, NULL, 0, 0, NULL, 0},
+        OPT_END,
     };
     _Static_assert(sizeof t / sizeof t[0] <= TRAIN_NOPTS, "raise TRAIN_NOPTS");
     memcpy(o, t, sizeof t);
@@ -120,7 +120,7 @@ static int train_config(const cli_cmd *k, train_args *a)
         if (a->frame && c->n_blocks != 1)
             return cli_error(k->name, EXIT_USAGE, "--memory-key frame: needs a one-block tower, not %d blocks", c->n_blocks);
     }
-    int rc;
+    int rc = EXIT_OK;
     if (a->classes && (rc = cli_parse_classes(k->name, a->classes, c->n_classes, a->keep))) return rc;
     if (a->out && !cli_path_writable(a->out))
         return cli_error(k->name, EXIT_USAGE, "--out %s: is a directory, or its directory is not writable", a->out);
@@ -261,8 +261,8 @@ int cli_tower_train(int argc, char **argv)
     opt opts[TRAIN_NOPTS];
     train_opts(&a, opts);
     cli_cmd k = {"train", TRAIN_USAGE, opts, "a tower"};
-    int rc = cli_parse(&k, argc, argv, NULL);
-    if (rc) return rc < 0 ? EXIT_OK : rc;
+    CLI_PARSE(&k, argc, argv, NULL);
+    int rc = EXIT_OK;
     if (a.model_kind && strcmp(a.model_kind, "tower"))
         return cli_error(k.name, EXIT_USAGE, "--model '%s': expected tower or phasor", a.model_kind);
     if ((rc = train_config(&k, &a))) return rc;
@@ -406,15 +406,10 @@ static void info_report(cli_report *r, const char *path, const pt_tower *t, cons
 int cli_tower_info(int argc, char **argv)
 {
     const char *path = NULL;
-    int json = 0;
-    opt opts[] = {
-        {"json", OPT_FLAG, &json, "print one JSON object on stdout", 0, 0, NULL, 0},
-        {NULL, OPT_FLAG, NULL, NULL, 0, 0, NULL, 0},
-    };
-    cli_cmd k = {"info", INFO_USAGE, opts, NULL};
-    int rc = cli_parse(&k, argc, argv, &path);
+    int json = 0, rc = cli_info_args(INFO_USAGE, argc, argv, &path, &json);
     if (rc) return rc < 0 ? EXIT_OK : rc;
-    if (!path) return cli_error(k.name, EXIT_USAGE, "a model file is required (see --help)");
+    opt none[] = {OPT_END};
+    cli_cmd k = {"info", INFO_USAGE, none, NULL};
     pt_tower *t = NULL;
     pt_memory *mem = NULL;
     if ((rc = cli_load_tower(&k, path, &t, &mem))) return rc;

@@ -398,7 +398,7 @@ static int analysis_ood(eval_ctx *c)
 static int run(eval_ctx *c)
 {
     const eval_args *a = c->a;
-    int rc;
+    int rc = EXIT_OK;
     if ((rc = cli_load_tower(c->k, a->model, &c->t, &c->mem)) || (rc = load_test(c))) return rc;
     int by_memory = a->reject_score ? !strcmp(a->reject_score, "memory") : c->mem != NULL;
     if (by_memory && !c->mem && a->reject_score)
@@ -424,8 +424,8 @@ int cli_tower_eval(int argc, char **argv)
     eval_args a = {.data = PT_DEFAULT_DATA, .threads = 1, .seed = 1, .reject = -INFINITY, .tau = 0.7f};
     opt opts[] = {
         {"model", OPT_STR, &a.model, "checkpoint written by train (required)", 0, 0, NULL, 0},
-        {"data", OPT_STR, &a.data, "MNIST-format directory (default " PT_DEFAULT_DATA ")", 0, 0, NULL, 0},
-        {"test-limit", OPT_SIZE, &a.limit, "use only the first N test samples", 1, 1e9, NULL, 0},
+        OPT_DATA(&a.data),
+        OPT_TEST_LIMIT(&a.limit),
         {"corrupt", OPT_STR, &a.corrupt, "corrupt the test images: rotate:LO-HI, turn:DEGREES or noise:SIGMA", 0, 0, "corruption", 0},
         {"ood", OPT_STR, &a.ood, "out-of-distribution set: noise, heldout, or an MNIST-format DIR", 0, 0, NULL, 0},
         {"reject-below", OPT_FLOAT, &a.reject, "answer 'unknown' when the confidence is below TAU", -1e6, 1e6, NULL, 0},
@@ -440,13 +440,13 @@ int cli_tower_eval(int argc, char **argv)
         {"composite", OPT_STR, &a.composite, "score a composed concept on averaged test images of its classes", 0, 0, NULL, 0},
         {"memory-tau", OPT_FLOAT, &a.tau, "trust the memory at or above this similarity (default 0.7)", 1e-6, 1, NULL, 0},
         {"seed", OPT_U64, &a.seed, "seed of --corrupt and --ood noise (default 1)", 1, 0, NULL, 0},
-        {"threads", OPT_INT, &a.threads, "threads for BLAS (default 1)", 1, 256, NULL, 0},
-        {"json", OPT_FLAG, &a.json, "print one JSON object on stdout", 0, 0, NULL, 0},
-        {NULL, OPT_FLAG, NULL, NULL, 0, 0, NULL, 0},
+        OPT_THREADS(&a.threads),
+        OPT_JSON(&a.json),
+        OPT_END,
     };
     cli_cmd k = {"eval", USAGE, opts, "a tower"};
-    int rc = cli_parse(&k, argc, argv, NULL);
-    if (rc) return rc < 0 ? EXIT_OK : rc;
+    CLI_PARSE(&k, argc, argv, NULL);
+    int rc = EXIT_OK;
     if (!a.model) return cli_error(k.name, EXIT_USAGE, "--model is required (see --help)");
     if ((rc = parse_specs(&k, &a))) return rc;
     pt_set_threads(a.threads);

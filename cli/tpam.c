@@ -29,11 +29,10 @@ int cmd_tpam(int argc, char **argv)
         {"iters", OPT_INT, &c.iters, "retrieval iterations (default 20)", 1, 1000, "tpam.iters", 0},
         {"seed", OPT_U64, &c.seed, "seed of patterns and cues (default 1)", 1, 0, NULL, 0},
         {"json", OPT_FLAG, &json, "print one JSON object per point on stdout", 0, 0, NULL, 0},
-        {NULL, OPT_FLAG, NULL, NULL, 0, 0, NULL, 0},
+        OPT_END,
     };
     cli_cmd k = {cmd, USAGE, opts, NULL};
-    int rc = cli_parse(&k, argc, argv, NULL);
-    if (rc) return rc < 0 ? EXIT_OK : rc;
+    CLI_PARSE(&k, argc, argv, NULL);
     if (c.K > c.N) return cli_error(cmd, EXIT_USAGE, "--k %d: more active units than --n %d", c.K, c.N);
     int Ms[256], nm = 0;
     const char *p = plist;

@@ -260,3 +260,21 @@ pt_status pt_ckpt_finish(const pt_ckpt *c)
                            pt_st_at(c->f, i)->name, c->kind);
     return PT_OK;
 }
+
+pt_status pt_ckpt_save_one(const char *kind, const void *model, pt_ckpt_put_fn put, const char *path)
+{
+    pt_ckpt *c = NULL;
+    pt_status st = pt_ckpt_create(kind, &c);
+    if (!st && !(st = put(model, c))) st = pt_ckpt_save(c, path);
+    pt_ckpt_close(c);
+    return st;
+}
+
+pt_status pt_ckpt_load_one(const char *path, pt_ckpt_get_fn get, void *out)
+{
+    pt_ckpt *c = NULL;
+    pt_status st = pt_ckpt_open(path, &c);
+    if (!st) st = get(c, out);
+    pt_ckpt_close(c);
+    return st;
+}

@@ -131,21 +131,13 @@ pt_status pt_phasor_from_ckpt(pt_ckpt *ck, pt_phasor **out)
     return PT_OK;
 }
 
-pt_status pt_phasor_save(const pt_phasor *m, const char *path)
-{
-    pt_ckpt *c = NULL;
-    pt_status st = pt_ckpt_create("phasor", &c);
-    if (!st && !(st = pt_phasor_to_ckpt(m, c))) st = pt_ckpt_save(c, path);
-    pt_ckpt_close(c);
-    return st;
-}
+static pt_status put(const void *m, pt_ckpt *c) { return pt_phasor_to_ckpt(m, c); }
+static pt_status get(pt_ckpt *c, void *out) { return pt_phasor_from_ckpt(c, out); }
+
+pt_status pt_phasor_save(const pt_phasor *m, const char *path) { return pt_ckpt_save_one("phasor", m, put, path); }
 
 pt_status pt_phasor_load(const char *path, pt_phasor **out)
 {
     *out = NULL;
-    pt_ckpt *c = NULL;
-    pt_status st = pt_ckpt_open(path, &c);
-    if (!st) st = pt_phasor_from_ckpt(c, out);
-    pt_ckpt_close(c);
-    return st;
+    return pt_ckpt_load_one(path, get, out);
 }

@@ -228,21 +228,13 @@ fail:
     return st;
 }
 
-pt_status pt_tower_save(const pt_tower *t, const char *path)
-{
-    pt_ckpt *c = NULL;
-    pt_status st = pt_ckpt_create("tower", &c);
-    if (!st && !(st = pt_tower_to_ckpt(t, c))) st = pt_ckpt_save(c, path);
-    pt_ckpt_close(c);
-    return st;
-}
+static pt_status put(const void *m, pt_ckpt *c) { return pt_tower_to_ckpt(m, c); }
+static pt_status get(pt_ckpt *c, void *out) { return pt_tower_from_ckpt(c, out); }
+
+pt_status pt_tower_save(const pt_tower *m, const char *path) { return pt_ckpt_save_one("tower", m, put, path); }
 
 pt_status pt_tower_load(const char *path, pt_tower **out)
 {
     *out = NULL;
-    pt_ckpt *c = NULL;
-    pt_status st = pt_ckpt_open(path, &c);
-    if (!st) st = pt_tower_from_ckpt(c, out);
-    pt_ckpt_close(c);
-    return st;
+    return pt_ckpt_load_one(path, get, out);
 }
