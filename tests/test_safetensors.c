@@ -1,13 +1,14 @@
-/* safetensors reader/writer and the JSON helper: bit-exact round trips, the
- * on-disk layout, temp-file hygiene, a catalogue of corrupt files that must each
- * fail with PT_EFORMAT/PT_EIO and a message naming the file, and a deterministic
- * mutation fuzz (run under ASan/UBSan). Set PT_ST_PY_OUT=path to also write a
- * sample file for checking with Python/numpy. Files go to the current directory. */
+/* safetensors reader/writer: bit-exact round trips, the on-disk layout (the
+ * header's exact bytes included), temp-file hygiene, a catalogue of corrupt files
+ * and malformed header JSON that must each fail with PT_EFORMAT/PT_EIO and a
+ * message naming the file, and a deterministic mutation fuzz (run under
+ * ASan/UBSan). Set PT_ST_PY_OUT=path to also write a sample file for checking
+ * with Python/numpy. Files go to the current directory. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <jansson.h>
 #include "check.h"
-#include "io/json.h"
 #include "io/safetensors.h"
 #include "phasetower/core.h"
 
@@ -45,16 +46,20 @@ static int exists(const char *path)
     return fp != NULL;
 }
 
-/* 8-byte length + header text (unpadded) + data. */
-static void write_raw(const char *path, const char *hdr, const void *data, size_t dn)
+/* 8-byte length + header text (hn bytes, unpadded) + data. */
+static void write_raw_n(const char *path, const char *hdr, size_t hn, const void *data, size_t dn)
 {
-    size_t hn = strlen(hdr);
     unsigned char *b = malloc(8 + hn + dn + 1);
     for (int k = 0; k < 8; k++) b[k] = (unsigned char)((uint64_t)hn >> (8 * k));
     memcpy(b + 8, hdr, hn);
     if (dn) memcpy(b + 8 + hn, data, dn);
     CHECK(spit(path, b, 8 + hn + dn) == 0);
     free(b);
+}
+
+static void write_raw(const char *path, const char *hdr, const void *data, size_t dn)
+{
+    write_raw_n(path, hdr, strlen(hdr), data, dn);
 }
 
 /* Reading path must fail with st, a NULL handle and a message naming the file
@@ -74,12 +79,17 @@ static void expect_bad(const char *path, pt_status want_st, const char *want)
     if (st == PT_OK) pt_st_close(f);
 }
 
-static void bad_header(const char *hdr, const void *data, size_t dn, const char *want)
+static void bad_header_n(const char *hdr, size_t hn, const void *data, size_t dn, const char *want)
 {
     const char *path = P("bad.safetensors");
-    write_raw(path, hdr, data, dn);
+    write_raw_n(path, hdr, hn, data, dn);
     expect_bad(path, PT_EFORMAT, want);
     remove(path);
+}
+
+static void bad_header(const char *hdr, const void *data, size_t dn, const char *want)
+{
+    bad_header_n(hdr, strlen(hdr), data, dn, want);
 }
 
 static pt_st_tensor mk(const char *name, pt_st_dtype dt, int ndim, const size_t *shape, const void *data)
@@ -250,6 +260,10 @@ static void test_write_errors(void)
     CHECK(pt_st_write(ok, &u, 1, NULL, 0) == PT_EINVAL);
     u = mk("huge", PT_ST_F32, 4, (size_t[]){ SIZE_MAX / 2, 2, 2, 2 }, v);
     CHECK(pt_st_write(ok, &u, 1, NULL, 0) == PT_EINVAL);
+    /* no bytes, but a dimension past 2^53 that no reader could take back */
+    u = mk("wide", PT_ST_U8, 2, (size_t[]){ 0, ((size_t)1 << 53) + 1 }, NULL);
+    CHECK(pt_st_write(ok, &u, 1, NULL, 0) == PT_EINVAL);
+    CHECK(strstr(pt_errmsg(), "'wide'") != NULL);
     const char *dupmeta[] = { "k", "1", "k", "2" };
     CHECK(pt_st_write(ok, &t, 1, dupmeta, 2) == PT_EINVAL);
     const char *nullmeta[] = { "k", NULL };
@@ -312,9 +326,11 @@ static void test_bad_files(void)
     remove(path);
 
     unsigned char d[64] = { 0 };
-    bad_header("not json at all", d, 16, "bad header JSON at byte 8");
+    /* jansson's position is just past the offending token ('not': bytes 8..10) */
+    bad_header("not json at all", d, 16, "bad header JSON at byte 11: invalid token near 'not'");
     bad_header("{\"w\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,16]}", d, 16, "bad header JSON");
-    bad_header("{\"w\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,16]}} x", d, 16, "trailing");
+    bad_header("{\"w\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,16]}} x", d, 16,
+               "end of file expected");
     bad_header("[1,2]", d, 0, "not a JSON object");
     bad_header("{\"w\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,12]}}", d, 12,
                "tensor 'w' has 12 bytes for shape [2,2] F32 (expected 16)");
@@ -329,11 +345,12 @@ static void test_bad_files(void)
     bad_header("{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}", d, 8, NULL);
     bad_header("{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", d, 4, "truncated");
     bad_header("{\"w\":{\"dtype\":\"F32\",\"shape\":[2], \"data_offsets\":[0,8]}, \"w\":{\"dtype\":\"F32\","
-               "\"shape\":[0],\"data_offsets\":[8,8]}}", d, 8, "duplicate tensor name 'w'");
+               "\"shape\":[0],\"data_offsets\":[8,8]}}", d, 8, "at byte 67: duplicate object key \"w\"");
     bad_header("{\"w\":{\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]}}", d, 8, "non-negative");
     bad_header("{\"w\":{\"dtype\":\"F32\",\"shape\":[2.0],\"data_offsets\":[0,8]}}", d, 8, "non-negative");
     bad_header("{\"w\":{\"dtype\":\"F32\",\"shape\":[1,1,1,1,2],\"data_offsets\":[0,8]}}", d, 8, "5 dimensions");
-    bad_header("{\"w\":{\"dtype\":\"F32\",\"shape\":[9007199254740993],\"data_offsets\":[0,8]}}", d, 8, NULL);
+    bad_header("{\"w\":{\"dtype\":\"F32\",\"shape\":[9007199254740993],\"data_offsets\":[0,8]}}", d, 8,
+               "non-negative");
     bad_header("{\"w\":{\"dtype\":\"U8\",\"shape\":[4294967296,4294967296,4294967296],\"data_offsets\":[0,8]}}",
                d, 8, "too large");
     bad_header("{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0]}}", d, 8, "data_offsets");
@@ -343,8 +360,8 @@ static void test_bad_files(void)
     bad_header("{\"__metadata__\":{\"k\":1}}", d, 0, "not a string");
     bad_header("{\"__metadata__\":[]}", d, 0, "not an object");
     bad_header("{\"w\":{\"dtype\":\"F32,\"shape\":[2],\"data_offsets\":[0,8]}}", d, 8, NULL);
-    bad_header("{\"w", d, 0, "unterminated string");
-    bad_header("{\"a\\q\":1}", d, 0, "bad escape");
+    bad_header("{\"w", d, 0, "premature end of input"); /* unterminated string */
+    bad_header("{\"a\\q\":1}", d, 0, "invalid escape");
     bad_header("{\"\xc3\x28\":1}", d, 0, "UTF-8");
     {
         char name[PT_ST_MAXNAME + 80];
@@ -358,6 +375,8 @@ static void test_bad_files(void)
         char deep[64] = "{\"__metadata__\":";
         size_t k = strlen(deep);
         for (int i = 0; i < 20; i++) deep[k++] = '[';
+        for (int i = 0; i < 20; i++) deep[k++] = ']';
+        deep[k++] = '}';
         deep[k] = 0;
         bad_header(deep, d, 0, "nesting too deep");
     }
@@ -386,78 +405,236 @@ static void test_foreign_unaligned(void)
     remove(path);
 }
 
-static void test_json(void)
+/* The header's JSON through the reader: what the decoder accepts and decodes
+ * (escapes, UTF-8, integers up to 2^53, 16 nested containers, whitespace) and
+ * what it refuses, each refusal a PT_EFORMAT naming the file. */
+static void test_header_json(void)
 {
-    pt_json_doc doc;
-    const char *txt = " {\"s\":\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t\\u00e9\\u20ac\\ud83d\\ude00\", \"i\":[0, 9007199254740992,"
-                      " 9007199254740993, -1, 1.5, 1e3, -0], \"o\":{}, \"a\":[], \"t\":true, \"f\":false, \"n\":null } ";
-    CHECK(pt_json_parse(&doc, txt, strlen(txt)) == PT_OK);
-    const pt_json *r = doc.root;
-    CHECK(r && r->type == PT_JSON_OBJECT && r->len == 7);
-    const pt_json *s = pt_json_get(r, "s");
-    CHECK(s && s->type == PT_JSON_STRING);
-    if (s) {
-        const char want[] = "a\"b\\c/d\b\f\n\r\t\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80";
-        CHECK(s->len == sizeof want - 1 && memcmp(s->str, want, sizeof want) == 0);
+    const char *path = P("json.safetensors");
+    unsigned char d[8] = { 0 };
+    /* escapes in a tensor name and in a metadata key and value decode to UTF-8 */
+    const char *esc = "a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t\\u00e9\\u20AC\\ud83d\\ude00";
+    const char want[] = "a\"b\\c/d\b\f\n\r\t\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80";
+    char hdr[512];
+    snprintf(hdr, sizeof hdr,
+             " {\"__metadata__\":{\"%s\":\"%s\",\"k\":\"\"}, \"%s\" : {\"dtype\":\"U8\",\"shape\":[0,9007199254740992],"
+             "\"data_offsets\":[0,0]},\n\"t\":{\"data_offsets\":[ 0 , 1 ],\"shape\":[],\"dtype\":\"U8\"}}\t\r\n ",
+             esc, esc, esc);
+    write_raw(path, hdr, "x", 1);
+    pt_st_file *f = NULL;
+    CHECK(pt_st_read(path, &f) == PT_OK);
+    if (f) {
+        CHECK(pt_st_count(f) == 2);
+        const pt_st_tensor *t = pt_st_at(f, 0);
+        CHECK(t && strcmp(t->name, want) == 0 && t->ndim == 2 && t->shape[0] == 0 &&
+              (uint64_t)t->shape[1] == (UINT64_C(1) << 53));
+        CHECK(pt_st_find(f, want) == t);
+        t = pt_st_at(f, 1);
+        CHECK(t && strcmp(t->name, "t") == 0 && t->ndim == 0 && *(const uint8_t *)t->data == 'x');
+        CHECK(pt_st_meta(f, want) && strcmp(pt_st_meta(f, want), want) == 0);
+        CHECK(pt_st_meta(f, "k") && pt_st_meta(f, "k")[0] == 0);
+        pt_st_close(f);
     }
-    const pt_json *i = pt_json_get(r, "i");
-    CHECK(i && i->type == PT_JSON_ARRAY && i->len == 7);
-    if (i && i->len == 7) {
-        const pt_json *e = i->child;
-        CHECK(e->type == PT_JSON_INT && e->num == 0);
-        e = e->next;
-        CHECK(e->type == PT_JSON_INT && e->num == PT_JSON_MAXINT);
-        for (e = e->next; e; e = e->next) CHECK(e->type == PT_JSON_NUMBER);
+    remove(path);
+
+    /* integers: JSON integers in [0, 2^53] only */
+    static const char *const bad_int[] = {
+        "9007199254740993", "9223372036854775807", "-1", "-9223372036854775808", "2.0", "2e0", "1E1", "0.5",
+        "\"2\"", "true", "null", "[2]",
+    };
+    for (size_t k = 0; k < sizeof bad_int / sizeof bad_int[0]; k++) {
+        snprintf(hdr, sizeof hdr, "{\"w\":{\"dtype\":\"U8\",\"shape\":[%s],\"data_offsets\":[0,2]}}", bad_int[k]);
+        bad_header(hdr, d, 2, "shape has an entry that is not a non-negative integer");
+        snprintf(hdr, sizeof hdr, "{\"w\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[0,%s]}}", bad_int[k]);
+        bad_header(hdr, d, 2, "data_offsets is not two non-negative integers");
     }
-    CHECK(pt_json_get(r, "o")->type == PT_JSON_OBJECT && pt_json_get(r, "o")->child == NULL);
-    CHECK(pt_json_get(r, "t")->type == PT_JSON_BOOL && pt_json_get(r, "t")->num == 1);
-    CHECK(pt_json_get(r, "n")->type == PT_JSON_NULL);
-    CHECK(pt_json_get(r, "missing") == NULL);
-    pt_json_free(&doc);
-    pt_json_free(&doc); /* idempotent */
+    /* beyond 64 bits jansson itself refuses the number */
+    bad_header("{\"w\":{\"dtype\":\"U8\",\"shape\":[9223372036854775808],\"data_offsets\":[0,2]}}", d, 2,
+               "bad header JSON at byte 55: too big integer");
+    bad_header("{\"w\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[0,-9223372036854775809]}}", d, 2,
+               "bad header JSON");
+    bad_header("{\"w\":{\"dtype\":\"U8\",\"shape\":[1e400],\"data_offsets\":[0,2]}}", d, 2, "real number overflow");
 
-    /* depth: 16 nested containers parse, 17 do not */
-    char deep[64];
-    memset(deep, '[', 16);
-    memset(deep + 16, ']', 16);
-    CHECK(pt_json_parse(&doc, deep, 32) == PT_OK);
-    pt_json_free(&doc);
-    memset(deep, '[', 17);
-    memset(deep + 17, ']', 17);
-    CHECK(pt_json_parse(&doc, deep, 34) == PT_EFORMAT && doc.err_pos == 16);
+    /* nesting: 16 arrays and objects (root included) parse, 17 do not, nor more
+     * than jansson's own limit (2048) */
+    static const int depths[] = { 16, 17, 3000 };
+    for (size_t k = 0; k < sizeof depths / sizeof depths[0]; k++) {
+        int n = depths[k] - 1; /* containers inside the root */
+        char *deep = malloc((size_t)(2 * n + 32));
+        size_t at = (size_t)snprintf(deep, 32, "{\"__metadata__\":");
+        for (int i = 0; i < n; i++) deep[at++] = '[';
+        for (int i = 0; i < n; i++) deep[at++] = ']';
+        deep[at++] = '}';
+        deep[at] = 0;
+        bad_header(deep, d, 0, depths[k] == 16 ? "__metadata__ is not an object" : "nesting too deep");
+        deep[0] = '['; /* the same depth with an array root: depth is checked first */
+        memcpy(deep + 1, "0,             ", 15); /* over "__metadata__": */
+        deep[at - 1] = ']';
+        bad_header(deep, d, 0, depths[k] == 16 ? "not a JSON object" : "nesting too deep");
+        free(deep);
+    }
 
+    /* malformed values, each placed as a metadata value */
     static const char *const bad[] = {
-        "", "   ", "{", "[1,]", "{\"a\"}", "{\"a\":}", "{1:2}", "01", "1.", "-", "1e", "tru", "nul",
-        "\"\\u12\"", "\"\\ud800\"", "\"\\udc00\"", "\"\\ud800\\u0041\"", "\"\\u0000\"", "\"a\nb\"",
-        "\"\xff\"", "\"\xc0\xaf\"", "\"\xed\xa0\x80\"", "\"\xf4\x90\x80\x80\"", "\"\xe2\x82\"", "[1 2]", "{} {}", "\"abc",
+        "", "{", "[1,]", "[,1]", "{\"a\"}", "{\"a\":}", "{1:2}", "{\"a\":1,}", "01", "1.", ".5", "+1", "-", "1e",
+        "1e+", "0x10", "tru", "nul", "True", "NaN", "Infinity", "'s'", "\"\\u12\"", "\"\\u12g4\"", "\"\\ud800\"",
+        "\"\\udc00\"", "\"\\ud800\\u0041\"", "\"\\ud800\\\"", "\"\\u0000\"", "\"a\\u0000b\"", "\"a\nb\"",
+        "\"a\tb\"", "\"a\x01\"", "\"a\x1f\"", "\"\\x41\"", "\"\\'\"", "\"\xff\"", "\"\xc0\xaf\"", "\"\xe0\x80\xaf\"",
+        "\"\xed\xa0\x80\"", "\"\xf4\x90\x80\x80\"", "\"\xf8\x88\x80\x80\x80\"", "\"\xe2\x82\"", "\"\x80\"",
+        "[1 2]", "{} {}", "\"abc", "\"abc\\", "/* c */ \"v\"", "\"v\" // c",
     };
     for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
-        int st = pt_json_parse(&doc, bad[k], strlen(bad[k]));
-        if (st != PT_EFORMAT) fprintf(stderr, "  accepted bad JSON #%zu\n", k);
-        CHECK(st == PT_EFORMAT && doc.err && doc.root == NULL);
+        snprintf(hdr, sizeof hdr, "{\"__metadata__\":{\"k\":%s}}", bad[k]);
+        bad_header(hdr, d, 0, "bad header JSON at byte ");
     }
+    /* the same in keys: NUL and bad UTF-8 */
+    bad_header("{\"__metadata__\":{\"\\u0000\":\"v\"}}", d, 0, "NUL byte in object key");
+    bad_header("{\"__metadata__\":{\"\xed\xa0\x80\":\"v\"}}", d, 0, "UTF-8");
+    bad_header("{\"a\\u0000b\":{\"dtype\":\"U8\",\"shape\":[0],\"data_offsets\":[0,0]}}", d, 0, "NUL byte");
+    /* whole headers */
+    bad_header("", d, 0, "bad header JSON at byte 8:");
+    bad_header("   ", d, 0, "bad header JSON at byte 11:");
+    bad_header("{}x", d, 0, "bad header JSON at byte 11: end of file expected");
+    bad_header("{} {}", d, 0, "end of file expected");
+    bad_header("1 2", d, 0, "end of file expected");
+    bad_header("\xef\xbb\xbf{}", d, 0, "bad header JSON"); /* a byte order mark is not JSON */
+    bad_header("{\"k\":\x01}", d, 0, "invalid token near '?'"); /* control bytes quoted as '?' */
+    static const char *const scalars[] = { "1", "0", "\"s\"", "null", " true ", "-0.5e3", "[]", "[{}]" };
+    for (size_t k = 0; k < sizeof scalars / sizeof scalars[0]; k++)
+        bad_header(scalars[k], d, 0, "header is not a JSON object");
+    /* a NUL byte anywhere, also where jansson would skip it (after a number or literal) */
+    bad_header_n("{\"w\":{\"dtype\":\"U8\",\"shape\":[2\0],\"data_offsets\":[0,2]}}", 54, d, 2,
+                 "bad header JSON at byte 37: NUL byte");
+    bad_header_n("{}\0", 3, d, 0, "at byte 10: NUL byte");
+    bad_header_n("{\"__metadata__\":{\"k\":\"a\0b\"}}", 28, d, 0, "at byte 31: NUL byte");
 
-    /* writer escapes round-trip through the parser */
-    pt_json_buf b = { 0 };
-    const char *raw = "q\"b\\s/\x01\x1f\n\t caf\xc3\xa9";
-    pt_json_put_string(&b, raw);
-    pt_json_put_lit(&b, " ");
-    pt_json_put_uint(&b, 0);
-    CHECK(!b.oom);
-    CHECK(pt_json_parse(&doc, b.p, b.len) == PT_EFORMAT); /* two values */
-    CHECK(pt_json_parse(&doc, b.p, b.len - 2) == PT_OK);
-    CHECK(doc.root && doc.root->type == PT_JSON_STRING && strcmp(doc.root->str, raw) == 0);
-    pt_json_free(&doc);
-    pt_json_buf_free(&b);
-    pt_json_put_uint(&b, UINT64_MAX);
-    CHECK(b.len == 20 && memcmp(b.p, "18446744073709551615", 20) == 0);
-    pt_json_buf_free(&b);
+    /* duplicate keys anywhere, named in the message as written */
+    bad_header("{\"__metadata__\":{},\"__metadata__\":{}}", d, 0, "at byte 41: duplicate object key \"__metadata__\"");
+    bad_header("{\"__metadata__\":{\"k\":\"1\",\"k\":\"2\"}}", d, 0, "duplicate object key \"k\"");
+    bad_header("{\"w\":{\"dtype\":\"U8\",\"dtype\":\"U8\",\"shape\":[0],\"data_offsets\":[0,0]}}", d, 0,
+               "duplicate object key \"dtype\"");
+    bad_header("{\"q\\\\\\\"\\\\\":{},\"q\\\\\\\"\\\\\":{}}", d, 0, "duplicate object key \"q\\\\\\\"\\\\\"");
+    bad_header("{\"\\u0077\":{},\"w\":{}}", d, 0, "duplicate object key \"w\""); /* same key once decoded */
+    {
+        char name[128], dup[400], msg[128];
+        memset(name, 'n', 100);
+        memcpy(name + 40, "\xe2\x82\xac", 3); /* a 3-byte character across the 80-byte cut */
+        name[100] = 0;
+        snprintf(dup, sizeof dup, "{\"%s\":{},\"%s\":{}}", name, name);
+        snprintf(msg, sizeof msg, "duplicate object key \"%.40s\xe2\x82\xac%.36s...", name, name + 43);
+        bad_header(dup, d, 0, msg);
+        memcpy(name + 78, "\xe2\x82\xac", 3); /* now the cut falls inside it: the message stops before */
+        snprintf(dup, sizeof dup, "{\"%s\":{},\"%s\":{}}", name, name);
+        snprintf(msg, sizeof msg, "\"%.40s\xe2\x82\xac%.35s...", name, name + 43);
+        bad_header(dup, d, 0, msg);
+    }
+}
+
+/* The writer's exact header bytes: compact JSON, metadata first, tensors and
+ * fields in order, '/' and non-ASCII as is, control characters as the short
+ * escapes or \u00xx in lower-case hex, then spaces up to a multiple of 8.
+ * Checkpoints written before the switch to jansson had exactly these bytes. */
+static void test_header_bytes(void)
+{
+    const char *path = P("hdr.safetensors");
+    float v[6] = { 0 };
+    uint8_t u = 1;
+    pt_st_tensor t[3] = {
+        mk("w", PT_ST_F32, 2, (size_t[]){ 2, 3 }, v),
+        mk("b/\x01\x0b\x1f\x7f caf\xc3\xa9", PT_ST_U8, 0, NULL, &u),
+        mk("e", PT_ST_I32, 4, (size_t[]){ 1, 0, 9007199254740992u, 1 }, NULL),
+    };
+    const char *meta[] = {
+        "k", "v", "note", "q\"b\\s/\x01\x0b\x0e\x1a\x1f\n\t\b\f\r caf\xc3\xa9 \xf0\x9f\x98\x80", "", "",
+    };
+    CHECK(pt_st_write(path, t, 3, meta, 3) == PT_OK);
+    const char want[] =
+        "{\"__metadata__\":{\"k\":\"v\",\"note\":\"q\\\"b\\\\s/\\u0001\\u000b\\u000e\\u001a\\u001f\\n\\t\\b\\f\\r "
+        "caf\xc3\xa9 \xf0\x9f\x98\x80\",\"\":\"\"},"
+        "\"w\":{\"dtype\":\"F32\",\"shape\":[2,3],\"data_offsets\":[0,24]},"
+        "\"b/\\u0001\\u000b\\u001f\x7f caf\xc3\xa9\":{\"dtype\":\"U8\",\"shape\":[],\"data_offsets\":[24,25]},"
+        "\"e\":{\"dtype\":\"I32\",\"shape\":[1,0,9007199254740992,1],\"data_offsets\":[25,25]}}";
+    size_t wn = sizeof want - 1, n = 0;
+    unsigned char *b = slurp(path, &n);
+    size_t hn = (wn + 7) / 8 * 8;
+    CHECK(b && n == 8 + hn + 25);
+    if (b && n == 8 + hn + 25) {
+        for (int k = 0; k < 8; k++) CHECK(b[k] == (unsigned char)((uint64_t)hn >> (8 * k)));
+        if (memcmp(b + 8, want, wn) != 0) fprintf(stderr, "  header '%.*s'\n", (int)hn, (const char *)b + 8);
+        CHECK(memcmp(b + 8, want, wn) == 0);
+        for (size_t k = wn; k < hn; k++) CHECK(b[8 + k] == ' ');
+    }
+    free(b);
+    /* and it reads back */
+    pt_st_file *f = NULL;
+    CHECK(pt_st_read(path, &f) == PT_OK);
+    CHECK(f && pt_st_count(f) == 3 && strcmp(pt_st_at(f, 1)->name, t[1].name) == 0);
+    CHECK(f && pt_st_meta(f, "note") && strcmp(pt_st_meta(f, "note"), meta[3]) == 0);
+    pt_st_close(f);
+    remove(path);
+}
+
+/* jansson's allocations fail from the (n+1)-th on, for n = 0, 1, ... until the
+ * call succeeds: each earlier try must fail cleanly (PT_ENOMEM; the reader may
+ * also see PT_EFORMAT, as jansson reports some failed allocations as syntax
+ * errors) with nothing written, and under ASan nothing leaks. jansson takes its
+ * allocator as a process-wide setting, hence the file-scope budget. */
+static size_t jansson_budget;
+static void *budget_malloc(size_t n)
+{
+    if (jansson_budget == 0) return NULL;
+    jansson_budget--;
+    return malloc(n);
+}
+
+static void test_jansson_oom(void)
+{
+    const char *path = P("oom.safetensors");
+    pt_st_tensor t[NFIX];
+    fixture(t);
+    remove(path);
+    int done = 0;
+    size_t n;
+    for (n = 0; n < 10000 && !done; n++) {
+        jansson_budget = n;
+        json_set_alloc_funcs(budget_malloc, free);
+        pt_status st = pt_st_write(path, t, NFIX, fix_meta, 2);
+        json_set_alloc_funcs(malloc, free);
+        if (st == PT_OK) {
+            done = 1;
+        } else {
+            if (st != PT_ENOMEM) fprintf(stderr, "  n=%zu: %d %s\n", n, (int)st, pt_errmsg());
+            CHECK(st == PT_ENOMEM && strstr(pt_errmsg(), "out of memory"));
+            CHECK(!exists(path));
+        }
+    }
+    CHECK(done && n > 1);
+    done = 0;
+    for (n = 0; n < 10000 && !done; n++) {
+        for (int meta_only = 0; meta_only < 2; meta_only++) {
+            pt_st_file *f = (pt_st_file *)&f;
+            jansson_budget = n;
+            json_set_alloc_funcs(budget_malloc, free);
+            pt_status st = meta_only ? pt_st_read_meta(path, &f) : pt_st_read(path, &f);
+            json_set_alloc_funcs(malloc, free);
+            if (st == PT_OK) {
+                CHECK(pt_st_count(f) == (meta_only ? 0u : NFIX));
+                done += !meta_only;
+                pt_st_close(f);
+            } else {
+                CHECK(st == PT_ENOMEM || st == PT_EFORMAT);
+                CHECK(f == NULL);
+            }
+        }
+    }
+    CHECK(done && n > 1);
+    remove(path);
 }
 
 /* Mutate a valid file 2000 times (byte flips, mostly in the header, or a
  * truncation) and read it back: any status is fine, crashes and sanitizer
  * reports are not. Successful reads have all their tensor bytes touched. Each
- * mutated header is also parsed from an exact-size copy so ASan sees overreads. */
+ * mutated file is also read header-only (an exact-size buffer: ASan sees overreads). */
 static void test_fuzz(void)
 {
     size_t n = 0;
@@ -505,13 +682,13 @@ static void test_fuzz(void)
             CHECK(st == PT_EFORMAT || st == PT_EIO);
             CHECK(strstr(pt_errmsg(), path) != NULL);
         }
-        if (len >= 8 + hn) {
-            char *h = malloc(hn);
-            memcpy(h, m + 8, hn);
-            pt_json_doc doc;
-            if (pt_json_parse(&doc, h, hn) == PT_OK) pt_json_free(&doc);
-            free(h);
-        }
+        /* the header alone is read into a buffer of exactly its size, so ASan
+         * sees any overread by the JSON parser */
+        pt_st_file *mf = NULL;
+        st = pt_st_read_meta(path, &mf);
+        CHECK(st == PT_OK || st == PT_EFORMAT || st == PT_EIO);
+        CHECK((st == PT_OK) == (mf != NULL));
+        pt_st_close(mf);
     }
     CHECK(ok > 0 && failed > 0); /* both paths were exercised */
     printf("fuzz: %d accepted, %d rejected\n", ok, failed);
@@ -522,8 +699,10 @@ static void test_fuzz(void)
 
 int main(void)
 {
-    test_json();
     test_roundtrip();
+    test_header_bytes();
+    test_header_json();
+    test_jansson_oom();
     test_write_errors();
     test_bad_files();
     test_foreign_unaligned();

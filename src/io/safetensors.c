@@ -1,14 +1,15 @@
 /* safetensors reader/writer (format: https://github.com/huggingface/safetensors).
- * The writer pads the header with spaces so the data starts at a multiple of 8,
- * as the reference implementation does; the reader loads the whole file, checks
- * the header against the data (sizes, offsets, exact tiling of the data buffer)
- * and copies any F32/I32 tensor that a foreign file left misaligned. */
+ * The header JSON is parsed and written with jansson. The writer pads the header
+ * with spaces so the data starts at a multiple of 8, as the reference
+ * implementation does; the reader loads the whole file, checks the header against
+ * the data (sizes, offsets, exact tiling of the data buffer) and copies any
+ * F32/I32 tensor that a foreign file left misaligned. */
 #include <errno.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
 #include "internal.h"
-#include "io/json.h"
 #include "io/safetensors.h"
 
 /* Data is stored little-endian and used in place; there is no byte swapping. */
@@ -18,6 +19,10 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "safetensors I/O assum
 
 #define ST_MAX_HEADER (100u * 1000u * 1000u) /* 100 MB, the reference implementation's limit */
 #define ST_META_KEY "__metadata__"
+#define ST_MAX_DEPTH 16 /* nested arrays/objects in the header, root included */
+/* Largest dimension or offset: 2^53, so that readers that hold JSON numbers in
+ * doubles (Python's json and JavaScript) see every value exactly. */
+#define ST_MAX_INT (UINT64_C(1) << 53)
 
 struct pt_st_file {
     unsigned char *buf;   /* the whole file */
@@ -43,15 +48,17 @@ size_t pt_st_numel(const pt_st_tensor *t)
 }
 
 /* Byte size of a tensor; 0 on success, -1 if it overflows size_t or 2^53 (the
- * largest offset the JSON header can carry exactly). */
+ * largest offset the JSON header can carry exactly), or if a dimension exceeds
+ * 2^53 (possible next to a zero dimension; such a header could not be read back). */
 static int tensor_bytes(pt_st_dtype dt, int ndim, const size_t *shape, size_t *out)
 {
     size_t n = dtype_sizes[dt];
     for (int d = 0; d < ndim; d++) {
+        if ((uint64_t)shape[d] > ST_MAX_INT) return -1;
         if (shape[d] != 0 && n > SIZE_MAX / shape[d]) return -1;
         n *= shape[d];
     }
-    if ((uint64_t)n > PT_JSON_MAXINT) return -1;
+    if ((uint64_t)n > ST_MAX_INT) return -1;
     *out = n;
     return 0;
 }
@@ -73,6 +80,36 @@ static int cmp_name_ptr(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* 1 if s[0..n) is well-formed UTF-8 (RFC 3629: no overlong forms, surrogates or
+ * code points above U+10FFFF, the rules jansson applies to the strings it is
+ * given). Checked here, without allocating, so that the writer can tell bad
+ * input from lack of memory: jansson fails alike for both. */
+static int utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = u[i], cp, min;
+        size_t k;
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF) { k = 2; cp = c & 0x1Fu; min = 0x80; }
+        else if ((c & 0xF0u) == 0xE0) { k = 3; cp = c & 0x0Fu; min = 0x800; }
+        else if (c >= 0xF0 && c <= 0xF4) { k = 4; cp = c & 0x07u; min = 0x10000; }
+        else return 0;
+        if (n - i < k) return 0;
+        for (size_t j = 1; j < k; j++) {
+            if ((u[i + j] & 0xC0u) != 0x80) return 0;
+            cp = (cp << 6) | (u[i + j] & 0x3Fu);
+        }
+        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+        i += k;
+    }
+    return 1;
+}
+
 static pt_status validate_write(const char *path, const pt_st_tensor *t, size_t nt,
                                 const char *const *meta, size_t nmeta)
 {
@@ -84,7 +121,7 @@ static pt_status validate_write(const char *path, const pt_st_tensor *t, size_t 
         if (nlen == 0) return pt_fail(PT_EINVAL, "%s: tensor %zu: empty name", path, i);
         if (strcmp(x->name, ST_META_KEY) == 0)
             return pt_fail(PT_EINVAL, "%s: tensor %zu: name '%s' is reserved", path, i, ST_META_KEY);
-        if (!pt_json_utf8_valid(x->name, nlen))
+        if (!utf8_valid(x->name, nlen))
             return pt_fail(PT_EINVAL, "%s: tensor %zu: name is not valid UTF-8", path, i);
         if ((unsigned)x->dtype >= ST_NDTYPE)
             return pt_fail(PT_EINVAL, "%s: tensor '%s': unknown dtype %d", path, x->name, (int)x->dtype);
@@ -111,7 +148,7 @@ static pt_status validate_write(const char *path, const pt_st_tensor *t, size_t 
     }
     for (size_t i = 0; i < 2 * nmeta; i++) {
         if (!meta[i]) return pt_fail(PT_EINVAL, "%s: metadata entry %zu is NULL", path, i / 2);
-        if (!pt_json_utf8_valid(meta[i], strlen(meta[i])))
+        if (!utf8_valid(meta[i], strlen(meta[i])))
             return pt_fail(PT_EINVAL, "%s: metadata entry %zu is not valid UTF-8", path, i / 2);
     }
     for (size_t i = 0; i < nmeta; i++)
@@ -121,46 +158,83 @@ static pt_status validate_write(const char *path, const pt_st_tensor *t, size_t 
     return PT_OK;
 }
 
-/* Header JSON, padded with spaces so 8 + len is a multiple of 8. */
-static pt_status build_header(const char *path, pt_json_buf *b, const pt_st_tensor *t, size_t nt,
-                              const char *const *meta, size_t nmeta)
+/* The header as a jansson tree: metadata first, then the tensors in the given
+ * order, each {"dtype","shape","data_offsets"} (jansson keeps insertion order).
+ * json_object_set_new and json_array_append_new take the new value's reference
+ * even when they fail, and fail on a NULL value, so nothing leaks on any path. */
+static pt_status header_tree(const char *path, json_t **out, const pt_st_tensor *t, size_t nt,
+                             const char *const *meta, size_t nmeta)
 {
-    pt_json_put_lit(b, "{");
+    json_t *root = json_object();
+    *out = root;
+    if (!root) goto oom;
     if (nmeta > 0) {
-        pt_json_put_string(b, ST_META_KEY);
-        pt_json_put_lit(b, ":{");
-        for (size_t i = 0; i < nmeta; i++) {
-            if (i) pt_json_put_lit(b, ",");
-            pt_json_put_string(b, meta[2 * i]);
-            pt_json_put_lit(b, ":");
-            pt_json_put_string(b, meta[2 * i + 1]);
-        }
-        pt_json_put_lit(b, "}");
+        json_t *m = json_object();
+        if (json_object_set_new(root, ST_META_KEY, m)) goto oom;
+        for (size_t i = 0; i < nmeta; i++)
+            if (json_object_set_new(m, meta[2 * i], json_string(meta[2 * i + 1]))) goto oom;
     }
     uint64_t off = 0;
     for (size_t i = 0; i < nt; i++) {
         size_t bytes;
         PT_ASSERT(tensor_bytes(t[i].dtype, t[i].ndim, t[i].shape, &bytes) == 0);
-        if (off + bytes > PT_JSON_MAXINT) return pt_fail(PT_EINVAL, "%s: total tensor data too large", path);
-        if (i || nmeta) pt_json_put_lit(b, ",");
-        pt_json_put_string(b, t[i].name);
-        pt_json_put_lit(b, ":{\"dtype\":");
-        pt_json_put_string(b, dtype_names[t[i].dtype]);
-        pt_json_put_lit(b, ",\"shape\":[");
-        for (int d = 0; d < t[i].ndim; d++) {
-            if (d) pt_json_put_lit(b, ",");
-            pt_json_put_uint(b, t[i].shape[d]);
-        }
-        pt_json_put_lit(b, "],\"data_offsets\":[");
-        pt_json_put_uint(b, off);
-        pt_json_put_lit(b, ",");
-        pt_json_put_uint(b, off + bytes);
-        pt_json_put_lit(b, "]}");
+        if (off + bytes > ST_MAX_INT) return pt_fail(PT_EINVAL, "%s: total tensor data too large", path);
+        json_t *e = json_object();
+        if (json_object_set_new(root, t[i].name, e) ||
+            json_object_set_new(e, "dtype", json_string(dtype_names[t[i].dtype])))
+            goto oom;
+        json_t *sh = json_array();
+        if (json_object_set_new(e, "shape", sh)) goto oom;
+        for (int d = 0; d < t[i].ndim; d++) /* <= 2^53 (tensor_bytes), so exact in json_int_t */
+            if (json_array_append_new(sh, json_integer((json_int_t)t[i].shape[d]))) goto oom;
+        json_t *of = json_array();
+        if (json_object_set_new(e, "data_offsets", of) || json_array_append_new(of, json_integer((json_int_t)off)) ||
+            json_array_append_new(of, json_integer((json_int_t)(off + bytes))))
+            goto oom;
         off += bytes;
     }
-    pt_json_put_lit(b, "}");
-    while (!b->oom && (8 + b->len) % 8 != 0) pt_json_put_lit(b, " ");
-    if (b->oom) return pt_fail(PT_ENOMEM, "%s: out of memory building header", path);
+    return PT_OK;
+oom:
+    return pt_fail(PT_ENOMEM, "%s: out of memory building header", path);
+}
+
+/* Header JSON, compact ({"k":"v","w":{...}}: no spaces), padded with spaces so
+ * 8 + len is a multiple of 8. On success *out (len bytes, not NUL-terminated) is
+ * the caller's to free. */
+static pt_status build_header(const char *path, char **out, size_t *len, const pt_st_tensor *t, size_t nt,
+                              const char *const *meta, size_t nmeta)
+{
+    *out = NULL;
+    json_t *root = NULL;
+    pt_status st = header_tree(path, &root, t, nt, meta, nmeta);
+    if (st != PT_OK) {
+        json_decref(root);
+        return st;
+    }
+    /* First call sizes the text, the second writes it; 0 means jansson failed. */
+    size_t n = json_dumpb(root, NULL, 0, JSON_COMPACT);
+    char *p = n > 0 && n <= SIZE_MAX - 8 ? malloc(n + 8) : NULL;
+    if (!p || json_dumpb(root, p, n, JSON_COMPACT) != n) {
+        free(p);
+        json_decref(root);
+        return pt_fail(PT_ENOMEM, "%s: out of memory building header", path);
+    }
+    json_decref(root);
+    /* jansson writes a control character it has no short escape for as \u001F
+     * (upper-case hex); earlier PhaseTower files have \u001f, and checkpoints are
+     * compared byte for byte, so lower the hex digits. Every backslash in the
+     * text opens an escape (they occur only inside strings), so skipping the
+     * escaped character keeps "\\u" (an escaped backslash, then 'u') intact. */
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (p[i] != '\\') continue;
+        if (p[i + 1] == 'u')
+            for (size_t k = i + 2; k < i + 6 && k < n; k++)
+                if (p[k] >= 'A' && p[k] <= 'F') p[k] = (char)(p[k] - 'A' + 'a');
+        i++;
+    }
+    while ((8 + n) % 8 != 0) p[n++] = ' ';
+    *out = p;
+    *len = n;
     return PT_OK;
 }
 
@@ -182,24 +256,22 @@ pt_status pt_st_write(const char *path, const pt_st_tensor *t, size_t nt,
     pt_status st = validate_write(path, t, nt, meta, nmeta);
     if (st != PT_OK) return st;
 
-    pt_json_buf hdr = { 0 };
-    st = build_header(path, &hdr, t, nt, meta, nmeta);
-    if (st != PT_OK) {
-        pt_json_buf_free(&hdr);
-        return st;
-    }
+    char *hdr = NULL;
+    size_t hdr_len = 0;
+    st = build_header(path, &hdr, &hdr_len, t, nt, meta, nmeta);
+    if (st != PT_OK) return st;
 
     size_t plen = strlen(path);
     char *tmp = malloc(plen + 5);
     if (!tmp) {
-        pt_json_buf_free(&hdr);
+        free(hdr);
         return pt_fail(PT_ENOMEM, "%s: out of memory", path);
     }
     memcpy(tmp, path, plen);
     memcpy(tmp + plen, ".tmp", 5);
 
     unsigned char len8[8];
-    for (int k = 0; k < 8; k++) len8[k] = (unsigned char)((uint64_t)hdr.len >> (8 * k));
+    for (int k = 0; k < 8; k++) len8[k] = (unsigned char)((uint64_t)hdr_len >> (8 * k));
 
     int err = 0;
     errno = 0;
@@ -209,7 +281,7 @@ pt_status pt_st_write(const char *path, const pt_st_tensor *t, size_t nt,
         goto fail_nofile;
     }
     errno = 0;
-    int bad = write_all(fp, len8, 8) || write_all(fp, hdr.p, hdr.len);
+    int bad = write_all(fp, len8, 8) || write_all(fp, hdr, hdr_len);
     for (size_t i = 0; i < nt && !bad; i++) {
         size_t bytes;
         PT_ASSERT(tensor_bytes(t[i].dtype, t[i].ndim, t[i].shape, &bytes) == 0);
@@ -231,14 +303,14 @@ pt_status pt_st_write(const char *path, const pt_st_tensor *t, size_t nt,
         goto fail;
     }
     free(tmp);
-    pt_json_buf_free(&hdr);
+    free(hdr);
     return PT_OK;
 
 fail:
     remove(tmp);
 fail_nofile:
     free(tmp);
-    pt_json_buf_free(&hdr);
+    free(hdr);
     return write_failed(path, err);
 }
 
@@ -370,69 +442,198 @@ static pt_status load_file(const char *path, int header_only, unsigned char **ou
     return PT_OK;
 }
 
-static pt_status parse_meta(const char *path, pt_st_file *f, const pt_json *m)
+static int is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+/* Start of the string token that ends with the quote at text[end]: the nearest
+ * '"' before it with an even number of backslashes in front (inside a valid
+ * string every quote is escaped, i.e. follows an odd run of backslashes).
+ * SIZE_MAX if there is none. */
+static size_t string_start(const char *text, size_t end)
 {
-    if (m->type != PT_JSON_OBJECT) return pt_fail(PT_EFORMAT, "%s: %s is not an object", path, ST_META_KEY);
-    size_t total = 0;
-    for (const pt_json *c = m->child; c; c = c->next) {
-        if (c->type != PT_JSON_STRING)
-            return pt_fail(PT_EFORMAT, "%s: metadata value for '%.60s' is not a string", path, c->key);
-        total += c->keylen + c->len + 2; /* bounded by the header size */
+    for (size_t j = end; j-- > 0;) {
+        if (text[j] != '"') continue;
+        size_t k = j;
+        while (k > 0 && text[k - 1] == '\\') k--;
+        if ((j - k) % 2 == 0) return j;
     }
-    f->nmeta = m->len;
-    f->meta = pt_calloc(2 * m->len, sizeof *f->meta);
+    return SIZE_MAX;
+}
+
+/* A jansson parse error as "<path>: bad header JSON at byte N: <jansson's text>",
+ * N counted from the start of the file (jansson's position is just past the
+ * offending token). jansson quotes up to 20 bytes of the input ("near 'x'"), so
+ * control characters in its text become '?' to keep the message on one line.
+ * A duplicate key is named in full (jansson names only short ones). */
+static pt_status json_failed(const char *path, const char *text, size_t n, const json_error_t *err)
+{
+    enum json_error_code code = json_error_code(err);
+    /* jansson leaves the text empty when an allocation fails mid-parse */
+    if (code == json_error_out_of_memory || !err->text[0])
+        return pt_fail(PT_ENOMEM, "%s: out of memory parsing header", path);
+    size_t pos = err->position > 0 ? (size_t)err->position : 0;
+    if (pos > n) pos = n;
+    if (code == json_error_duplicate_key && pos > 0 && text[pos - 1] == '"') {
+        size_t b = string_start(text, pos - 1);
+        if (b != SIZE_MAX) {
+            size_t len = pos - b, shown = len; /* the key as written, quotes included */
+            if (shown > 80) {
+                shown = 80;
+                /* whole UTF-8 characters: back off while the first byte left out continues one */
+                while (shown > 0 && ((unsigned char)text[b + shown] & 0xC0u) == 0x80) shown--;
+            }
+            return pt_fail(PT_EFORMAT, "%s: bad header JSON at byte %zu: duplicate object key %.*s%s", path, 8 + pos,
+                           (int)shown, text + b, shown < len ? "..." : "");
+        }
+    }
+    char msg[JSON_ERROR_TEXT_LENGTH];
+    size_t k = 0;
+    for (; k + 1 < sizeof msg && err->text[k]; k++) {
+        unsigned char c = (unsigned char)err->text[k];
+        msg[k] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+    }
+    msg[k] = 0;
+    const char *hint = code == json_error_invalid_utf8      ? " (invalid UTF-8)"
+                       : code == json_error_stack_overflow ? " (nesting too deep)"
+                                                           : "";
+    return pt_fail(PT_EFORMAT, "%s: bad header JSON at byte %zu: %s%s", path, 8 + pos, msg, hint);
+}
+
+/* 1 if the arrays and objects in v nest more than ST_MAX_DEPTH deep; depth counts
+ * v itself. Recursion stops one level past the limit. */
+static int too_deep(json_t *v, int depth)
+{
+    if (json_is_array(v)) {
+        if (depth > ST_MAX_DEPTH) return 1;
+        for (size_t i = 0; i < json_array_size(v); i++)
+            if (too_deep(json_array_get(v, i), depth + 1)) return 1;
+    } else if (json_is_object(v)) {
+        if (depth > ST_MAX_DEPTH) return 1;
+        for (void *it = json_object_iter(v); it; it = json_object_iter_next(v, it))
+            if (too_deep(json_object_iter_value(it), depth + 1)) return 1;
+    }
+    return 0;
+}
+
+/* Parse the header text[0..n) into *out, a JSON object: duplicate keys anywhere,
+ * "\u0000", invalid UTF-8, NUL bytes and more than ST_MAX_DEPTH nested containers
+ * are refused. The caller json_decref()s *out. */
+static pt_status parse_json(const char *path, const char *text, size_t n, json_t **out)
+{
+    *out = NULL;
+    /* jansson drops a NUL byte that ends a number or literal ("[1\0]" parses as
+     * [1]); JSON text never holds one, so refuse it first. */
+    const char *nul = memchr(text, 0, n);
+    if (nul) return pt_fail(PT_EFORMAT, "%s: bad header JSON at byte %zu: NUL byte", path, 8 + (size_t)(nul - text));
+    json_error_t err;
+    json_t *root = json_loadb(text, n, JSON_REJECT_DUPLICATES, &err);
+    if (!root) {
+        /* Without JSON_DECODE_ANY jansson refuses a root that does not open with
+         * '{' or '[' before reading it. Tell a well-formed value of another kind
+         * (not a JSON object) from malformed text by parsing it as any value. */
+        size_t i = 0;
+        while (i < n && is_ws(text[i])) i++;
+        if (i < n && text[i] != '{' && text[i] != '[' && json_error_code(&err) == json_error_invalid_syntax) {
+            json_t *any = json_loadb(text, n, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &err);
+            if (any) {
+                json_decref(any);
+                return pt_fail(PT_EFORMAT, "%s: header is not a JSON object", path);
+            }
+        }
+        return json_failed(path, text, n, &err);
+    }
+    /* jansson allows 2048 levels; the format needs 3 */
+    if (too_deep(root, 1)) {
+        json_decref(root);
+        return pt_fail(PT_EFORMAT, "%s: bad header JSON: nesting too deep (more than %d nested arrays and objects)",
+                       path, ST_MAX_DEPTH);
+    }
+    if (!json_is_object(root)) {
+        json_decref(root);
+        return pt_fail(PT_EFORMAT, "%s: header is not a JSON object", path);
+    }
+    *out = root;
+    return PT_OK;
+}
+
+/* A JSON integer in [0, ST_MAX_INT]; -1 for anything else (reals such as 2.0 too). */
+static int get_uint(json_t *v, uint64_t *out)
+{
+    if (!json_is_integer(v)) return -1;
+    json_int_t i = json_integer_value(v);
+    if (i < 0 || (uint64_t)i > ST_MAX_INT) return -1;
+    *out = (uint64_t)i;
+    return 0;
+}
+
+static pt_status parse_meta(const char *path, pt_st_file *f, json_t *m)
+{
+    if (!json_is_object(m)) return pt_fail(PT_EFORMAT, "%s: %s is not an object", path, ST_META_KEY);
+    size_t total = 0;
+    for (void *it = json_object_iter(m); it; it = json_object_iter_next(m, it)) {
+        json_t *v = json_object_iter_value(it);
+        if (!json_is_string(v))
+            return pt_fail(PT_EFORMAT, "%s: metadata value for '%.60s' is not a string", path,
+                           json_object_iter_key(it));
+        total += json_object_iter_key_len(it) + json_string_length(v) + 2; /* bounded by the header size */
+    }
+    size_t nm = json_object_size(m);
+    f->nmeta = nm;
+    f->meta = pt_calloc(2 * nm, sizeof *f->meta);
     f->metastr = pt_calloc(total, 1);
     if (!f->meta || !f->metastr) return pt_fail(PT_ENOMEM, "%s: out of memory", path);
     char *s = f->metastr;
     size_t i = 0;
-    for (const pt_json *c = m->child; c; c = c->next, i++) {
-        memcpy(s, c->key, c->keylen + 1);
+    /* header order; keys and values hold no NUL (jansson refuses "\u0000") */
+    for (void *it = json_object_iter(m); it; it = json_object_iter_next(m, it), i++) {
+        json_t *v = json_object_iter_value(it);
+        size_t kl = json_object_iter_key_len(it), vl = json_string_length(v);
+        memcpy(s, json_object_iter_key(it), kl + 1);
         f->meta[2 * i] = s;
-        s += c->keylen + 1;
-        memcpy(s, c->str, c->len + 1);
+        s += kl + 1;
+        memcpy(s, json_string_value(v), vl + 1);
         f->meta[2 * i + 1] = s;
-        s += c->len + 1;
+        s += vl + 1;
     }
     return PT_OK;
 }
 
 /* One tensor entry: fills x (data not yet set) and its span. */
-static pt_status parse_tensor(const char *path, const pt_json *e, pt_st_tensor *x, span *sp)
+static pt_status parse_tensor(const char *path, const char *name, size_t nlen, json_t *e, pt_st_tensor *x, span *sp)
 {
-    const char *name = e->key;
-    if (e->keylen >= PT_ST_MAXNAME)
+    if (nlen >= PT_ST_MAXNAME)
         return pt_fail(PT_EFORMAT, "%s: tensor name '%.40s...' longer than %d bytes", path, name, PT_ST_MAXNAME - 1);
-    memcpy(x->name, name, e->keylen + 1);
-    if (e->type != PT_JSON_OBJECT) return pt_fail(PT_EFORMAT, "%s: tensor '%s' entry is not an object", path, name);
-    const pt_json *jd = NULL, *js = NULL, *jo = NULL;
-    for (const pt_json *c = e->child; c; c = c->next) {
-        const pt_json **slot = strcmp(c->key, "dtype") == 0          ? &jd
-                               : strcmp(c->key, "shape") == 0        ? &js
-                               : strcmp(c->key, "data_offsets") == 0 ? &jo
-                                                                     : NULL;
-        if (!slot) return pt_fail(PT_EFORMAT, "%s: tensor '%s' has unknown field '%.40s'", path, name, c->key);
-        if (*slot) return pt_fail(PT_EFORMAT, "%s: tensor '%s' has duplicate field '%s'", path, name, c->key);
-        *slot = c;
+    memcpy(x->name, name, nlen + 1);
+    if (!json_is_object(e)) return pt_fail(PT_EFORMAT, "%s: tensor '%s' entry is not an object", path, name);
+    for (void *it = json_object_iter(e); it; it = json_object_iter_next(e, it)) {
+        const char *k = json_object_iter_key(it);
+        if (strcmp(k, "dtype") != 0 && strcmp(k, "shape") != 0 && strcmp(k, "data_offsets") != 0)
+            return pt_fail(PT_EFORMAT, "%s: tensor '%s' has unknown field '%.40s'", path, name, k);
     }
+    json_t *jd = json_object_get(e, "dtype"), *js = json_object_get(e, "shape");
+    json_t *jo = json_object_get(e, "data_offsets");
     if (!jd || !js || !jo)
         return pt_fail(PT_EFORMAT, "%s: tensor '%s' lacks %s", path, name, !jd ? "dtype" : !js ? "shape" : "data_offsets");
 
-    if (jd->type != PT_JSON_STRING) return pt_fail(PT_EFORMAT, "%s: tensor '%s' dtype is not a string", path, name);
+    if (!json_is_string(jd)) return pt_fail(PT_EFORMAT, "%s: tensor '%s' dtype is not a string", path, name);
+    const char *dts = json_string_value(jd);
     size_t dt = 0;
-    while (dt < ST_NDTYPE && strcmp(jd->str, dtype_names[dt]) != 0) dt++;
+    while (dt < ST_NDTYPE && strcmp(dts, dtype_names[dt]) != 0) dt++;
     if (dt == ST_NDTYPE)
-        return pt_fail(PT_EFORMAT, "%s: tensor '%s' has unsupported dtype '%.16s'", path, name, jd->str);
+        return pt_fail(PT_EFORMAT, "%s: tensor '%s' has unsupported dtype '%.16s'", path, name, dts);
     x->dtype = (pt_st_dtype)dt;
 
-    if (js->type != PT_JSON_ARRAY) return pt_fail(PT_EFORMAT, "%s: tensor '%s' shape is not an array", path, name);
-    if (js->len > PT_ST_MAXDIM)
-        return pt_fail(PT_EFORMAT, "%s: tensor '%s' has %zu dimensions (at most %d supported)", path, name, js->len, PT_ST_MAXDIM);
-    x->ndim = (int)js->len;
-    int d = 0;
-    for (const pt_json *c = js->child; c; c = c->next, d++) {
-        if (c->type != PT_JSON_INT)
-            return pt_fail(PT_EFORMAT, "%s: tensor '%s' shape has an entry that is not a non-negative integer", path, name);
-        x->shape[d] = (size_t)c->num;
+    if (!json_is_array(js)) return pt_fail(PT_EFORMAT, "%s: tensor '%s' shape is not an array", path, name);
+    size_t nd = json_array_size(js);
+    if (nd > PT_ST_MAXDIM)
+        return pt_fail(PT_EFORMAT, "%s: tensor '%s' has %zu dimensions (at most %d supported)", path, name, nd,
+                       PT_ST_MAXDIM);
+    x->ndim = (int)nd;
+    for (size_t d = 0; d < nd; d++) {
+        uint64_t v;
+        if (get_uint(json_array_get(js, d), &v))
+            return pt_fail(PT_EFORMAT, "%s: tensor '%s' shape has an entry that is not a non-negative integer", path,
+                           name);
+        x->shape[d] = (size_t)v;
     }
     char sh[96];
     shape_str(sh, sizeof sh, x->ndim, x->shape);
@@ -440,10 +641,10 @@ static pt_status parse_tensor(const char *path, const pt_json *e, pt_st_tensor *
     if (tensor_bytes(x->dtype, x->ndim, x->shape, &bytes))
         return pt_fail(PT_EFORMAT, "%s: tensor '%s' shape %s is too large", path, name, sh);
 
-    if (jo->type != PT_JSON_ARRAY || jo->len != 2 || jo->child->type != PT_JSON_INT ||
-        jo->child->next->type != PT_JSON_INT)
+    uint64_t b, en;
+    if (!json_is_array(jo) || json_array_size(jo) != 2 || get_uint(json_array_get(jo, 0), &b) ||
+        get_uint(json_array_get(jo, 1), &en))
         return pt_fail(PT_EFORMAT, "%s: tensor '%s' data_offsets is not two non-negative integers", path, name);
-    uint64_t b = jo->child->num, en = jo->child->next->num;
     if (en < b)
         return pt_fail(PT_EFORMAT, "%s: tensor '%s' data_offsets [%llu,%llu] end before begin", path, name,
                        (unsigned long long)b, (unsigned long long)en);
@@ -511,25 +712,16 @@ static pt_status place_data(const char *path, pt_st_file *f, const span *byidx, 
     return PT_OK;
 }
 
-static pt_status parse_header(const char *path, pt_st_file *f, const pt_json_doc *doc, size_t data_at,
-                              size_t data_len)
+static pt_status parse_header(const char *path, pt_st_file *f, json_t *root, size_t data_at, size_t data_len)
 {
-    const pt_json *root = doc->root;
-    if (root->type != PT_JSON_OBJECT) return pt_fail(PT_EFORMAT, "%s: header is not a JSON object", path);
-    const pt_json *meta = NULL;
-    size_t nt = 0;
-    for (const pt_json *c = root->child; c; c = c->next) {
-        if (strcmp(c->key, ST_META_KEY) == 0) {
-            if (meta) return pt_fail(PT_EFORMAT, "%s: duplicate %s", path, ST_META_KEY);
-            meta = c;
-        } else {
-            nt++;
-        }
-    }
+    /* jansson refused duplicate keys, so there is at most one metadata entry and
+     * tensor names are distinct */
+    json_t *meta = json_object_get(root, ST_META_KEY);
     if (meta) {
         pt_status st = parse_meta(path, f, meta);
         if (st != PT_OK) return st;
     }
+    size_t nt = json_object_size(root) - (meta ? 1 : 0);
 
     f->nt = nt;
     f->t = pt_calloc(nt, sizeof *f->t);
@@ -543,9 +735,11 @@ static pt_status parse_header(const char *path, pt_st_file *f, const pt_json_doc
         goto done;
     }
     size_t i = 0;
-    for (const pt_json *c = root->child; c; c = c->next) {
-        if (c == meta) continue;
-        st = parse_tensor(path, c, &f->t[i], &sp[i]);
+    /* header order (jansson iterates objects in insertion order) */
+    for (void *it = json_object_iter(root); it; it = json_object_iter_next(root, it)) {
+        json_t *v = json_object_iter_value(it);
+        if (v == meta) continue;
+        st = parse_tensor(path, json_object_iter_key(it), json_object_iter_key_len(it), v, &f->t[i], &sp[i]);
         if (st != PT_OK) goto done;
         sp[i].idx = i;
         byidx[i] = sp[i];
@@ -553,12 +747,10 @@ static pt_status parse_header(const char *path, pt_st_file *f, const pt_json_doc
         nr[i].idx = i;
         i++;
     }
+    PT_ASSERT(i == nt);
     qsort(nr, nt, sizeof *nr, cmp_name_rec);
     for (i = 0; i < nt; i++) {
-        if (i > 0 && strcmp(nr[i - 1].name, nr[i].name) == 0) {
-            st = pt_fail(PT_EFORMAT, "%s: duplicate tensor name '%s'", path, nr[i].name);
-            goto done;
-        }
+        PT_ASSERT(i == 0 || strcmp(nr[i - 1].name, nr[i].name) != 0); /* JSON_REJECT_DUPLICATES */
         f->byname[i] = nr[i].idx;
     }
     st = check_tiling(path, f, sp, data_len);
@@ -585,21 +777,14 @@ static pt_status read_impl(const char *path, int header_only, pt_st_file **out)
         pt_st_close(f);
         return st;
     }
-    pt_json_doc doc;
-    st = pt_json_parse(&doc, (const char *)f->buf + 8, hlen);
-    if (st == PT_EFORMAT) {
-        st = pt_fail(PT_EFORMAT, "%s: bad header JSON at byte %zu: %s", path, 8 + doc.err_pos, doc.err);
-    } else if (st == PT_ENOMEM) {
-        st = pt_fail(PT_ENOMEM, "%s: out of memory parsing header", path);
-    } else if (!header_only) {
-        st = parse_header(path, f, &doc, 8 + hlen, size - 8 - hlen);
-        pt_json_free(&doc);
-    } else {
-        const pt_json *root = doc.root, *meta = root->type == PT_JSON_OBJECT ? pt_json_get(root, ST_META_KEY) : NULL;
-        st = root->type != PT_JSON_OBJECT ? pt_fail(PT_EFORMAT, "%s: header is not a JSON object", path)
-             : meta                      ? parse_meta(path, f, meta)
-                                         : PT_OK;
-        pt_json_free(&doc);
+    json_t *root = NULL;
+    st = parse_json(path, (const char *)f->buf + 8, hlen, &root);
+    if (st == PT_OK) {
+        json_t *meta = json_object_get(root, ST_META_KEY);
+        st = !header_only ? parse_header(path, f, root, 8 + hlen, size - 8 - hlen)
+             : meta       ? parse_meta(path, f, meta)
+                          : PT_OK;
+        json_decref(root);
     }
     if (st != PT_OK) {
         pt_st_close(f);
