@@ -256,7 +256,8 @@ static void test_dataset(void)
     CHECK(d.x == NULL && d.n == 0);
 }
 
-static void test_bad_files(void)
+/* A missing file, a wrong magic, and images and labels swapped. */
+static void test_missing_and_magic(void)
 {
     float *x = NULL;
     uint8_t *y = NULL;
@@ -284,6 +285,15 @@ static void test_bad_files(void)
     CHECK(y == NULL);
     CHECK_FAIL(pt_idx_read_images(join("good-lab"), &x, &n, &rows, &cols), PT_EFORMAT, "good-lab",
                "bad magic 0x00000801");
+}
+
+/* An empty file, a truncated header, truncated pixel and label data. */
+static void test_truncated(void)
+{
+    float *x = NULL;
+    uint8_t *y = NULL;
+    size_t n = 0, rows = 0, cols = 0, len = 0;
+    unsigned char *b;
 
     /* empty file and truncated header */
     write_file("empty", NULL, 0, 0);
@@ -313,6 +323,13 @@ static void test_bad_files(void)
     CHECK_FAIL(pt_idx_read_labels(join("trunc-lab"), &y, &n), PT_EFORMAT, "trunc-lab",
                "truncated: expected 5 bytes of label data");
     CHECK(y == NULL);
+}
+
+/* A valid .gz cut in half or before its trailer, with flipped bytes, or with a bad CRC. */
+static void test_cut_and_corrupt_gzip(void)
+{
+    float *x = NULL;
+    size_t n = 0, rows = 0, cols = 0, len = 0;
 
     /* a valid .gz cut in half */
     unsigned char *gzb = read_whole("big.gz", &len);
@@ -343,6 +360,15 @@ static void test_bad_files(void)
         CHECK(x == NULL);
         free(gzb);
     }
+}
+
+/* Trailing garbage, plain and inside the gzip stream, for images and labels. */
+static void test_trailing_bytes(void)
+{
+    float *x = NULL;
+    uint8_t *y = NULL;
+    size_t n = 0, rows = 0, cols = 0, len = 0;
+    unsigned char *b;
 
     /* trailing garbage, plain and inside the gzip stream */
     b = images_bytes(0x803, 3, 2, 3, 19, &len);
@@ -363,6 +389,15 @@ static void test_bad_files(void)
     free(b);
     CHECK_FAIL(pt_idx_read_labels(join("trailing-lab"), &y, &n), PT_EFORMAT, "trailing-lab", "trailing bytes");
     CHECK(y == NULL);
+}
+
+/* Bad shapes and counts, rejected before allocating; a directory is not a file. */
+static void test_bad_shapes(void)
+{
+    float *x = NULL;
+    uint8_t *y = NULL;
+    size_t n = 0, rows = 0, cols = 0, len = 0;
+    unsigned char *b;
 
     /* bad shapes and counts, rejected before allocating */
     b = images_bytes(0x803, 3, 0, 3, 0, &len);
@@ -393,6 +428,16 @@ static void test_bad_files(void)
     CHECK(strstr(pt_errmsg(), join("ds")) != NULL);
     CHECK(x == NULL);
 }
+
+static void test_bad_files(void)
+{
+    test_missing_and_magic();
+    test_truncated();
+    test_cut_and_corrupt_gzip();
+    test_trailing_bytes();
+    test_bad_shapes();
+}
+
 
 int main(void)
 {

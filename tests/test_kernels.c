@@ -11,17 +11,18 @@ static void fill(float *v, size_t n, pt_rng *r)
     for (size_t i = 0; i < n; i++) v[i] = pt_rng_normal(r);
 }
 
-int main(void)
+/* (m, n, k) of the products checked, odd shapes included */
+static const size_t shapes[][3] = {{1, 1, 1}, {1, 100, 784}, {3, 5, 7}, {17, 33, 65}, {64, 128, 784}, {257, 10, 3}};
+
+/* real sgemm: A B^T with and without beta, A B and A^T B against the references */
+static void test_sgemm(pt_rng *r)
 {
-    pt_rng r;
-    pt_rng_seed(&r, 7);
-    const size_t shapes[][3] = {{1, 1, 1}, {1, 100, 784}, {3, 5, 7}, {17, 33, 65}, {64, 128, 784}, {257, 10, 3}};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         size_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
         float *A = pt_calloc(m * k, 4), *B = pt_calloc(n * k, 4), *C = pt_calloc(m * n, 4), *R = pt_calloc(m * n, 4);
-        fill(A, m * k, &r);
-        fill(B, n * k, &r);
-        fill(C, m * n, &r);
+        fill(A, m * k, r);
+        fill(B, n * k, r);
+        fill(C, m * n, r);
         memcpy(R, C, m * n * 4);
         pt_sgemm_nt(C, A, B, m, n, k, 0.5f, 0.25f);
         pt_sgemm_nt_ref(R, A, B, m, n, k, 0.5f, 0.25f);
@@ -51,13 +52,17 @@ int main(void)
         }
         free(A), free(B), free(C), free(R);
     }
-    /* complex A B^H */
+}
+
+/* complex A B^H and A B against the references */
+static void test_cgemm(pt_rng *r)
+{
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
         size_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2] > 300 ? 64 : shapes[s][2];
         float *A = pt_calloc(2 * m * k, 4), *B = pt_calloc(2 * n * k, 4), *C = pt_calloc(2 * m * n, 4),
               *R = pt_calloc(2 * m * n, 4);
-        fill(A, 2 * m * k, &r);
-        fill(B, 2 * n * k, &r);
+        fill(A, 2 * m * k, r);
+        fill(B, 2 * n * k, r);
         pt_cgemm_nc(C, A, B, m, n, k);
         pt_cgemm_nc_ref(R, A, B, m, n, k);
         for (size_t i = 0; i < 2 * m * n; i++) CHECK_CLOSE(C[i], R[i], 1e-4, 1e-4 * sqrt((double)k));
@@ -67,34 +72,45 @@ int main(void)
         for (size_t i = 0; i < 2 * m * n; i++) CHECK_CLOSE(C[i], R[i], 1e-4, 1e-4 * sqrt((double)k));
         free(A), free(B), free(C), free(R);
     }
-    { /* complex A B by hand: (1+2i) i + 3 (2-i) = 4 - 2i */
-        const float A[4] = {1, 2, 3, 0}, B[4] = {0, 1, 2, -1};
-        float C[2], R[2];
-        pt_cgemm_nn(C, A, B, 1, 1, 2);
-        pt_cgemm_nn_ref(R, A, B, 1, 1, 2);
-        CHECK(C[0] == 4.0f && C[1] == -2.0f && R[0] == 4.0f && R[1] == -2.0f);
-    }
-    /* dot product, lengths around the vector widths */
+}
+
+/* complex A B by hand: (1+2i) i + 3 (2-i) = 4 - 2i */
+static void test_cgemm_by_hand(void)
+{
+    const float A[4] = {1, 2, 3, 0}, B[4] = {0, 1, 2, -1};
+    float C[2], R[2];
+    pt_cgemm_nn(C, A, B, 1, 1, 2);
+    pt_cgemm_nn_ref(R, A, B, 1, 1, 2);
+    CHECK(C[0] == 4.0f && C[1] == -2.0f && R[0] == 4.0f && R[1] == -2.0f);
+}
+
+/* dot product, lengths around the vector widths */
+static void test_sdot(pt_rng *r)
+{
     for (size_t n = 1; n <= 1000; n = n * 3 + 1) {
         float *a = pt_calloc(n, 4), *b = pt_calloc(n, 4);
-        fill(a, n, &r);
-        fill(b, n, &r);
+        fill(a, n, r);
+        fill(b, n, r);
         CHECK_CLOSE(pt_sdot(a, b, n), pt_sdot_ref(a, b, n), 1e-5, 1e-5 * sqrt((double)n));
         free(a), free(b);
     }
-    /* SPD solve: G = M M^T + n I, several right-hand sides */
+}
+
+/* SPD solve: G = M M^T + n I, several right-hand sides */
+static void test_dposv(pt_rng *r)
+{
     for (size_t n = 1; n <= 40; n += 13) {
         size_t m = 3;
         double *M = pt_calloc(n * n, 8), *G = pt_calloc(n * n, 8), *G2 = pt_calloc(n * n, 8);
         double *H = pt_calloc(n * m, 8), *H2 = pt_calloc(n * m, 8), *H0 = pt_calloc(n * m, 8);
-        for (size_t i = 0; i < n * n; i++) M[i] = (double)pt_rng_normal(&r);
+        for (size_t i = 0; i < n * n; i++) M[i] = (double)pt_rng_normal(r);
         for (size_t i = 0; i < n; i++)
             for (size_t j = 0; j < n; j++) {
                 double a = i == j ? (double)n : 0.0;
                 for (size_t l = 0; l < n; l++) a += M[i * n + l] * M[j * n + l];
                 G[i * n + j] = G2[i * n + j] = a;
             }
-        for (size_t i = 0; i < n * m; i++) H[i] = H2[i] = H0[i] = (double)pt_rng_normal(&r);
+        for (size_t i = 0; i < n * m; i++) H[i] = H2[i] = H0[i] = (double)pt_rng_normal(r);
         double *Gs = pt_calloc(n * n, 8);
         memcpy(Gs, G, n * n * 8);
         CHECK(pt_dposv(G, H, n, m) == 0);
@@ -109,8 +125,24 @@ int main(void)
             }
         free(M), free(G), free(G2), free(H), free(H2), free(H0), free(Gs);
     }
-    /* not positive definite is reported, not hidden */
+}
+
+/* not positive definite is reported, not hidden */
+static void test_dposv_not_spd(void)
+{
     double bad[4] = {1, 2, 2, 1}, rhs[2] = {1, 1};
     CHECK(pt_dposv(bad, rhs, 2, 1) != 0);
+}
+
+int main(void)
+{
+    pt_rng r;
+    pt_rng_seed(&r, 7);
+    test_sgemm(&r);
+    test_cgemm(&r);
+    test_cgemm_by_hand();
+    test_sdot(&r);
+    test_dposv(&r);
+    test_dposv_not_spd();
     TEST_END();
 }

@@ -45,16 +45,21 @@ static void train(pt_tower *t, size_t n)
     CHECK(pt_tower_train(t, x, y, n, NULL, NULL) == PT_OK);
 }
 
-int main(void)
+/* x: one-hot class patterns with a little variety in pixel 7; y = i % 4 */
+static void make_data(void)
 {
     for (int i = 0; i < N; i++) {
         y[i] = (uint8_t)(i % NCLS);
         for (int j = 0; j < DIM; j++) x[i * DIM + j] = j == y[i] ? 1.0f : 0.0f;
         x[i * DIM + 7] = 0.02f * (float)(i % 5); /* a little variety */
     }
-    long b, f, d;
+}
 
-    /* off, or on without idleness or births: bit-identical to the fixed tower */
+/* off, or on without idleness or births: bit-identical to the fixed tower,
+ * which is returned (trained on all of x) for the checks below */
+static pt_tower *test_off_is_fixed(void)
+{
+    long b, f, d;
     pt_tower *fixed = make(0, 0, 0.7f, 0, 0), *quiet = make(1, 1, 1e-6f, 0, 0);
     quiet->cfg.death_steps = 1000;
     train(fixed, N), train(quiet, N);
@@ -63,9 +68,14 @@ int main(void)
     CHECK(!memcmp(fixed->C, quiet->C, sizeof(pt_c32) * NCLS * K0));
     CHECK(!memcmp(fixed->b[0].P, quiet->b[0].P, sizeof(float) * K0 * DIM));
     pt_tower_destroy(quiet);
+    return fixed;
+}
 
-    /* deaths: 12 samples flip the two unused neurons (idle for N = 12 at the
-     * third batch end), 100 remove them */
+/* deaths: 12 samples flip the two unused neurons (idle for N = 12 at the
+ * third batch end) */
+static void test_flip(void)
+{
+    long b, f, d;
     pt_tower *t = make(0, 1, 0.7f, 0, 0);
     float phi4 = t->b[0].phi[4], phi0 = t->b[0].phi[0];
     t->cfg.death_steps = 12;
@@ -75,7 +85,15 @@ int main(void)
     CHECK_CLOSE(fabsf(t->b[0].phi[4] - phi4), 3.14159265f, 0, 1e-6);
     CHECK(t->b[0].phi[0] == phi0);
     pt_tower_destroy(t);
-    t = make(0, 1, 0.7f, 0, 0);
+}
+
+/* deaths: 100 samples remove the two unused neurons; the used ones stay (as
+ * in fixed) and answer right; checkpoint: the new size and the counts
+ * survive; the file shrinks */
+static void test_deaths(const pt_tower *fixed)
+{
+    long b, f, d;
+    pt_tower *t = make(0, 1, 0.7f, 0, 0);
     train(t, N);
     pt_tower_topology(t, 0, &b, &f, &d);
     CHECK(f == 2 && d == 2 && b == 0 && pt_tower_block_size(t, 0) == 4);
@@ -99,10 +117,14 @@ int main(void)
     remove(path), remove(path0);
     pt_tower_destroy(u);
     pt_tower_destroy(t);
+}
 
-    /* births: no score reaches 1.0, so the winner of each batch is cloned, phase
-     * flipped, until the block holds max_neurons */
-    t = make(1, 0, 1.0f, 9, 0);
+/* births: no score reaches 1.0, so the winner of each batch is cloned, phase
+ * flipped, until the block holds max_neurons */
+static void test_births(const pt_tower *fixed)
+{
+    long b, f, d;
+    pt_tower *t = make(1, 0, 1.0f, 9, 0);
     train(t, 8);
     pt_tower_topology(t, 0, &b, &f, &d);
     CHECK(b == 3 && d == 0 && pt_tower_block_size(t, 0) == 9);
@@ -117,8 +139,12 @@ int main(void)
             CHECK(t->b[0].T[c * 9 + k] == -fixed->b[0].T[c * K0 + parent]);
     }
     pt_tower_destroy(t);
-    /* birth_sample: the newborn is the (preprocessed) sample, at its class target's phase */
-    t = make(1, 0, 1.0f, 7, 1);
+}
+
+/* birth_sample: the newborn is the (preprocessed) sample, at its class target's phase */
+static void test_birth_sample(void)
+{
+    pt_tower *t = make(1, 0, 1.0f, 7, 1);
     train(t, 4);
     CHECK(pt_tower_block_size(t, 0) == 7);
     float want[DIM];
@@ -131,37 +157,41 @@ int main(void)
     }
     CHECK(found);
     pt_tower_destroy(t);
+}
 
-    /* ridge slots: neuron 3 is used by the first 12 samples, then idles, flips
-     * and is removed (sample 36); samples of a new pattern from sample 60 on
-     * then give births. A newborn takes the slot freed last (neuron 3's, full of
-     * its old sums: they must be cleared) or, in the test mode, a never-used
-     * one (there are 9 = 15 - 6 of those, more than the births, so that run
-     * never reuses a slot). The readout must be bit-identical either way. */
-    {
-        enum { NS = 80 };
-        static float xs[NS * DIM];
-        static uint8_t ys[NS];
-        for (int i = 0; i < NS; i++) {
-            int c = i < 12 ? i % 4 : i < 60 ? i % 3 : 4; /* 4: the new pattern, pixel 4 */
-            ys[i] = (uint8_t)(c == 4 ? 0 : c);
-            for (int j = 0; j < DIM; j++) xs[i * DIM + j] = j == c ? 1.0f : 0.0f;
-            xs[i * DIM + 7] = 0.02f * (float)(i % 5);
-        }
-        pt_tower *ta = make(1, 1, 0.9f, 15, 0), *tb = make(1, 1, 0.9f, 15, 0);
-        CHECK(pt_tower_train(ta, xs, ys, NS, NULL, NULL) == PT_OK);
-        pt_train_hooks oldest = {1};
-        CHECK(pt_tower_train_hooked(tb, xs, ys, NS, NULL, NULL, &oldest) == PT_OK);
-        long ba, fa, da;
-        pt_tower_topology(ta, 0, &ba, &fa, &da);
-        int Ka = pt_tower_block_size(ta, 0);
-        printf("slots: %d neurons, %ld births, %ld flips, %ld deaths\n", Ka, ba, fa, da);
-        CHECK(da == 3 && ba >= 1 && ba <= 9 && Ka == pt_tower_block_size(tb, 0));
-        CHECK(!memcmp(ta->C, tb->C, sizeof(pt_c32) * NCLS * (size_t)Ka));
-        pt_tower_destroy(ta), pt_tower_destroy(tb);
+/* ridge slots: neuron 3 is used by the first 12 samples, then idles, flips
+ * and is removed (sample 36); samples of a new pattern from sample 60 on
+ * then give births. A newborn takes the slot freed last (neuron 3's, full of
+ * its old sums: they must be cleared) or, in the test mode, a never-used
+ * one (there are 9 = 15 - 6 of those, more than the births, so that run
+ * never reuses a slot). The readout must be bit-identical either way. */
+static void test_ridge_slots(void)
+{
+    enum { NS = 80 };
+    static float xs[NS * DIM];
+    static uint8_t ys[NS];
+    for (int i = 0; i < NS; i++) {
+        int c = i < 12 ? i % 4 : i < 60 ? i % 3 : 4; /* 4: the new pattern, pixel 4 */
+        ys[i] = (uint8_t)(c == 4 ? 0 : c);
+        for (int j = 0; j < DIM; j++) xs[i * DIM + j] = j == c ? 1.0f : 0.0f;
+        xs[i * DIM + 7] = 0.02f * (float)(i % 5);
     }
+    pt_tower *ta = make(1, 1, 0.9f, 15, 0), *tb = make(1, 1, 0.9f, 15, 0);
+    CHECK(pt_tower_train(ta, xs, ys, NS, NULL, NULL) == PT_OK);
+    pt_train_hooks oldest = {1};
+    CHECK(pt_tower_train_hooked(tb, xs, ys, NS, NULL, NULL, &oldest) == PT_OK);
+    long ba, fa, da;
+    pt_tower_topology(ta, 0, &ba, &fa, &da);
+    int Ka = pt_tower_block_size(ta, 0);
+    printf("slots: %d neurons, %ld births, %ld flips, %ld deaths\n", Ka, ba, fa, da);
+    CHECK(da == 3 && ba >= 1 && ba <= 9 && Ka == pt_tower_block_size(tb, 0));
+    CHECK(!memcmp(ta->C, tb->C, sizeof(pt_c32) * NCLS * (size_t)Ka));
+    pt_tower_destroy(ta), pt_tower_destroy(tb);
+}
 
-    /* bad options */
+/* bad options */
+static void test_bad_options(void)
+{
     pt_tower_config c = pt_tower_config_default();
     c.death_steps = 0;
     CHECK(pt_tower_config_check(&c) == PT_EINVAL && strstr(pt_errmsg(), "tower.death_steps"));
@@ -169,6 +199,18 @@ int main(void)
     CHECK(pt_tower_config_check(&c) == PT_EINVAL && strstr(pt_errmsg(), "tower.birth_tau"));
     c = pt_tower_config_default(), c.max_neurons = 100;
     CHECK(pt_tower_config_check(&c) == PT_EINVAL && strstr(pt_errmsg(), "tower.max_neurons"));
+}
+
+int main(void)
+{
+    make_data();
+    pt_tower *fixed = test_off_is_fixed();
+    test_flip();
+    test_deaths(fixed);
+    test_births(fixed);
+    test_birth_sample();
+    test_ridge_slots();
+    test_bad_options();
     pt_tower_destroy(fixed);
     TEST_END();
 }

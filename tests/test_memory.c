@@ -25,7 +25,11 @@ static void basis(float *z, int n, int j, float re, float im)
     z[2 * j] = re, z[2 * j + 1] = im;
 }
 
-int main(void)
+enum { NQ = 300, IN = 64 };
+
+/* exactness: keys are the normalized vectors; recall finds them with sim 1;
+ * circular overwrite; bad input leaves the memory as it was */
+static void test_write_recall(void)
 {
     float z[2 * 64], q[2 * 64];
     int y;
@@ -65,11 +69,18 @@ int main(void)
     basis(z, D, 0, 1, 0);
     CHECK(pt_memory_write(m, z, -1, &s) == PT_EINVAL);
     pt_memory_destroy(m);
+}
 
-    /* forgetting, alpha 0.5, four orthogonal slots (v = 1 each): recalling e1
-     * adds 1 - 0.5 to slot 0 and 0 - 0.5 to the others: after two recalls they
-     * sit at exactly 0 (kept), after the third at -0.5 (erased); slot 0 stays */
-    m = make(D, D, 4, 1, 0.5f, PT_VOTE_MODE);
+/* forgetting, alpha 0.5, four orthogonal slots (v = 1 each): recalling e1
+ * adds 1 - 0.5 to slot 0 and 0 - 0.5 to the others: after two recalls they
+ * sit at exactly 0 (kept), after the third at -0.5 (erased); slot 0 stays */
+static void test_forgetting(void)
+{
+    float z[2 * 64], q[2 * 64];
+    int y;
+    float b;
+    size_t s;
+    pt_memory *m = make(D, D, 4, 1, 0.5f, PT_VOTE_MODE);
     for (int j = 0; j < D; j++) {
         basis(z, D, j, 1, 0);
         CHECK(pt_memory_write(m, z, j, NULL) == PT_OK);
@@ -87,9 +98,16 @@ int main(void)
     CHECK(pt_memory_write(m, z, 8, &s) == PT_OK && s != 0 && pt_memory_count(m) == 3);
     CHECK(pt_memory_label(m, 0) == 0); /* the used slot was never overwritten */
     pt_memory_destroy(m);
+}
 
-    /* votes, k = 3, query e1: two label-5 slots at sim 0.4, one label-7 at 0.9:
-     * the mode says 5, the similarity-weighted vote says 7 (0.9 > 0.8) */
+/* votes, k = 3, query e1: two label-5 slots at sim 0.4, one label-7 at 0.9:
+ * the mode says 5, the similarity-weighted vote says 7 (0.9 > 0.8) */
+static void test_votes(void)
+{
+    float q[2 * 64];
+    int y;
+    float b;
+    pt_memory *m;
     for (int v = 0; v < 2; v++) {
         m = make(3, 3, 8, 3, 0.0f, v ? PT_VOTE_WEIGHTED : PT_VOTE_MODE);
         float k1[6] = {0.4f, 0, 0.9165151f, 0, 0, 0}, k2[6] = {0.4f, 0, 0, 0, 0.9165151f, 0};
@@ -101,21 +119,23 @@ int main(void)
         CHECK_CLOSE(b, 0.9, 1e-5, 1e-6);
         pt_memory_destroy(m);
     }
+}
 
-    /* projected keys (64 -> 16), 300 random sparse vectors; a batch of 300
-     * queries (two cgemm chunks) equals 300 single recalls, and each stored
-     * vector recalls its own label with similarity 1 */
-    pt_rng r;
-    pt_rng_seed(&r, 9);
-    enum { NQ = 300, IN = 64 };
-    static float V[NQ * 2 * IN];
-    static int lab[NQ], yb[NQ];
+/* projected keys (64 -> 16), 300 random sparse vectors V (drawn from r,
+ * labels lab[i] = i, into V zero-initialized by the caller); a batch of 300
+ * queries (two cgemm chunks) equals 300 single recalls, and each stored
+ * vector recalls its own label with similarity 1 */
+static void test_projected_keys(pt_rng *r, float *V, int *lab)
+{
+    int y;
+    float b;
+    static int yb[NQ];
     static float bb[NQ];
-    m = make(IN, 16, NQ, 1, 0.0f, PT_VOTE_MODE);
+    pt_memory *m = make(IN, 16, NQ, 1, 0.0f, PT_VOTE_MODE);
     for (int i = 0; i < NQ; i++) {
         for (int t = 0; t < 6; t++) {
-            int j = (int)(pt_rng_u64(&r) % IN);
-            V[i * 2 * IN + 2 * j] = pt_rng_normal(&r), V[i * 2 * IN + 2 * j + 1] = pt_rng_normal(&r);
+            int j = (int)(pt_rng_u64(r) % IN);
+            V[i * 2 * IN + 2 * j] = pt_rng_normal(r), V[i * 2 * IN + 2 * j + 1] = pt_rng_normal(r);
         }
         lab[i] = i;
         CHECK(pt_memory_write(m, V + i * 2 * IN, i, NULL) == PT_OK);
@@ -130,46 +150,59 @@ int main(void)
     CHECK(self >= NQ - 3); /* near-duplicate random vectors may tie */
     CHECK(pt_memory_bytes(m) == (size_t)NQ * 16 * 8 + (size_t)NQ * 12);
     pt_memory_destroy(m);
+}
 
-    /* a memory of dense codes projects by one BLAS product per batch: the same
-     * keys (to rounding) as the entry-by-entry path of a sparse memory with the
-     * same projection; the batch of 300 equals 300 single recalls; each stored
-     * vector recalls itself; a non-finite vector is refused */
-    {
-        for (int i = 0; i < NQ * 2 * IN; i++) V[i] += 0.1f * pt_rng_normal(&r); /* now dense */
-        pt_memory_config dc = pt_memory_config_default(IN);
-        dc.dim = 16, dc.capacity = NQ, dc.k = 1, dc.code = PT_MEMORY_DENSE;
-        pt_memory *md = NULL, *ms = make(IN, 16, NQ, 1, 0.0f, PT_VOTE_MODE);
-        CHECK(pt_memory_create(&dc, &md) == PT_OK && !strcmp(pt_memory_code_name(dc.code), "dense"));
-        for (int i = 0; i < NQ; i++)
-            CHECK(pt_memory_write(md, V + i * 2 * IN, i, NULL) == PT_OK && pt_memory_write(ms, V + i * 2 * IN, i, NULL) == PT_OK);
-        for (int i = 0; i < NQ; i += 17)
-            for (int a = 0; a < 2 * 16; a++) CHECK_CLOSE(pt_memory_key(md, (size_t)i)[a], pt_memory_key(ms, (size_t)i)[a], 1e-5, 1e-5);
-        CHECK(pt_memory_scores(md, V, NQ, yb, bb) == PT_OK);
-        self = 0;
-        for (int i = 0; i < NQ; i++) {
-            if (i % 13 == 0) {
-                CHECK(pt_memory_scores(md, V + i * 2 * IN, 1, &y, &b) == PT_OK && y == yb[i]);
-                CHECK_CLOSE(b, bb[i], 1e-5, 1e-6);
-            }
-            self += yb[i] == lab[i] && fabsf(bb[i] - 1.0f) < 1e-4f;
+/* a memory of dense codes projects by one BLAS product per batch: the same
+ * keys (to rounding) as the entry-by-entry path of a sparse memory with the
+ * same projection; the batch of 300 equals 300 single recalls; each stored
+ * vector recalls itself; a non-finite vector is refused. V and lab are the
+ * previous check's vectors, made dense here with more draws from r */
+static void test_dense_keys(pt_rng *r, float *V, const int *lab)
+{
+    int y, self;
+    float b;
+    static int yb[NQ];
+    static float bb[NQ];
+    for (int i = 0; i < NQ * 2 * IN; i++) V[i] += 0.1f * pt_rng_normal(r); /* now dense */
+    pt_memory_config dc = pt_memory_config_default(IN);
+    dc.dim = 16, dc.capacity = NQ, dc.k = 1, dc.code = PT_MEMORY_DENSE;
+    pt_memory *md = NULL, *ms = make(IN, 16, NQ, 1, 0.0f, PT_VOTE_MODE);
+    CHECK(pt_memory_create(&dc, &md) == PT_OK && !strcmp(pt_memory_code_name(dc.code), "dense"));
+    for (int i = 0; i < NQ; i++)
+        CHECK(pt_memory_write(md, V + i * 2 * IN, i, NULL) == PT_OK && pt_memory_write(ms, V + i * 2 * IN, i, NULL) == PT_OK);
+    for (int i = 0; i < NQ; i += 17)
+        for (int a = 0; a < 2 * 16; a++) CHECK_CLOSE(pt_memory_key(md, (size_t)i)[a], pt_memory_key(ms, (size_t)i)[a], 1e-5, 1e-5);
+    CHECK(pt_memory_scores(md, V, NQ, yb, bb) == PT_OK);
+    self = 0;
+    for (int i = 0; i < NQ; i++) {
+        if (i % 13 == 0) {
+            CHECK(pt_memory_scores(md, V + i * 2 * IN, 1, &y, &b) == PT_OK && y == yb[i]);
+            CHECK_CLOSE(b, bb[i], 1e-5, 1e-6);
         }
-        CHECK(self >= NQ - 3);
-        V[5] = NAN;
-        CHECK(pt_memory_write(md, V, 1, NULL) == PT_EINVAL);
-        CHECK(pt_memory_scores(md, V, 1, &y, &b) == PT_OK && y == -1 && b == 0.0f);
-        pt_memory_code pc;
-        CHECK(pt_memory_code_parse("dense", &pc) == PT_OK && pc == PT_MEMORY_DENSE);
-        CHECK(pt_memory_code_parse("sparse", &pc) == PT_OK && pc == PT_MEMORY_SPARSE);
-        CHECK(pt_memory_code_parse("other", &pc) == PT_EINVAL && strstr(pt_errmsg(), "memory.code"));
-        dc.code = (pt_memory_code)2;
-        CHECK(pt_memory_config_check(&dc) == PT_EINVAL);
-        pt_memory_destroy(md), pt_memory_destroy(ms);
+        self += yb[i] == lab[i] && fabsf(bb[i] - 1.0f) < 1e-4f;
     }
+    CHECK(self >= NQ - 3);
+    V[5] = NAN;
+    CHECK(pt_memory_write(md, V, 1, NULL) == PT_EINVAL);
+    CHECK(pt_memory_scores(md, V, 1, &y, &b) == PT_OK && y == -1 && b == 0.0f);
+    pt_memory_code pc;
+    CHECK(pt_memory_code_parse("dense", &pc) == PT_OK && pc == PT_MEMORY_DENSE);
+    CHECK(pt_memory_code_parse("sparse", &pc) == PT_OK && pc == PT_MEMORY_SPARSE);
+    CHECK(pt_memory_code_parse("other", &pc) == PT_EINVAL && strstr(pt_errmsg(), "memory.code"));
+    dc.code = (pt_memory_code)2;
+    CHECK(pt_memory_config_check(&dc) == PT_EINVAL);
+    pt_memory_destroy(md), pt_memory_destroy(ms);
+}
 
-    /* composition: e1 (label 0) + e2 (label 1) -> (e1 + e2)/sqrt 2, similarity
-     * 0.707 to each parent: added under tau 0.9, refused under tau 0.7 */
-    m = make(D, D, 16, 1, 0.0f, PT_VOTE_MODE);
+/* composition: e1 (label 0) + e2 (label 1) -> (e1 + e2)/sqrt 2, similarity
+ * 0.707 to each parent: added under tau 0.9, refused under tau 0.7;
+ * hierarchical composition; bad compositions change nothing */
+static void test_compose(void)
+{
+    float z[2 * 64], q[2 * 64];
+    int y;
+    float b;
+    pt_memory *m = make(D, D, 16, 1, 0.0f, PT_VOTE_MODE);
     for (int j = 0; j < 3; j++) {
         basis(z, D, j, 1, 0);
         CHECK(pt_memory_write(m, z, j, NULL) == PT_OK);
@@ -217,9 +250,19 @@ int main(void)
     CHECK(pt_memory_compose(m, 0, 2, &bad, &nl, &added, NULL) == PT_EINVAL && strstr(pt_errmsg(), "compose.pairs"));
     CHECK(pt_memory_count(m) == 5);
     pt_memory_destroy(m);
-    /* composition weighs each parent by its stored length: 2 e1 (label 0) and
-     * i e2 (label 1) compose to normalize(2 e1 + i e2), the key of their sum */
-    m = make(D, D, 8, 1, 0.0f, PT_VOTE_MODE);
+}
+
+/* composition weighs each parent by its stored length: 2 e1 (label 0) and
+ * i e2 (label 1) compose to normalize(2 e1 + i e2), the key of their sum */
+static void test_compose_lengths(void)
+{
+    float z[2 * 64], q[2 * 64];
+    int y;
+    float b;
+    pt_compose_opts co = {0.9f, 5, 1, 0, 3, "0+1"};
+    int nl = -1;
+    size_t added = 0;
+    pt_memory *m = make(D, D, 8, 1, 0.0f, PT_VOTE_MODE);
     basis(z, D, 0, 2.0f, 0.0f);
     CHECK(pt_memory_write(m, z, 0, NULL) == PT_OK);
     basis(z, D, 1, 0.0f, 1.0f);
@@ -231,81 +274,88 @@ int main(void)
     CHECK_CLOSE(b, 1.0, 1e-6, 1e-6);
     CHECK_CLOSE(pt_memory_length(m, 2), sqrt(5.0), 1e-6, 1e-6);
     pt_memory_destroy(m);
+}
 
-    /* fanout and guard against a plain reimplementation: 40 random keys of
-     * labels 0, 1, 2 (i % 3); compose 0 and 1 with fanout 2 (composite i pairs
-     * the (i % 13)-th exemplar of 0 with the ((i % 13 + i / 13) % 13)-th of 1);
-     * the guard refuses the composites among the 5 nearest of a stored key
-     * (itself left out) when 4 or more of those are composites */
-    {
-        enum { NS = 40, GD = 6, NA0 = 14, NB1 = 13, NC = 26 };
-        m = make(GD, GD, 100, 5, 0.0f, PT_VOTE_MODE);
-        uint32_t lcg = 12345u;
-        for (int i = 0; i < NS; i++) {
-            for (int j = 0; j < 2 * GD; j++) {
-                lcg = lcg * 1664525u + 1013904223u;
-                z[j] = (float)((double)(lcg >> 8) / 16777216.0 - 0.5) * (float)(1 + i % 4);
-            }
-            CHECK(pt_memory_write(m, z, i % 3, NULL) == PT_OK);
+/* fanout and guard against a plain reimplementation: 40 random keys of
+ * labels 0, 1, 2 (i % 3); compose 0 and 1 with fanout 2 (composite i pairs
+ * the (i % 13)-th exemplar of 0 with the ((i % 13 + i / 13) % 13)-th of 1);
+ * the guard refuses the composites among the 5 nearest of a stored key
+ * (itself left out) when 4 or more of those are composites */
+static void test_fanout_guard(void)
+{
+    float z[2 * 64];
+    int nl = -1;
+    size_t added = 0;
+    enum { NS = 40, GD = 6, NA0 = 14, NB1 = 13, NC = 26 };
+    pt_memory *m = make(GD, GD, 100, 5, 0.0f, PT_VOTE_MODE);
+    uint32_t lcg = 12345u;
+    for (int i = 0; i < NS; i++) {
+        for (int j = 0; j < 2 * GD; j++) {
+            lcg = lcg * 1664525u + 1013904223u;
+            z[j] = (float)((double)(lcg >> 8) / 16777216.0 - 0.5) * (float)(1 + i % 4);
         }
-        double ck[NC][2 * GD];
-        for (int i = 0; i < NC; i++) {
-            size_t ja = (size_t)(3 * (i % NB1)), jb = (size_t)(3 * ((i % NB1 + i / NB1) % NB1) + 1);
-            const float *ka = pt_memory_key(m, ja), *kb = pt_memory_key(m, jb);
-            double la = pt_memory_length(m, ja), lb = pt_memory_length(m, jb), nn = 0;
-            for (int j = 0; j < 2 * GD; j++) ck[i][j] = la * (double)ka[j] + lb * (double)kb[j], nn += ck[i][j] * ck[i][j];
-            for (int j = 0; j < 2 * GD; j++) ck[i][j] /= sqrt(nn);
-        }
-        int refused[NC] = {0}, nref = 0;
-        for (int s2 = 0; s2 < NS; s2++) {
-            double sim[NS + NC];
-            const float *ks = pt_memory_key(m, (size_t)s2);
-            for (int j = 0; j < NS + NC; j++) {
-                double re = 0, im = 0;
-                for (int a = 0; a < GD; a++) {
-                    double xr = j < NS ? (double)pt_memory_key(m, (size_t)j)[2 * a] : ck[j - NS][2 * a];
-                    double xi = j < NS ? (double)pt_memory_key(m, (size_t)j)[2 * a + 1] : ck[j - NS][2 * a + 1];
-                    double sr = (double)ks[2 * a], si = (double)ks[2 * a + 1];
-                    re += sr * xr + si * xi, im += si * xr - sr * xi;
-                }
-                sim[j] = j == s2 ? -1 : re * re + im * im;
-            }
-            int top[5], nin = 0;
-            for (int a = 0; a < 5; a++) { /* the 5 largest, in turn */
-                top[a] = 0;
-                for (int j = 1; j < NS + NC; j++)
-                    if (sim[j] > sim[top[a]]) top[a] = j;
-                nin += top[a] >= NS;
-                sim[top[a]] = -2;
-            }
-            for (int a = 0; a < 5 && nin >= 4; a++)
-                if (top[a] >= NS) refused[top[a] - NS] = 1;
-        }
-        for (int i = 0; i < NC; i++) nref += refused[i];
-        printf("guard: %d of %d composites refused\n", nref, NC);
-        CHECK(nref > 0 && nref < NC);
-        pt_compose_opts fo = {1.0f, 100, 2, 4, 3, "0+1"};
-        size_t guarded = 0;
-        CHECK(pt_memory_compose(m, 0, 1, &fo, &nl, &added, &guarded) == PT_OK);
-        CHECK(guarded == (size_t)nref && added == (size_t)(NC - nref) && pt_memory_count(m) == NS + added);
-        for (int i = 0, slot = NS; i < NC; i++) {
-            if (refused[i]) continue;
-            const float *k2 = pt_memory_key(m, (size_t)slot++);
-            for (int j = 0; j < 2 * GD; j++) CHECK_CLOSE(k2[j], ck[i][j], 1e-5, 1e-5);
-        }
-        pt_compose_opts bo = fo;
-        bo.name = "x", bo.guard = 6; /* above k */
-        CHECK(pt_memory_compose(m, 0, 1, &bo, &nl, &added, NULL) == PT_EINVAL && strstr(pt_errmsg(), "compose.guard"));
-        bo.guard = 0, bo.fanout = 17;
-        CHECK(pt_memory_compose(m, 0, 1, &bo, &nl, &added, NULL) == PT_EINVAL && strstr(pt_errmsg(), "compose.fanout"));
-        bo.fanout = 1, bo.guard = 1; /* every composite is among some parent's nearest */
-        CHECK(pt_memory_compose(m, 0, 2, &bo, &nl, &added, &guarded) == PT_ENOCONV &&
-              strstr(pt_errmsg(), "guard refused all") && added == 0 && guarded > 0);
-        CHECK(pt_memory_count(m) == NS + (size_t)(NC - nref) && pt_memory_find(m, "x") == -1);
-        pt_memory_destroy(m);
+        CHECK(pt_memory_write(m, z, i % 3, NULL) == PT_OK);
     }
+    double ck[NC][2 * GD];
+    for (int i = 0; i < NC; i++) {
+        size_t ja = (size_t)(3 * (i % NB1)), jb = (size_t)(3 * ((i % NB1 + i / NB1) % NB1) + 1);
+        const float *ka = pt_memory_key(m, ja), *kb = pt_memory_key(m, jb);
+        double la = pt_memory_length(m, ja), lb = pt_memory_length(m, jb), nn = 0;
+        for (int j = 0; j < 2 * GD; j++) ck[i][j] = la * (double)ka[j] + lb * (double)kb[j], nn += ck[i][j] * ck[i][j];
+        for (int j = 0; j < 2 * GD; j++) ck[i][j] /= sqrt(nn);
+    }
+    int refused[NC] = {0}, nref = 0;
+    for (int s2 = 0; s2 < NS; s2++) {
+        double sim[NS + NC];
+        const float *ks = pt_memory_key(m, (size_t)s2);
+        for (int j = 0; j < NS + NC; j++) {
+            double re = 0, im = 0;
+            for (int a = 0; a < GD; a++) {
+                double xr = j < NS ? (double)pt_memory_key(m, (size_t)j)[2 * a] : ck[j - NS][2 * a];
+                double xi = j < NS ? (double)pt_memory_key(m, (size_t)j)[2 * a + 1] : ck[j - NS][2 * a + 1];
+                double sr = (double)ks[2 * a], si = (double)ks[2 * a + 1];
+                re += sr * xr + si * xi, im += si * xr - sr * xi;
+            }
+            sim[j] = j == s2 ? -1 : re * re + im * im;
+        }
+        int top[5], nin = 0;
+        for (int a = 0; a < 5; a++) { /* the 5 largest, in turn */
+            top[a] = 0;
+            for (int j = 1; j < NS + NC; j++)
+                if (sim[j] > sim[top[a]]) top[a] = j;
+            nin += top[a] >= NS;
+            sim[top[a]] = -2;
+        }
+        for (int a = 0; a < 5 && nin >= 4; a++)
+            if (top[a] >= NS) refused[top[a] - NS] = 1;
+    }
+    for (int i = 0; i < NC; i++) nref += refused[i];
+    printf("guard: %d of %d composites refused\n", nref, NC);
+    CHECK(nref > 0 && nref < NC);
+    pt_compose_opts fo = {1.0f, 100, 2, 4, 3, "0+1"};
+    size_t guarded = 0;
+    CHECK(pt_memory_compose(m, 0, 1, &fo, &nl, &added, &guarded) == PT_OK);
+    CHECK(guarded == (size_t)nref && added == (size_t)(NC - nref) && pt_memory_count(m) == NS + added);
+    for (int i = 0, slot = NS; i < NC; i++) {
+        if (refused[i]) continue;
+        const float *k2 = pt_memory_key(m, (size_t)slot++);
+        for (int j = 0; j < 2 * GD; j++) CHECK_CLOSE(k2[j], ck[i][j], 1e-5, 1e-5);
+    }
+    pt_compose_opts bo = fo;
+    bo.name = "x", bo.guard = 6; /* above k */
+    CHECK(pt_memory_compose(m, 0, 1, &bo, &nl, &added, NULL) == PT_EINVAL && strstr(pt_errmsg(), "compose.guard"));
+    bo.guard = 0, bo.fanout = 17;
+    CHECK(pt_memory_compose(m, 0, 1, &bo, &nl, &added, NULL) == PT_EINVAL && strstr(pt_errmsg(), "compose.fanout"));
+    bo.fanout = 1, bo.guard = 1; /* every composite is among some parent's nearest */
+    CHECK(pt_memory_compose(m, 0, 2, &bo, &nl, &added, &guarded) == PT_ENOCONV &&
+          strstr(pt_errmsg(), "guard refused all") && added == 0 && guarded > 0);
+    CHECK(pt_memory_count(m) == NS + (size_t)(NC - nref) && pt_memory_find(m, "x") == -1);
+    pt_memory_destroy(m);
+}
 
-    /* configuration out of range */
+/* configuration out of range */
+static void test_config(void)
+{
     pt_memory_config c = pt_memory_config_default(8);
     CHECK(c.dim == 8 && c.capacity == 10000 && c.k == 5);
     pt_memory_config bc = c;
@@ -321,5 +371,22 @@ int main(void)
     CHECK(pt_memory_config_check(&bc) == PT_EINVAL && strstr(pt_errmsg(), "memory.dim"));
     bc = c, bc.capacity = 0;
     CHECK(pt_memory_config_check(&bc) == PT_EINVAL && strstr(pt_errmsg(), "memory.capacity"));
+}
+
+int main(void)
+{
+    test_write_recall();
+    test_forgetting();
+    test_votes();
+    pt_rng r;
+    pt_rng_seed(&r, 9);
+    static float V[NQ * 2 * IN];
+    static int lab[NQ];
+    test_projected_keys(&r, V, lab);
+    test_dense_keys(&r, V, lab);
+    test_compose();
+    test_compose_lengths();
+    test_fanout_guard();
+    test_config();
     TEST_END();
 }

@@ -14,6 +14,19 @@
 
 enum { DIM = 36, NCLS = 4, N = 300 };
 
+/* Shared by every section: the data, the trained tower and its sparse codes
+ * z, the memory m written from them, and the files of its round trip. */
+static float x[N * DIM];
+static uint8_t y[N];
+static float z[N * 2 * 48];
+static struct {
+    pt_tower *t, *t2;
+    pt_memory *m, *m2;
+    int K, nl;
+    uint64_t seed;
+    char dir[32], p1[64], p2[64], p3[64];
+} fx;
+
 /* Rewrite src to dst with tensor `name`'s data replaced by `data`, and the
  * shape's first dimension by dim0 when dim0 > 0. */
 /* Copy src to dst with tensor `name` given new data and/or first dimension;
@@ -49,10 +62,9 @@ static void rewrite(const char *src, const char *dst, const char *name, const vo
     pt_st_close(f);
 }
 
-int main(void)
+/* The training data (seed 4), a trained one-block tower and its sparse codes z. */
+static void setup_tower(void)
 {
-    static float x[N * DIM];
-    static uint8_t y[N];
     pt_rng r;
     pt_rng_seed(&r, 4);
     for (int i = 0; i < N; i++) {
@@ -66,11 +78,16 @@ int main(void)
     CHECK(pt_tower_create(&c, &t) == PT_OK && pt_tower_train(t, x, y, N, NULL, NULL) == PT_OK);
     int K = pt_tower_out_dim(t);
     CHECK(K == 48);
-    static float z[N * 2 * 48];
     CHECK(pt_tower_forward(t, x, N, PT_TOWER_CODE_SPARSE, NULL, z, NULL) == PT_OK);
+    fx.t = t, fx.K = K;
+}
 
-    /* memory: projected keys (48 -> 12), 50 slots, forgetting; 80 writes wrap
-     * around, recalls erase some slots, and a few more writes reuse them */
+/* memory: projected keys (48 -> 12), 50 slots, forgetting; 80 writes wrap
+ * around, recalls erase some slots, and a few more writes reuse them; one
+ * composed concept */
+static void setup_memory(void)
+{
+    int K = fx.K;
     pt_memory_config mc = pt_memory_config_default(K);
     mc.dim = 12, mc.capacity = 50, mc.k = 3, mc.alpha = 0.5f;
     mc.seed = 18446744073709551557ULL; /* above 2^53: must survive the round trip exactly */
@@ -86,42 +103,57 @@ int main(void)
     pt_compose_opts co = {1.0f, 3, 1, 0, NCLS, "0+1"};
     int nl = -1;
     CHECK(pt_memory_compose(m, 0, 1, &co, &nl, NULL, NULL) == PT_OK && nl >= NCLS);
+    fx.m = m, fx.nl = nl, fx.seed = mc.seed;
+}
 
-    char dir[] = "/tmp/pt_model_io_XXXXXX";
-    CHECK(mkdtemp(dir) != NULL);
-    char p1[64], p2[64], p3[64];
-    snprintf(p1, sizeof p1, "%s/a.safetensors", dir);
-    snprintf(p2, sizeof p2, "%s/b.safetensors", dir);
-    snprintf(p3, sizeof p3, "%s/c.safetensors", dir);
+/* After save and load the memory has the same slots, usage, lengths, keys
+ * and concepts, answers recalls identically and takes the same slot on the
+ * next write; load then save reproduces the file */
+static void test_round_trip(void)
+{
+    pt_tower *t = fx.t;
+    pt_memory *m = fx.m;
+    int K = fx.K, nl = fx.nl;
+    snprintf(fx.dir, sizeof fx.dir, "/tmp/pt_model_io_XXXXXX");
+    CHECK(mkdtemp(fx.dir) != NULL);
+    snprintf(fx.p1, sizeof fx.p1, "%s/a.safetensors", fx.dir);
+    snprintf(fx.p2, sizeof fx.p2, "%s/b.safetensors", fx.dir);
+    snprintf(fx.p3, sizeof fx.p3, "%s/c.safetensors", fx.dir);
+    const char *p1 = fx.p1, *p2 = fx.p2;
     CHECK(save_tower_memory(t, m, p1) == PT_OK);
-    pt_tower *t2 = NULL;
-    pt_memory *m2 = NULL;
-    CHECK(load_tower_memory(p1, &t2, &m2) == PT_OK && t2 && m2);
-    if (m2) {
-        CHECK(pt_memory_count(m2) == pt_memory_count(m));
-        CHECK(pt_memory_get_config(m2)->seed == mc.seed);
-        int pa = -1, pb = -1;
-        pt_memory_parents(m2, nl, &pa, &pb);
-        CHECK(pt_memory_find(m2, "0+1") == nl && pa == 0 && pb == 1); /* concepts survive the round trip */
-        for (size_t s = 0; s < 50; s++) {
-            CHECK(pt_memory_label(m2, s) == pt_memory_label(m, s) && pt_memory_usage(m2, s) == pt_memory_usage(m, s));
-            CHECK(pt_memory_length(m2, s) == pt_memory_length(m, s) && (pt_memory_length(m, s) > 0) == (pt_memory_label(m, s) >= 0));
-            CHECK(!memcmp(pt_memory_key(m2, s), pt_memory_key(m, s), 12 * 2 * sizeof(float)));
-        }
-        static int l1[40], l2[40];
-        static float b1[40], b2[40];
-        CHECK(pt_memory_scores(m, z + 150 * 2 * K, 40, l1, b1) == PT_OK && pt_memory_scores(m2, z + 150 * 2 * K, 40, l2, b2) == PT_OK);
-        CHECK(!memcmp(l1, l2, sizeof l1) && !memcmp(b1, b2, sizeof b1));
-        size_t s1 = 99, s2 = 98;
-        CHECK(pt_memory_write(m, z + 250 * 2 * K, 1, &s1) == PT_OK && pt_memory_write(m2, z + 250 * 2 * K, 1, &s2) == PT_OK);
-        CHECK(s1 == s2);
-        CHECK(save_tower_memory(t, m, p1) == PT_OK && save_tower_memory(t2, m2, p2) == PT_OK);
-        unsigned char *a = NULL, *b = NULL;
-        long na = check_slurp(p1, &a), nb = check_slurp(p2, &b);
-        CHECK(na > 0 && na == nb && !memcmp(a, b, (size_t)na)); /* load + save reproduces the file */
-        free(a), free(b);
+    CHECK(load_tower_memory(p1, &fx.t2, &fx.m2) == PT_OK && fx.t2 && fx.m2);
+    pt_tower *t2 = fx.t2;
+    pt_memory *m2 = fx.m2;
+    if (!m2) return;
+    CHECK(pt_memory_count(m2) == pt_memory_count(m));
+    CHECK(pt_memory_get_config(m2)->seed == fx.seed);
+    int pa = -1, pb = -1;
+    pt_memory_parents(m2, nl, &pa, &pb);
+    CHECK(pt_memory_find(m2, "0+1") == nl && pa == 0 && pb == 1); /* concepts survive the round trip */
+    for (size_t s = 0; s < 50; s++) {
+        CHECK(pt_memory_label(m2, s) == pt_memory_label(m, s) && pt_memory_usage(m2, s) == pt_memory_usage(m, s));
+        CHECK(pt_memory_length(m2, s) == pt_memory_length(m, s) && (pt_memory_length(m, s) > 0) == (pt_memory_label(m, s) >= 0));
+        CHECK(!memcmp(pt_memory_key(m2, s), pt_memory_key(m, s), 12 * 2 * sizeof(float)));
     }
-    /* a tower-only load of the same file ignores the memory; a tower-only file has none */
+    static int l1[40], l2[40];
+    static float b1[40], b2[40];
+    CHECK(pt_memory_scores(m, z + 150 * 2 * K, 40, l1, b1) == PT_OK && pt_memory_scores(m2, z + 150 * 2 * K, 40, l2, b2) == PT_OK);
+    CHECK(!memcmp(l1, l2, sizeof l1) && !memcmp(b1, b2, sizeof b1));
+    size_t s1 = 99, s2 = 98;
+    CHECK(pt_memory_write(m, z + 250 * 2 * K, 1, &s1) == PT_OK && pt_memory_write(m2, z + 250 * 2 * K, 1, &s2) == PT_OK);
+    CHECK(s1 == s2);
+    CHECK(save_tower_memory(t, m, p1) == PT_OK && save_tower_memory(t2, m2, p2) == PT_OK);
+    unsigned char *a = NULL, *b = NULL;
+    long na = check_slurp(p1, &a), nb = check_slurp(p2, &b);
+    CHECK(na > 0 && na == nb && !memcmp(a, b, (size_t)na)); /* load + save reproduces the file */
+    free(a), free(b);
+}
+
+/* a tower-only load of the same file ignores the memory; a tower-only file has none */
+static void test_tower_only(void)
+{
+    pt_tower *t = fx.t;
+    const char *p1 = fx.p1, *p3 = fx.p3;
     pt_tower *t3 = NULL;
     CHECK(pt_tower_load(p1, &t3) == PT_OK && t3);
     pt_tower_destroy(t3);
@@ -129,36 +161,49 @@ int main(void)
     pt_memory *none = (pt_memory *)1;
     CHECK(load_tower_memory(p3, &t3, &none) == PT_OK && none == NULL);
     pt_tower_destroy(t3);
+}
 
-    /* the memory's code survives the round trip (older files without the key load as sparse) */
-    {
-        pt_memory_config dc = pt_memory_config_default(K);
-        dc.dim = 12, dc.capacity = 20, dc.code = PT_MEMORY_DENSE;
-        pt_memory *md = NULL, *md2 = NULL;
-        CHECK(pt_memory_create(&dc, &md) == PT_OK);
-        static float proj[48 * 12 * 2]; /* a given projection (as a tower's frame would be) */
-        for (int i = 0; i < 48 * 12 * 2; i++) proj[i] = (float)((i * 7) % 13) / 13.0f - 0.5f;
-        CHECK(pt_memory_set_projection(md, proj) == PT_OK && pt_memory_frame(md));
-        CHECK(pt_tower_forward(t, x, 20, PT_TOWER_CODE_DENSE, NULL, z, NULL) == PT_OK);
-        for (int i = 0; i < 20; i++) CHECK(pt_memory_write(md, z + i * 2 * K, y[i], NULL) == PT_OK);
-        CHECK(save_tower_memory(t, md, p3) == PT_OK && load_tower_memory(p3, &t3, &md2) == PT_OK && md2);
-        if (md2) {
-            int l1[20], l2[20];
-            float b1[20], b2[20];
-            CHECK(pt_memory_get_config(md2)->code == PT_MEMORY_DENSE && pt_memory_frame(md2));
-            CHECK(pt_memory_scores(md, z, 20, l1, b1) == PT_OK && pt_memory_scores(md2, z, 20, l2, b2) == PT_OK);
-            CHECK(!memcmp(l1, l2, sizeof l1) && !memcmp(b1, b2, sizeof b1));
-        }
-        pt_tower_destroy(t3), pt_memory_destroy(md), pt_memory_destroy(md2);
-        CHECK(pt_memory_get_config(m)->code == PT_MEMORY_SPARSE && !pt_memory_frame(m));
-        meta_set[0] = "memory_proj", meta_set[1] = "learned"; /* an unknown kind of projection */
-        rewrite(p3, p2, "", NULL, 0);
-        t3 = NULL, md2 = NULL;
-        CHECK(load_tower_memory(p2, &t3, &md2) == PT_EFORMAT && !t3 && !md2 && strstr(pt_errmsg(), "memory_proj"));
-        meta_set[0] = NULL;
+/* the memory's code survives the round trip (older files without the key load as sparse);
+ * an unknown kind of projection is refused */
+static void test_code_round_trip(void)
+{
+    pt_tower *t = fx.t, *t3 = NULL;
+    pt_memory *m = fx.m;
+    int K = fx.K;
+    const char *p2 = fx.p2, *p3 = fx.p3;
+    pt_memory_config dc = pt_memory_config_default(K);
+    dc.dim = 12, dc.capacity = 20, dc.code = PT_MEMORY_DENSE;
+    pt_memory *md = NULL, *md2 = NULL;
+    CHECK(pt_memory_create(&dc, &md) == PT_OK);
+    static float proj[48 * 12 * 2]; /* a given projection (as a tower's frame would be) */
+    for (int i = 0; i < 48 * 12 * 2; i++) proj[i] = (float)((i * 7) % 13) / 13.0f - 0.5f;
+    CHECK(pt_memory_set_projection(md, proj) == PT_OK && pt_memory_frame(md));
+    CHECK(pt_tower_forward(t, x, 20, PT_TOWER_CODE_DENSE, NULL, z, NULL) == PT_OK);
+    for (int i = 0; i < 20; i++) CHECK(pt_memory_write(md, z + i * 2 * K, y[i], NULL) == PT_OK);
+    CHECK(save_tower_memory(t, md, p3) == PT_OK && load_tower_memory(p3, &t3, &md2) == PT_OK && md2);
+    if (md2) {
+        int l1[20], l2[20];
+        float b1[20], b2[20];
+        CHECK(pt_memory_get_config(md2)->code == PT_MEMORY_DENSE && pt_memory_frame(md2));
+        CHECK(pt_memory_scores(md, z, 20, l1, b1) == PT_OK && pt_memory_scores(md2, z, 20, l2, b2) == PT_OK);
+        CHECK(!memcmp(l1, l2, sizeof l1) && !memcmp(b1, b2, sizeof b1));
     }
+    pt_tower_destroy(t3), pt_memory_destroy(md), pt_memory_destroy(md2);
+    CHECK(pt_memory_get_config(m)->code == PT_MEMORY_SPARSE && !pt_memory_frame(m));
+    meta_set[0] = "memory_proj", meta_set[1] = "learned"; /* an unknown kind of projection */
+    rewrite(p3, p2, "", NULL, 0);
+    t3 = NULL, md2 = NULL;
+    CHECK(load_tower_memory(p2, &t3, &md2) == PT_EFORMAT && !t3 && !md2 && strstr(pt_errmsg(), "memory_proj"));
+    meta_set[0] = NULL;
+}
 
-    /* corrupt memories are refused and nothing is returned */
+/* corrupt memories are refused and nothing is returned: a bad label, a key
+ * that is not a unit vector, a free entry that is not empty, a bad concept
+ * name, a wrong shape, a bad length; files without lengths load with length 1 */
+static void test_corrupt_memory(void)
+{
+    pt_memory *m = fx.m;
+    const char *p1 = fx.p1, *p3 = fx.p3;
     static int32_t labels[50];
     static float keys[50 * 12 * 2];
     for (int s = 0; s < 50; s++) labels[s] = pt_memory_label(m, (size_t)s);
@@ -195,45 +240,67 @@ int main(void)
     CHECK(load_tower_memory(p3, &bt, &bm) == PT_OK && bt && bm);
     for (size_t s = 0; bm && s < 50; s++) CHECK(pt_memory_length(bm, s) == (pt_memory_label(bm, s) >= 0 ? 1.0f : 0.0f));
     pt_tower_destroy(bt), pt_memory_destroy(bm);
-    bt = NULL, bm = NULL;
-    /* a memory of another model's vectors (length K + 1) does not fit this tower: refused on load */
+}
+
+/* a memory of another model's vectors (length K + 1) does not fit this tower: refused on load */
+static void test_wrong_width(void)
+{
+    pt_tower *t = fx.t, *bt = NULL;
+    pt_memory *bm = NULL;
+    int K = fx.K;
+    const char *p3 = fx.p3;
     pt_memory_config wc = pt_memory_config_default(K + 1);
     pt_memory *wm = NULL;
     CHECK(pt_memory_create(&wc, &wm) == PT_OK && save_tower_memory(t, wm, p3) == PT_OK);
     CHECK(load_tower_memory(p3, &bt, &bm) == PT_EFORMAT && !bt && !bm && strstr(pt_errmsg(), "memory_dim"));
     pt_memory_destroy(wm);
-    /* a tensor that belongs to no part is refused */
-    rewrite(p1, p3, "", NULL, 0);
-    {
-        pt_st_file *f = NULL;
-        CHECK(pt_st_read(p3, &f) == PT_OK);
-        if (f) {
-            pt_st_tensor ts[33];
-            size_t nt = pt_st_count(f);
-            for (size_t i = 0; i < nt && i < 32; i++) ts[i] = *pt_st_at(f, i);
-            float extra[2] = {1.0f, 2.0f};
-            ts[nt] = ts[0];
-            snprintf(ts[nt].name, sizeof ts[nt].name, "stray");
-            ts[nt].dtype = PT_ST_F32, ts[nt].ndim = 1, ts[nt].shape[0] = 2, ts[nt].data = extra;
-            const char *meta[6] = {"format", "phasetower", "version", "1", "model", "tower"};
-            const char *mk[] = {"n_in", "n_classes", "eta", "eta_phase", "eta_skip", "eta_code", "target_mag", "ridge",
-                                  "rule", "readout", "init", "select", "batch", "seed", "initialized", "samples_seen",
-                                  "layers", "memory_size", "memory_dim", "memory_k", "memory_alpha", "memory_vote",
-                                  "memory_seed", "memory_next", "memory_code", "memory_proj"};
-            enum { NK = sizeof mk / sizeof mk[0] };
-            const char *all[2 * (NK + 3)];
-            memcpy(all, meta, sizeof meta);
-            for (int i = 0; i < NK; i++) all[6 + 2 * i] = mk[i], all[7 + 2 * i] = pt_st_meta(f, mk[i]);
-            CHECK(pt_st_write(p2, ts, nt + 1, all, NK + 3) == PT_OK);
-            pt_st_close(f);
-            CHECK(load_tower_memory(p2, &bt, &bm) == PT_EFORMAT && strstr(pt_errmsg(), "'stray' belongs to no part"));
-        }
-    }
+}
 
-    pt_memory_destroy(m);
-    pt_memory_destroy(m2);
-    pt_tower_destroy(t);
-    pt_tower_destroy(t2);
-    remove(p1), remove(p2), remove(p3), rmdir(dir);
+/* a tensor that belongs to no part is refused */
+static void test_stray_tensor(void)
+{
+    pt_tower *bt = NULL;
+    pt_memory *bm = NULL;
+    const char *p1 = fx.p1, *p2 = fx.p2, *p3 = fx.p3;
+    rewrite(p1, p3, "", NULL, 0);
+    pt_st_file *f = NULL;
+    CHECK(pt_st_read(p3, &f) == PT_OK);
+    if (!f) return;
+    pt_st_tensor ts[33];
+    size_t nt = pt_st_count(f);
+    for (size_t i = 0; i < nt && i < 32; i++) ts[i] = *pt_st_at(f, i);
+    float extra[2] = {1.0f, 2.0f};
+    ts[nt] = ts[0];
+    snprintf(ts[nt].name, sizeof ts[nt].name, "stray");
+    ts[nt].dtype = PT_ST_F32, ts[nt].ndim = 1, ts[nt].shape[0] = 2, ts[nt].data = extra;
+    const char *meta[6] = {"format", "phasetower", "version", "1", "model", "tower"};
+    const char *mk[] = {"n_in", "n_classes", "eta", "eta_phase", "eta_skip", "eta_code", "target_mag", "ridge",
+                        "rule", "readout", "init", "select", "batch", "seed", "initialized", "samples_seen",
+                        "layers", "memory_size", "memory_dim", "memory_k", "memory_alpha", "memory_vote",
+                        "memory_seed", "memory_next", "memory_code", "memory_proj"};
+    enum { NK = sizeof mk / sizeof mk[0] };
+    const char *all[2 * (NK + 3)];
+    memcpy(all, meta, sizeof meta);
+    for (int i = 0; i < NK; i++) all[6 + 2 * i] = mk[i], all[7 + 2 * i] = pt_st_meta(f, mk[i]);
+    CHECK(pt_st_write(p2, ts, nt + 1, all, NK + 3) == PT_OK);
+    pt_st_close(f);
+    CHECK(load_tower_memory(p2, &bt, &bm) == PT_EFORMAT && strstr(pt_errmsg(), "'stray' belongs to no part"));
+}
+
+int main(void)
+{
+    setup_tower();
+    setup_memory();
+    test_round_trip();
+    test_tower_only();
+    test_code_round_trip();
+    test_corrupt_memory();
+    test_wrong_width();
+    test_stray_tensor();
+    pt_memory_destroy(fx.m);
+    pt_memory_destroy(fx.m2);
+    pt_tower_destroy(fx.t);
+    pt_tower_destroy(fx.t2);
+    remove(fx.p1), remove(fx.p2), remove(fx.p3), rmdir(fx.dir);
     TEST_END();
 }

@@ -16,6 +16,7 @@
 
 enum { DIM = 49, NCLS = 5, N = 600 };
 
+
 static void kernel_by_hand(void)
 {
     /* 3 neurons, 4 inputs, x = (10, 0, 0, 2): sum 12, n = 4
@@ -53,17 +54,18 @@ static void train(pt_tower **t, const char *spec, float *x, uint8_t *y)
     CHECK(pt_tower_create(&c, t) == PT_OK && pt_tower_train(*t, x, y, N, NULL, NULL) == PT_OK);
 }
 
-int main(void)
+/* the table: within half a step (2 pi / 2048) plus Q14 rounding of sin */
+static void test_sin_table(void)
 {
-    /* the table: within half a step (2 pi / 2048) plus Q14 rounding of sin */
     double worst = 0.0;
     for (unsigned long a = 0; a < 65536; a++)
         worst = fmax(worst, fabs((double)ptq_sin(a) / 16384.0 - sin(6.283185307179586 * (double)a / 65536.0)));
     CHECK(worst <= 3.1416 / 1024.0 + 1.0 / 16384.0);
-    kernel_by_hand();
+}
 
-    static float x[N * DIM];
-    static uint8_t y[N], pf[N], p8[N], p16[N];
+/* Samples of 5 classes (seed 7), pixels on the 1/255 grid. */
+static void make_data(float *x, uint8_t *y)
+{
     pt_rng r;
     pt_rng_seed(&r, 7);
     for (int i = 0; i < N; i++) {
@@ -71,9 +73,14 @@ int main(void)
         for (int j = 0; j < DIM; j++)
             x[i * DIM + j] = (float)lrintf(255.0f * ((j % NCLS == y[i] ? 0.6f : 0.2f) + 0.4f * pt_rng_uniform(&r))) / 255.0f;
     }
-    pt_tower *t = NULL, *t2 = NULL;
+}
+
+/* int8: the float tower's predictions pf, the integer ones p8 (one image by
+ * pixels gives the same answer), the constant-data count; a NaN is refused.
+ * Returns the int8 model for the export checks. */
+static pt_qtower *test_int8(const pt_tower *t, const float *x, uint8_t *pf, uint8_t *p8)
+{
     pt_qtower *q = NULL;
-    train(&t, "96:0.1", x, y);
     CHECK(pt_tower_predict(t, x, N, pf, NULL) == PT_OK);
     CHECK(pt_qtower_create(t, 8, &q) == PT_OK && pt_qtower_bits(q) == 8);
     CHECK(pt_qtower_const_bytes(q) == 96 * DIM + 96 * 8 + 96 * 2 + NCLS * 96 * 2 + 257 * 2);
@@ -86,8 +93,12 @@ int main(void)
     nan_img[2] = NAN;
     CHECK(pt_qtower_predict(q, nan_img, 1, p8 + 1) == PT_EINVAL);
     CHECK(pt_qtower_predict(q, x, N, p8) == PT_OK);
+    return q;
+}
 
-    /* export: both files, the banner and the kernel; then refusals */
+/* export: both files, the banner and the kernel; then refusals */
+static void test_export(const pt_qtower *q)
+{
     char dir[] = "/tmp/pt_test_quant.XXXXXX", path[128];
     CHECK(mkdtemp(dir) != NULL);
     snprintf(path, sizeof path, "%s/out", dir);
@@ -105,61 +116,90 @@ int main(void)
     CHECK(pt_qtower_export(q, path, NULL) == PT_EIO && strstr(pt_errmsg(), "cannot create"));
     snprintf(path, sizeof path, "rm -r %s", dir);
     CHECK(system(path) == 0);
-    pt_qtower_destroy(q);
+}
 
+/* int16, and the agreement of both integer models with the float one */
+static void test_agreement(const pt_tower *t, const float *x, const uint8_t *pf, const uint8_t *p8, uint8_t *p16)
+{
+    pt_qtower *q = NULL;
     CHECK(pt_qtower_create(t, 16, &q) == PT_OK && pt_qtower_predict(q, x, N, p16) == PT_OK);
     pt_qtower_destroy(q);
     int same8 = 0, same16 = 0;
     for (int i = 0; i < N; i++) same8 += p8[i] == pf[i], same16 += p16[i] == pf[i];
     printf("agreement with float: int8 %d/%d, int16 %d/%d\n", same8, N, same16, N);
     CHECK(same8 >= N * 97 / 100 && same16 >= N * 995 / 1000);
+}
 
-    /* the memory in integers: the same labels as the float memory on (almost) every sample */
-    {
-        pt_memory_config mc = pt_memory_config_default(96);
-        mc.capacity = 200, mc.dim = 16, mc.k = 3;
-        pt_memory *mem = NULL, *empty = NULL;
-        pt_memory_fill_opts mo = {PT_MEMORY_ALL, 0.7f, NULL, NULL};
-        pt_embedder emb = pt_tower_embedder(t, PT_TOWER_CODE_SPARSE);
-        pt_dataset ds = {.n = N, .rows = 7, .cols = 7, .dim = DIM, .x = x, .y = y, .n_classes = NCLS};
-        static int flab[N], qlab[N];
-        static float z[N * 96 * 2];
-        static uint8_t tw[N], cf[N];
-        CHECK(pt_memory_create(&mc, &mem) == PT_OK && pt_memory_fill(mem, &emb, &ds, &mo, NULL) == PT_OK);
-        CHECK(pt_tower_forward(t, x, N, PT_TOWER_CODE_SPARSE, NULL, z, NULL) == PT_OK && pt_memory_scores(mem, z, N, flab, NULL) == PT_OK);
-        CHECK(pt_qtower_create(t, 8, &q) == PT_OK && !pt_qtower_has_memory(q));
-        CHECK(pt_qtower_recall(q, x, N, tw, qlab, cf) == PT_EINVAL);
-        CHECK(pt_qtower_add_memory(q, mem, 0.0f) == PT_EINVAL && strstr(pt_errmsg(), "memory tau"));
-        CHECK(pt_qtower_add_memory(q, mem, 0.7f) == PT_OK && pt_qtower_has_memory(q));
-        CHECK(pt_qtower_add_memory(q, mem, 0.7f) == PT_EINVAL);
-        CHECK(pt_qtower_const_bytes(q) == 96 * DIM + 96 * 8 + 96 * 2 + NCLS * 96 * 2 + 257 * 2 /* tower */
-                                              + 200 * (16 * 2 + 8 + 2) + 96 * 16 * 2 + NCLS * 32 /* memory */);
-        CHECK(pt_qtower_recall(q, x, N, tw, qlab, cf) == PT_OK);
-        int same = 0, conf = 0;
-        for (int i = 0; i < N; i++) {
-            same += qlab[i] == flab[i], conf += cf[i];
-            CHECK(tw[i] == p8[i]);
-        }
-        printf("integer memory: %d/%d labels as float, %d confident\n", same, N, conf);
-        CHECK(same >= N * 97 / 100 && conf > N / 2);
-        pt_qtower_destroy(q);
-        mc.k = 65, mc.capacity = 100;
-        CHECK(pt_memory_create(&mc, &empty) == PT_OK && pt_qtower_create(t, 8, &q) == PT_OK);
-        CHECK(pt_qtower_add_memory(q, empty, 0.7f) == PT_EINVAL && strstr(pt_errmsg(), "k = 65"));
-        pt_memory_destroy(empty);
-        mc.k = 3;
-        CHECK(pt_memory_create(&mc, &empty) == PT_OK);
-        CHECK(pt_qtower_add_memory(q, empty, 0.7f) == PT_EINVAL && strstr(pt_errmsg(), "empty"));
-        pt_memory_destroy(empty);
-        pt_qtower_destroy(q);
-        pt_memory_destroy(mem);
+/* the memory in integers: the same labels as the float memory on (almost) every sample */
+static void test_integer_memory(const pt_tower *t, float *x, uint8_t *y, const uint8_t *p8)
+{
+    pt_qtower *q = NULL;
+    pt_memory_config mc = pt_memory_config_default(96);
+    mc.capacity = 200, mc.dim = 16, mc.k = 3;
+    pt_memory *mem = NULL, *empty = NULL;
+    pt_memory_fill_opts mo = {PT_MEMORY_ALL, 0.7f, NULL, NULL};
+    pt_embedder emb = pt_tower_embedder(t, PT_TOWER_CODE_SPARSE);
+    pt_dataset ds = {.n = N, .rows = 7, .cols = 7, .dim = DIM, .x = x, .y = y, .n_classes = NCLS};
+    static int flab[N], qlab[N];
+    static float z[N * 96 * 2];
+    static uint8_t tw[N], cf[N];
+    CHECK(pt_memory_create(&mc, &mem) == PT_OK && pt_memory_fill(mem, &emb, &ds, &mo, NULL) == PT_OK);
+    CHECK(pt_tower_forward(t, x, N, PT_TOWER_CODE_SPARSE, NULL, z, NULL) == PT_OK && pt_memory_scores(mem, z, N, flab, NULL) == PT_OK);
+    CHECK(pt_qtower_create(t, 8, &q) == PT_OK && !pt_qtower_has_memory(q));
+    CHECK(pt_qtower_recall(q, x, N, tw, qlab, cf) == PT_EINVAL);
+    CHECK(pt_qtower_add_memory(q, mem, 0.0f) == PT_EINVAL && strstr(pt_errmsg(), "memory tau"));
+    CHECK(pt_qtower_add_memory(q, mem, 0.7f) == PT_OK && pt_qtower_has_memory(q));
+    CHECK(pt_qtower_add_memory(q, mem, 0.7f) == PT_EINVAL);
+    CHECK(pt_qtower_const_bytes(q) == 96 * DIM + 96 * 8 + 96 * 2 + NCLS * 96 * 2 + 257 * 2 /* tower */
+                                          + 200 * (16 * 2 + 8 + 2) + 96 * 16 * 2 + NCLS * 32 /* memory */);
+    CHECK(pt_qtower_recall(q, x, N, tw, qlab, cf) == PT_OK);
+    int same = 0, conf = 0;
+    for (int i = 0; i < N; i++) {
+        same += qlab[i] == flab[i], conf += cf[i];
+        CHECK(tw[i] == p8[i]);
     }
+    printf("integer memory: %d/%d labels as float, %d confident\n", same, N, conf);
+    CHECK(same >= N * 97 / 100 && conf > N / 2);
+    pt_qtower_destroy(q);
+    mc.k = 65, mc.capacity = 100;
+    CHECK(pt_memory_create(&mc, &empty) == PT_OK && pt_qtower_create(t, 8, &q) == PT_OK);
+    CHECK(pt_qtower_add_memory(q, empty, 0.7f) == PT_EINVAL && strstr(pt_errmsg(), "k = 65"));
+    pt_memory_destroy(empty);
+    mc.k = 3;
+    CHECK(pt_memory_create(&mc, &empty) == PT_OK);
+    CHECK(pt_qtower_add_memory(q, empty, 0.7f) == PT_EINVAL && strstr(pt_errmsg(), "empty"));
+    pt_memory_destroy(empty);
+    pt_qtower_destroy(q);
+    pt_memory_destroy(mem);
+}
 
-    /* unsupported */
+/* unsupported: bits other than 8 or 16, a tower of more than one block */
+static void test_unsupported(const pt_tower *t, float *x, uint8_t *y)
+{
+    pt_tower *t2 = NULL;
+    pt_qtower *q = (pt_qtower *)1; /* not NULL: the refusals must clear it */
     CHECK(pt_qtower_create(t, 12, &q) == PT_EINVAL && q == NULL && strstr(pt_errmsg(), "8 or 16"));
     train(&t2, "32:0.2,16:0.25", x, y);
     CHECK(pt_qtower_create(t2, 8, &q) == PT_EINVAL && q == NULL && strstr(pt_errmsg(), "one-block"));
     pt_tower_destroy(t2);
+}
+
+int main(void)
+{
+    test_sin_table();
+    kernel_by_hand();
+    /* the data, the float tower's predictions pf and the int8 and int16 ones */
+    static float x[N * DIM];
+    static uint8_t y[N], pf[N], p8[N], p16[N];
+    make_data(x, y);
+    pt_tower *t = NULL;
+    train(&t, "96:0.1", x, y);
+    pt_qtower *q = test_int8(t, x, pf, p8);
+    test_export(q);
+    pt_qtower_destroy(q);
+    test_agreement(t, x, pf, p8, p16);
+    test_integer_memory(t, x, y, p8);
+    test_unsupported(t, x, y);
     pt_tower_destroy(t);
     TEST_END();
 }
