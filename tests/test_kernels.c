@@ -74,6 +74,60 @@ static void test_cgemm(pt_rng *r)
     }
 }
 
+/* the general complex product: every pair of operations N, T, C and a real
+ * beta that keeps part of C, against the naive reference */
+static void test_cgemm_ops(pt_rng *r)
+{
+    const char ops[3] = {'N', 'T', 'C'};
+    size_t m = 7, n = 9, k = 13;
+    float *A = pt_calloc(2 * m * k, 4), *B = pt_calloc(2 * n * k, 4), *C = pt_calloc(2 * m * n, 4),
+          *R = pt_calloc(2 * m * n, 4), *C0 = pt_calloc(2 * m * n, 4);
+    fill(A, 2 * m * k, r), fill(B, 2 * n * k, r), fill(C0, 2 * m * n, r);
+    for (int a = 0; a < 3; a++)
+        for (int b = 0; b < 3; b++) {
+            memcpy(C, C0, 2 * m * n * sizeof *C), memcpy(R, C0, 2 * m * n * sizeof *R);
+            pt_cgemm(C, A, B, m, n, k, ops[a], ops[b], 0.5f);
+            pt_cgemm_ref(R, A, B, m, n, k, ops[a], ops[b], 0.5f);
+            for (size_t i = 0; i < 2 * m * n; i++) CHECK_CLOSE(C[i], R[i], 1e-5, 1e-5);
+        }
+    free(A), free(B), free(C), free(R), free(C0);
+}
+
+/* double X^T X (upper triangle) and A^T B, and the small solver, against loops */
+static void test_double(pt_rng *r)
+{
+    enum { K = 11, N = 5, M = 3 };
+    double X[K * N], Y[K * M], S[N * N] = {0}, H[N * M], A[N * N], b[N], x0[N];
+    for (int i = 0; i < K * N; i++) X[i] = (double)pt_rng_normal(r);
+    for (int i = 0; i < K * M; i++) Y[i] = (double)pt_rng_normal(r);
+    for (int i = 0; i < N * M; i++) H[i] = 1.0; /* beta = 1 keeps it */
+    pt_dsyrk_tn(S, X, N, K);
+    pt_dgemm_tn(H, X, Y, N, M, K, 2.0, 1.0);
+    for (int i = 0; i < N; i++) {
+        for (int j = 0; j < N; j++) {
+            double s = 0.0;
+            for (int t = 0; t < K; t++) s += X[t * N + i] * X[t * N + j];
+            if (j >= i) CHECK_CLOSE(S[i * N + j], s, 1e-12, 1e-12);
+            else CHECK(S[i * N + j] == 0.0); /* the lower triangle is left alone */
+            A[i * N + j] = s + (i == j ? 1.0 : 0.0);
+        }
+        for (int j = 0; j < M; j++) {
+            double s = 0.0;
+            for (int t = 0; t < K; t++) s += X[t * N + i] * Y[t * M + j];
+            CHECK_CLOSE(H[i * M + j], 2.0 * s + 1.0, 1e-12, 1e-12);
+        }
+    }
+    for (int i = 0; i < N; i++) x0[i] = (double)i - 2.0;
+    for (int i = 0; i < N; i++) {
+        b[i] = 0.0;
+        for (int j = 0; j < N; j++) b[i] += A[i * N + j] * x0[j];
+    }
+    CHECK(pt_dposv1(A, b, N) == 0);
+    for (int i = 0; i < N; i++) CHECK_CLOSE(b[i], x0[i], 1e-9, 1e-9);
+    double neg[4] = {1.0, 2.0, 2.0, 1.0}, rhs[2] = {1.0, 1.0}; /* eigenvalues 3 and -1 */
+    CHECK(pt_dposv1(neg, rhs, 2) > 0);
+}
+
 /* complex A B by hand: (1+2i) i + 3 (2-i) = 4 - 2i */
 static void test_cgemm_by_hand(void)
 {
@@ -144,5 +198,7 @@ int main(void)
     test_sdot(&r);
     test_dposv(&r);
     test_dposv_not_spd();
+    test_cgemm_ops(&r);
+    test_double(&r);
     TEST_END();
 }
