@@ -24,7 +24,7 @@ typedef struct train_args {
     pt_memory_config mcfg;
     pt_memory_fill_opts fill;
     const char *data, *layers, *out, *birth_init, *model_kind, *rule, *readout, *init, *select;
-    const char *memory, *mvote, *mcode, *mkey, *classes;
+    const char *memory, *mvote, *mcode, *mkey, *classes, *fit;
     uint8_t keep[256];
     int mem_size, mem_k, mem_dim, frame, epochs, json, quiet, threads;
     float mem_alpha, mem_tau;
@@ -54,6 +54,7 @@ static void train_opts(train_args *a, opt *o)
         {"init", OPT_STR, &a->init, "imprint (default) or random", 0, 0, "tower.init", 0},
         {"subspace", OPT_INT, &c->subspace, "block 0 reads the image's first R principal components; 0: the pixels (default 56 for inputs larger than 56, else 0; docs/sparse.md)", 0, 1000000, "tower.subspace", 0},
         {"route-rank", OPT_INT, &c->route, "also fit a routing basis of R principal components for eval --route (needs --subspace 0; default 0: none; docs/sparse.md)", 0, 1000000, "tower.route", 0},
+        {"subspace-fit", OPT_STR, &a->fit, "how --subspace and --route-rank fit their basis: iterate (orthogonal iteration, default: every published number) or eigen (LAPACK's dsyevr)", 0, 0, NULL, 0},
         {"select", OPT_STR, &a->select, "soft (default: outputs shrunk by the (s+1)-th score) or hard (paper)", 0, 0, "tower.select", 0},
         {"births", OPT_FLAG, &c->births, "liquid topology: clone the most confident neuron (phase flipped) when none reaches --birth-tau", 0, 0, NULL, 0},
         {"deaths", OPT_FLAG, &c->deaths, "liquid topology: flip the phase of a neuron unselected for --death-steps samples, remove it after as many more", 0, 0, NULL, 0},
@@ -95,6 +96,11 @@ static int train_config(const cli_cmd *k, train_args *a)
         (a->init && (st = pt_tower_init_parse(a->init, &c->init))) ||
         (a->select && (st = pt_tower_select_parse(a->select, &c->select))) || (st = pt_tower_config_check(c)))
         return cli_lib_error(k, PT_EINVAL, NULL);
+    if (a->fit) {
+        if (strcmp(a->fit, "iterate") && strcmp(a->fit, "eigen"))
+            return cli_error(k->name, EXIT_USAGE, "--subspace-fit '%s': expected iterate or eigen", a->fit);
+        c->subspace_fit = !strcmp(a->fit, "eigen") ? PT_PCA_EIGEN : PT_PCA_ITERATE;
+    }
     if (a->birth_init) {
         if (strcmp(a->birth_init, "clone") && strcmp(a->birth_init, "sample"))
             return cli_error(k->name, EXIT_USAGE, "--birth-init '%s': expected clone or sample", a->birth_init);

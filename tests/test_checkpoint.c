@@ -121,6 +121,27 @@ int main(void)
     CHECK(pt_ckpt_create("phasor", &c) == PT_OK && pt_tower_to_ckpt(t, c) == PT_EINVAL);
     pt_ckpt_close(c);
 
+    /* the subspace fit is kept (only when not the default, so older files are unchanged) */
+    {
+        pt_tower_config ec = tc;
+        ec.subspace = 4, ec.subspace_fit = PT_PCA_EIGEN;
+        pt_tower *te = NULL, *te2 = NULL;
+        uint8_t p1e[N], p2e[N];
+        CHECK(pt_tower_create(&ec, &te) == PT_OK && pt_tower_train(te, x, y, N, NULL, NULL) == PT_OK);
+        CHECK(pt_tower_save(te, p2) == PT_OK && pt_tower_load(p2, &te2) == PT_OK && te2);
+        if (te2) {
+            CHECK(pt_tower_get_config(te2)->subspace_fit == PT_PCA_EIGEN);
+            CHECK(pt_tower_predict(te, x, N, p1e, NULL) == PT_OK && pt_tower_predict(te2, x, N, p2e, NULL) == PT_OK);
+            CHECK(!memcmp(p1e, p2e, N));
+        }
+        pt_ckpt *ce = NULL;
+        CHECK(pt_ckpt_open(p2, &ce) == PT_OK && pt_ckpt_kind(ce) && !strcmp(pt_ckpt_kind(ce), "tower"));
+        pt_ckpt_close(ce);
+        pt_tower_destroy(te), pt_tower_destroy(te2);
+        ec.subspace_fit = (pt_pca_method)5;
+        CHECK(pt_tower_create(&ec, &te) == PT_EINVAL && strstr(pt_errmsg(), "tower.subspace_fit"));
+    }
+
     /* a failed save leaves the file that was there */
     unsigned char *before = NULL, *after = NULL;
     long nb = check_slurp(p1, &before);

@@ -12,6 +12,7 @@
 #include "phasetower/checkpoint.h"
 #include "phasetower/data.h"
 #include "phasetower/embed.h"
+#include "phasetower/linalg.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -82,6 +83,10 @@ typedef struct pt_tower_config {
      * pt_tower_route_build (eval --route; docs/sparse.md). Needs block 0 to
      * read pixels (subspace 0) and one block. 0 (the default): none. */
     int route;
+    /* How the subspace and the routing basis are fitted (linalg.h): ITERATE
+     * (the default: orthogonal iteration, the fit every published tower
+     * number was measured with) or EIGEN (LAPACK's dsyevr). */
+    pt_pca_method subspace_fit;
 } pt_tower_config;
 
 #define PT_SUBSPACE_AUTO (-1)

@@ -29,6 +29,7 @@ pt_tower_config pt_tower_config_default(void)
     c.seed = 1;
     c.death_steps = 5000;
     c.birth_tau = 0.7f;
+    c.subspace_fit = PT_PCA_ITERATE;
     return c;
 }
 
@@ -124,6 +125,8 @@ pt_status pt_tower_config_check(const pt_tower_config *c)
     if (c->route > 0 && (c->subspace > 0 || c->n_blocks != 1))
         return pt_fail(PT_EINVAL, "tower.route %d needs a one-block tower whose block 0 reads pixels (tower.subspace 0)",
                        c->route);
+    if ((unsigned)c->subspace_fit > PT_PCA_ITERATE)
+        return pt_fail(PT_EINVAL, "tower.subspace_fit: unknown value %d", (int)c->subspace_fit);
     int Klast = c->K[c->n_blocks - 1];
     if (c->max_neurons != 0 && (c->max_neurons < Klast || c->max_neurons > 1000000))
         return pt_fail(PT_EINVAL, "tower.max_neurons %d: must be 0 (K + K/4) or between the last block's K (%d) and 1000000",

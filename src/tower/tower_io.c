@@ -84,6 +84,7 @@ pt_status pt_tower_to_ckpt(const pt_tower *t, pt_ckpt *c)
     SET("deaths", "%ld", t->deaths[L - 1]);
     if (f->subspace) SET("subspace", "%d", f->subspace);
     if (f->route) SET("route", "%d", f->route);
+    if ((f->subspace || f->route) && f->subspace_fit != PT_PCA_ITERATE) SET("subspace_fit", "eigen"); /* else absent, as before */
     SET("layers", "%s", layers);
 #undef SET
     return st;
@@ -151,6 +152,12 @@ static pt_status read_config(const pt_ckpt *ck, pt_tower_config *c, long counts[
         return st;
     c->rule = (pt_rule)e[0], c->readout = (pt_readout)e[1], c->init = (pt_init)e[2], c->select = (pt_select)e[3];
     if ((st = read_liquid(ck, c, counts))) return st;
+    static const char *const fits[] = {[PT_PCA_EIGEN] = "eigen", [PT_PCA_ITERATE] = "iterate"};
+    if (pt_ckpt_meta(ck, "subspace_fit")) { /* optional: absent means orthogonal iteration */
+        int fit = 0;
+        if ((st = pt_ckpt_enum(ck, "subspace_fit", fits, 2, &fit))) return st;
+        c->subspace_fit = (pt_pca_method)fit;
+    }
     if ((st = pt_tower_config_check(c))) return pt_fail(PT_EFORMAT, "%s: metadata: %s", path, pt_errmsg());
     return PT_OK;
 }

@@ -12,10 +12,10 @@
 #define PT_ZMIN 1e-3f
 
 /* The subspace (and the routing basis): the top R principal directions of the
- * second moment of the first (up to) 20,000 preprocessed samples, by the
- * orthogonal iteration of the PCA module (60 rounds from a seeded start),
- * written to dst (R, n_in). Only the span matters: V^T V is the same for any
- * orthonormal basis of it. */
+ * second moment of the first (up to) 20,000 preprocessed samples, by the PCA
+ * module (orthogonal iteration, 60 rounds from a seeded start, or LAPACK's
+ * eigensolver: cfg.subspace_fit), written to dst (R, n_in). Only the span
+ * matters: V^T V is the same for any orthonormal basis of it. */
 static pt_status subspace_fit(const pt_tower *t, const float *x, size_t n, size_t R, float *dst)
 {
     size_t d = (size_t)t->cfg.n_in, m = n < 20000 ? n : 20000, B = 1024;
@@ -29,7 +29,7 @@ static pt_status subspace_fit(const pt_tower *t, const float *x, size_t n, size_
         st = pt_pca_add(p, X, nb);
     }
     pt_pca_config pc = pt_pca_config_default();
-    pc.center = 0, pc.method = PT_PCA_ITERATE, pc.rounds = 60, pc.seed = t->cfg.seed ^ 0x5eed5ab5ULL;
+    pc.center = 0, pc.method = t->cfg.subspace_fit, pc.rounds = 60, pc.seed = t->cfg.seed ^ 0x5eed5ab5ULL;
     if (!st) st = pt_pca_fit(p, &pc, R, dst, NULL);
     free(X);
     pt_pca_destroy(p);
