@@ -55,18 +55,20 @@ int cmd_tpam(int argc, char **argv)
         printf("TPAM N = %d, K = %d, %s, %d iterations; cues: half of the active entries zeroed\n"
                "| patterns | cues | cue overlap | retrieved overlap | seconds |\n|---:|---:|---:|---:|---:|\n",
                c.N, c.K, c.topk ? "top-K threshold" : "fixed threshold", c.iters);
-    for (int i = 0; i < nm; i++) {
+    for (int i = 0; i < nm; i++) { /* one report (a table row, or a JSON line) per point, as it is measured */
         double mean = 0.0, cue = 0.0, t0 = cli_now();
-        if ((st = pt_tpam_capacity_point(&c, Ms[i], cues, &mean, &cue)))
-            return cli_lib_error(&k, st, NULL);
+        if ((st = pt_tpam_capacity_point(&c, Ms[i], cues, &mean, &cue))) return cli_lib_error(&k, st, NULL);
         double s = cli_now() - t0;
         int nq = cues < Ms[i] ? cues : Ms[i];
-        if (json)
-            printf("{\"n\": %d, \"k\": %d, \"theta\": %.9g, \"topk\": %s, \"iters\": %d, \"patterns\": %d, \"cues\": %d, "
-                   "\"cue_overlap\": %.6f, \"overlap\": %.6f, \"seconds\": %.4f}\n",
-                   c.N, c.K, (double)c.theta, c.topk ? "true" : "false", c.iters, Ms[i], nq, cue, mean, s);
-        else
-            printf("| %d | %d | %.4f | %.4f | %.2f |\n", Ms[i], nq, cue, mean, s);
+        cli_report *r = rep_new(json);
+        if (r) {
+            rep_int(r, "n", c.N), rep_int(r, "k", c.K), rep_float(r, "theta", c.theta), rep_bool(r, "topk", c.topk);
+            rep_int(r, "iters", c.iters), rep_int(r, "patterns", Ms[i]), rep_int(r, "cues", nq);
+            rep_num(r, "cue_overlap", cue, 6), rep_num(r, "overlap", mean, 6), rep_num(r, "seconds", s, 4);
+            rep_text(r, "| %d | %d | %.4f | %.4f | %.2f |\n", Ms[i], nq, cue, mean, s);
+        }
+        int rc = rep_end(r);
+        if (rc) return rc;
         fflush(stdout);
     }
     return EXIT_OK;
