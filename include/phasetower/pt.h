@@ -9,6 +9,7 @@
 #include "phasetower/optim.h"
 #include "phasetower/solve.h"
 #include "phasetower/checkpoint.h"
+#include "phasetower/picture.h"
 #include "phasetower/embed.h"
 #include "phasetower/memory.h"
 #include "phasetower/tower.h"

@@ -1,0 +1,84 @@
+/* Pictures: gray and RGB PNG round trips bit for bit, the gray and phase
+ * colour maps at known points, and bad input (sizes, unwritable paths, files
+ * that are not PNGs or are cut short) refused with nothing left behind. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <string.h>
+#include <unistd.h>
+#include "check.h"
+#include "phasetower/picture.h"
+
+int main(void)
+{
+    char dir[] = "/tmp/pt_picture_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char p[96], q[96];
+    snprintf(p, sizeof p, "%s/a.png", dir);
+
+    /* round trips */
+    enum { W = 37, H = 23 };
+    static uint8_t gray[W * H], rgb[W * H * 3];
+    for (int i = 0; i < W * H; i++) gray[i] = (uint8_t)(i * 7);
+    for (int i = 0; i < W * H * 3; i++) rgb[i] = (uint8_t)(i * 13 + 5);
+    int w = 0, h = 0, c = 0;
+    uint8_t *back = NULL;
+    CHECK(pt_png_write(p, W, H, 1, gray) == PT_OK && pt_png_read(p, &w, &h, &c, &back) == PT_OK);
+    CHECK(w == W && h == H && c == 1 && back && !memcmp(back, gray, sizeof gray));
+    free(back);
+    CHECK(pt_png_write(p, W, H, 3, rgb) == PT_OK && pt_png_read(p, &w, &h, &c, &back) == PT_OK);
+    CHECK(w == W && h == H && c == 3 && back && !memcmp(back, rgb, sizeof rgb));
+    free(back);
+
+    /* the maps */
+    float v[5] = {-1.0f, 0.0f, 0.5f, 1.0f, NAN};
+    uint8_t g[5];
+    pt_picture_gray(g, v, 5, 0.0f, 1.0f);
+    CHECK(g[0] == 0 && g[1] == 0 && g[2] == 128 && g[3] == 255 && g[4] == 0);
+    /* phases 0, 60, 120, 180, 240, 300 degrees: red, yellow, green, cyan, blue, magenta */
+    float z[2 * 8];
+    for (int k = 0; k < 6; k++) z[2 * k] = cosf((float)k * 1.0471976f), z[2 * k + 1] = sinf((float)k * 1.0471976f);
+    z[12] = 0.25f, z[13] = 0.0f;   /* half brightness at max_mag 0.5 */
+    z[14] = NAN, z[15] = 0.0f;     /* black */
+    uint8_t col[8 * 3];
+    pt_picture_phase(col, z, 8, 0.5f);
+    const uint8_t want[6][3] = {{255, 0, 0}, {255, 255, 0}, {0, 255, 0}, {0, 255, 255}, {0, 0, 255}, {255, 0, 255}};
+    for (int k = 0; k < 6; k++)
+        for (int j = 0; j < 3; j++) CHECK(abs((int)col[3 * k + j] - (int)want[k][j]) <= 1);
+    CHECK(col[18] == 128 && col[19] == 0 && col[20] == 0);
+    CHECK(col[21] == 0 && col[22] == 0 && col[23] == 0);
+
+    /* a phase wheel, for the eye: tests/fuzz and docs can point at it */
+    enum { S = 64 };
+    static float wz[S * S * 2];
+    static uint8_t wheel[S * S * 3];
+    for (int y = 0; y < S; y++)
+        for (int x = 0; x < S; x++) {
+            float re = (float)(x - S / 2) / (S / 2), im = (float)(S / 2 - y) / (S / 2);
+            wz[2 * (y * S + x)] = re, wz[2 * (y * S + x) + 1] = im;
+        }
+    pt_picture_phase(wheel, wz, S * S, 1.0f);
+    snprintf(q, sizeof q, "%s/wheel.png", dir);
+    CHECK(pt_png_write(q, S, S, 3, wheel) == PT_OK);
+    if (getenv("PT_KEEP_PICTURE")) printf("phase wheel: %s\n", q);
+    else remove(q);
+
+    /* bad input */
+    CHECK(pt_png_write(p, 0, H, 1, gray) == PT_EINVAL && pt_png_write(p, W, H, 2, gray) == PT_EINVAL);
+    snprintf(q, sizeof q, "%s/none/b.png", dir);
+    CHECK(pt_png_write(q, W, H, 1, gray) == PT_EIO);
+    CHECK(pt_png_read(q, &w, &h, &c, &back) == PT_EIO && back == NULL);
+    snprintf(q, sizeof q, "%s/c.png", dir);
+    FILE *f = fopen(q, "wb");
+    CHECK(f && fwrite("not a png at all", 1, 16, f) == 16);
+    if (f) fclose(f);
+    CHECK(pt_png_read(q, &w, &h, &c, &back) == PT_EFORMAT && back == NULL && strstr(pt_errmsg(), "not a PNG"));
+    unsigned char *whole = NULL;
+    long n = check_slurp(p, &whole);
+    f = fopen(q, "wb");
+    CHECK(n > 60 && f && fwrite(whole, 1, (size_t)(n - 40), f) == (size_t)(n - 40)); /* cut short */
+    if (f) fclose(f);
+    free(whole);
+    CHECK(pt_png_read(q, &w, &h, &c, &back) == PT_EFORMAT && back == NULL);
+    remove(p), remove(q), rmdir(dir);
+    TEST_END();
+}
