@@ -2,7 +2,8 @@
  * the same slots, usage and free list, answers recalls identically and takes
  * the same slot on the next write; load then save reproduces the file; a
  * corrupt memory (bad label, a key that is not a unit vector, a free entry
- * that is not empty, a wrong shape) is refused with PT_EFORMAT. */
+ * that is not empty, more free entries than slots, a wrong shape) is refused
+ * with PT_EFORMAT. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdlib.h>
 #include <string.h>
@@ -240,6 +241,32 @@ static void test_corrupt_memory(void)
     pt_tower_destroy(bt), pt_memory_destroy(bm);
 }
 
+/* a free list longer than the memory (an empty slot, listed more times than
+ * there are slots) is refused, not copied past its end (a heap overflow seen
+ * while fuzzing the loaders, on a crafted input) */
+static void test_long_free_list(void)
+{
+    pt_memory *m = fx.m;
+    const char *p1 = fx.p1, *p2 = fx.p2, *p3 = fx.p3;
+    static int32_t labels[50], many[51];
+    static float keys[50 * 12 * 2], lens[50];
+    for (int s = 0; s < 50; s++) labels[s] = pt_memory_label(m, (size_t)s), lens[s] = pt_memory_length(m, (size_t)s);
+    memcpy(keys, pt_memory_key(m, 0), sizeof keys);
+    labels[7] = -1, lens[7] = 0.0f; /* slot 7 made empty */
+    memset(keys + 7 * 24, 0, 24 * sizeof *keys);
+    for (int i = 0; i < 51; i++) many[i] = 7;
+    rewrite(p1, p2, "memory.labels", labels, 0);
+    rewrite(p2, p3, "memory.keys", keys, 0);
+    rewrite(p3, p2, "memory.lengths", lens, 0);
+    rewrite(p2, p3, "memory.free", many, 50); /* 50 entries: as many as slots, accepted */
+    pt_tower *bt = NULL;
+    pt_memory *bm = NULL;
+    CHECK(load_tower_memory(p3, &bt, &bm) == PT_OK && bm && pt_memory_label(bm, 7) == -1);
+    pt_tower_destroy(bt), pt_memory_destroy(bm);
+    rewrite(p2, p3, "memory.free", many, 51);
+    CHECK(load_tower_memory(p3, &bt, &bm) == PT_EFORMAT && !bt && !bm && strstr(pt_errmsg(), "memory.free has 51 entries"));
+}
+
 /* a memory of another model's vectors (length K + 1) does not fit this tower: refused on load */
 static void test_wrong_width(void)
 {
@@ -293,6 +320,7 @@ int main(void)
     test_tower_only();
     test_code_round_trip();
     test_corrupt_memory();
+    test_long_free_list();
     test_wrong_width();
     test_stray_tensor();
     pt_memory_destroy(fx.m);

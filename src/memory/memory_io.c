@@ -108,6 +108,7 @@ static pt_status check_slots(pt_memory *m, const char *path, int has_len, const 
                            (double)l);
         m->count += m->label[i] >= 0;
     }
+    if (nf > N) return pt_fail(PT_EFORMAT, "%s: memory.free has %zu entries for %zu slots", path, nf, N);
     for (size_t i = 0; i < nf; i++) {
         if (free32[i] < 0 || (size_t)free32[i] >= N || m->label[free32[i]] != -1)
             return pt_fail(PT_EFORMAT, "%s: memory.free entry %zu (%d) is not an empty slot", path, i, (int)free32[i]);
