@@ -51,6 +51,14 @@ static float max_abs(const float *v, size_t n)
     return m;
 }
 
+/* lim / m: the scale that maps the largest magnitude m to lim (1 for m = 0);
+ * 0 when m is so small that the scale overflows (the caller refuses it). */
+static float scale_for(float m, long lim)
+{
+    float s = m > 0.0f ? (float)lim / m : 1.0f;
+    return isfinite(s) ? s : 0.0f;
+}
+
 /* v * scale rounded to the nearest integer, within +-lim */
 static long quant(float v, float scale, long lim)
 {
@@ -85,7 +93,11 @@ pt_status pt_qtower_create(const pt_tower *t, int bits, pt_qtower **out)
     pt_qtower *q = pt_calloc(1, sizeof *q);
     if (!q) return pt_fail(PT_ENOMEM, "out of memory for the integer model");
     long lim = bits == 8 ? 127 : 32767;
-    float sp = mp > 0.0f ? (float)lim / mp : 1.0f, sc = mc > 0.0f ? (float)lim / mc : 1.0f;
+    float sp = scale_for(mp, lim), sc = scale_for(mc, lim), sv = scale_for(mv, lim);
+    if (sp == 0.0f || sc == 0.0f || sv == 0.0f) {
+        pt_qtower_destroy(q);
+        return pt_fail(PT_EINVAL, "quantization: weights too small for an integer scale");
+    }
     q->psum = pt_calloc((size_t)b->K, sizeof *q->psum);
     q->angle = pt_calloc((size_t)b->K, sizeof *q->angle);
     if (bits == 8) {
@@ -103,7 +115,6 @@ pt_status pt_qtower_create(const pt_tower *t, int bits, pt_qtower **out)
         pt_qtower_destroy(q);
         return pt_fail(PT_ENOMEM, "out of memory for the integer model");
     }
-    float sv = mv > 0.0f ? (float)lim / mv : 1.0f;
     for (size_t a = 0; a < R; a++) {
         long long sum = 0;
         for (size_t j = 0; j < (size_t)c->n_in; j++) {
@@ -173,7 +184,9 @@ pt_status pt_qtower_add_memory(pt_qtower *q, const pt_memory *mem, float tau)
     q->mproj = P ? pt_calloc(K * d * 2, 1) : NULL;
     if (!q->mkeys || !q->mknorm || !q->mlabel || !q->names || (P && !q->mproj))
         return pt_fail(PT_ENOMEM, "out of memory for the integer memory");
-    float sk = mk > 0.0f ? 127.0f / mk : 1.0f, sp = mp > 0.0f ? 127.0f / mp : 1.0f;
+    float sk = scale_for(mk, 127), sp = scale_for(mp, 127);
+    if (sk == 0.0f || sp == 0.0f)
+        return pt_fail(PT_EINVAL, "quantization: memory keys too small for an integer scale");
     size_t r = 0;
     for (size_t i = 0; i < N; i++) {
         if (pt_memory_label(mem, i) < 0) continue;
