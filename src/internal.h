@@ -10,6 +10,12 @@
 
 typedef float complex pt_c32;
 
+/* C11's CMPLXF; glibc defines it only for gcc (clang, which the fuzz targets
+ * are built with, has the same builtin). */
+#ifndef CMPLXF
+#define CMPLXF(x, y) __builtin_complex((float)(x), (float)(y))
+#endif
+
 #if defined(__GNUC__)
 #define PT_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #else

@@ -8,11 +8,10 @@
  * report, a leak, a broken invariant (abort) or a hang is a bug. Not built by
  * CMake nor run by ctest. To build and run it from the repository root (clang
  * 14 with libFuzzer; on Debian apt-get install clang libclang-rt-14-dev; the
- * first cmake generates build/gen/qkernel_text.h; glibc's <complex.h> gives
- * clang no CMPLXF, hence the -D):
+ * first cmake generates build/gen/qkernel_text.h):
  *   cmake -S . -B build && cmake --build build -j2
  *   clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Isrc -Ibuild/gen \
- *     -I/usr/include/x86_64-linux-gnu '-DCMPLXF(x,y)=__builtin_complex((float)(x),(float)(y))' \
+ *     -I/usr/include/x86_64-linux-gnu \
  *     tests/fuzz/fuzz_checkpoint.c \
  *     $(sed -n '/^add_library(phasetower/,/^)/p' CMakeLists.txt | grep -o 'src/[^ ]*\.c') \
  *     -llapacke -lopenblas -ljansson -lz -lpng -lm -o /tmp/fuzz_checkpoint
