@@ -123,7 +123,7 @@ def files(d):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
     ap.add_argument("old")
     ap.add_argument("new")
     ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist")

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """An experiment, not the product: would a tower whose neurons live in a PCA
 subspace of the preprocessed image meet issue 4's two missed targets (at most
 5% of the dense multiply-adds at <= 1 point lost; an export under 250 kB)?
@@ -33,8 +33,6 @@ import sys
 import subprocess
 import tempfile
 
-import numpy as np
-
 ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
 ap.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
 ap.add_argument("--ranks", default="24,28,32,48,64")
@@ -43,6 +41,8 @@ ap.add_argument("--active", type=int, default=32)
 ap.add_argument("--seed", type=int, default=1)
 ap.add_argument("--real", action="store_true", help="also train the real tower on the projected images")
 args = ap.parse_args()
+import numpy as np  # after the arguments, so --help works without numpy (Debian's python3-numpy)
+
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

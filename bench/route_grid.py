@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """bench/route_grid.py - how `eval --route R1:KEEP:EXACT` was chosen (docs/sparse.md).
 
 A numpy replica of the one-block pixel-space tower's forward pass (soft top-s,
