@@ -41,24 +41,21 @@ static void set_meta(const char *src, const char *dst, const char *key, const ch
     pt_st_close(f);
 }
 
-int main(void)
+/* model kinds: 1-31 characters of [a-z0-9_] */
+static void test_kinds(void)
 {
-    static float x[N * DIM];
-    static uint8_t y[N];
-    data(x, y);
-    char dir[] = "/tmp/pt_ckpt_XXXXXX";
-    CHECK(mkdtemp(dir) != NULL);
-    char p1[64], p2[64];
-    snprintf(p1, sizeof p1, "%s/a.safetensors", dir);
-    snprintf(p2, sizeof p2, "%s/b.safetensors", dir);
-
-    /* kinds */
     pt_ckpt *c = NULL;
     CHECK(pt_ckpt_create("Tower", &c) == PT_EINVAL && c == NULL);
     CHECK(pt_ckpt_create("", &c) == PT_EINVAL);
     CHECK(pt_ckpt_create("a_very_long_kind_name_of_32_chars", &c) == PT_EINVAL);
 
-    /* a phasor network with an episodic memory of its last layer, in one file */
+}
+
+/* a phasor network and an episodic memory of its last layer in one file: each part reads its own
+ * tensors, finish refuses the file until both have; the single-call loader leaves the memory */
+static void test_phasor_memory(const float *x, const uint8_t *y, const char *p1)
+{
+    pt_ckpt *c = NULL;
     pt_phasor_config pc = pt_phasor_config_default();
     pc.n_in = DIM, pc.n_out = NCLS, pc.hidden = 12, pc.act = PT_ACT_CARDIOID, pc.batch = 16, pc.lr = 0.01f;
     pt_phasor *m = NULL, *m2 = NULL;
@@ -69,7 +66,7 @@ int main(void)
     pt_memory_config mc = pt_memory_config_default(e.dim);
     mc.capacity = 100, mc.k = 3;
     pt_memory *mem = NULL, *mem2 = NULL;
-    pt_dataset d = {N, 4, 4, DIM, x, y, NCLS};
+    pt_dataset d = {N, 4, 4, DIM, (float *)x, (uint8_t *)y, NCLS}; /* read only: fill and evaluate take it const */
     pt_memory_fill_opts fo = {PT_MEMORY_ALL, 0.7f, NULL, NULL};
     size_t written = 0;
     CHECK(pt_memory_create(&mc, &mem) == PT_OK && pt_memory_fill(mem, &e, &d, &fo, &written) == PT_OK && written == N);
@@ -102,7 +99,17 @@ int main(void)
     CHECK(pt_phasor_load(p1, &m3) == PT_OK && m3);
     pt_phasor_destroy(m3);
 
-    /* the envelope's own checks */
+    pt_tower_destroy(t);
+    pt_phasor_destroy(m), pt_phasor_destroy(m2);
+    pt_memory_destroy(mem), pt_memory_destroy(mem2);
+}
+
+/* the envelope's own checks: version, format, kind, a bad part, a missing file */
+static void test_envelope(const char *p1, const char *p2)
+{
+    pt_ckpt *c = NULL;
+    pt_phasor *m3 = NULL;
+    char kind[32];
     set_meta(p1, p2, "version", "2");
     CHECK(pt_ckpt_open(p2, &c) == PT_EFORMAT && c == NULL && strstr(pt_errmsg(), "version 2"));
     CHECK(pt_ckpt_peek(p2, kind, sizeof kind) == PT_EFORMAT);
@@ -114,6 +121,15 @@ int main(void)
     CHECK(pt_phasor_load(p2, &m3) == PT_EFORMAT && m3 == NULL && strstr(pt_errmsg(), "metadata 'act' = 'tanh'"));
     CHECK(pt_ckpt_open("/nonexistent/x.safetensors", &c) == PT_EIO);
 
+}
+
+/* a tower's part: not in a phasor envelope, its subspace fit, and a failed save that leaves the file */
+static void test_tower_part(const float *x, const uint8_t *y, const char *dir, const char *p1)
+{
+    pt_ckpt *c = NULL;
+    pt_tower *t = NULL;
+    char p2[64];
+    snprintf(p2, sizeof p2, "%s/b.safetensors", dir);
     /* a tower does not go into a phasor envelope; tensors and keys once */
     pt_tower_config tc = pt_tower_config_default();
     tc.n_in = DIM, tc.n_classes = NCLS;
@@ -154,9 +170,22 @@ int main(void)
     free(before), free(after);
 
     pt_tower_destroy(t);
-    pt_phasor_destroy(m), pt_phasor_destroy(m2);
-    pt_memory_destroy(mem), pt_memory_destroy(mem2);
+}
+
+int main(void)
+{
+    static float x[N * DIM];
+    static uint8_t y[N];
+    data(x, y);
+    char dir[] = "/tmp/pt_ckpt_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char p1[64], p2[64];
+    snprintf(p1, sizeof p1, "%s/a.safetensors", dir);
     snprintf(p2, sizeof p2, "%s/b.safetensors", dir);
+    test_kinds();
+    test_phasor_memory(x, y, p1);
+    test_envelope(p1, p2);
+    test_tower_part(x, y, dir, p1);
     remove(p1), remove(p2), rmdir(dir);
     TEST_END();
 }

@@ -474,6 +474,15 @@ static void test_header_json(void)
         free(deep);
     }
 
+    remove(path);
+}
+
+/* The header's JSON through the reader: malformed values, keys, whole headers,
+ * NUL bytes and duplicate keys, each refused with PT_EFORMAT. */
+static void test_header_json_bad(void)
+{
+    unsigned char d[8] = { 0 };
+    char hdr[512];
     /* malformed values, each placed as a metadata value */
     static const char *const bad[] = {
         "", "{", "[1,]", "[,1]", "{\"a\"}", "{\"a\":}", "{1:2}", "{\"a\":1,}", "01", "1.", ".5", "+1", "-", "1e",
@@ -702,6 +711,7 @@ int main(void)
     test_roundtrip();
     test_header_bytes();
     test_header_json();
+    test_header_json_bad();
     test_jansson_oom();
     test_write_errors();
     test_bad_files();

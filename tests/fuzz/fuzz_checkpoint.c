@@ -42,29 +42,18 @@
 #include <unistd.h>
 #include <jansson.h>
 #include "phasetower/pt.h"
+#include "fuzz_file.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
 size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
-
-static char path[64];
-
-static void remove_file(void) { remove(path); }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    snprintf(path, sizeof path, "/tmp/fuzz_checkpoint_XXXXXX");
-    int fd = mkstemp(path);
-    if (fd < 0) abort();
-    close(fd);
-    atexit(remove_file);
+    fuzz_file_init("fuzz_checkpoint");
     return 0;
 }
-
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "invariant failed: %s\n", #c); abort(); } } while (0)
 
 /* Use only models this cheap (multiply-adds of one sample, bytes of a memory):
  * the loaders' limits allow models that take seconds per call. */
@@ -221,10 +210,7 @@ size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsi
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    FILE *fp = fopen(path, "wb");
-    if (!fp) abort();
-    if (size && fwrite(data, 1, size, fp) != size) abort();
-    if (fclose(fp) != 0) abort();
+    fuzz_file_write(data, size);
 
     char kind[32];
     pt_status st = pt_ckpt_peek(path, kind, sizeof kind);

@@ -21,34 +21,20 @@
 #include <string.h>
 #include <unistd.h>
 #include "io/safetensors.h"
+#include "fuzz_file.h"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static char path[64];
-
-static void remove_file(void) { remove(path); }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    snprintf(path, sizeof path, "/tmp/fuzz_safetensors_XXXXXX");
-    int fd = mkstemp(path);
-    if (fd < 0) abort();
-    close(fd);
-    atexit(remove_file);
+    fuzz_file_init("fuzz_safetensors");
     return 0;
 }
 
-#define CHECK(c) do { if (!(c)) { fprintf(stderr, "invariant failed: %s\n", #c); abort(); } } while (0)
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    FILE *fp = fopen(path, "wb");
-    if (!fp) abort();
-    if (size && fwrite(data, 1, size, fp) != size) abort();
-    if (fclose(fp) != 0) abort();
+    fuzz_file_write(data, size);
 
     pt_st_file *f = NULL, *m = NULL;
     pt_status st = pt_st_read(path, &f);
