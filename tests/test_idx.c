@@ -323,6 +323,18 @@ static void test_truncated(void)
     CHECK_FAIL(pt_idx_read_labels(join("trunc-lab"), &y, &n), PT_EFORMAT, "trunc-lab",
                "truncated: expected 5 bytes of label data");
     CHECK(y == NULL);
+
+    /* a 16-byte header claiming 10^7 images of 28x28 (7.8 GB of floats):
+     * refused as truncated after reading what is there, never allocated */
+    b = images_bytes(0x803, 10000000u, 28, 28, 0, &len);
+    write_file("evil", b, 16, 0);
+    write_file("evil.gz", b, 16, 1);
+    free(b);
+    CHECK_FAIL(pt_idx_read_images(join("evil"), &x, &n, &rows, &cols), PT_EFORMAT, "evil",
+               "truncated: expected 7840000000 bytes of pixel data");
+    CHECK_FAIL(pt_idx_read_images(join("evil.gz"), &x, &n, &rows, &cols), PT_EFORMAT, "evil.gz",
+               "truncated: expected 7840000000 bytes of pixel data");
+    CHECK(x == NULL);
 }
 
 /* A valid .gz cut in half or before its trailer, with flipped bytes, or with a bad CRC. */

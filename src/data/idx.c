@@ -1,8 +1,11 @@
 /* IDX (MNIST format, http://yann.lecun.com/exdb/mnist/) reader for plain and
  * gzip files, and dataset loading/splitting. zlib's gzread reads plain files
  * transparently, so the format is detected by content. Every header size is
- * validated before allocating, every read is checked, and a file must end
- * exactly where its header says: short, corrupt or padded files are errors. */
+ * validated, every read is checked, and a file must end exactly where its
+ * header says: short, corrupt or padded files are errors. No allocation is
+ * sized from the header alone: the buffers grow with the data actually read
+ * (at most twice what has arrived), so a 16-byte header that claims 31 GB
+ * fails as "truncated" after reading what is there, not as out of memory. */
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
@@ -89,6 +92,21 @@ static pt_status open_header(const char *path, uint32_t magic, const char *kind,
     return PT_OK;
 }
 
+/* Make room for at least need elements (of size bytes) in *p, which holds
+ * *cap: double the room, but never past max (the header's count). Growing with
+ * the data read keeps every allocation within twice what the file really
+ * holds. PT_ENOMEM (no message) when realloc fails. */
+static pt_status grow(void **p, size_t *cap, size_t need, size_t max, size_t size)
+{
+    size_t c = *cap ? *cap : (size_t)1 << 16;
+    while (c < need) c *= 2;
+    if (c > max) c = max;
+    void *q = realloc(*p, c * size);
+    if (!q) return PT_ENOMEM;
+    *p = q, *cap = c;
+    return PT_OK;
+}
+
 static pt_status check_count(const char *path, uint32_t n, const char *what)
 {
     if (n == 0) return pt_fail(PT_EFORMAT, "%s: header declares 0 %s", path, what);
@@ -120,16 +138,18 @@ pt_status pt_idx_read_images(const char *path, float **x, size_t *n, size_t *row
         return st;
     }
 
-    size_t total = (size_t)dims[0] * dim;
-    float *buf = malloc(total * sizeof *buf);
+    size_t total = (size_t)dims[0] * dim, cap = 0;
+    float *buf = NULL;
     unsigned char *chunk = malloc(IDX_CHUNK);
-    if (!buf || !chunk) st = pt_fail(PT_ENOMEM, "%s: out of memory for %zu pixels", path, total);
+    if (!chunk) st = pt_fail(PT_ENOMEM, "%s: out of memory", path);
 
     char what[96];
     snprintf(what, sizeof what, "expected %zu bytes of pixel data", total);
     for (size_t done = 0; st == PT_OK && done < total;) {
         unsigned len = total - done < IDX_CHUNK ? (unsigned)(total - done) : IDX_CHUNK;
         st = read_exact(g, path, chunk, len, what);
+        if (st == PT_OK && done + len > cap && (st = grow((void **)&buf, &cap, done + len, total, sizeof *buf)))
+            st = pt_fail(st, "%s: out of memory for %zu pixels", path, done + len);
         for (unsigned i = 0; st == PT_OK && i < len; i++) buf[done + i] = (float)chunk[i] / 255.0f;
         done += len;
     }
@@ -158,15 +178,14 @@ pt_status pt_idx_read_labels(const char *path, uint8_t **y, size_t *n)
     if (st != PT_OK) return st;
     st = check_count(path, count, "labels");
     uint8_t *buf = NULL;
-    if (st == PT_OK) {
-        buf = malloc(count);
-        if (!buf) st = pt_fail(PT_ENOMEM, "%s: out of memory for %u labels", path, (unsigned)count);
-    }
+    size_t cap = 0;
     char what[96];
     snprintf(what, sizeof what, "expected %u bytes of label data", (unsigned)count);
     for (size_t done = 0; st == PT_OK && done < count;) {
         unsigned len = count - done < IDX_CHUNK ? (unsigned)(count - done) : IDX_CHUNK;
-        st = read_exact(g, path, buf + done, len, what);
+        if (done + len > cap && (st = grow((void **)&buf, &cap, done + len, count, 1)))
+            st = pt_fail(st, "%s: out of memory for %zu labels", path, done + len);
+        if (st == PT_OK) st = read_exact(g, path, buf + done, len, what);
         done += len;
     }
     if (st == PT_OK) st = expect_eof(g, path);
