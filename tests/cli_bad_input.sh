@@ -89,6 +89,11 @@ d=$tmp/plaintrunc; mkset "$d" 20 10
 images 20 20 20 | head -c 5000 > "$d/train-images-idx3-ubyte"; rm "$d/train-images-idx3-ubyte.gz"
 expect_bad "truncated plain" "truncated" -- "$bin" train --data "$d" --layers 64:0.1 --out "$tmp/out.safetensors"
 
+# a 16-byte header claiming 10^7 images of 28x28: refused as truncated, nothing allocated from it
+d=$tmp/evil; mkset "$d" 20 10; rm "$d/train-images-idx3-ubyte.gz"
+printf '\x00\x00\x08\x03\x00\x98\x96\x80\x00\x00\x00\x1c\x00\x00\x00\x1c' > "$d/train-images-idx3-ubyte"
+expect_bad "IDX header claims 7.8 GB" "train-images-idx3-ubyte: truncated" -- "$bin" train --data "$d" --layers 64:0.1 --out "$tmp/out.safetensors"
+
 d=$tmp/count; mkset "$d" 20 10
 labels 19 | gzip -c > "$d/train-labels-idx1-ubyte.gz"
 expect_bad "label count" "19" -- "$bin" train --data "$d" --layers 64:0.1 --out "$tmp/out.safetensors"
@@ -215,6 +220,17 @@ else
   sed '1s/\[64,56\]/[65,56]/' "$tmp/m.safetensors" > "$tmp/hdr.safetensors"
   if cmp -s "$tmp/m.safetensors" "$tmp/hdr.safetensors"; then echo "FAIL [header edit]: pattern not found"; fail=1; fi
   expect_bad "header/data mismatch" "hdr.safetensors" -- "$bin" eval --model "$tmp/hdr.safetensors" --data "$good"
+  # metadata the tensors do not back: refused before anything is allocated
+  ed() { python3 "$(dirname "$0")/st_edit.py" "$@"; }
+  ed "$tmp/m.safetensors" "$tmp/big.safetensors" layers=1000000:0.1 n_in=1048576
+  expect_bad "huge layers in metadata" "big.safetensors: tensor 'block0.p'" -- "$bin" eval --model "$tmp/big.safetensors" --data "$good"
+  expect_bad "huge layers in metadata (info)" "big.safetensors: tensor 'block0.p'" -- "$bin" info "$tmp/big.safetensors"
+  ed "$tmp/m.safetensors" "$tmp/big.safetensors" layers=2000:1,2000:1,2000:1
+  expect_bad "deep layers in metadata" "big.safetensors: tensor 'block0.p'" -- "$bin" info "$tmp/big.safetensors"
+  ed "$tmp/m.safetensors" "$tmp/big.safetensors" subspace=2000
+  expect_bad "huge subspace in metadata" "big.safetensors: metadata: tower.subspace 2000" -- "$bin" info "$tmp/big.safetensors"
+  ed "$tmp/mm.safetensors" "$tmp/big.safetensors" memory_size=10000000
+  expect_bad "huge memory in metadata" "big.safetensors: tensor 'memory.keys'" -- "$bin" info "$tmp/big.safetensors"
   printf 'not a model at all' > "$tmp/junk.safetensors"
   expect_bad "junk checkpoint" "junk.safetensors" -- "$bin" info "$tmp/junk.safetensors"
   expect_bad "eval without --model" "--model" -- "$bin" eval --data "$good"
@@ -307,6 +323,8 @@ if "$bin" train --model phasor --data "$good" --hidden 8 --epochs 1 --quiet --js
   expect_bad "phasor compose" "phasor" -- "$bin" compose --model "$tmp/ph.safetensors" --a 1 --b 3 --name x
   d=$tmp/wide2; mkdir -p "$d"; images 10 10 10 | gzip -c > "$d/t10k-images-idx3-ubyte.gz"; labels 10 | gzip -c > "$d/t10k-labels-idx1-ubyte.gz"
   expect_bad "phasor eval shape" "pixels" -- "$bin" eval --model "$tmp/ph.safetensors" --data "$d"
+  python3 "$(dirname "$0")/st_edit.py" "$tmp/ph.safetensors" "$tmp/big.safetensors" hidden=100000 n_in=1000000
+  expect_bad "huge phasor in metadata" "big.safetensors: tensor 'layer0.w_re'" -- "$bin" info "$tmp/big.safetensors"
 else
   echo "FAIL [train --model phasor]"; fail=1
 fi

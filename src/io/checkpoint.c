@@ -241,6 +241,11 @@ pt_status pt_ckpt_enum(const pt_ckpt *c, const char *key, const char *const *nam
 
 const pt_st_tensor *pt_ckpt_find(const pt_ckpt *c, const char *name) { return pt_st_find(c->f, name); }
 
+pt_status pt_ckpt_expect(const pt_ckpt *c, const char *name, pt_st_dtype dt, int ndim, const size_t *shape)
+{
+    return pt_st_check(c->f, pt_ckpt_path(c), dt, name, ndim, shape);
+}
+
 pt_status pt_ckpt_get(pt_ckpt *c, const char *name, pt_st_dtype dt, int ndim, const size_t *shape, void *dst)
 {
     pt_status st = pt_st_get(c->f, pt_ckpt_path(c), dt, name, ndim, shape, dst);

@@ -36,6 +36,9 @@ pt_status pt_ckpt_enum(const pt_ckpt *c, const char *key, const char *const *nam
  * values only), copied into dst (untouched, may be NULL, when empty); marks it
  * read. */
 pt_status pt_ckpt_get(pt_ckpt *c, const char *name, pt_st_dtype dt, int ndim, const size_t *shape, void *dst);
+/* pt_ckpt_get's dtype and shape test alone: nothing copied or marked. Loaders
+ * run it over every tensor their metadata implies before allocating. */
+pt_status pt_ckpt_expect(const pt_ckpt *c, const char *name, pt_st_dtype dt, int ndim, const size_t *shape);
 /* The tensor name as stored (NULL when absent), for optional or older
  * layouts; does not mark it read. */
 const pt_st_tensor *pt_ckpt_find(const pt_ckpt *c, const char *name);

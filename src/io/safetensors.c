@@ -820,8 +820,8 @@ pt_status pt_st_meta_num(const pt_st_file *f, const char *path, const char *key,
     return PT_OK;
 }
 
-pt_status pt_st_get(const pt_st_file *f, const char *path, pt_st_dtype dtype, const char *name, int ndim,
-                    const size_t *shape, void *dst)
+pt_status pt_st_check(const pt_st_file *f, const char *path, pt_st_dtype dtype, const char *name, int ndim,
+                      const size_t *shape)
 {
     const pt_st_tensor *t = pt_st_find(f, name);
     if (!t) return pt_fail(PT_EFORMAT, "%s: missing tensor '%s'", path, name);
@@ -836,6 +836,15 @@ pt_status pt_st_get(const pt_st_file *f, const char *path, pt_st_dtype dtype, co
         return pt_fail(PT_EFORMAT, "%s: tensor '%s' has shape [%s] %s, the config says [%s] %s", path, name, got,
                        dtype_names[t->dtype], want, dtype_names[dtype]);
     }
+    return PT_OK;
+}
+
+pt_status pt_st_get(const pt_st_file *f, const char *path, pt_st_dtype dtype, const char *name, int ndim,
+                    const size_t *shape, void *dst)
+{
+    pt_status st = pt_st_check(f, path, dtype, name, ndim, shape);
+    if (st) return st;
+    const pt_st_tensor *t = pt_st_find(f, name);
     size_t n = pt_st_numel(t);
     if (n == 0) return PT_OK; /* an empty tensor: dst may be NULL */
     if (dtype == PT_ST_F32) {

@@ -49,11 +49,15 @@ void pt_st_close(pt_st_file *f);
  * the key or tensor. meta_num: the value must parse completely and lie in
  * [lo, hi]. get: the tensor must exist with exactly this dtype and shape (and,
  * for F32, hold only finite values); it is copied into dst (untouched, and
- * may be NULL, when the tensor is empty). */
+ * may be NULL, when the tensor is empty). check: get's dtype and shape test
+ * alone, nothing read or copied (loaders call it on every tensor before
+ * allocating, so no allocation is sized by metadata the tensors do not back). */
 pt_status pt_st_meta_str(const pt_st_file *f, const char *path, const char *key, const char **out);
 pt_status pt_st_meta_num(const pt_st_file *f, const char *path, const char *key, double lo, double hi, double *out);
 pt_status pt_st_get(const pt_st_file *f, const char *path, pt_st_dtype dtype, const char *name, int ndim,
                     const size_t *shape, void *dst);
+pt_status pt_st_check(const pt_st_file *f, const char *path, pt_st_dtype dtype, const char *name, int ndim,
+                      const size_t *shape);
 
 /* Number of elements of a tensor (product of shape). */
 size_t pt_st_numel(const pt_st_tensor *t);

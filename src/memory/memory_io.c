@@ -140,6 +140,22 @@ static pt_status read_concepts(pt_ckpt *ck, pt_memory *m)
     return PT_OK;
 }
 
+/* The tensors sized by the configuration, dtype and shape only, before the
+ * memory is allocated: no allocation is sized by metadata the file does not
+ * back (memory_size 10^7 in a 6 kB file is refused here). */
+static pt_status check_tensors(const pt_ckpt *ck, const pt_memory_config *c)
+{
+    size_t N = (size_t)c->capacity, d = (size_t)c->dim, sh[3] = {N, d, 2}, one[1] = {N};
+    size_t ps[3] = {(size_t)c->in_dim, d, 2};
+    pt_status st;
+    if ((st = pt_ckpt_expect(ck, "memory.keys", PT_ST_F32, 3, sh)) ||
+        (st = pt_ckpt_expect(ck, "memory.labels", PT_ST_I32, 1, one)) ||
+        (st = pt_ckpt_expect(ck, "memory.usage", PT_ST_F32, 1, one)))
+        return st;
+    if (c->dim < c->in_dim) return pt_ckpt_expect(ck, "memory.proj", PT_ST_F32, 3, ps);
+    return PT_OK;
+}
+
 pt_status pt_memory_from_ckpt(pt_ckpt *ck, int in_dim, pt_memory **out)
 {
     *out = NULL;
@@ -149,7 +165,7 @@ pt_status pt_memory_from_ckpt(pt_ckpt *ck, int in_dim, pt_memory **out)
     pt_memory_config c;
     double next;
     pt_status st = read_config(ck, in_dim, &c, &next, &pk);
-    if (st) return st;
+    if (st || (st = check_tensors(ck, &c))) return st;
     pt_memory *m;
     if ((st = pt_memory_alloc(&c, &m))) return st == PT_EINVAL ? pt_fail(PT_EFORMAT, "%s: %s", path, pt_errmsg()) : st;
     size_t N = (size_t)c.capacity, d = (size_t)c.dim;

@@ -91,6 +91,26 @@ static pt_status read_config(const pt_ckpt *ck, pt_phasor_config *c)
     return PT_OK;
 }
 
+/* Every tensor the configuration implies, dtype and shape only, before the
+ * network is allocated: no allocation is sized by metadata the file does not
+ * back. */
+static pt_status check_tensors(const pt_ckpt *ck, const pt_phasor_config *c)
+{
+    pt_status st = PT_OK;
+    for (int l = 0; l <= c->depth && !st; l++) {
+        size_t sh[2], hb[1] = {(size_t)c->hidden};
+        char name[PT_ST_MAXNAME];
+        layer_shape(c, l, &sh[0], &sh[1]);
+        for (int p = 0; p < 2 && !st; p++) {
+            part_name(name, sizeof name, l, c->depth, p);
+            st = pt_ckpt_expect(ck, name, PT_ST_F32, 2, sh);
+        }
+        snprintf(name, sizeof name, "layer%d.bias", l);
+        if (!st && l < c->depth && c->act == PT_ACT_MODRELU) st = pt_ckpt_expect(ck, name, PT_ST_F32, 1, hb);
+    }
+    return st;
+}
+
 pt_status pt_phasor_from_ckpt(pt_ckpt *ck, pt_phasor **out)
 {
     *out = NULL;
@@ -99,7 +119,7 @@ pt_status pt_phasor_from_ckpt(pt_ckpt *ck, pt_phasor **out)
     pt_phasor_config c;
     pt_status st = read_config(ck, &c);
     pt_phasor *m = NULL;
-    if (st || (st = pt_phasor_create(&c, &m))) return st;
+    if (st || (st = check_tensors(ck, &c)) || (st = pt_phasor_create(&c, &m))) return st;
     size_t wide = (size_t)(c.n_in > c.hidden ? c.n_in : c.hidden), big = wide * (size_t)c.hidden;
     if ((size_t)c.n_out * (size_t)c.hidden > big) big = (size_t)c.n_out * (size_t)c.hidden;
     float *part = pt_calloc(big, sizeof *part), *theta = pt_phasor_params(m);

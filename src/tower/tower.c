@@ -5,6 +5,11 @@
 #include <string.h>
 #include "tower/tower_internal.h"
 
+int pt_block_in_dim(const pt_tower_config *c, int l)
+{
+    return l > 0 ? 2 * c->K[l - 1] : c->subspace > 0 ? c->subspace : c->n_in;
+}
+
 pt_status pt_tower_alloc(pt_tower *t)
 {
     const pt_tower_config *c = &t->cfg;
@@ -12,7 +17,7 @@ pt_status pt_tower_alloc(pt_tower *t)
         pt_block *b = &t->b[l];
         b->K = c->K[l];
         b->s = pt_block_active(c->K[l], c->frac[l]);
-        b->in_dim = l > 0 ? 2 * c->K[l - 1] : c->subspace > 0 ? c->subspace : c->n_in;
+        b->in_dim = pt_block_in_dim(c, l);
         b->P = pt_calloc((size_t)b->K * (size_t)b->in_dim, sizeof(float));
         b->phi = pt_calloc((size_t)b->K, sizeof(float));
         b->T = pt_calloc((size_t)c->n_classes * (size_t)b->K, sizeof(pt_c32));

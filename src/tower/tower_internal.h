@@ -41,6 +41,9 @@ struct pt_tower {
 int pt_block_active(int K, float frac);
 
 /* ---- tower.c ---- */
+/* Block l's input length under c: 2K of the block below, else the subspace
+ * rank or the pixel count. */
+int pt_block_in_dim(const pt_tower_config *c, int l);
 /* Allocate blocks/targets/codebook for t->cfg (zeroed). */
 pt_status pt_tower_alloc(pt_tower *t);
 

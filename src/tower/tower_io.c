@@ -162,48 +162,52 @@ static pt_status read_config(const pt_ckpt *ck, pt_tower_config *c, long counts[
     return PT_OK;
 }
 
-/* A basis tensor (rows, n_in) (finite: pt_ckpt_get checks F32 values). */
-static pt_status get_basis(pt_ckpt *ck, const char *name, int rows, int n_in, float *dst)
+/* One tensor: with t NULL (the check before allocating) only its dtype and
+ * shape, else copied into dst (finite values only: pt_ckpt_get checks). */
+static pt_status take(pt_ckpt *ck, const pt_tower *t, const char *name, int ndim, const size_t *shape, void *dst)
 {
-    size_t vs[2] = {(size_t)rows, (size_t)n_in};
-    return pt_ckpt_get(ck, name, PT_ST_F32, 2, vs, dst);
+    return t ? pt_ckpt_get(ck, name, PT_ST_F32, ndim, shape, dst) : pt_ckpt_expect(ck, name, PT_ST_F32, ndim, shape);
 }
 
-/* Every tensor of t from the file; the bases last, since block 0 of a file
- * written before directions were stored as coordinates holds pixel-space
- * rows that the subspace converts: their coordinates are P V^T. */
-static pt_status read_tensors(pt_ckpt *ck, pt_tower *t)
+/* Every tensor the config c implies: with t NULL, checked against the file
+ * before anything is allocated (so no allocation is sized by metadata alone),
+ * else read into t. The bases come last, since block 0 of a file written
+ * before directions were stored as coordinates holds pixel-space rows that
+ * the subspace converts: their coordinates are P V^T. */
+static pt_status read_tensors(pt_ckpt *ck, const pt_tower_config *c, pt_tower *t)
 {
-    const pt_tower_config *c = &t->cfg;
     float *P0 = NULL;
     pt_status st = PT_OK;
     char name[PT_ST_MAXNAME];
+#define DST(field) (t ? (void *)(field) : NULL)
     for (int l = 0; l < c->n_blocks && !st; l++) {
-        pt_block *b = &t->b[l];
-        size_t sh[3] = {(size_t)b->K, (size_t)b->in_dim, 2};
+        pt_block *b = t ? &t->b[l] : NULL;
+        size_t sh[3] = {(size_t)c->K[l], (size_t)pt_block_in_dim(c, l), 2};
         snprintf(name, sizeof name, "block%d.p", l);
-        const pt_st_tensor *pt = l == 0 && t->V ? pt_ckpt_find(ck, name) : NULL;
-        if (pt && pt->ndim == 2 && pt->shape[1] == (size_t)c->n_in) {
+        const pt_st_tensor *pt = l == 0 && c->subspace ? pt_ckpt_find(ck, name) : NULL;
+        if (pt && pt->ndim == 2 && pt->shape[1] == (size_t)c->n_in) { /* pixel-space rows */
             sh[1] = (size_t)c->n_in;
-            if (!(P0 = pt_calloc(sh[0] * sh[1], sizeof *P0))) return pt_fail(PT_ENOMEM, "out of memory");
+            if (t && !(P0 = pt_calloc(sh[0] * sh[1], sizeof *P0))) return pt_fail(PT_ENOMEM, "out of memory");
         }
-        if ((st = pt_ckpt_get(ck, name, PT_ST_F32, 2, sh, P0 && l == 0 ? P0 : b->P))) break;
+        if ((st = take(ck, t, name, 2, sh, P0 && l == 0 ? P0 : DST(b->P)))) break;
         snprintf(name, sizeof name, "block%d.phi", l);
-        if ((st = pt_ckpt_get(ck, name, PT_ST_F32, 1, sh, b->phi))) break;
+        if ((st = take(ck, t, name, 1, sh, DST(b->phi)))) break;
         snprintf(name, sizeof name, "block%d.lambda", l);
         sh[0] = 2;
-        if ((st = pt_ckpt_get(ck, name, PT_ST_F32, 1, sh, &b->lambda))) break;
+        if ((st = take(ck, t, name, 1, sh, DST(&b->lambda)))) break;
         snprintf(name, sizeof name, "block%d.targets", l);
-        sh[0] = (size_t)c->n_classes, sh[1] = (size_t)b->K, sh[2] = 2;
-        st = pt_ckpt_get(ck, name, PT_ST_F32, 3, sh, b->T);
+        sh[0] = (size_t)c->n_classes, sh[1] = (size_t)c->K[l], sh[2] = 2;
+        st = take(ck, t, name, 3, sh, DST(b->T));
     }
-    size_t sh[3] = {(size_t)c->n_classes, (size_t)t->b[c->n_blocks - 1].K, 2};
-    if (!st) st = pt_ckpt_get(ck, "codebook", PT_ST_F32, 3, sh, t->C);
-    if (!st && t->U && !(st = get_basis(ck, "route", c->route, c->n_in, t->U))) t->u_ready = 1;
-    if (!st && t->V && !(st = get_basis(ck, "subspace", c->subspace, c->n_in, t->V))) {
+    size_t sh[3] = {(size_t)c->n_classes, (size_t)c->K[c->n_blocks - 1], 2}, su[2] = {(size_t)c->route, (size_t)c->n_in};
+    size_t sv[2] = {(size_t)c->subspace, (size_t)c->n_in};
+    if (!st) st = take(ck, t, "codebook", 3, sh, DST(t->C));
+    if (!st && c->route && !(st = take(ck, t, "route", 2, su, DST(t->U))) && t) t->u_ready = 1;
+    if (!st && c->subspace && !(st = take(ck, t, "subspace", 2, sv, DST(t->V))) && t) {
         t->v_ready = 1;
         if (P0) pt_sgemm_nt(t->b[0].P, P0, t->V, (size_t)t->b[0].K, (size_t)c->subspace, (size_t)c->n_in, 1.0f, 0.0f);
     }
+#undef DST
     free(P0);
     return st;
 }
@@ -218,7 +222,7 @@ pt_status pt_tower_from_ckpt(pt_ckpt *ck, pt_tower **out)
     long counts[3] = {0, 0, 0};
     double d;
     pt_status st = read_config(ck, &c, counts);
-    if (st) return st;
+    if (st || (st = read_tensors(ck, &c, NULL))) return st;
     pt_tower *t = pt_calloc(1, sizeof *t);
     if (!t) return pt_fail(PT_ENOMEM, "out of memory for the tower");
     t->cfg = c;
@@ -227,7 +231,7 @@ pt_status pt_tower_from_ckpt(pt_ckpt *ck, pt_tower **out)
     if ((st = pt_ckpt_num(ck, "samples_seen", 0, 9007199254740992.0, &d))) goto fail;
     t->samples_seen = (uint64_t)d;
     t->births[c.n_blocks - 1] = counts[0], t->flips[c.n_blocks - 1] = counts[1], t->deaths[c.n_blocks - 1] = counts[2];
-    if ((st = read_tensors(ck, t))) goto fail;
+    if ((st = read_tensors(ck, &c, t))) goto fail;
     *out = t;
     return PT_OK;
 fail:
