@@ -47,7 +47,7 @@ run: build
 
 test: build build-asan
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
-	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j$(JOBS) -LE slow
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 ctest --output-on-failure -j$(JOBS) -LE slow
 
 bench: build bench-deps
 	bench/bench_core.sh --data $(DATA)

@@ -127,7 +127,7 @@ int cli_parse(const cli_cmd *c, int argc, char **argv, const char **positional)
 int cli_info_args(const char *usage, int argc, char **argv, const char **path, int *json)
 {
     opt opts[] = {OPT_JSON(json), OPT_END};
-    cli_cmd k = {"info", usage, opts, NULL};
+    cli_cmd k = {"info", usage, opts, NULL, NULL};
     int rc = cli_parse(&k, argc, argv, path);
     if (!rc && !*path) rc = cli_error(k.name, EXIT_USAGE, "a model file is required (see --help)");
     return rc;
@@ -155,6 +155,31 @@ static int token_at(const char *s, size_t i, const char *tok, size_t n)
     return !name_b && !name_a;
 }
 
+/* "--layers 1000:0.1,1000000:0.1 --batch 4096": the flags of c->sizes that
+ * were given, with their values; 0 when none was. */
+static int size_flags(const cli_cmd *c, char *buf, size_t len)
+{
+    size_t k = 0;
+    buf[0] = '\0';
+    for (const opt *o = c->opts; c->sizes && o->name; o++) {
+        size_t n = strlen(o->name);
+        const char *w = c->sizes;
+        while ((w = strstr(w, o->name)) && ((w > c->sizes && w[-1] != ' ') || (w[n] != ' ' && w[n] != '\0'))) w += n;
+        if (!w || !o->seen || k + 1 >= len) continue;
+        char v[256];
+        switch (o->kind) {
+        case OPT_STR: snprintf(v, sizeof v, "%s", *(const char *const *)o->dst); break;
+        case OPT_INT: snprintf(v, sizeof v, "%d", *(const int *)o->dst); break;
+        case OPT_SIZE: snprintf(v, sizeof v, "%zu", *(const size_t *)o->dst); break;
+        case OPT_U64: snprintf(v, sizeof v, "%llu", (unsigned long long)*(const uint64_t *)o->dst); break;
+        case OPT_FLOAT: snprintf(v, sizeof v, "%g", (double)*(const float *)o->dst); break;
+        case OPT_FLAG: v[0] = '\0'; break;
+        }
+        k += (size_t)snprintf(buf + k, len - k, "%s--%s%s%s", k ? " " : "", o->name, *v ? " " : "", v);
+    }
+    return k > 0;
+}
+
 int cli_lib_error(const cli_cmd *c, pt_status st, const char *prefix)
 {
     const char *m = pt_errmsg();
@@ -173,6 +198,10 @@ int cli_lib_error(const cli_cmd *c, pt_status st, const char *prefix)
     }
     out[k] = '\0';
     if (st == PT_ENOMEM && !*out) snprintf(out, sizeof out, "out of memory");
+    char sizes[512];
+    if (st == PT_ENOMEM && size_flags(c, sizes, sizeof sizes)) /* the sizes asked for do not fit this machine */
+        return cli_error(c->name, EXIT_USAGE, "%s%s%s (asked for by %s)", prefix ? prefix : "", prefix ? ": " : "", out,
+                         sizes);
     return cli_error(c->name, cli_status_code(st), "%s%s%s", prefix ? prefix : "", prefix ? ": " : "", out);
 }
 

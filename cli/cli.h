@@ -55,11 +55,15 @@ typedef struct opt {
 } opt;
 
 /* A subcommand's options: name ("train"), usage text, the table (ended by
- * name == NULL) and what it applies to ("a tower"), named by errors. */
+ * name == NULL), what it applies to ("a tower"), named by errors, and the
+ * flags that size the model ("layers hidden", or NULL): when the library runs
+ * out of memory after one of them was given, the error names them with their
+ * values and exits 2, as for any input the machine cannot take. */
 typedef struct cli_cmd {
     const char *name, *usage;
     opt *opts;
     const char *what;
+    const char *sizes;
 } cli_cmd;
 
 /* Options several commands share, with the same help everywhere. */

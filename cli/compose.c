@@ -43,7 +43,7 @@ int cmd_compose(int argc, char **argv)
         {"out", OPT_STR, &out, "write the model here instead of over --model", 0, 0, NULL, 0},
         OPT_END,
     };
-    cli_cmd k = {cmd, USAGE, opts, NULL};
+    cli_cmd k = {cmd, USAGE, opts, NULL, NULL};
     CLI_PARSE(&k, argc, argv, NULL);
     int rc = EXIT_OK;
     if (!model || !a || !b || !name) return cli_error(cmd, EXIT_USAGE, "--model, --a, --b and --name are required (see --help)");

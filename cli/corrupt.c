@@ -26,7 +26,7 @@ int cmd_corrupt(int argc, char **argv)
         OPT_TEST_LIMIT(&limit),
         OPT_END,
     };
-    cli_cmd k = {cmd, USAGE, opts, NULL};
+    cli_cmd k = {cmd, USAGE, opts, NULL, NULL};
     CLI_PARSE(&k, argc, argv, NULL);
     int rc = EXIT_OK;
     if (!spec || !out) return cli_error(cmd, EXIT_USAGE, "--corrupt and --out are required (see --help)");

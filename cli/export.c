@@ -29,7 +29,7 @@ int cmd_export(int argc, char **argv)
         OPT_JSON(&json),
         OPT_END,
     };
-    cli_cmd k = {cmd, USAGE, opts, NULL};
+    cli_cmd k = {cmd, USAGE, opts, NULL, NULL};
     CLI_PARSE(&k, argc, argv, NULL);
     int rc = EXIT_OK;
     if (!model || !out) return cli_error(cmd, EXIT_USAGE, "--model and --out are required (see --help)");

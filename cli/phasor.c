@@ -93,7 +93,7 @@ int cli_phasor_train(int argc, char **argv)
         {"quiet", OPT_FLAG, &a.quiet, "no progress lines", 0, 0, NULL, 0},
         OPT_END,
     };
-    cli_cmd k = {"train", TRAIN_USAGE, opts, "a phasor network"};
+    cli_cmd k = {"train", TRAIN_USAGE, opts, "a phasor network", "hidden depth batch"};
     CLI_PARSE(&k, argc, argv, NULL);
     int rc = EXIT_OK;
     pt_status st;
@@ -186,7 +186,7 @@ int cli_phasor_eval(int argc, char **argv)
         OPT_JSON(&json),
         OPT_END,
     };
-    cli_cmd k = {"eval", EVAL_USAGE, opts, "a phasor network"};
+    cli_cmd k = {"eval", EVAL_USAGE, opts, "a phasor network", NULL};
     CLI_PARSE(&k, argc, argv, NULL);
     int rc = EXIT_OK;
     if (!model) return cli_error(k.name, EXIT_USAGE, "--model is required (see --help)");
@@ -228,7 +228,7 @@ int cli_phasor_info(int argc, char **argv)
     int json = 0, rc = cli_info_args(INFO_USAGE, argc, argv, &path, &json);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     opt none[] = {OPT_END};
-    cli_cmd k = {"info", INFO_USAGE, none, NULL};
+    cli_cmd k = {"info", INFO_USAGE, none, NULL, NULL};
     pt_phasor *m = NULL;
     if ((rc = load(&k, path, &m))) return rc;
     const pt_phasor_config *c = pt_phasor_get_config(m);

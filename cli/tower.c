@@ -266,7 +266,8 @@ int cli_tower_train(int argc, char **argv)
                     .mem_tau = 0.7f, .epochs = 1, .threads = 1};
     opt opts[TRAIN_NOPTS];
     train_opts(&a, opts);
-    cli_cmd k = {"train", TRAIN_USAGE, opts, "a tower"};
+    cli_cmd k = {"train", TRAIN_USAGE, opts, "a tower",
+                 "layers subspace route-rank max-neurons batch memory-size memory-dim"};
     CLI_PARSE(&k, argc, argv, NULL);
     int rc = EXIT_OK;
     if (a.model_kind && strcmp(a.model_kind, "tower"))
@@ -415,7 +416,7 @@ int cli_tower_info(int argc, char **argv)
     int json = 0, rc = cli_info_args(INFO_USAGE, argc, argv, &path, &json);
     if (rc) return rc < 0 ? EXIT_OK : rc;
     opt none[] = {OPT_END};
-    cli_cmd k = {"info", INFO_USAGE, none, NULL};
+    cli_cmd k = {"info", INFO_USAGE, none, NULL, NULL};
     pt_tower *t = NULL;
     pt_memory *mem = NULL;
     if ((rc = cli_load_tower(&k, path, &t, &mem))) return rc;

@@ -444,7 +444,7 @@ int cli_tower_eval(int argc, char **argv)
         OPT_JSON(&a.json),
         OPT_END,
     };
-    cli_cmd k = {"eval", USAGE, opts, "a tower"};
+    cli_cmd k = {"eval", USAGE, opts, "a tower", NULL};
     CLI_PARSE(&k, argc, argv, NULL);
     int rc = EXIT_OK;
     if (!a.model) return cli_error(k.name, EXIT_USAGE, "--model is required (see --help)");

@@ -31,7 +31,7 @@ int cmd_tpam(int argc, char **argv)
         {"json", OPT_FLAG, &json, "print one JSON object per point on stdout", 0, 0, NULL, 0},
         OPT_END,
     };
-    cli_cmd k = {cmd, USAGE, opts, NULL};
+    cli_cmd k = {cmd, USAGE, opts, NULL, "n patterns cues"};
     CLI_PARSE(&k, argc, argv, NULL);
     if (c.K > c.N) return cli_error(cmd, EXIT_USAGE, "--k %d: more active units than --n %d", c.K, c.N);
     int Ms[256], nm = 0;

@@ -20,6 +20,8 @@ expect_bad() {
   rm -f "$tmp/out.safetensors" "$tmp/out.safetensors.tmp"
   "$@" > "$tmp/stdout" 2> "$tmp/stderr"
   local rc=$?
+  # under ASan (allocator_may_return_null=1) a refused huge allocation adds a warning line
+  sed -i '/^==[0-9]*==WARNING: AddressSanitizer failed to allocate/d' "$tmp/stderr"
   local lines
   lines=$(wc -l < "$tmp/stderr")
   if [ $rc -ne 2 ]; then echo "FAIL [$name]: exit $rc, expected 2"; cat "$tmp/stderr"; fail=1; return; fi
@@ -42,6 +44,12 @@ expect_bad "seed garbage" "--seed" -- "$bin" "${T[@]}" --seed abc
 expect_bad "layers K=0" "--layers" -- "$bin" train --data "$good" --layers 0:0.5 --out "$tmp/out.safetensors"
 expect_bad "layers frac 0" "--layers" -- "$bin" train --data "$good" --layers 64:0 --out "$tmp/out.safetensors"
 expect_bad "layers frac >1" "--layers" -- "$bin" train --data "$good" --layers 64:1.5 --out "$tmp/out.safetensors"
+expect_bad "layers frac underflows" "--layers '64:1e-60': block 1 fraction 1e-60" -- "$bin" train --data "$good" --layers 64:1e-60 --out "$tmp/out.safetensors"
+expect_bad "layers frac out of range" "--layers '64:1e-400': block 1 fraction 1e-400" -- "$bin" train --data "$good" --layers 64:1e-400 --out "$tmp/out.safetensors"
+# sizes that do not fit in memory: exit 2 naming the flags that asked for them
+expect_bad "layers too large" "asked for by --layers 1000000:0.1,1000000:0.1" -- "$bin" train --data "$good" --layers 1000000:0.1,1000000:0.1 --out "$tmp/out.safetensors"
+expect_bad "phasor too large" "asked for by --hidden 100000 --depth 3" -- "$bin" train --model phasor --data "$good" --hidden 100000 --depth 3 --out "$tmp/out.safetensors"
+expect_bad "tpam too large" "asked for by --n 65536" -- "$bin" tpam --n 65536 --k 10 --patterns 5
 expect_bad "layers garbage" "--layers" -- "$bin" train --data "$good" --layers abc --out "$tmp/out.safetensors"
 expect_bad "rule unknown" "--rule" -- "$bin" "${T[@]}" --rule magic
 expect_bad "readout unknown" "--readout" -- "$bin" "${T[@]}" --readout magic
@@ -222,10 +230,10 @@ else
   expect_bad "header/data mismatch" "hdr.safetensors" -- "$bin" eval --model "$tmp/hdr.safetensors" --data "$good"
   # metadata the tensors do not back: refused before anything is allocated
   ed() { python3 "$(dirname "$0")/st_edit.py" "$@"; }
-  ed "$tmp/m.safetensors" "$tmp/big.safetensors" layers=1000000:0.1 n_in=1048576
+  ed "$tmp/m.safetensors" "$tmp/big.safetensors" layers=1000000:0.1 n_in=1048576 active=100000
   expect_bad "huge layers in metadata" "big.safetensors: tensor 'block0.p'" -- "$bin" eval --model "$tmp/big.safetensors" --data "$good"
   expect_bad "huge layers in metadata (info)" "big.safetensors: tensor 'block0.p'" -- "$bin" info "$tmp/big.safetensors"
-  ed "$tmp/m.safetensors" "$tmp/big.safetensors" layers=2000:1,2000:1,2000:1
+  ed "$tmp/m.safetensors" "$tmp/big.safetensors" layers=2000:1,2000:1,2000:1 active=-
   expect_bad "deep layers in metadata" "big.safetensors: tensor 'block0.p'" -- "$bin" info "$tmp/big.safetensors"
   ed "$tmp/m.safetensors" "$tmp/big.safetensors" subspace=2000
   expect_bad "huge subspace in metadata" "big.safetensors: metadata: tower.subspace 2000" -- "$bin" info "$tmp/big.safetensors"

@@ -4,6 +4,7 @@
  * failed save leaves the old file); a phasor network and an episodic memory
  * sharing one file. */
 #define _POSIX_C_SOURCE 200809L
+#include <math.h>
 #include <string.h>
 #include <unistd.h>
 #include "check.h"
@@ -172,6 +173,89 @@ static void test_tower_part(const float *x, const uint8_t *y, const char *dir, c
     pt_tower_destroy(t);
 }
 
+/* Random layer specs, fractions drawn as floats anywhere in (0,1] and near
+ * the rounding points of s = round(frac K): the spec string the tower writes
+ * parses back to the same config, and a saved tower loads with the same K and
+ * s in every block and the same predictions. A file whose 'layers' lost
+ * digits (as %g wrote them: 21:0.833333 for 21:0.8333333) still loads with
+ * the s it used, from 'active'. */
+static void test_spec_roundtrip(const float *x, const uint8_t *y, const char *path)
+{
+    pt_rng r;
+    pt_rng_seed(&r, 17);
+    for (int trial = 0; trial < 40; trial++) {
+        pt_tower_config tc = pt_tower_config_default(), back = pt_tower_config_default();
+        tc.n_in = DIM, tc.n_classes = NCLS, tc.subspace = 0;
+        tc.n_blocks = 1 + (int)(pt_rng_uniform(&r) * 3.0f);
+        for (int l = 0; l < tc.n_blocks; l++) {
+            tc.K[l] = 1 + (int)(pt_rng_uniform(&r) * 60.0f);
+            float u = pt_rng_uniform(&r), half = ((float)(int)(u * (float)tc.K[l]) + 0.5f) / (float)tc.K[l];
+            tc.frac[l] = trial % 2 ? nextafterf(half, trial % 4 == 1 ? 0.0f : 1.0f) : u;
+            if (!(tc.frac[l] > 0.0f)) tc.frac[l] = 1.0f / (float)tc.K[l];
+            if (tc.frac[l] > 1.0f) tc.frac[l] = 1.0f;
+        }
+        char spec[PT_TOWER_MAXBLOCKS * 24];
+        pt_tower_spec_format(&tc, spec, sizeof spec);
+        CHECK(pt_tower_spec_parse(spec, &back) == PT_OK && back.n_blocks == tc.n_blocks);
+        for (int l = 0; l < tc.n_blocks; l++) CHECK(back.K[l] == tc.K[l] && back.frac[l] == tc.frac[l]);
+
+        pt_tower *t = NULL, *t2 = NULL;
+        uint8_t a[N], b[N];
+        CHECK(pt_tower_create(&tc, &t) == PT_OK && pt_tower_train(t, x, y, N, NULL, NULL) == PT_OK);
+        CHECK(pt_tower_save(t, path) == PT_OK && pt_tower_load(path, &t2) == PT_OK);
+        if (!t || !t2) break;
+        for (int l = 0; l < tc.n_blocks; l++) {
+            pt_tower_block_view v1, v2;
+            CHECK(pt_tower_block(t, l, &v1) == PT_OK && pt_tower_block(t2, l, &v2) == PT_OK);
+            CHECK(v1.K == v2.K && v1.s == v2.s);
+        }
+        CHECK(pt_tower_predict(t, x, N, a, NULL) == PT_OK && pt_tower_predict(t2, x, N, b, NULL) == PT_OK);
+        CHECK(!memcmp(a, b, N));
+        pt_tower_destroy(t), pt_tower_destroy(t2);
+    }
+
+    /* 21:0.8333333 has s = 18; the 6 digits of %g give 17 */
+    pt_tower_config tc = pt_tower_config_default();
+    tc.n_in = DIM, tc.n_classes = NCLS, tc.subspace = 0;
+    CHECK(pt_tower_spec_parse("21:0.8333333", &tc) == PT_OK);
+    pt_tower *t = NULL, *t2 = NULL;
+    CHECK(pt_tower_create(&tc, &t) == PT_OK && pt_tower_train(t, x, y, N, NULL, NULL) == PT_OK);
+    pt_ckpt *c = NULL;
+    CHECK(pt_ckpt_create("tower", &c) == PT_OK && pt_tower_to_ckpt(t, c) == PT_OK);
+    pt_ckpt_close(c);
+    CHECK(pt_tower_save(t, path) == PT_OK);
+    pt_st_file *f = NULL;
+    CHECK(pt_st_read(path, &f) == PT_OK && f && !strcmp(pt_st_meta(f, "active"), "18"));
+    if (f) {
+        /* the same file with the lossy spec */
+        pt_st_tensor ts[16];
+        size_t nt = pt_st_count(f), nm = 0;
+        const char *meta[2 * 64];
+        const char *keys[] = {"format", "version", "model", "n_in", "n_classes", "eta", "eta_phase", "eta_skip",
+                              "eta_code", "target_mag", "ridge", "rule", "readout", "init", "select", "batch", "seed",
+                              "initialized", "samples_seen", "layers", "active"};
+        for (size_t i = 0; i < nt && i < 16; i++) ts[i] = *pt_st_at(f, i);
+        for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++, nm++)
+            meta[2 * nm] = keys[i], meta[2 * nm + 1] = !strcmp(keys[i], "layers") ? "21:0.833333" : pt_st_meta(f, keys[i]);
+        char p2[256];
+        snprintf(p2, sizeof p2, "%s.lossy", path);
+        CHECK(pt_st_write(p2, ts, nt, meta, nm) == PT_OK && pt_tower_load(p2, &t2) == PT_OK);
+        pt_tower_block_view v;
+        CHECK(t2 && pt_tower_block(t2, 0, &v) == PT_OK && v.s == 18);
+        pt_tower_destroy(t2), t2 = NULL;
+        meta[2 * (nm - 1) + 1] = "19x"; /* a corrupt count is refused */
+        CHECK(pt_st_write(p2, ts, nt, meta, nm) == PT_OK && pt_tower_load(p2, &t2) == PT_EFORMAT);
+        CHECK(strstr(pt_errmsg(), "'active'") != NULL);
+        nm--; /* without 'active' (older files): the spec as written */
+        CHECK(pt_st_write(p2, ts, nt, meta, nm) == PT_OK && pt_tower_load(p2, &t2) == PT_OK);
+        CHECK(t2 && pt_tower_block(t2, 0, &v) == PT_OK && v.s == 17);
+        pt_tower_destroy(t2);
+        remove(p2);
+        pt_st_close(f);
+    }
+    pt_tower_destroy(t);
+}
+
 int main(void)
 {
     static float x[N * DIM];
@@ -186,6 +270,7 @@ int main(void)
     test_phasor_memory(x, y, p1);
     test_envelope(p1, p2);
     test_tower_part(x, y, dir, p1);
+    test_spec_roundtrip(x, y, p1);
     remove(p1), remove(p2), rmdir(dir);
     TEST_END();
 }

@@ -9,7 +9,7 @@
 #include "io/ckpt.h"
 
 #define FORMAT "phasetower"
-#define META_VALUE_MAX 256
+#define META_VALUE_MAX 1024
 
 struct pt_ckpt {
     char kind[32];

@@ -15,7 +15,7 @@ pt_status pt_ckpt_put(pt_ckpt *c, const char *name, pt_st_dtype dt, int ndim, co
 /* The same, copying the data (for temporaries). */
 pt_status pt_ckpt_put_copy(pt_ckpt *c, const char *name, pt_st_dtype dt, int ndim, const size_t *shape,
                            const void *data);
-/* A metadata entry, its value printf-formatted (at most 255 bytes). */
+/* A metadata entry, its value printf-formatted (at most 1023 bytes). */
 pt_status pt_ckpt_set(pt_ckpt *c, const char *key, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))

@@ -59,10 +59,17 @@ pt_status pt_tower_spec_parse(const char *spec, pt_tower_config *cfg)
         p = end + 1;
         errno = 0;
         double f = strtod(p, &end);
+        if (end != p && errno == ERANGE)
+            return pt_fail(PT_EINVAL, "tower.layers '%s': block %d fraction %.*s is out of a number's range", spec,
+                           nb + 1, (int)(end - p), p);
         if (end == p || errno || (*end != ',' && *end != '\0'))
             return pt_fail(PT_EINVAL, "tower.layers '%s': block %d has no valid fraction after ':'", spec, nb + 1);
         if (!(f > 0.0 && f <= 1.0))
-            return pt_fail(PT_EINVAL, "tower.layers '%s': block %d fraction %g outside (0,1]", spec, nb + 1, f);
+            return pt_fail(PT_EINVAL, "tower.layers '%s': block %d fraction %.*s outside (0,1]", spec, nb + 1,
+                           (int)(end - p), p);
+        if ((float)f == 0.0f)
+            return pt_fail(PT_EINVAL, "tower.layers '%s': block %d fraction %.*s is 0 as a float (any fraction up to "
+                           "0.5/K gives one active neuron)", spec, nb + 1, (int)(end - p), p);
         cfg->K[nb] = (int)K;
         cfg->frac[nb] = (float)f;
         nb++;
@@ -76,12 +83,26 @@ pt_status pt_tower_spec_parse(const char *spec, pt_tower_config *cfg)
     return PT_OK;
 }
 
+/* The shortest of %.6g .. %.9g that reads back as the same float (%.9g
+ * always does), so a spec written and parsed again is the same config. */
+static int format_frac(char *buf, size_t len, float f)
+{
+    int w = 0;
+    for (int digits = 6; digits <= 9; digits++) {
+        w = snprintf(buf, len, "%.*g", digits, (double)f);
+        if ((float)strtod(buf, NULL) == f) break; /* as pt_tower_spec_parse reads it */
+    }
+    return w;
+}
+
 void pt_tower_spec_format(const pt_tower_config *cfg, char *buf, size_t len)
 {
     size_t used = 0;
     if (len) buf[0] = '\0';
     for (int i = 0; i < cfg->n_blocks && used < len; i++) {
-        int w = snprintf(buf + used, len - used, "%s%d:%g", i ? "," : "", cfg->K[i], (double)cfg->frac[i]);
+        char f[32];
+        format_frac(f, sizeof f, cfg->frac[i]);
+        int w = snprintf(buf + used, len - used, "%s%d:%s", i ? "," : "", cfg->K[i], f);
         if (w < 0) break;
         used += (size_t)w;
     }

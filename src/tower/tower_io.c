@@ -3,7 +3,9 @@
  * as string metadata, inside the envelope of io/checkpoint.c. Load rebuilds
  * the config, validates it, and checks every tensor's dtype and shape against
  * it before copying anything. */
+#include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <math.h>
 #include <string.h>
 #include "io/ckpt.h"
@@ -54,8 +56,10 @@ pt_status pt_tower_to_ckpt(const pt_tower *t, pt_ckpt *c)
     if (strcmp(pt_ckpt_kind(c), "tower"))
         return pt_fail(PT_EINVAL, "checkpoint: a tower cannot go into a '%s' checkpoint", pt_ckpt_kind(c));
     pt_status st = put_tensors(t, c);
-    char layers[PT_TOWER_MAXBLOCKS * 24];
+    char layers[PT_TOWER_MAXBLOCKS * 24], active[PT_TOWER_MAXBLOCKS * 8] = "";
     pt_tower_spec_format(f, layers, sizeof layers);
+    for (int l = 0; l < L; l++)
+        snprintf(active + strlen(active), sizeof active - strlen(active), "%s%d", l ? "," : "", t->b[l].s);
     const char *lq = f->births && f->deaths ? "births,deaths" : f->births ? "births" : f->deaths ? "deaths" : "off";
 #define SET(key, ...) do { if (!st) st = pt_ckpt_set(c, key, __VA_ARGS__); } while (0)
     SET("n_in", "%d", f->n_in);
@@ -86,6 +90,7 @@ pt_status pt_tower_to_ckpt(const pt_tower *t, pt_ckpt *c)
     if (f->route) SET("route", "%d", f->route);
     if ((f->subspace || f->route) && f->subspace_fit != PT_PCA_ITERATE) SET("subspace_fit", "eigen"); /* else absent, as before */
     SET("layers", "%s", layers);
+    SET("active", "%s", active); /* s per block, exactly: what the model uses */
 #undef SET
     return st;
 }
@@ -119,6 +124,29 @@ static pt_status read_liquid(const pt_ckpt *ck, pt_tower_config *c, long counts[
     return PT_OK;
 }
 
+/* The active count s of every block, as stored (absent from files written
+ * before it was): each fraction is set so that pt_block_active gives exactly
+ * this s, whatever digits of the fraction the spec kept. */
+static pt_status read_active(const pt_ckpt *ck, pt_tower_config *c)
+{
+    const char *path = pt_ckpt_path(ck), *s = pt_ckpt_meta(ck, "active"), *p = s;
+    if (!s) return PT_OK;
+    for (int l = 0; l < c->n_blocks; l++) {
+        char *end;
+        errno = 0;
+        long v = strtol(p, &end, 10);
+        if (end == p || errno || v < 1 || v > c->K[l] || *end != (l + 1 < c->n_blocks ? ',' : '\0'))
+            return pt_fail(PT_EFORMAT, "%s: metadata 'active' = '%.60s' is not one count in 1..K per block of '%s'",
+                           path, s, pt_ckpt_meta(ck, "layers"));
+        if (pt_block_active(c->K[l], c->frac[l]) != (int)v) c->frac[l] = (float)v / (float)c->K[l];
+        if (pt_block_active(c->K[l], c->frac[l]) != (int)v)
+            return pt_fail(PT_EFORMAT, "%s: metadata 'active': block %d cannot have %ld of %d neurons active", path,
+                           l + 1, v, c->K[l]);
+        p = end + 1;
+    }
+    return PT_OK;
+}
+
 /* The configuration from the metadata, validated. */
 static pt_status read_config(const pt_ckpt *ck, pt_tower_config *c, long counts[3])
 {
@@ -129,6 +157,7 @@ static pt_status read_config(const pt_ckpt *ck, pt_tower_config *c, long counts[
     c->subspace = 0; /* files without the key have none */
     if ((st = pt_ckpt_str(ck, "layers", &s))) return st;
     if ((st = pt_tower_spec_parse(s, c))) return pt_fail(PT_EFORMAT, "%s: metadata %s", path, pt_errmsg());
+    if ((st = read_active(ck, c))) return st;
 #define NUM(key, field, type, lo, hi) \
     do { if ((st = pt_ckpt_num(ck, key, lo, hi, &d))) return st; c->field = (type)d; } while (0)
     NUM("n_in", n_in, int, 1, 1 << 20);
