@@ -245,25 +245,25 @@ int cli_parse_classes(const char *cmd, const char *spec, int n_classes, uint8_t 
     return 0;
 }
 
+typedef struct labels {
+    const uint8_t *y, *conf;
+    const int *mem;
+    size_t n;
+} labels;
+
+static pt_status put_labels(FILE *f, void *user)
+{
+    const labels *l = user;
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->mem) fprintf(f, "%d %d %d\n", l->y[i], l->mem[i], l->conf[i]);
+        else fprintf(f, "%d\n", l->y[i]);
+    }
+    return PT_OK; /* a failed fprintf leaves the stream's error flag, which fails the write */
+}
+
 int cli_write_labels(const char *cmd, const char *path, const uint8_t *y, const int *mem, const uint8_t *conf, size_t n)
 {
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.XXXXXX", path) >= (int)sizeof tmp)
-        return cli_error(cmd, EXIT_USAGE, "%s: path too long", path);
-    int fd = mkstemp(tmp);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    if (!f) {
-        if (fd >= 0) close(fd), unlink(tmp);
-        return cli_error(cmd, EXIT_USAGE, "%s: cannot write: %s", path, strerror(errno));
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (mem) fprintf(f, "%d %d %d\n", y[i], mem[i], conf[i]);
-        else fprintf(f, "%d\n", y[i]);
-    }
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
-        unlink(tmp);
-        return cli_error(cmd, EXIT_RUNTIME, "%s: writing failed", path);
-    }
-    return 0;
+    labels l = {y, conf, mem, n};
+    pt_status st = pt_io_write_file(path, put_labels, &l);
+    return st ? cli_error(cmd, cli_status_code(st), "%s", pt_errmsg()) : 0;
 }

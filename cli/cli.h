@@ -113,8 +113,8 @@ int cli_path_writable(const char *path);
  * n_classes). 0, or prints the error and returns EXIT_USAGE. */
 int cli_parse_classes(const char *cmd, const char *spec, int n_classes, uint8_t mask[256]);
 /* Write n labels to path, one per line ("y mem conf" when mem is not NULL),
- * through a temporary file renamed into place. 0, or prints the error and
- * returns the exit code. */
+ * atomically (pt_io_write_file). 0, or prints the error and returns the exit
+ * code. */
 int cli_write_labels(const char *cmd, const char *path, const uint8_t *y, const int *mem, const uint8_t *conf, size_t n);
 /* Mean microseconds of e's pass on one image, over the first min(1000, n)
  * images of d; -1 if a pass fails. */

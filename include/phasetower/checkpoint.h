@@ -14,15 +14,17 @@
  *   pt_ckpt_save(c, path);                  pt_ckpt_finish(c);
  *   pt_ckpt_close(c);                       pt_ckpt_close(c);
  *
- * Saving writes a temporary file and renames it, so a failure never leaves a
- * half-written checkpoint. Opening validates the whole file (sizes, offsets,
- * the envelope) before any part reads from it; pt_ckpt_finish then refuses a
- * file holding a tensor no part claimed. Files written before the envelope
- * existed have the same layout and load unchanged; a file of another version
- * is refused with a message naming it. */
+ * Saving writes a temporary file, fsyncs it, renames it over the destination
+ * and fsyncs the directory, so a failure never leaves a half-written
+ * checkpoint, and a saved one survives a power loss. Opening validates the
+ * whole file (sizes, offsets, the envelope) before any part reads from it;
+ * pt_ckpt_finish then refuses a file holding a tensor no part claimed. Files
+ * written before the envelope existed have the same layout and load
+ * unchanged; a file of another version is refused with a message naming it. */
 #ifndef PHASETOWER_CHECKPOINT_H
 #define PHASETOWER_CHECKPOINT_H
 
+#include <stdio.h>
 #include "phasetower/core.h"
 
 #ifdef __cplusplus
@@ -52,6 +54,15 @@ const char *pt_ckpt_path(const pt_ckpt *c);
 /* PT_EFORMAT naming the first tensor that no part has read. */
 pt_status pt_ckpt_finish(const pt_ckpt *c);
 void pt_ckpt_close(pt_ckpt *c);
+
+/* Any other file, written the way every file of the library is (checkpoints,
+ * data sets, pictures, exports): fill(f, user) writes the whole content to f,
+ * a fresh temporary file in path's directory (created exclusively, so never
+ * an existing file or a symlink; the mode of a plain create); then the file is
+ * flushed and fsynced, renamed over path, and the directory fsynced. A write
+ * error on f, or a status other than PT_OK from fill (returned as it is),
+ * removes the temporary file and leaves path as it was. PT_EIO naming path. */
+pt_status pt_io_write_file(const char *path, pt_status (*fill)(FILE *f, void *user), void *user);
 
 #ifdef __cplusplus
 }

@@ -65,7 +65,9 @@ pt_status pt_corrupt_apply(const pt_corrupt *c, float *x, size_t n, size_t rows,
 void pt_image_rotate(float *out, const float *in, size_t rows, size_t cols, double degrees);
 
 /* Write d as <dir>/<split>-images-idx3-ubyte.gz and -labels-idx1-ubyte.gz
- * (pixels rounded to bytes), each to a temp file renamed on success. */
+ * (pixels rounded to bytes; dir must exist): both to temporary files, both
+ * fsynced, then renamed (docs/checkpoint-format.md, "Writing"); on failure
+ * neither file is touched. */
 pt_status pt_dataset_write(const pt_dataset *d, const char *dir, const char *split);
 
 /* Keep in d only the samples whose class c has keep_class[c] != 0 (keep_class

@@ -6,11 +6,14 @@
  * sized from the header alone: the buffers grow with the data actually read
  * (at most twice what has arrived), so a 16-byte header that claims 31 GB
  * fails as "truncated" after reading what is there, not as out of memory. */
+#define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 #include "internal.h"
+#include "io/atomic.h"
 #include "phasetower/data.h"
 
 #define IDX_MAGIC_IMAGES 0x00000803u /* unsigned byte, 3 dims */
@@ -318,22 +321,19 @@ void pt_dataset_free(pt_dataset *d)
 
 /* ------------------------------------------------------------------ writing */
 
-/* Write one gzip IDX file: magic, dims, then n*per bytes made by byte_at(i).
- * To path.tmp, renamed on success, removed on failure. */
-static pt_status write_idx(const char *path, uint32_t magic, const uint32_t *dims, int ndim, const float *x,
-                           const uint8_t *y, size_t total)
+/* Write one gzip IDX file into the open temporary file a: magic, dims, then
+ * the bytes (x as pixels, or the labels y). zlib writes through a descriptor
+ * of its own (a dup of a's), which gzclose closes; a stays open for the
+ * commit's fsync. 0, or -1 with a->err set when the errno is known. */
+static int write_idx(pt_atomic *a, uint32_t magic, const uint32_t *dims, int ndim, const float *x, const uint8_t *y,
+                     size_t total)
 {
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 5);
-    if (!tmp) return pt_fail(PT_ENOMEM, "out of memory");
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp", 5);
-    errno = 0;
-    gzFile g = gzopen(tmp, "wb");
+    int fd = dup(a->fd);
+    gzFile g = fd >= 0 ? gzdopen(fd, "wb") : NULL;
     if (!g) {
-        pt_status st = pt_fail(PT_EIO, "%s: cannot create: %s", tmp, strerror(errno ? errno : ENOMEM));
-        free(tmp);
-        return st;
+        a->err = fd >= 0 ? ENOMEM : errno;
+        if (fd >= 0) close(fd);
+        return -1;
     }
     unsigned char hdr[16], buf[4096];
     int ok = 1;
@@ -342,6 +342,7 @@ static pt_status write_idx(const char *path, uint32_t magic, const uint32_t *dim
         hdr[4 * i] = (unsigned char)(v >> 24), hdr[4 * i + 1] = (unsigned char)(v >> 16);
         hdr[4 * i + 2] = (unsigned char)(v >> 8), hdr[4 * i + 3] = (unsigned char)v;
     }
+    errno = 0;
     ok = gzwrite(g, hdr, (unsigned)(4 * (ndim + 1))) == 4 * (ndim + 1);
     for (size_t i0 = 0; ok && i0 < total; i0 += sizeof buf) {
         size_t nb = total - i0 < sizeof buf ? total - i0 : sizeof buf;
@@ -356,11 +357,8 @@ static pt_status write_idx(const char *path, uint32_t magic, const uint32_t *dim
         ok = gzwrite(g, buf, (unsigned)nb) == (int)nb;
     }
     ok = gzclose(g) == Z_OK && ok;
-    if (ok && rename(tmp, path) != 0) ok = 0;
-    pt_status st = ok ? PT_OK : pt_fail(PT_EIO, "%s: write failed", path);
-    if (!ok) remove(tmp);
-    free(tmp);
-    return st;
+    if (!ok && !a->err) a->err = errno ? errno : EIO;
+    return ok ? 0 : -1;
 }
 
 pt_status pt_dataset_write(const pt_dataset *d, const char *dir, const char *split)
@@ -368,16 +366,25 @@ pt_status pt_dataset_write(const pt_dataset *d, const char *dir, const char *spl
     if (d->n > IDX_MAX_COUNT || d->rows > IDX_MAX_SIDE || d->cols > IDX_MAX_SIDE)
         return pt_fail(PT_EINVAL, "%s: data set too large for IDX", dir);
     size_t cap = strlen(dir) + strlen(split) + 40;
-    char *p = malloc(cap);
-    if (!p) return pt_fail(PT_ENOMEM, "out of memory");
-    uint32_t dims[3] = {(uint32_t)d->n, (uint32_t)d->rows, (uint32_t)d->cols};
-    snprintf(p, cap, "%s/%s-images-idx3-ubyte.gz", dir, split);
-    pt_status st = write_idx(p, IDX_MAGIC_IMAGES, dims, 3, d->x, NULL, d->n * d->dim);
-    if (!st) {
-        snprintf(p, cap, "%s/%s-labels-idx1-ubyte.gz", dir, split);
-        st = write_idx(p, IDX_MAGIC_LABELS, dims, 1, NULL, d->y, d->n);
+    char *pi = malloc(cap), *pl = malloc(cap);
+    if (!pi || !pl) {
+        free(pi), free(pl);
+        return pt_fail(PT_ENOMEM, "out of memory");
     }
-    free(p);
+    uint32_t dims[3] = {(uint32_t)d->n, (uint32_t)d->rows, (uint32_t)d->cols};
+    snprintf(pi, cap, "%s/%s-images-idx3-ubyte.gz", dir, split);
+    snprintf(pl, cap, "%s/%s-labels-idx1-ubyte.gz", dir, split);
+    /* both files are complete and synced before either is renamed into place */
+    pt_atomic a[2];
+    pt_status st = pt_atomic_open(&a[0], pi);
+    if (!st && (st = pt_atomic_open(&a[1], pl))) pt_atomic_abort(a, 1);
+    if (!st) {
+        /* a failed write shows in the commit (a->err), which then removes both temporary files */
+        if (!write_idx(&a[0], IDX_MAGIC_IMAGES, dims, 3, d->x, NULL, d->n * d->dim))
+            write_idx(&a[1], IDX_MAGIC_LABELS, dims, 1, NULL, d->y, d->n);
+        st = pt_atomic_commit(a, 2);
+    }
+    free(pi), free(pl);
     return st;
 }
 

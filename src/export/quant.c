@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "internal.h"
+#include "io/atomic.h"
 #include "phasetower/export.h"
 
 #define PTQ_WITH_MEMORY
@@ -415,28 +416,6 @@ static void write_source(FILE *f, const pt_qtower *q, const char *source)
           f);
 }
 
-/* Write one file to a temporary name in dir; *tmp gets the name. */
-static pt_status write_tmp(const char *dir, const char *base, char *tmp, size_t len, const pt_qtower *q,
-                           const char *source, void (*fn)(FILE *, const pt_qtower *, const char *))
-{
-    snprintf(tmp, len, "%s/.%s.XXXXXX", dir, base);
-    int fd = mkstemp(tmp);
-    if (fd < 0) return pt_fail(PT_EIO, "export: cannot write in %s: %s", dir, strerror(errno));
-    FILE *f = fchmod(fd, 0644) == 0 ? fdopen(fd, "w") : NULL;
-    if (!f) {
-        close(fd);
-        unlink(tmp);
-        return pt_fail(PT_EIO, "export: cannot write %s: %s", tmp, strerror(errno));
-    }
-    fn(f, q, source);
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad) {
-        unlink(tmp);
-        return pt_fail(PT_EIO, "export: writing %s/%s failed (disk full?)", dir, base);
-    }
-    return PT_OK;
-}
-
 pt_status pt_qtower_export(const pt_qtower *q, const char *dir, const char *source)
 {
     struct stat sb;
@@ -445,29 +424,26 @@ pt_status pt_qtower_export(const pt_qtower *q, const char *dir, const char *sour
     } else if (!S_ISDIR(sb.st_mode)) {
         return pt_fail(PT_EIO, "export: %s exists and is not a directory", dir);
     }
-    size_t len = strlen(dir) + 64;
-    char *th = malloc(len), *ts = malloc(len), *dst = malloc(len);
+    size_t len = strlen(dir) + 32;
+    char *ph = malloc(len), *ps = malloc(len);
     pt_status st = PT_ENOMEM;
-    if (!th || !ts || !dst) goto done;
-    if ((st = write_tmp(dir, "phasetower_model.h", th, len, q, source, write_header))) goto done;
-    if ((st = write_tmp(dir, "phasetower_model.c", ts, len, q, source, write_source))) {
-        unlink(th);
+    if (!ph || !ps) {
+        pt_fail(st, "export: out of memory");
         goto done;
     }
-    snprintf(dst, len, "%s/phasetower_model.h", dir);
-    if (rename(th, dst) != 0) {
-        st = pt_fail(PT_EIO, "export: cannot rename into %s: %s", dst, strerror(errno));
-        unlink(th), unlink(ts);
+    snprintf(ph, len, "%s/phasetower_model.h", dir);
+    snprintf(ps, len, "%s/phasetower_model.c", dir);
+    /* both files are complete and synced before either is renamed into place */
+    pt_atomic a[2];
+    if ((st = pt_atomic_open(&a[0], ph))) goto done;
+    if ((st = pt_atomic_open(&a[1], ps))) {
+        pt_atomic_abort(a, 1);
         goto done;
     }
-    snprintf(dst, len, "%s/phasetower_model.c", dir);
-    if (rename(ts, dst) != 0) {
-        st = pt_fail(PT_EIO, "export: cannot rename into %s: %s", dst, strerror(errno));
-        unlink(ts);
-        goto done;
-    }
-    st = PT_OK;
+    write_header(a[0].f, q, source);
+    write_source(a[1].f, q, source);
+    st = pt_atomic_commit(a, 2); /* a failed fprintf shows in the stream's error flag, which fails the commit */
 done:
-    free(th), free(ts), free(dst);
+    free(ph), free(ps);
     return st;
 }

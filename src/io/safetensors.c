@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "internal.h"
+#include "io/atomic.h"
 #include "io/safetensors.h"
 
 /* Data is stored little-endian and used in place; there is no byte swapping. */
@@ -238,16 +239,6 @@ static pt_status build_header(const char *path, char **out, size_t *len, const p
     return PT_OK;
 }
 
-static int write_all(FILE *fp, const void *p, size_t n)
-{
-    return n == 0 || fwrite(p, 1, n, fp) == n ? 0 : -1;
-}
-
-static pt_status write_failed(const char *path, int err)
-{
-    return pt_fail(PT_EIO, "%s: write failed: %s", path, err ? strerror(err) : "short write");
-}
-
 pt_status pt_st_write(const char *path, const pt_st_tensor *t, size_t nt,
                       const char *const *meta, size_t nmeta)
 {
@@ -261,57 +252,22 @@ pt_status pt_st_write(const char *path, const pt_st_tensor *t, size_t nt,
     st = build_header(path, &hdr, &hdr_len, t, nt, meta, nmeta);
     if (st != PT_OK) return st;
 
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 5);
-    if (!tmp) {
-        free(hdr);
-        return pt_fail(PT_ENOMEM, "%s: out of memory", path);
-    }
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp", 5);
-
     unsigned char len8[8];
     for (int k = 0; k < 8; k++) len8[k] = (unsigned char)((uint64_t)hdr_len >> (8 * k));
 
-    int err = 0;
-    errno = 0;
-    FILE *fp = fopen(tmp, "wb");
-    if (!fp) {
-        err = errno;
-        goto fail_nofile;
+    pt_atomic a;
+    if ((st = pt_atomic_open(&a, path))) {
+        free(hdr);
+        return st;
     }
-    errno = 0;
-    int bad = write_all(fp, len8, 8) || write_all(fp, hdr, hdr_len);
+    int bad = pt_atomic_write(&a, len8, 8) || pt_atomic_write(&a, hdr, hdr_len);
     for (size_t i = 0; i < nt && !bad; i++) {
         size_t bytes;
         PT_ASSERT(tensor_bytes(t[i].dtype, t[i].ndim, t[i].shape, &bytes) == 0);
-        bad = write_all(fp, t[i].data, bytes);
+        bad = pt_atomic_write(&a, t[i].data, bytes);
     }
-    if (bad) {
-        err = errno;
-        fclose(fp);
-        goto fail;
-    }
-    errno = 0;
-    if (fclose(fp) != 0) {
-        err = errno;
-        goto fail;
-    }
-    errno = 0;
-    if (rename(tmp, path) != 0) {
-        err = errno;
-        goto fail;
-    }
-    free(tmp);
     free(hdr);
-    return PT_OK;
-
-fail:
-    remove(tmp);
-fail_nofile:
-    free(tmp);
-    free(hdr);
-    return write_failed(path, err);
+    return pt_atomic_commit(&a, 1); /* a failed write fails the commit, which removes the temporary file */
 }
 
 /* ---- reader ---- */

@@ -2,8 +2,8 @@
  * length N, N bytes of JSON {"name": {"dtype","shape","data_offsets"}, ...,
  * "__metadata__": {str: str}}, then the raw little-endian tensor bytes.
  * Complex tensors are stored as F32 with a trailing dimension of 2.
- * The writer writes <path>.tmp and renames it over <path>, so a failure never
- * leaves a half-written file. The reader validates the header against the data
+ * The writer writes a temporary file and renames it over <path> (io/atomic.h:
+ * fsynced, never through a symlink), so a failure never leaves a half-written file. The reader validates the header against the data
  * (offsets in range, contiguous, sizes = prod(shape) * dtype size, file length). */
 #ifndef PT_IO_SAFETENSORS_H
 #define PT_IO_SAFETENSORS_H

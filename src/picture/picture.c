@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "internal.h"
+#include "io/atomic.h"
 #include "phasetower/picture.h"
 
 #define MAX_SIDE 65536
@@ -27,15 +28,10 @@ pt_status pt_png_write(const char *path, int width, int height, int channels, co
     if (width < 1 || height < 1 || width > MAX_SIDE || height > MAX_SIDE || (channels != 1 && channels != 3))
         return pt_fail(PT_EINVAL, "png: %d x %d pixels of %d channels (need 1..%d each way, 1 or 3 channels)", width,
                        height, channels, MAX_SIDE);
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 5);
-    if (!tmp) return pt_fail(PT_ENOMEM, "out of memory");
-    memcpy(tmp, path, plen), memcpy(tmp + plen, ".tmp", 5);
-    FILE *volatile f = fopen(tmp, "wb");
-    if (!f) {
-        free(tmp);
-        return pt_fail(PT_EIO, "%s: cannot write", path);
-    }
+    pt_atomic a;
+    pt_status st = pt_atomic_open(&a, path);
+    if (st) return st;
+    FILE *f = a.f;
     char why[128] = "";
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, why, on_error, on_warning);
     png_infop info = png ? png_create_info_struct(png) : NULL;
@@ -52,11 +48,11 @@ pt_status pt_png_write(const char *path, int width, int height, int channels, co
         png_write_end(png, NULL);
     }
     png_destroy_write_struct(png ? &png : NULL, info ? &info : NULL);
-    int bad = fclose(f) != 0 || !ok;
-    if (!bad && rename(tmp, path) != 0) bad = 1;
-    if (bad) remove(tmp);
-    free(tmp);
-    return bad ? pt_fail(PT_EIO, "%s: writing the picture failed%s%s", path, why[0] ? ": " : "", why) : PT_OK;
+    if (!ok) {
+        pt_atomic_abort(&a, 1);
+        return pt_fail(PT_EIO, "%s: writing the picture failed%s%s", path, why[0] ? ": " : "", why);
+    }
+    return pt_atomic_commit(&a, 1);
 }
 
 pt_status pt_png_read(const char *path, int *width, int *height, int *channels, uint8_t **pixels)

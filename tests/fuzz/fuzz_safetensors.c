@@ -5,7 +5,7 @@
  * build and run it from the repository root (clang 14 with libFuzzer; on Debian
  * apt-get install clang libclang-rt-14-dev):
  *   clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Isrc \
- *     tests/fuzz/fuzz_safetensors.c src/io/safetensors.c src/core/status.c \
+ *     tests/fuzz/fuzz_safetensors.c src/io/safetensors.c src/io/atomic.c src/core/status.c \
  *     -ljansson -lm -o /tmp/fuzz_safetensors
  *   mkdir -p /tmp/st-corpus && /tmp/fuzz_safetensors /tmp/st-corpus tests/fuzz/seeds \
  *     -dict=tests/fuzz/safetensors.dict -max_len=4096 -max_total_time=600
