@@ -205,17 +205,61 @@ int cli_lib_error(const cli_cmd *c, pt_status st, const char *prefix)
     return cli_error(c->name, cli_status_code(st), "%s%s%s", prefix ? prefix : "", prefix ? ": " : "", out);
 }
 
-int cli_path_writable(const char *path)
+/* The directory that would hold path ("." for a bare name), in dir (n bytes). */
+static void parent_dir(const char *path, char *dir, size_t n)
+{
+    snprintf(dir, n, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash) snprintf(dir, n, ".");
+    else if (slash == dir) slash[1] = '\0';
+    else *slash = '\0';
+}
+
+/* Read-only for the user: the kernel refuses the write, or (root may write
+ * anything) no write permission bit is set at all, as after chmod a-w. */
+static int read_only(const char *path, const struct stat *st)
+{
+    return (st->st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)) == 0 || (access(path, W_OK) != 0 && errno != ENOENT);
+}
+
+int cli_check_out(const char *cmd, const char *flag, const char *path, int force)
 {
     struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) return 0; /* the rename would fail after all the work */
     char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (!slash) return access(".", W_OK) == 0;
-    if (slash == dir) slash[1] = '\0';
-    else *slash = '\0';
-    return access(dir, W_OK) == 0;
+    if (strlen(path) >= sizeof dir) return cli_error(cmd, EXIT_USAGE, "%s %s: path too long", flag, path);
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) /* the rename would fail after all the work */
+        return cli_error(cmd, EXIT_USAGE, "%s %s: is a directory", flag, path);
+    parent_dir(path, dir, sizeof dir);
+    if (access(dir, W_OK) != 0)
+        return cli_error(cmd, EXIT_USAGE, "%s %s: its directory %s is missing or not writable", flag, path, dir);
+    if (!force && stat(path, &st) == 0 && read_only(path, &st))
+        return cli_error(cmd, EXIT_USAGE, "%s %s: the file is read-only; --force replaces it", flag, path);
+    return 0;
+}
+
+int cli_check_out_dir(const char *cmd, const char *flag, const char *dir, const char *const *names, int force)
+{
+    struct stat st;
+    char path[4096];
+    if (stat(dir, &st) != 0) { /* created by the command, when it gets that far */
+        char up[4096];
+        if (strlen(dir) >= sizeof up) return cli_error(cmd, EXIT_USAGE, "%s %s: path too long", flag, dir);
+        parent_dir(dir, up, sizeof up);
+        if (access(up, W_OK) != 0)
+            return cli_error(cmd, EXIT_USAGE, "%s %s: cannot create it: %s is missing or not writable", flag, dir, up);
+        return 0;
+    }
+    if (!S_ISDIR(st.st_mode)) return cli_error(cmd, EXIT_USAGE, "%s %s: exists and is not a directory", flag, dir);
+    if (access(dir, W_OK) != 0) return cli_error(cmd, EXIT_USAGE, "%s %s: the directory is not writable", flag, dir);
+    for (; *names; names++) {
+        if (snprintf(path, sizeof path, "%s/%s", dir, *names) >= (int)sizeof path)
+            return cli_error(cmd, EXIT_USAGE, "%s %s: path too long", flag, dir);
+        if (stat(path, &st) != 0) continue;
+        if (S_ISDIR(st.st_mode)) return cli_error(cmd, EXIT_USAGE, "%s %s: %s is a directory", flag, dir, path);
+        if (!force && read_only(path, &st))
+            return cli_error(cmd, EXIT_USAGE, "%s %s: %s is read-only; --force replaces it", flag, dir, path);
+    }
+    return 0;
 }
 
 int cli_parse_classes(const char *cmd, const char *spec, int n_classes, uint8_t mask[256])

@@ -73,6 +73,7 @@ typedef struct cli_cmd {
 #define OPT_THREADS(p) {"threads", OPT_INT, (p), "threads for BLAS (default 1)", 1, 256, NULL, 0}
 #define OPT_OUT_MODEL(p) {"out", OPT_STR, (p), "save the model (safetensors) to this file", 0, 0, NULL, 0}
 #define OPT_JSON(p) {"json", OPT_FLAG, (p), "print one JSON object on stdout", 0, 0, NULL, 0}
+#define OPT_FORCE(p) {"force", OPT_FLAG, (p), "replace an output file even if it is read-only", 0, 0, NULL, 0}
 #define OPT_END {NULL, OPT_FLAG, NULL, NULL, 0, 0, NULL, 0}
 
 /* Parse argv[2..argc) against c->opts; a positional argument goes to
@@ -106,9 +107,18 @@ int cli_lib_error(const cli_cmd *c, pt_status st, const char *prefix);
 
 double cli_now(void);
 
-/* 1 if path is not a directory and the directory that would hold it is
- * writable (so we can fail before the work, not after). */
-int cli_path_writable(const char *path);
+/* Whether path can be written as an output file, checked before the work so
+ * that a command fails at once rather than after it: 0, or prints one line
+ * naming flag and path and returns EXIT_USAGE when path is a directory, the
+ * directory that would hold it is missing or not writable, or (unless force)
+ * path is an existing read-only file (as cp refuses it; root too, when no
+ * write bit is set). With force such a file is replaced: the rename needs
+ * only the directory to be writable. */
+int cli_check_out(const char *cmd, const char *flag, const char *path, int force);
+/* The same for the files names (ended by NULL) in the output directory dir:
+ * dir must be a writable directory, or be missing with a writable parent
+ * (the command creates it only when it writes, and removes it on failure). */
+int cli_check_out_dir(const char *cmd, const char *flag, const char *dir, const char *const *names, int force);
 /* Parse a class list "0-4", "0,2,5-7" into mask[c] = 1 (classes below
  * n_classes). 0, or prints the error and returns EXIT_USAGE. */
 int cli_parse_classes(const char *cmd, const char *spec, int n_classes, uint8_t mask[256]);

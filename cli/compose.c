@@ -29,7 +29,7 @@ int cmd_compose(int argc, char **argv)
 {
     const char *cmd = "compose", *model = NULL, *a = NULL, *b = NULL, *name = NULL, *out = NULL;
     pt_compose_opts o = {0.9f, 50, 1, 0, 0, NULL};
-    int threads = 1;
+    int threads = 1, force = 0;
     opt opts[] = {
         {"model", OPT_STR, &model, "checkpoint with an episodic memory (required)", 0, 0, NULL, 0},
         {"a", OPT_STR, &a, "first concept: a class number or a composed name (required)", 0, 0, NULL, 0},
@@ -41,15 +41,17 @@ int cmd_compose(int argc, char **argv)
         {"guard", OPT_INT, &o.guard, "refuse composites that make up this many of a stored entry's k nearest (default 0: off)", 0, 10000000, "compose.guard", 0},
         OPT_THREADS(&threads),
         {"out", OPT_STR, &out, "write the model here instead of over --model", 0, 0, NULL, 0},
+        OPT_FORCE(&force),
         OPT_END,
     };
     cli_cmd k = {cmd, USAGE, opts, NULL, NULL};
     CLI_PARSE(&k, argc, argv, NULL);
     int rc = EXIT_OK;
     if (!model || !a || !b || !name) return cli_error(cmd, EXIT_USAGE, "--model, --a, --b and --name are required (see --help)");
+    const char *flag = out ? "--out" : "--model";
     if (!out) out = model;
     pt_set_threads(threads);
-    if (!cli_path_writable(out)) return cli_error(cmd, EXIT_USAGE, "%s: is a directory, or its directory is not writable", out);
+    if ((rc = cli_check_out(cmd, flag, out, force))) return rc;
     pt_tower *t = NULL;
     pt_memory *m = NULL;
     pt_status st;

@@ -13,12 +13,13 @@ static const char *USAGE =
     "With --memory, the checkpoint's episodic memory goes with it (int8 keys) and\n"
     "the API gains ptm_recall, ptm_predict_combined and ptm_label_name.\n"
     "Supported: one-block towers (the default); memory keys of at most 1024\n"
-    "complex values, k at most 64.";
+    "complex values, k at most 64. DIR is created if missing (and removed again if\n"
+    "the export fails); --force replaces read-only files in it.";
 
 int cmd_export(int argc, char **argv)
 {
     const char *cmd = "export", *model = NULL, *out = NULL;
-    int bits = 8, json = 0, with_mem = 0;
+    int bits = 8, json = 0, with_mem = 0, force = 0;
     float tau = 0.7f;
     opt opts[] = {
         {"model", OPT_STR, &model, "checkpoint written by train (required)", 0, 0, NULL, 0},
@@ -26,6 +27,7 @@ int cmd_export(int argc, char **argv)
         {"bits", OPT_INT, &bits, "weight precision, 8 (default) or 16", 8, 16, NULL, 0},
         {"memory", OPT_FLAG, &with_mem, "export the episodic memory too", 0, 0, NULL, 0},
         {"memory-tau", OPT_FLOAT, &tau, "similarity at which the combined answer trusts the memory (default 0.7)", 1e-6, 1, NULL, 0},
+        OPT_FORCE(&force),
         OPT_JSON(&json),
         OPT_END,
     };
@@ -38,6 +40,8 @@ int cmd_export(int argc, char **argv)
     for (size_t n = strlen(dir); n > 1 && dir[n - 1] == '/'; n--) dir[n - 1] = '\0';
     out = dir;
     if (bits != 8 && bits != 16) return cli_error(cmd, EXIT_USAGE, "--bits %d: expected 8 or 16", bits);
+    static const char *const names[] = {"phasetower_model.h", "phasetower_model.c", NULL};
+    if ((rc = cli_check_out_dir(cmd, "--out", out, names, force))) return rc;
     pt_tower *t = NULL;
     pt_memory *mem = NULL;
     pt_qtower *q = NULL;

@@ -35,7 +35,7 @@ static int accuracy(const cli_cmd *k, const pt_phasor *m, const pt_dataset *te, 
 typedef struct ptrain {
     pt_phasor_config c;
     const char *data, *out, *model, *act;
-    int epochs, json, quiet;
+    int epochs, json, quiet, force;
     size_t train_limit, test_limit;
 } ptrain;
 
@@ -89,6 +89,7 @@ int cli_phasor_train(int argc, char **argv)
         OPT_TRAIN_LIMIT(&a.train_limit),
         OPT_TEST_LIMIT(&a.test_limit),
         OPT_OUT_MODEL(&a.out),
+        OPT_FORCE(&a.force),
         {"json", OPT_FLAG, &a.json, "print one JSON object on stdout at the end", 0, 0, NULL, 0},
         {"quiet", OPT_FLAG, &a.quiet, "no progress lines", 0, 0, NULL, 0},
         OPT_END,
@@ -99,8 +100,7 @@ int cli_phasor_train(int argc, char **argv)
     pt_status st;
     if ((a.act && (st = pt_phasor_act_parse(a.act, &c->act))) || (st = pt_phasor_config_check(c)))
         return cli_lib_error(&k, PT_EINVAL, NULL);
-    if (a.out && !cli_path_writable(a.out))
-        return cli_error(k.name, EXIT_USAGE, "--out %s: is a directory, or its directory is not writable", a.out);
+    if (a.out && (rc = cli_check_out(k.name, "--out", a.out, a.force))) return rc;
     pt_set_threads(1);
     pt_dataset tr = {0}, te = {0};
     pt_phasor *m = NULL;

@@ -26,7 +26,7 @@ typedef struct train_args {
     const char *data, *layers, *out, *birth_init, *model_kind, *rule, *readout, *init, *select;
     const char *memory, *mvote, *mcode, *mkey, *classes, *fit;
     uint8_t keep[256];
-    int mem_size, mem_k, mem_dim, frame, epochs, json, quiet, threads;
+    int mem_size, mem_k, mem_dim, frame, epochs, json, quiet, threads, force;
     float mem_alpha, mem_tau;
     size_t train_limit, val, test_limit;
 } train_args;
@@ -77,6 +77,7 @@ static void train_opts(train_args *a, opt *o)
         {"memory-vote", OPT_STR, &a->mvote, "mode (default) or weighted", 0, 0, "memory.vote", 0},
         {"memory-code", OPT_STR, &a->mcode, "what the memory holds: sparse (the block's output, default) or dense (its phase code before selection, for composition)", 0, 0, "memory.code", 0},
         OPT_OUT_MODEL(&a->out),
+        OPT_FORCE(&a->force),
         OPT_THREADS(&a->threads),
         {"json", OPT_FLAG, &a->json, "print one JSON object on stdout at the end", 0, 0, NULL, 0},
         {"quiet", OPT_FLAG, &a->quiet, "no progress bar", 0, 0, NULL, 0},
@@ -128,8 +129,7 @@ static int train_config(const cli_cmd *k, train_args *a)
     }
     int rc = EXIT_OK;
     if (a->classes && (rc = cli_parse_classes(k->name, a->classes, c->n_classes, a->keep))) return rc;
-    if (a->out && !cli_path_writable(a->out))
-        return cli_error(k->name, EXIT_USAGE, "--out %s: is a directory, or its directory is not writable", a->out);
+    if (a->out && (rc = cli_check_out(k->name, "--out", a->out, a->force))) return rc;
     return 0;
 }
 

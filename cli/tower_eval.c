@@ -34,7 +34,7 @@ static const char *USAGE =
 typedef struct eval_args {
     const char *model, *data, *corrupt, *ood, *composite, *classes, *reject_score, *sparse, *route, *pred_out;
     const char *derotate, *derotate_score;
-    int groups, probe, qbits, rt[3], json, threads;
+    int groups, probe, qbits, rt[3], json, threads, force;
     pt_derotate dro;
     pt_corrupt cor;
     size_t limit;
@@ -98,8 +98,8 @@ static int parse_specs(const cli_cmd *k, eval_args *a)
     if (a->derotate_score && !a->derotate) return cli_error(k->name, EXIT_USAGE, "--derotate-score needs --derotate");
     if (a->qbits && a->qbits != 8 && a->qbits != 16)
         return cli_error(k->name, EXIT_USAGE, "--quantize %d: expected 8 or 16", a->qbits);
-    if (a->pred_out && !cli_path_writable(a->pred_out))
-        return cli_error(k->name, EXIT_USAGE, "--predictions %s: is a directory, or its directory is not writable", a->pred_out);
+    int rc;
+    if (a->pred_out && (rc = cli_check_out(k->name, "--predictions", a->pred_out, a->force))) return rc;
     if (a->reject_score && strcmp(a->reject_score, "memory") && strcmp(a->reject_score, "logit") &&
         strcmp(a->reject_score, "align"))
         return cli_error(k->name, EXIT_USAGE, "--reject-score '%s': expected memory, align or logit", a->reject_score);
@@ -437,6 +437,7 @@ int cli_tower_eval(int argc, char **argv)
         {"derotate-score", OPT_STR, &a.derotate_score, "score of a turn for --derotate: align (the tower's alignment, default) or memory (the memory's best similarity; needs a memory)", 0, 0, NULL, 0},
         {"quantize", OPT_INT, &a.qbits, "also score the integer model of this many bits (8 or 16) that export writes", 8, 16, NULL, 0},
         {"predictions", OPT_STR, &a.pred_out, "write the predicted class of each test image, one per line (with --quantize: the integer model's; with a memory too: tower, memory label and 1 if the memory is confident)", 0, 0, NULL, 0},
+        OPT_FORCE(&a.force),
         {"composite", OPT_STR, &a.composite, "score a composed concept on averaged test images of its classes", 0, 0, NULL, 0},
         {"memory-tau", OPT_FLOAT, &a.tau, "trust the memory at or above this similarity (default 0.7)", 1e-6, 1, NULL, 0},
         {"seed", OPT_U64, &a.seed, "seed of --corrupt and --ood noise (default 1)", 1, 0, NULL, 0},

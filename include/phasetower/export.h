@@ -56,7 +56,8 @@ size_t pt_qtower_const_bytes(const pt_qtower *q);
  * only static const data and static functions besides those two, no malloc,
  * no libm. Both files are written to temporary names, fsynced, and only then
  * renamed (docs/checkpoint-format.md, "Writing"), so a failure leaves nothing
- * half-written. source (may be NULL) is named in the banner.
+ * half-written; DIR, when this call created it, is removed again on failure.
+ * source (may be NULL) is named in the banner.
  * PT_EIO when DIR cannot be created or written. */
 pt_status pt_qtower_export(const pt_qtower *q, const char *dir, const char *source);
 

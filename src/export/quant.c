@@ -419,8 +419,10 @@ static void write_source(FILE *f, const pt_qtower *q, const char *source)
 pt_status pt_qtower_export(const pt_qtower *q, const char *dir, const char *source)
 {
     struct stat sb;
+    int made = 0; /* this call created dir: remove it again (if still empty) when the export fails */
     if (stat(dir, &sb) != 0) {
         if (mkdir(dir, 0777) != 0) return pt_fail(PT_EIO, "export: cannot create directory %s: %s", dir, strerror(errno));
+        made = 1;
     } else if (!S_ISDIR(sb.st_mode)) {
         return pt_fail(PT_EIO, "export: %s exists and is not a directory", dir);
     }
@@ -444,6 +446,7 @@ pt_status pt_qtower_export(const pt_qtower *q, const char *dir, const char *sour
     write_source(a[1].f, q, source);
     st = pt_atomic_commit(a, 2); /* a failed fprintf shows in the stream's error flag, which fails the commit */
 done:
+    if (st && made) rmdir(dir);
     free(ph), free(ps);
     return st;
 }
