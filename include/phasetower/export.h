@@ -57,7 +57,8 @@ size_t pt_qtower_const_bytes(const pt_qtower *q);
  * no libm. Both files are written to temporary names, fsynced, and only then
  * renamed (docs/checkpoint-format.md, "Writing"), so a failure leaves nothing
  * half-written; DIR, when this call created it, is removed again on failure.
- * source (may be NULL) is named in the banner.
+ * source (may be NULL) is named in the banner's comment as plain text (each
+ * run of characters other than letters, digits, space and ._+-/ becomes '?').
  * PT_EIO when DIR cannot be created or written. */
 pt_status pt_qtower_export(const pt_qtower *q, const char *dir, const char *source);
 
