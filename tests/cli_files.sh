@@ -11,6 +11,8 @@
 #   eval --predictions, export, corrupt), and replaced with --force;
 # - corrupt and export failing (bad input, or writes cut by a file size limit)
 #   into a directory that did not exist leave no directory behind;
+# - a full disk (a small tmpfs, where one can be mounted): train, compose,
+#   eval --predictions, corrupt and export exit 2 and leave nothing on it;
 # - no temporary file is left anywhere.
 set -uo pipefail
 bin=$1
@@ -156,6 +158,40 @@ left_nothing "export: two blocks" "$fresh" -- "$bin" export --model "$w/two.safe
 left_nothing "export: writes fail" "$fresh" -- limited "$bin" export --model "$s" --out "$fresh"
 "$bin" corrupt --data "$d" --corrupt noise:0.3 --out "$fresh" > /dev/null && [ -f "$fresh/t10k-labels-idx1-ubyte.gz" ] ||
   bad "corrupt into a fresh directory" "failed"
+
+# ---- a full disk: a KB-kilobyte tmpfs in a private mount namespace (unshare -rm,
+# so no root needed); skipped with a message where none can be mounted ----
+# on_full_disk KB DIR -- command...: exit status of the command; DIR's entries after it in $tmp/left
+# (KB 0: a 64 kB tmpfs filled to the last byte by a file 'fill' before the command)
+on_full_disk() {
+  local kb=$1 dir=$2
+  shift 3
+  mkdir -p "$dir"
+  unshare -rm sh -c 'kb=$1 d=$2 l=$3; shift 3
+    mount -t tmpfs -o size=$((kb ? kb : 64))k tmpfs "$d" 2> /dev/null || exit 99
+    [ "$kb" = 0 ] && { cat /dev/zero > "$d/fill"; } 2> /dev/null
+    "$@"; rc=$?; ls -A "$d" | grep -vx fill > "$l"; exit $rc' sh "$kb" "$dir" "$tmp/left" "$@" > /dev/null 2> "$tmp/stderr"
+}
+# full NAME KB PATTERN -- command... (writing under $w/full): exit 2, one line matching PATTERN, nothing left
+full() {
+  local name=$1 kb=$2 pat=$3
+  shift 4
+  on_full_disk "$kb" "$w/full" -- "$@"
+  local rc=$?
+  if [ $rc -eq 99 ]; then echo "skip [$name]: no tmpfs can be mounted here (unshare -rm; mount -t tmpfs)"; return; fi
+  if [ $rc -ne 2 ]; then bad "$name" "exit $rc, expected 2: $(cat "$tmp/stderr")"; return; fi
+  if [ "$(wc -l < "$tmp/stderr")" -ne 1 ] || ! grep -q -- "$pat" "$tmp/stderr"; then
+    bad "$name" "expected one line matching '$pat': $(cat "$tmp/stderr")"; return
+  fi
+  [ -s "$tmp/left" ] && { bad "$name" "left on the full disk: $(tr '\n' ' ' < "$tmp/left")"; return; }
+  ok "$name: $(cat "$tmp/stderr")"
+}
+full "disk full: train" 16 "No space left" -- "$bin" "${T[@]}" --out "$w/full/m.safetensors"
+full "disk full: compose" 16 "No space left" -- "$bin" compose --model "$mem" --a 1 --b 4 --name 1+4 --tau 1 --out "$w/full/m.safetensors"
+full "disk full: eval --predictions" 0 "p.txt: write failed" -- "$bin" eval --model "$s" --data "$d" --predictions "$w/full/p.txt"
+full "disk full: corrupt" 8 "--out\|t10k" -- "$bin" corrupt --data "$d" --corrupt noise:0.3 --out "$w/full/c"
+full "disk full: export" 8 "export" -- "$bin" export --model "$s" --out "$w/full/x"
+rmdir "$w/full" 2> /dev/null
 
 # ---- nothing temporary left ----
 left=$(find "$tmp" -name '.*' -o -name '*.tmp')
