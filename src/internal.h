@@ -10,10 +10,13 @@
 
 typedef float complex pt_c32;
 
-/* C11's CMPLXF; glibc defines it only for gcc (clang, which the fuzz targets
- * are built with, has the same builtin). */
+/* C11's CMPLXF and CMPLX; glibc defines them only for gcc (clang, which CI
+ * and the fuzz targets build with, has the same builtin). */
 #ifndef CMPLXF
 #define CMPLXF(x, y) __builtin_complex((float)(x), (float)(y))
+#endif
+#ifndef CMPLX
+#define CMPLX(x, y) __builtin_complex((double)(x), (double)(y))
 #endif
 
 #if defined(__GNUC__)

@@ -300,7 +300,7 @@ static void test_fanout_guard(void)
     for (int i = 0; i < NC; i++) {
         size_t ja = (size_t)(3 * (i % NB1)), jb = (size_t)(3 * ((i % NB1 + i / NB1) % NB1) + 1);
         const float *ka = pt_memory_key(m, ja), *kb = pt_memory_key(m, jb);
-        double la = pt_memory_length(m, ja), lb = pt_memory_length(m, jb), nn = 0;
+        double la = (double)pt_memory_length(m, ja), lb = (double)pt_memory_length(m, jb), nn = 0;
         for (int j = 0; j < 2 * GD; j++) ck[i][j] = la * (double)ka[j] + lb * (double)kb[j], nn += ck[i][j] * ck[i][j];
         for (int j = 0; j < 2 * GD; j++) ck[i][j] /= sqrt(nn);
     }

@@ -33,7 +33,7 @@ static void make_rows(float *X, const float *mu)
         }
     for (int n = 0; n < N; n++)
         for (int j = 0; j < D; j++) {
-            double v = mu[j];
+            double v = (double)mu[j];
             X[n * D + j] = (float)v;
         }
     for (int n = 0; n < N; n++)

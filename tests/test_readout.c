@@ -140,7 +140,7 @@ int main(void)
     CHECK(pt_ridge_create(F, 1, M, &r1) == PT_OK);
     CHECK(pt_ridge_solve(r1, NULL, 0, 0.0, W) == PT_ENOCONV); /* nothing added, no ridge: G = 0 */
     CHECK(strstr(pt_errmsg(), "positive definite") != NULL);
-    CHECK(pt_ridge_solve(r1, NULL, 0, NAN, W) == PT_EINVAL);
+    CHECK(pt_ridge_solve(r1, NULL, 0, (double)NAN, W) == PT_EINVAL);
     int badsel[1] = {F};
     CHECK(pt_ridge_solve(r1, badsel, 1, 1.0, W) == PT_EINVAL);
     X[7] = INFINITY;

@@ -60,15 +60,15 @@ static void test_rule_gradients(pt_rng *rng, pt_tower_config *c)
         for (int j = 0; j < D; j++) {
             double save = pd[j];
             pd[j] = save + h;
-            double lp = loss(pd, (double)phi0, x, t);
+            double lp = loss(pd, (double)phi0, x, (double complex)t);
             pd[j] = save - h;
-            double lm = loss(pd, (double)phi0, x, t);
+            double lm = loss(pd, (double)phi0, x, (double complex)t);
             pd[j] = save;
             double fd = (lp - lm) / (2 * h);
             /* p-rule: Re(delta e^{-i phi}) x = -1/2 dL/dp */
             CHECK_CLOSE(g_p * (double)x[j], -0.5 * fd, 1e-5, 1e-7);
         }
-        double lp = loss(pd, (double)phi0 + h, x, t), lm = loss(pd, (double)phi0 - h, x, t);
+        double lp = loss(pd, (double)phi0 + h, x, (double complex)t), lm = loss(pd, (double)phi0 - h, x, (double complex)t);
         double fdphi = (lp - lm) / (2 * h);
         CHECK_CLOSE(g_phi, -0.5 * fdphi, 1e-5, 1e-7);
         if (fabs(fdphi) > 1e-3 && fabs(g_p) > 1e-3) checked_nontrivial++;

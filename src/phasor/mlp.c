@@ -198,7 +198,7 @@ static void act_bwd(const pt_phasor_config *c, const float *h, float *g, size_t 
 {
     size_t H = (size_t)c->hidden;
     for (size_t i = 0; i < n; i++) {
-        double x = h[2 * i], y = h[2 * i + 1], r = hypot(x, y), ga = g[2 * i], gb = g[2 * i + 1], ox, oy;
+        double x = (double)h[2 * i], y = (double)h[2 * i + 1], r = hypot(x, y), ga = (double)g[2 * i], gb = (double)g[2 * i + 1], ox, oy;
         if (c->act == PT_ACT_UNIT || c->act == PT_ACT_QUANT) {
             /* a = h / s, s = r + eps: g_h = g/s - h Re(conj(h) g) / (r s^2); for quant, the
              * straight-through estimate: the gradient of the unit circle it rounds */
@@ -215,7 +215,7 @@ static void act_bwd(const pt_phasor_config *c, const float *h, float *g, size_t 
                 ox = 0.5 * ga, oy = 0.5 * gb;
             }
         } else { /* modReLU: a = h (1 + b / r) where r + b > 0 */
-            double b = bias[i % H];
+            double b = (double)bias[i % H];
             if (r > 0.0 && r + b > 0.0) {
                 double r3 = r * r * r;
                 double axx = 1.0 + b * y * y / r3, axy = -b * x * y / r3, ayy = 1.0 + b * x * x / r3;

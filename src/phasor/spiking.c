@@ -92,7 +92,7 @@ pt_status pt_phasor_predict_spiking(const pt_phasor *m, const float *x, size_t n
             memset(hr, 0, out * sizeof *hr), memset(hi, 0, out * sizeof *hi);
             for (int k = 0; k < b.n; k++) { /* deliver: potential += W_ij e^{i theta_b} */
                 const float *wr = w + (size_t)b.src[k] * out, *wi = w + (in + (size_t)b.src[k]) * out;
-                double pc = cs[b.bin[k]], ps = sn[b.bin[k]];
+                double pc = (double)cs[b.bin[k]], ps = (double)sn[b.bin[k]];
                 for (size_t o = 0; o < out; o++) {
                     hr[o] += (double)wr[o] * pc - (double)wi[o] * ps;
                     hi[o] += (double)wr[o] * ps + (double)wi[o] * pc;

@@ -158,7 +158,7 @@ float pt_tpam_overlap(const float *a, const float *b, size_t n)
 {
     double re = 0.0, im = 0.0, na = 0.0, nb = 0.0;
     for (size_t i = 0; i < n; i++) {
-        double ar = a[2 * i], ai = a[2 * i + 1], br = b[2 * i], bi = b[2 * i + 1];
+        double ar = (double)a[2 * i], ai = (double)a[2 * i + 1], br = (double)b[2 * i], bi = (double)b[2 * i + 1];
         re += ar * br + ai * bi, im += ai * br - ar * bi; /* a conj(b) */
         na += ar * ar + ai * ai, nb += br * br + bi * bi;
     }
