@@ -5,19 +5,12 @@
  * tower with its memory and as a phasor network with its memory; a model that
  * loads is used lightly (predict, memory scores, frame, parameter count,
  * 8-bit export) when it is small. Any status is fine; a crash, a sanitizer
- * report, a leak, a broken invariant (abort) or a hang is a bug. Not built by
- * CMake nor run by ctest. To build and run it from the repository root (clang
- * 14 with libFuzzer; on Debian apt-get install clang libclang-rt-14-dev; the
- * first cmake generates build/gen/qkernel_text.h):
- *   cmake -S . -B build && cmake --build build -j2
- *   clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Isrc -Ibuild/gen \
- *     -I/usr/include/x86_64-linux-gnu \
- *     tests/fuzz/fuzz_checkpoint.c \
- *     $(sed -n '/^add_library(phasetower/,/^)/p' CMakeLists.txt | grep -o 'src/[^ ]*\.c') \
- *     -llapacke -lopenblas -ljansson -lz -lpng -lm -o /tmp/fuzz_checkpoint
- *   mkdir -p /tmp/ckpt-corpus && ASAN_OPTIONS=allocator_may_return_null=1 /tmp/fuzz_checkpoint \
- *     /tmp/ckpt-corpus tests/fuzz/seeds-ckpt -dict=tests/fuzz/checkpoint.dict -max_len=16384 \
- *     -timeout=2 -rss_limit_mb=4096 -max_total_time=900
+ * report, a leak, a broken invariant (abort) or a hang is a bug. Built by
+ * CMake with -DPT_FUZZ=ON and CC=clang (clang 14 with libFuzzer; on Debian
+ * apt-get install clang libclang-rt-14-dev), run by `make fuzz` (and for
+ * 25 s by `make test`) with the seeds below and checkpoint.dict; by hand:
+ *   CC=clang cmake -S . -B build-fuzz -DPT_FUZZ=ON && cmake --build build-fuzz --target fuzz
+ *   tests/fuzz/run.sh build-fuzz 600 checkpoint
  * A custom mutator keeps the data offsets of mutated headers consistent, so
  * that mutants get past the safetensors reader (see repair).
  * tests/fuzz/seeds-ckpt holds small valid checkpoints (2-13 kB) written by the
@@ -28,12 +21,11 @@
  * with frame keys and two concepts from compose), and phasor networks (unit;
  * modReLU of depth 2; one given a memory with erased slots through the API,
  * as the CLI gives phasor networks none). A header that makes a loader
- * allocate far more than the file holds stops the run as out-of-memory,
- * leaving oom-<sha1> (another issue bounds allocations by the file size; to
- * go on past them, add -fork=1 -ignore_ooms=1); allocator_may_return_null
- * turns requests above ASan's 1 TB limit into the PT_ENOMEM the library
- * handles. A crash leaves crash-<sha1>: once fixed, add it as a case to the
- * test of the loader at fault. */
+ * allocate more than 1 GB stops the run as out-of-memory, leaving
+ * build-fuzz/artifacts/fuzz_checkpoint-oom-<sha1> (another issue bounds
+ * allocations by the file size; to go on past them, FUZZ_FLAGS="-fork=1
+ * -ignore_ooms=1"). A crash leaves fuzz_checkpoint-crash-<sha1> there: once
+ * fixed, add it as a case to the test of the loader at fault. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
 #include <stdio.h>

@@ -13,10 +13,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char path[64];
 
-static void remove_file(void) { remove(path); }
+static inline void remove_file(void) { remove(path); }
 
 /* Make the temporary file, named after the target. */
-static void fuzz_file_init(const char *name)
+static inline void fuzz_file_init(const char *name)
 {
     snprintf(path, sizeof path, "/tmp/%s_XXXXXX", name);
     int fd = mkstemp(path);
@@ -26,7 +26,7 @@ static void fuzz_file_init(const char *name)
 }
 
 /* Write one input to it. */
-static void fuzz_file_write(const uint8_t *data, size_t size)
+static inline void fuzz_file_write(const uint8_t *data, size_t size)
 {
     FILE *fp = fopen(path, "wb");
     if (!fp) abort();

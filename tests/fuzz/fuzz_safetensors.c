@@ -1,19 +1,16 @@
 /* libFuzzer target for the safetensors reader (src/io/safetensors.c and jansson
  * under it): each input is written to a temporary file and read with pt_st_read
  * and pt_st_read_meta. Any status is fine; a crash, a sanitizer report or a
- * broken invariant (abort) is a bug. Not built by CMake nor run by ctest. To
- * build and run it from the repository root (clang 14 with libFuzzer; on Debian
- * apt-get install clang libclang-rt-14-dev):
- *   clang -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Isrc \
- *     tests/fuzz/fuzz_safetensors.c src/io/safetensors.c src/io/atomic.c src/core/status.c \
- *     -ljansson -lm -o /tmp/fuzz_safetensors
- *   mkdir -p /tmp/st-corpus && /tmp/fuzz_safetensors /tmp/st-corpus tests/fuzz/seeds \
- *     -dict=tests/fuzz/safetensors.dict -max_len=4096 -max_total_time=600
- * The first directory collects the corpus; tests/fuzz/seeds holds a few valid
- * files to start from. To fuzz jansson's own branches too, build jansson 2.14
- * from source with -fsanitize=fuzzer-no-link,address,undefined and link that
- * instead of -ljansson. A crash leaves crash-<sha1> behind: add it to
- * tests/test_safetensors.c as a case once fixed. */
+ * broken invariant (abort) is a bug. Built by CMake with -DPT_FUZZ=ON and
+ * CC=clang (clang 14 with libFuzzer; on Debian apt-get install clang
+ * libclang-rt-14-dev), run by `make fuzz` (and for 25 s by `make test`)
+ * with the valid files in tests/fuzz/seeds and safetensors.dict; by hand:
+ *   CC=clang cmake -S . -B build-fuzz -DPT_FUZZ=ON && cmake --build build-fuzz --target fuzz
+ *   tests/fuzz/run.sh build-fuzz 600 safetensors
+ * To fuzz jansson's own branches too, build jansson 2.14 from source with
+ * -fsanitize=fuzzer-no-link,address,undefined and link that instead of the
+ * system's. A crash leaves build-fuzz/artifacts/fuzz_safetensors-crash-<sha1>:
+ * add it to tests/test_safetensors.c as a case once fixed. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
 #include <stdio.h>
