@@ -13,8 +13,10 @@ int main(void)
     pt_corrupt c;
     CHECK(pt_corrupt_parse("rotate:15-45", &c) == PT_OK && c.kind == PT_CORRUPT_ROTATE && c.a == 15.0f && c.b == 45.0f);
     CHECK(pt_corrupt_parse("noise:0.3", &c) == PT_OK && c.kind == PT_CORRUPT_NOISE && c.a == 0.3f);
+    /* noise:1e-60: a positive double that becomes sigma 0 as a float (found by fuzz_spec) */
     const char *bad[] = {"rotate:45-15", "rotate:15", "rotate:-5-10", "rotate:10-200", "noise:0", "noise:-1",
-                         "noise:nan", "noise:0.3x", "blur:2", "", "rotate:a-b", "turn:", "turn:200", "turn:5x"};
+                         "noise:1e-60", "noise:nan", "noise:0.3x", "blur:2", "", "rotate:a-b", "turn:", "turn:200",
+                         "turn:5x"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         CHECK(pt_corrupt_parse(bad[i], &c) == PT_EINVAL);
         CHECK(strstr(pt_errmsg(), "corruption") != NULL);

@@ -2,6 +2,7 @@
  * (section 8.3): rotation by a uniform angle in +-[lo, hi] degrees with
  * bilinear interpolation, and additive Gaussian noise, both clamped to [0,1]. */
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <string.h>
 #include "internal.h"
@@ -37,6 +38,10 @@ pt_status pt_corrupt_parse(const char *spec, pt_corrupt *out)
         if (!parse_num(spec + 6, &end, &a) || *end)
             return pt_fail(PT_EINVAL, "corruption '%s': expected noise:SIGMA", spec);
         if (!(a > 0.0 && a <= 10.0)) return pt_fail(PT_EINVAL, "corruption '%s': SIGMA must be in (0, 10]", spec);
+        /* sigma is stored as a float: one below the smallest would become 0 */
+        if ((float)a == 0.0f)
+            return pt_fail(PT_EINVAL, "corruption '%s': SIGMA is below the smallest float (%g)", spec,
+                           (double)FLT_TRUE_MIN);
         b = 0.0;
         out->kind = PT_CORRUPT_NOISE;
     } else {
