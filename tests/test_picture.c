@@ -1,12 +1,59 @@
 /* Pictures: gray and RGB PNG round trips bit for bit, the gray and phase
  * colour maps at known points, and bad input (sizes, unwritable paths, files
- * that are not PNGs or are cut short) refused with nothing left behind. */
+ * that are not PNGs or are cut short, or whose header asks for more than the
+ * file holds) refused with nothing left behind. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 #include "check.h"
 #include "phasetower/picture.h"
+
+static void put_chunk(FILE *f, const char *type, const unsigned char *body, unsigned len)
+{
+    unsigned char be[4] = {(unsigned char)(len >> 24), (unsigned char)(len >> 16), (unsigned char)(len >> 8),
+                           (unsigned char)len};
+    uLong crc = crc32(crc32(0L, (const Bytef *)type, 4), body, len);
+    unsigned char c[4] = {(unsigned char)(crc >> 24), (unsigned char)(crc >> 16), (unsigned char)(crc >> 8),
+                          (unsigned char)crc};
+    CHECK(fwrite(be, 1, 4, f) == 4 && fwrite(type, 1, 4, f) == 4 && (!len || fwrite(body, 1, len, f) == len));
+    CHECK(fwrite(c, 1, 4, f) == 4);
+}
+
+/* A 68-byte PNG whose header says 65536 x 65536 RGB asked for 12.9 GB before
+ * its data was read (found by fuzz_png): refused, naming the size, before
+ * allocating; a large image that compresses well still reads. */
+static void test_header_larger_than_file(const char *dir)
+{
+    char p[96];
+    snprintf(p, sizeof p, "%s/big.png", dir);
+    FILE *f = fopen(p, "wb");
+    CHECK(f != NULL);
+    if (!f) return;
+    const unsigned char ihdr[13] = {0, 1, 0, 0, 0, 1, 0, 0, 8, 2, 0, 0, 0}; /* 65536 x 65536, RGB 8-bit */
+    unsigned char idat[32];
+    uLongf n = sizeof idat;
+    const unsigned char zeros[10] = {0};
+    CHECK(compress(idat, &n, zeros, sizeof zeros) == Z_OK);
+    CHECK(fwrite("\x89PNG\r\n\x1a\n", 1, 8, f) == 8);
+    put_chunk(f, "IHDR", ihdr, sizeof ihdr);
+    put_chunk(f, "IDAT", idat, (unsigned)n);
+    put_chunk(f, "IEND", NULL, 0);
+    CHECK(fclose(f) == 0);
+    int w = 0, h = 0, c = 0;
+    uint8_t *px = NULL;
+    CHECK(pt_png_read(p, &w, &h, &c, &px) == PT_EFORMAT && px == NULL);
+    CHECK(strstr(pt_errmsg(), "65536 x 65536") && strstr(pt_errmsg(), "big.png"));
+
+    enum { S = 1024 }; /* 1 MB of zeros: about a kilobyte of file */
+    uint8_t *blank = calloc(S * S, 1);
+    CHECK(blank != NULL);
+    CHECK(pt_png_write(p, S, S, 1, blank) == PT_OK && pt_png_read(p, &w, &h, &c, &px) == PT_OK);
+    CHECK(w == S && h == S && c == 1 && px && memcmp(px, blank, S * S) == 0);
+    free(px), free(blank);
+    remove(p);
+}
 
 int main(void)
 {
@@ -79,6 +126,7 @@ int main(void)
     if (f) fclose(f);
     free(whole);
     CHECK(pt_png_read(q, &w, &h, &c, &back) == PT_EFORMAT && back == NULL);
+    test_header_larger_than_file(dir);
     remove(p), remove(q), rmdir(dir);
     TEST_END();
 }

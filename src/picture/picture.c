@@ -6,11 +6,15 @@
 #include <png.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "internal.h"
 #include "io/atomic.h"
 #include "phasetower/picture.h"
 
 #define MAX_SIDE 65536
+/* Deflate expands at most 1032 times (a 258-byte match in 2 bits), so a file
+ * of n bytes holds at most 1032 n bytes of image data. */
+#define DEFLATE_MAX_RATIO 1032.0
 
 /* libpng's messages go nowhere (the library never prints): an error keeps
  * its text for ours and jumps back; a warning is dropped. */
@@ -61,7 +65,8 @@ pt_status pt_png_read(const char *path, int *width, int *height, int *channels, 
     FILE *f = fopen(path, "rb");
     if (!f) return pt_fail(PT_EIO, "%s: cannot open", path);
     unsigned char sig[8];
-    if (fread(sig, 1, 8, f) != 8 || png_sig_cmp(sig, 0, 8)) {
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0 || fread(sig, 1, 8, f) != 8 || png_sig_cmp(sig, 0, 8)) {
         fclose(f);
         return pt_fail(PT_EFORMAT, "%s: not a PNG file", path);
     }
@@ -77,6 +82,16 @@ pt_status pt_png_read(const char *path, int *width, int *height, int *channels, 
         png_set_sig_bytes(png, 8);
         png_set_user_limits(png, MAX_SIDE, MAX_SIDE);
         png_read_info(png, info);
+        /* Before allocating for the header's size: its rows (a filter byte
+         * each) must fit in what the file can hold. */
+        png_uint_32 w0 = png_get_image_width(png, info), h0 = png_get_image_height(png, info);
+        double need = (double)h0 * ((double)png_get_rowbytes(png, info) + 1.0);
+        if (need > DEFLATE_MAX_RATIO * (double)sb.st_size) {
+            char msg[128];
+            snprintf(msg, sizeof msg, "%u x %u pixels need more image data than the %lld-byte file holds",
+                     (unsigned)w0, (unsigned)h0, (long long)sb.st_size);
+            png_error(png, msg); /* as libpng's own errors: message kept, cleanup below */
+        }
         png_set_strip_16(png);
         png_set_strip_alpha(png);
         png_set_palette_to_rgb(png);
