@@ -81,6 +81,10 @@ pt_status pt_png_read(const char *path, int *width, int *height, int *channels, 
         png_init_io(png, f);
         png_set_sig_bytes(png, 8);
         png_set_user_limits(png, MAX_SIDE, MAX_SIDE);
+        /* Skip every ancillary chunk but tRNS unread: none changes the pixels
+         * asked for below, and libpng allocates a chunk's declared length
+         * (up to 2 GB) for several of them before reading it. */
+        png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, NULL, -1);
         png_read_info(png, info);
         /* Before allocating for the header's size: its rows (a filter byte
          * each) must fit in what the file can hold. */

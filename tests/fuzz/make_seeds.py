@@ -141,7 +141,8 @@ def png(w, h, depth, ctype, rows, interlace=0, extra=b"", filt=0):
 
 
 def samples(w, h, chans, top):
-    return [[(3 * x + 5 * y + 7 * k) % (top + 1) for x in range(w) for k in range(chans)] for y in range(h)]
+    step = top // 40 + 1  # spread over the whole range, so that 16-bit samples keep a high byte
+    return [[(3 * x + 5 * y + 7 * k) * step % (top + 1) for x in range(w) for k in range(chans)] for y in range(h)]
 
 
 def seeds_png():
@@ -162,6 +163,9 @@ def seeds_png():
     out("png", "gray-interlaced", png(9, 9, 8, 0, samples(9, 9, 1, 255), interlace=1))
     out("png", "rgb-interlaced", png(3, 3, 8, 2, samples(3, 3, 3, 255), interlace=1))
     out("png", "one-pixel", png(1, 1, 8, 0, [[200]], extra=chunk(b"tEXt", b"Comment\x00seed")))
+    # regression: an sPLT chunk declaring 1.6 GB, for which libpng allocated before reading
+    out("png", "splt-larger-than-file", png(3, 3, 8, 0, samples(3, 3, 1, 255))[:33]
+        + struct.pack(">I", 0x6348524D) + b"sPLTpalette\x00\x08")
 
 
 if __name__ == "__main__":
