@@ -5,7 +5,8 @@
 #              (python3-numpy is there for the test that runs the checkpoint doc's reader)
 # make fuzz builds the libFuzzer targets of tests/fuzz with clang (in build-fuzz) and runs
 # each for FUZZ_SECONDS (600) with its seeds; it fails on any crash, sanitizer report, leak,
-# timeout or allocation over 1 GB, and prints each target's executions and coverage.
+# timeout or allocation over 1 GB, and prints each target's executions and coverage
+# (FUZZ_TARGETS="idx png" picks targets; FUZZ_FLAGS adds libFuzzer options: tests/fuzz/run.sh).
 # Also: make build, make bench (adds python3-torch for the baseline), make bench-memory
 # (the episodic memory against the MLP: composition, OOD, robustness, scale), make
 # bench-footprint (footprint, int8 export, sparse inference, liquid topology), make
