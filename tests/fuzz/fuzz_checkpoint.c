@@ -20,11 +20,11 @@
  * with two blocks, liquid, with --route-rank 4, with a memory (sparse; dense
  * with frame keys and two concepts from compose), and phasor networks (unit;
  * modReLU of depth 2; one given a memory with erased slots through the API,
- * as the CLI gives phasor networks none). A header that makes a loader
- * allocate more than 1 GB stops the run as out-of-memory, leaving
- * build-fuzz/artifacts/fuzz_checkpoint-oom-<sha1> (another issue bounds
- * allocations by the file size; to go on past them, FUZZ_FLAGS="-fork=1
- * -ignore_ooms=1"). A crash leaves fuzz_checkpoint-crash-<sha1> there: once
+ * as the CLI gives phasor networks none). The loaders check every tensor
+ * their metadata implies before allocating, so no header can ask for more
+ * than its file holds; an input that still made a loader allocate over 1 GB
+ * would stop the run as out-of-memory, leaving
+ * build-fuzz/artifacts/fuzz_checkpoint-oom-<sha1>. A crash leaves fuzz_checkpoint-crash-<sha1> there: once
  * fixed, add it as a case to the test of the loader at fault. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdint.h>
