@@ -48,6 +48,7 @@ for t in "$@"; do
     continue
   fi
   echo "fuzz_$t: ${seconds} s (log: $log)"
+  touch "$log.start"
   # shellcheck disable=SC2086 # FUZZ_FLAGS is a list of options
   "$bin" -max_total_time="$seconds" -timeout=5 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
     -max_len=$max_len "${dict[@]}" -print_final_stats=1 -artifact_prefix="$build/artifacts/fuzz_$t-" \
@@ -68,8 +69,14 @@ for t in "$@"; do
   else
     failed+=("$t")
     why=$(grep -m 1 -E '^==[0-9]+== ?ERROR: |^invariant failed: |ERROR: libFuzzer' "$log" | sed -E 's/^==[0-9]+== ?//')
-    art=$(sed -nE 's/.*Test unit written to (.*)/\1/p' "$log" | tail -n 1)
-    line+=", FAILED (exit $rc): ${why:-see the log}${art:+; reproducer: $art}"
+    # fork mode (-fork) reports a child's out-of-memory or timeout only in its counts and exit status
+    [ -z "$why" ] && [[ "$oom" =~ [1-9] ]] && why="inputs that ran out of memory or time (counts above)"
+    art=$(sed -nE 's/.*Test unit written to (.*)/; reproducer: \1/p' "$log" | tail -n 1)
+    if [ -z "$art" ]; then # fork mode: the children's reproducers, saved since the log was started
+      new=$(find "$build/artifacts" -name "fuzz_$t-*" -newer "$log.start" | wc -l)
+      [ "$new" -gt 0 ] && art="; reproducers: $new new files in $build/artifacts"
+    fi
+    line+=", FAILED (exit $rc): ${why:-see the log}$art"
     # the report's first lines and its first frames in the project's code
     { grep -m 1 -A 1 -E '^==[0-9]+== ?ERROR: |^invariant failed: ' "$log"
       grep -E '^ +#[0-9]+ .* in .*/(src|tests|cli)/' "$log" | head -n 4; } | sed 's/^ */    /'
