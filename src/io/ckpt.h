@@ -52,13 +52,4 @@ pt_status pt_ckpt_save_one(const char *kind, const void *model, pt_ckpt_put_fn p
 typedef pt_status (*pt_ckpt_get_fn)(pt_ckpt *c, void *out);
 pt_status pt_ckpt_load_one(const char *path, pt_ckpt_get_fn get, void *out);
 
-/* ---- one model alone, in one call ---- */
-/* A new envelope of kind, put(model, c), save to path. */
-typedef pt_status (*pt_ckpt_put_fn)(const void *model, pt_ckpt *c);
-pt_status pt_ckpt_save_one(const char *kind, const void *model, pt_ckpt_put_fn put, const char *path);
-/* Open path, get(c, out) (out: where the part stores its model), close;
- * other parts of the file are left unread. */
-typedef pt_status (*pt_ckpt_get_fn)(pt_ckpt *c, void *out);
-pt_status pt_ckpt_load_one(const char *path, pt_ckpt_get_fn get, void *out);
-
 #endif
