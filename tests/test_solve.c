@@ -93,7 +93,7 @@ static void linear(void)
             c.tol = 1e-6;
             c.damping = damp ? 0.7f : 1.0f;
             float z[N] = {0};
-            pt_fixpoint_info info = {0, 0, 0.0, hist};
+            pt_fixpoint_info info = {.history = hist};
             L.calls = 0;
             CHECK(solve(c, lin_f, &L, z, N, &info) == PT_OK);
             CHECK(info.converged == 1 && info.residual < 1e-6 && info.iterations == L.calls);
@@ -114,7 +114,7 @@ static void linear(void)
     c.max_iter = 5000, c.tol = 1e-5;
     c.method = PT_FIXPOINT_NAIVE;
     float zn[N] = {0}, za[N] = {0}, za2[N] = {0};
-    pt_fixpoint_info in = {0, 0, 0.0, NULL}, ia = {0, 0, 0.0, hist}, ia2 = {0, 0, 0.0, NULL};
+    pt_fixpoint_info in = {.history = NULL}, ia = {.history = hist}, ia2 = {.history = NULL};
     CHECK(solve(c, lin_f, &L, zn, N, &in) == PT_OK && in.converged);
     c.method = PT_FIXPOINT_ANDERSON;
     CHECK(solve(c, lin_f, &L, za, N, &ia) == PT_OK && ia.converged);
@@ -172,7 +172,7 @@ static void complex_map(void)
         c.method = (pt_fixpoint_method)method;
         c.max_iter = 2000, c.tol = 1e-5, c.memory = 2 * NC;
         float z[2 * NC] = {0};
-        pt_fixpoint_info info = {0, 0, 0.0, NULL};
+        pt_fixpoint_info info = {.history = NULL};
         CHECK(solve(c, cmap_f, &M, z, 2 * NC, &info) == PT_OK && info.converged);
         double e = 0.0;
         for (int k = 0; k < NC; k++)
@@ -223,7 +223,7 @@ static void failures(void)
         c.method = (pt_fixpoint_method)method;
         c.max_iter = 100;
         float z[N] = {0};
-        pt_fixpoint_info info = {0, 0, 0.0, hist};
+        pt_fixpoint_info info = {.history = hist};
         CHECK(solve(c, drift_f, NULL, z, N, &info) == PT_ENOCONV);
         CHECK(info.converged == 0 && info.iterations == c.max_iter);
         CHECK(isfinite(info.residual) && info.residual >= c.tol && hist[c.max_iter - 1] == info.residual);
@@ -254,7 +254,7 @@ static void failures(void)
     c.method = PT_FIXPOINT_NAIVE;
     c.max_iter = 60;
     float z2[2] = {1.0f, 0.0f};
-    pt_fixpoint_info info = {0, 0, 0.0, NULL};
+    pt_fixpoint_info info = {.history = NULL};
     pt_fixpoint *s = NULL;
     CHECK(pt_fixpoint_create(&c, 2, &s) == PT_OK);
     CHECK(pt_fixpoint_solve(s, rot_f, NULL, z2, &info) == PT_ENOCONV);
@@ -276,9 +276,9 @@ static void bad_config(void)
     struct {
         pt_fixpoint_config c;
         const char *field;
-    } cases[12];
+    } cases[14];
     int nc = 0;
-    for (int i = 0; i < 12; i++) cases[i].c = d;
+    for (int i = 0; i < 14; i++) cases[i].c = d;
     cases[nc].c.method = (pt_fixpoint_method)2, cases[nc++].field = "method";
     cases[nc].c.max_iter = 0, cases[nc++].field = "max_iter";
     cases[nc].c.max_iter = 100001, cases[nc++].field = "max_iter";
@@ -291,6 +291,8 @@ static void bad_config(void)
     cases[nc].c.memory = 65, cases[nc++].field = "memory";
     cases[nc].c.lambda = -1e-3, cases[nc++].field = "lambda";
     cases[nc].c.lambda = (double)INFINITY, cases[nc++].field = "lambda";
+    cases[nc].c.restart = 0.5, cases[nc++].field = "restart";
+    cases[nc].c.restart = (double)NAN, cases[nc++].field = "restart";
     for (int i = 0; i < nc; i++) {
         CHECK(pt_fixpoint_config_check(&cases[i].c) == PT_EINVAL && strstr(pt_errmsg(), cases[i].field) != NULL);
         CHECK(pt_fixpoint_create(&cases[i].c, 4, &s) == PT_EINVAL && s == NULL);
@@ -298,8 +300,107 @@ static void bad_config(void)
     pt_fixpoint_destroy(NULL);
 }
 
+/* Batch: problem b is the slow linear map L[b % 2], with problem 3 turning
+ * NaN from its 5th evaluation. Each problem's iterates, iterations and
+ * residual history equal those of its solve alone, bit for bit; problems that
+ * converged are not evaluated again; one going NaN stops only itself. */
+typedef struct batch {
+    lin *L[2];
+    int evals[6], nan_item, nan_from;
+} batch;
+
+static pt_status batch_f(void *user, const float *z, float *fz, const size_t *items, size_t na)
+{
+    batch *B = user;
+    for (size_t j = 0; j < na; j++) {
+        size_t b = items[j];
+        CHECK(j == 0 || items[j] > items[j - 1]);
+        lin_f(B->L[b % 2], z + j * N, fz + j * N);
+        if (++B->evals[b] >= B->nan_from && (int)b == B->nan_item) fz[j * N] = NAN;
+    }
+    return PT_OK;
+}
+
+static void batched(void)
+{
+    pt_rng r;
+    pt_rng_seed(&r, 11);
+    static lin L0, L1;
+    lin_make(&L0, &r, 0.0, 0.9);
+    lin_make(&L1, &r, -0.5, 0.95);
+    for (int method = 0; method < 2; method++) {
+        pt_fixpoint_config c = pt_fixpoint_config_default();
+        c.method = (pt_fixpoint_method)method;
+        c.max_iter = 400, c.tol = 1e-5;
+        enum { NB = 6 };
+        static float z[NB * N], zone[N];
+        static double hist[NB][400], h1[400];
+        pt_fixpoint_info info[NB];
+        for (int b = 0; b < NB; b++) {
+            info[b] = (pt_fixpoint_info){.history = hist[b]};
+            for (int i = 0; i < N; i++) z[b * N + i] = (float)(b + 1) * 0.1f * (float)i;
+        }
+        batch B = {{&L0, &L1}, {0}, 3, 5};
+        pt_fixpoint *s = NULL;
+        CHECK(pt_fixpoint_create_batch(&c, N, NB, &s) == PT_OK);
+        CHECK(pt_fixpoint_solve_batch(s, batch_f, &B, z, NB, info) == PT_OK);
+        for (int b = 0; b < NB; b++) {
+            CHECK(B.evals[b] == info[b].iterations);
+            if (b == 3) {
+                CHECK(info[b].nonfinite == 1 && !info[b].converged && info[b].iterations == 5 && isnan(info[b].residual));
+                for (int i = 0; i < N; i++) CHECK(isfinite(z[b * N + i]));
+                continue;
+            }
+            CHECK(info[b].converged == 1 && info[b].nonfinite == 0 && info[b].residual < c.tol);
+            /* alone: the same bits */
+            for (int i = 0; i < N; i++) zone[i] = (float)(b + 1) * 0.1f * (float)i;
+            pt_fixpoint_info i1 = {.history = h1};
+            CHECK(solve(c, lin_f, B.L[b % 2], zone, N, &i1) == PT_OK);
+            CHECK(i1.iterations == info[b].iterations && i1.residual == info[b].residual);
+            CHECK(memcmp(zone, z + b * N, sizeof zone) == 0);
+            CHECK(memcmp(h1, hist[b], (size_t)i1.iterations * sizeof *h1) == 0);
+        }
+        /* more problems than the workspace holds, and a non-finite start */
+        CHECK(pt_fixpoint_solve_batch(s, batch_f, &B, z, NB + 1, info) == PT_EINVAL);
+        z[2 * N + 1] = NAN;
+        CHECK(pt_fixpoint_solve_batch(s, batch_f, &B, z, NB, info) == PT_EINVAL && strstr(pt_errmsg(), "problem 2"));
+        pt_fixpoint_destroy(s);
+    }
+}
+
+/* The safeguard: a map that jumps away once (at its 6th call f returns a far
+ * point) makes Anderson drop its history; it still converges. */
+static int jump_calls;
+static pt_status jump_f(void *user, const float *z, float *fz)
+{
+    lin_f(user, z, fz);
+    if (++jump_calls == 6)
+        for (int i = 0; i < N; i++) fz[i] += 1e3f;
+    return PT_OK;
+}
+
+static void safeguard(void)
+{
+    pt_rng r;
+    pt_rng_seed(&r, 12);
+    static lin L;
+    lin_make(&L, &r, 0.0, 0.9);
+    pt_fixpoint_config c = pt_fixpoint_config_default();
+    c.max_iter = 500, c.tol = 1e-5;
+    float z[N] = {0};
+    pt_fixpoint_info info = {.history = NULL};
+    jump_calls = 0;
+    CHECK(solve(c, jump_f, &L, z, N, &info) == PT_OK && info.converged && info.restarts >= 1);
+    c.restart = 0.0;
+    memset(z, 0, sizeof z);
+    jump_calls = 0;
+    CHECK(solve(c, jump_f, &L, z, N, &info) == PT_OK && info.restarts == 0);
+}
+
 int main(void)
 {
+    batched();
+    safeguard();
     linear();
     complex_map();
     failures();

@@ -34,6 +34,9 @@ typedef struct pt_fixpoint_config {
     double lambda;             /* Anderson: Tikhonov term of the least squares, >= 0 (default 1e-8),
                                 * relative to the mean squared norm of the residual differences
                                 * (so it does not depend on the units of z) */
+    double restart;            /* Anderson's safeguard: when a residual exceeds restart times the
+                                * smallest one so far, the history is dropped and the step is the
+                                * damped naive one (>= 1, default 10; 0: never) */
 } pt_fixpoint_config;
 
 typedef struct pt_fixpoint_info {
@@ -45,6 +48,8 @@ typedef struct pt_fixpoint_info {
      * entries), or NULL. Set it before the call: an uninitialized info is
      * not safe to pass. */
     double *history;
+    int nonfinite;    /* 1 when f(z) or the next iterate turned non-finite (residual NaN) */
+    int restarts;     /* times Anderson's safeguard dropped the history */
 } pt_fixpoint_info;
 
 typedef struct pt_fixpoint pt_fixpoint;
@@ -62,6 +67,27 @@ void pt_fixpoint_destroy(pt_fixpoint *s);
  * passed through. PT_EINVAL when the start is not finite. One solve at a
  * time per solver (the workspace is shared); never allocates. */
 pt_status pt_fixpoint_solve(pt_fixpoint *s, pt_fixpoint_fn f, void *user, float *z, pt_fixpoint_info *info);
+
+/* ---- many independent fixed points side by side (a mini-batch) ----
+ * nb problems of n floats each, solved as if one at a time (each its own
+ * Anderson history, residual and stop), but with f evaluated on all the
+ * problems still running at once, so that a model can use one matrix
+ * product for the whole batch. A problem that converged is frozen: f is not
+ * called on it again. */
+/* fz (na, n) = f(z (na, n)) for the na running problems, packed in order;
+ * items[j] (0..nb-1) says which problem row j is. */
+typedef pt_status (*pt_fixpoint_batch_fn)(void *user, const float *z, float *fz, const size_t *items, size_t na);
+/* Workspace for up to nb problems of n floats (a solve never allocates). */
+pt_status pt_fixpoint_create_batch(const pt_fixpoint_config *c, size_t n, size_t nb, pt_fixpoint **out);
+/* Solve nb (<= the workspace's) problems from z (nb, n; out: each one's last
+ * iterate, as for pt_fixpoint_solve). info (nb entries, required; history
+ * set or NULL in each) gets each problem's own report. Returns PT_OK when
+ * every problem ran to its end, converged or not: never silently, since
+ * each info says whether it converged or turned non-finite (a problem that
+ * did is stopped at its last finite iterate). PT_EINVAL for a non-finite
+ * start; f's own failure is passed through. */
+pt_status pt_fixpoint_solve_batch(pt_fixpoint *s, pt_fixpoint_batch_fn f, void *user, float *z, size_t nb,
+                                  pt_fixpoint_info *info);
 
 #ifdef __cplusplus
 }

@@ -1,9 +1,11 @@
 /* Fixed-point solvers: damped naive iteration and Anderson acceleration of
- * type II (Walker & Ni 2011), derived in docs/numerics.md. The state is float
- * (what f reads and writes); residual differences, the small least-squares
- * problem and the norms are double. All workspace is allocated by
- * pt_fixpoint_create, so a solve never allocates; the same start and the same
- * f give the same bits. */
+ * type II (Walker & Ni 2011), derived in docs/numerics.md, for one problem or
+ * a batch of independent ones solved side by side. The state is float (what
+ * f reads and writes); residuals, the Gram matrix, the small least-squares
+ * problem and the norms are computed in double from the stored floats. All
+ * workspace is allocated at creation, so a solve never allocates; the same
+ * start and the same f give the same bits, and a problem's iterates do not
+ * depend on which other problems share its batch. */
 #include <math.h>
 #include <string.h>
 #include "internal.h"
@@ -13,20 +15,32 @@
 #define PT_FIXPOINT_MAX_N ((size_t)1 << 40)
 #define PT_FIXPOINT_MAX_MEMORY 64
 
+/* what ended a problem's solve */
+enum { RUNNING = 0, CONVERGED, EXHAUSTED, BAD_F, BAD_STEP };
+
+typedef struct item {
+    int nh, head; /* Anderson: filled history slots, the slot the next difference goes to */
+    int stop;     /* RUNNING or why it ended */
+    double best;  /* smallest residual so far */
+    double last;  /* the residual of the iteration before */
+} item;
+
 struct pt_fixpoint {
     pt_fixpoint_config cfg;
-    size_t n;
-    float *fz, *znew; /* (n) f(z_t), the next iterate */
-    /* Anderson only (NULL for NAIVE) */
-    double *dR, *dG;     /* (memory, n): slot i holds r_s - r_{s-1}, g_s - g_{s-1} for some step s */
-    double *rprev, *gprev; /* (n) r_{t-1} = g_{t-1} - z_{t-1}, g_{t-1} = f(z_{t-1}) */
-    double *gram;        /* (memory, memory) dR_i . dR_j over the filled slots */
-    double *A, *gamma;   /* (memory, memory), (memory): the normal equations of one step */
+    size_t n, nb;
+    float *zp, *fz; /* (nb, n) the running problems' iterates and f of them, packed */
+    size_t *items;  /* (nb) which problem each packed row is */
+    item *it;       /* (nb) */
+    /* Anderson only (NULL for NAIVE), per problem */
+    float *dR, *dG;       /* (nb, memory, n): slot i holds r_s - r_{s-1}, g_s - g_{s-1} for some step s */
+    float *zprev, *gprev; /* (nb, n) z_{t-1}, g_{t-1} = f(z_{t-1}) */
+    double *gram;         /* (nb, memory, memory) dR_i . dR_j over the filled slots */
+    double *A, *gamma;    /* (memory, memory), (memory): the normal equations of one step */
 };
 
 pt_fixpoint_config pt_fixpoint_config_default(void)
 {
-    pt_fixpoint_config c = {PT_FIXPOINT_ANDERSON, 50, 1e-4, 1.0f, 5, 1e-8};
+    pt_fixpoint_config c = {PT_FIXPOINT_ANDERSON, 50, 1e-4, 1.0f, 5, 1e-8, 10.0};
     return c;
 }
 
@@ -44,106 +58,117 @@ pt_status pt_fixpoint_config_check(const pt_fixpoint_config *c)
         return pt_fail(PT_EINVAL, "fixed point: memory %d outside 1..%d", c->memory, PT_FIXPOINT_MAX_MEMORY);
     if (!(c->lambda >= 0.0) || !isfinite(c->lambda))
         return pt_fail(PT_EINVAL, "fixed point: lambda %g must be finite and >= 0", c->lambda);
+    if (!(c->restart == 0.0 || (c->restart >= 1.0 && isfinite(c->restart))))
+        return pt_fail(PT_EINVAL, "fixed point: restart %g must be 0 (never) or finite and >= 1", c->restart);
     return PT_OK;
 }
 
-pt_status pt_fixpoint_create(const pt_fixpoint_config *c, size_t n, pt_fixpoint **out)
+pt_status pt_fixpoint_create_batch(const pt_fixpoint_config *c, size_t n, size_t nb, pt_fixpoint **out)
 {
     *out = NULL;
     pt_status st = pt_fixpoint_config_check(c);
     if (st) return st;
     if (n == 0 || n > PT_FIXPOINT_MAX_N) return pt_fail(PT_EINVAL, "fixed point: n = %zu values (need 1..2^40)", n);
+    if (nb == 0 || nb > PT_FIXPOINT_MAX_N / n)
+        return pt_fail(PT_EINVAL, "fixed point: a batch of %zu problems of %zu values", nb, n);
     pt_fixpoint *s = pt_calloc(1, sizeof *s);
     int ok = s != NULL;
     if (ok) {
         s->cfg = *c;
-        s->n = n;
-        s->fz = pt_calloc(n, sizeof *s->fz);
-        s->znew = pt_calloc(n, sizeof *s->znew);
-        ok = s->fz && s->znew;
+        s->n = n, s->nb = nb;
+        s->zp = pt_calloc(nb * n, sizeof *s->zp);
+        s->fz = pt_calloc(nb * n, sizeof *s->fz);
+        s->items = pt_calloc(nb, sizeof *s->items);
+        s->it = pt_calloc(nb, sizeof *s->it);
+        ok = s->zp && s->fz && s->items && s->it;
     }
     if (ok && c->method == PT_FIXPOINT_ANDERSON) {
         size_t m = (size_t)c->memory;
-        s->dR = pt_calloc(m * n, sizeof *s->dR);
-        s->dG = pt_calloc(m * n, sizeof *s->dG);
-        s->rprev = pt_calloc(n, sizeof *s->rprev);
-        s->gprev = pt_calloc(n, sizeof *s->gprev);
-        s->gram = pt_calloc(m * m, sizeof *s->gram);
+        s->dR = pt_calloc(nb * m, n * sizeof *s->dR);
+        s->dG = pt_calloc(nb * m, n * sizeof *s->dG);
+        s->zprev = pt_calloc(nb, n * sizeof *s->zprev);
+        s->gprev = pt_calloc(nb, n * sizeof *s->gprev);
+        s->gram = pt_calloc(nb * m, m * sizeof *s->gram);
         s->A = pt_calloc(m * m, sizeof *s->A);
         s->gamma = pt_calloc(m, sizeof *s->gamma);
-        ok = s->dR && s->dG && s->rprev && s->gprev && s->gram && s->A && s->gamma;
+        ok = s->dR && s->dG && s->zprev && s->gprev && s->gram && s->A && s->gamma;
     }
     if (!ok) {
         pt_fixpoint_destroy(s);
-        return pt_fail(PT_ENOMEM, "out of memory for a fixed-point solver of %zu values", n);
+        return pt_fail(PT_ENOMEM, "out of memory for a fixed-point solver of %zu x %zu values", nb, n);
     }
     *out = s;
     return PT_OK;
 }
 
+pt_status pt_fixpoint_create(const pt_fixpoint_config *c, size_t n, pt_fixpoint **out)
+{
+    return pt_fixpoint_create_batch(c, n, 1, out);
+}
+
 void pt_fixpoint_destroy(pt_fixpoint *s)
 {
     if (!s) return;
-    free(s->fz), free(s->znew);
-    free(s->dR), free(s->dG), free(s->rprev), free(s->gprev);
+    free(s->zp), free(s->fz), free(s->items), free(s->it);
+    free(s->dR), free(s->dG), free(s->zprev), free(s->gprev);
     free(s->gram), free(s->A), free(s->gamma);
     free(s);
 }
 
-static double ddot(const double *a, const double *b, size_t n)
+static double fdot(const float *a, const float *b, size_t n)
 {
     double s = 0.0;
-    for (size_t k = 0; k < n; k++) s += a[k] * b[k];
+    for (size_t k = 0; k < n; k++) s += (double)a[k] * (double)b[k];
     return s;
 }
 
-/* Anderson bookkeeping between steps */
-typedef struct aa_state {
-    int nh;   /* filled slots */
-    int head; /* slot the next difference goes to */
-} aa_state;
-
-/* One Anderson step from z_t (z) and g_t = f(z_t) (s->fz) into s->znew.
+/* One Anderson step of problem b from z_t (z) and g_t = f(z_t) (g) into znew.
  * With r = g - z, the differences dR_i, dG_i of the last nh steps and
  *   gamma = argmin ||r - dR gamma||^2 + lambda mean(diag(dR^T dR)) ||gamma||^2,
  * the damped type-II update is
  *   z' = (z - dZ gamma) + a (r - dR gamma),  dZ = dG - dR,
  * i.e. z' = z + a r - sum_i gamma_i (dG_i - (1 - a) dR_i); a = 1 gives
  * g - dG gamma. When the normal equations cannot be factored (all
- * differences zero, or lambda = 0 and dR rank-deficient) the memory is
- * dropped and the step is the damped naive one. */
-static void anderson_step(pt_fixpoint *s, aa_state *h, const float *z, int first)
+ * differences zero, or lambda = 0 and dR rank-deficient), or restart is set
+ * (the safeguard), the memory is dropped and the step is the damped naive
+ * one. */
+static void anderson_step(pt_fixpoint *s, size_t b, const float *z, const float *g, float *znew, int first,
+                          int restart)
 {
     const size_t n = s->n, m = (size_t)s->cfg.memory;
     const double a = (double)s->cfg.damping;
-    const float *g = s->fz;
-    if (!first) {
+    item *h = &s->it[b];
+    float *dRb = s->dR + b * m * n, *dGb = s->dG + b * m * n, *zp = s->zprev + b * n, *gp = s->gprev + b * n;
+    double *gram = s->gram + b * m * m;
+    if (restart) h->nh = 0, h->head = 0;
+    if (!first && !restart) {
         size_t j = (size_t)h->head;
-        double *dr = s->dR + j * n, *dg = s->dG + j * n;
+        float *dr = dRb + j * n, *dg = dGb + j * n;
         for (size_t k = 0; k < n; k++) {
-            double gk = (double)g[k], rk = gk - (double)z[k];
-            dr[k] = rk - s->rprev[k];
-            dg[k] = gk - s->gprev[k];
+            double rk = (double)g[k] - (double)z[k], rp = (double)gp[k] - (double)zp[k];
+            dr[k] = (float)(rk - rp);
+            dg[k] = (float)((double)g[k] - (double)gp[k]);
         }
         h->head = (int)((j + 1) % m);
         if ((size_t)h->nh < m) h->nh++;
-        for (size_t i = 0; i < (size_t)h->nh; i++) s->gram[i * m + j] = s->gram[j * m + i] = ddot(s->dR + i * n, dr, n);
+        for (size_t i = 0; i < (size_t)h->nh; i++) gram[i * m + j] = gram[j * m + i] = fdot(dRb + i * n, dr, n);
     }
-    for (size_t k = 0; k < n; k++) {
-        s->gprev[k] = (double)g[k];
-        s->rprev[k] = (double)g[k] - (double)z[k];
-    }
+    memcpy(zp, z, n * sizeof *zp);
+    memcpy(gp, g, n * sizeof *gp);
     size_t nh = (size_t)h->nh;
     if (nh > 0) {
         /* Tikhonov term relative to the scale of dR, so that lambda does not
          * depend on the units of z nor vanish as the residuals shrink */
         double tr = 0.0;
-        for (size_t i = 0; i < nh; i++) tr += s->gram[i * m + i];
+        for (size_t i = 0; i < nh; i++) tr += gram[i * m + i];
         double reg = s->cfg.lambda * tr / (double)nh;
         for (size_t i = 0; i < nh; i++) {
-            for (size_t j = 0; j < nh; j++) s->A[i * nh + j] = s->gram[i * m + j];
+            for (size_t j = 0; j < nh; j++) s->A[i * nh + j] = gram[i * m + j];
             s->A[i * nh + i] += reg;
-            s->gamma[i] = ddot(s->dR + i * n, s->rprev, n);
+            const float *dr = dRb + i * n;
+            double dot = 0.0;
+            for (size_t k = 0; k < n; k++) dot += (double)dr[k] * ((double)g[k] - (double)z[k]);
+            s->gamma[i] = dot;
         }
         int info = tr > 0.0 && isfinite(tr) ? pt_dposv1(s->A, s->gamma, nh) : 1;
         for (size_t i = 0; info == 0 && i < nh; i++)
@@ -154,64 +179,130 @@ static void anderson_step(pt_fixpoint *s, aa_state *h, const float *z, int first
         }
     }
     for (size_t k = 0; k < n; k++) {
-        double v = (double)z[k] + a * s->rprev[k];
-        for (size_t i = 0; i < nh; i++) v -= s->gamma[i] * (s->dG[i * n + k] - (1.0 - a) * s->dR[i * n + k]);
-        s->znew[k] = (float)v;
+        double v = (double)z[k] + a * ((double)g[k] - (double)z[k]);
+        for (size_t i = 0; i < nh; i++)
+            v -= s->gamma[i] * ((double)dGb[i * n + k] - (1.0 - a) * (double)dRb[i * n + k]);
+        znew[k] = (float)v;
     }
+}
+
+/* ||f(z) - z|| / (||f(z)|| + 1e-30) in double; NaN when f(z) is not finite */
+static double residual(const float *z, const float *g, size_t n)
+{
+    double rr = 0.0, gg = 0.0;
+    int finite = 1;
+    for (size_t k = 0; k < n; k++) {
+        double gk = (double)g[k], r = gk - (double)z[k];
+        finite &= isfinite(gk) != 0;
+        rr += r * r, gg += gk * gk;
+    }
+    return finite ? sqrt(rr) / (sqrt(gg) + 1e-30) : (double)NAN;
+}
+
+pt_status pt_fixpoint_solve_batch(pt_fixpoint *s, pt_fixpoint_batch_fn f, void *user, float *z, size_t nb,
+                                  pt_fixpoint_info *info)
+{
+    const size_t n = s->n;
+    const pt_fixpoint_config *c = &s->cfg;
+    if (nb == 0 || nb > s->nb)
+        return pt_fail(PT_EINVAL, "fixed point: a batch of %zu problems in a workspace for %zu", nb, s->nb);
+    for (size_t b = 0; b < nb; b++) {
+        info[b].iterations = 0, info[b].converged = 0, info[b].residual = (double)NAN;
+        info[b].nonfinite = 0, info[b].restarts = 0;
+        s->it[b] = (item){0, 0, RUNNING, INFINITY, (double)NAN};
+    }
+    for (size_t k = 0; k < nb * n; k++)
+        if (!isfinite(z[k]))
+            return pt_fail(PT_EINVAL, "fixed point: the start of problem %zu has a non-finite value at %zu", k / n,
+                           k % n);
+    for (int t = 0; t < c->max_iter; t++) {
+        size_t na = 0;
+        for (size_t b = 0; b < nb; b++)
+            if (s->it[b].stop == RUNNING) {
+                memcpy(s->zp + na * n, z + b * n, n * sizeof *z);
+                s->items[na++] = b;
+            }
+        if (na == 0) break;
+        pt_status st = f(user, s->zp, s->fz, s->items, na);
+        if (st) return st;
+        for (size_t j = 0; j < na; j++) {
+            size_t b = s->items[j];
+            item *h = &s->it[b];
+            pt_fixpoint_info *in = &info[b];
+            const float *zj = s->zp + j * n, *gj = s->fz + j * n;
+            float *zb = z + b * n;
+            in->iterations = t + 1;
+            double res = residual(zj, gj, n);
+            h->last = in->residual;
+            in->residual = res;
+            if (in->history) in->history[t] = res;
+            if (isnan(res)) {
+                in->nonfinite = 1, h->stop = BAD_F;
+                continue;
+            }
+            if (res < c->tol) {
+                in->converged = 1, h->stop = CONVERGED;
+                continue;
+            }
+            if (t == c->max_iter - 1) { /* z stays the iterate whose residual is reported */
+                h->stop = EXHAUSTED;
+                continue;
+            }
+            /* the next iterate goes to zb (the problem's own row; zj keeps z_t) */
+            if (c->method == PT_FIXPOINT_ANDERSON) {
+                int restart = c->restart > 0.0 && t > 0 && res > c->restart * h->best;
+                if (restart) in->restarts++;
+                anderson_step(s, b, zj, gj, zb, t == 0, restart);
+            } else {
+                /* z' = (1 - a) z + a f(z): with a = 1, exactly f(z) */
+                const float a = c->damping;
+                for (size_t k = 0; k < n; k++) zb[k] = (1.0f - a) * zj[k] + a * gj[k];
+            }
+            if (res < h->best) h->best = res;
+            for (size_t k = 0; k < n; k++)
+                if (!isfinite(zb[k])) {
+                    memcpy(zb, zj, n * sizeof *zb);
+                    in->nonfinite = 1, h->stop = BAD_STEP;
+                    break;
+                }
+        }
+    }
+    return PT_OK;
+}
+
+/* the single problem through the batch: f called on one row */
+typedef struct one {
+    pt_fixpoint_fn f;
+    void *user;
+} one;
+
+static pt_status one_f(void *user, const float *z, float *fz, const size_t *items, size_t na)
+{
+    (void)items, (void)na;
+    one *o = user;
+    return o->f(o->user, z, fz);
 }
 
 pt_status pt_fixpoint_solve(pt_fixpoint *s, pt_fixpoint_fn f, void *user, float *z, pt_fixpoint_info *info)
 {
-    pt_fixpoint_info none = {0, 0, 0.0, NULL};
+    pt_fixpoint_info none = {0, 0, 0.0, NULL, 0, 0};
     if (!info) info = &none;
-    info->iterations = 0;
-    info->converged = 0;
-    info->residual = (double)NAN;
-    const size_t n = s->n;
-    const pt_fixpoint_config *c = &s->cfg;
-    for (size_t k = 0; k < n; k++)
-        if (!isfinite(z[k])) return pt_fail(PT_EINVAL, "fixed point: the start z has a non-finite value at %zu", k);
-    aa_state h = {0, 0};
-    for (int t = 0; t < c->max_iter; t++) {
-        pt_status st = f(user, z, s->fz);
-        if (st) return st;
-        info->iterations = t + 1;
-        /* residual ||f(z) - z|| / (||f(z)|| + 1e-30), in double */
-        double rr = 0.0, gg = 0.0;
-        int finite = 1;
-        for (size_t k = 0; k < n; k++) {
-            double g = (double)s->fz[k], r = g - (double)z[k];
-            finite &= isfinite(g) != 0;
-            rr += r * r, gg += g * g;
-        }
-        double prev = info->residual;
-        double res = finite ? sqrt(rr) / (sqrt(gg) + 1e-30) : (double)NAN;
-        info->residual = res;
-        if (info->history) info->history[t] = res;
-        if (!finite && t == 0) return pt_fail(PT_ENOCONV, "fixed point: f returned a non-finite value at iteration 1");
-        if (!finite)
-            return pt_fail(PT_ENOCONV,
-                           "fixed point: f returned a non-finite value at iteration %d (residual before: %.3g)", t + 1,
-                           prev);
-        if (res < c->tol) {
-            info->converged = 1;
-            return PT_OK;
-        }
-        if (t == c->max_iter - 1) break; /* z stays the iterate whose residual is reported */
-        if (c->method == PT_FIXPOINT_ANDERSON) {
-            anderson_step(s, &h, z, t == 0);
-        } else {
-            /* z' = (1 - a) z + a f(z): with a = 1, exactly f(z) */
-            const float a = c->damping;
-            for (size_t k = 0; k < n; k++) s->znew[k] = (1.0f - a) * z[k] + a * s->fz[k];
-        }
-        for (size_t k = 0; k < n; k++)
-            if (!isfinite(s->znew[k]))
-                return pt_fail(PT_ENOCONV,
-                               "fixed point: the iterate turned non-finite after iteration %d (residual %.3g)", t + 1,
-                               res);
-        memcpy(z, s->znew, n * sizeof *z);
+    one o = {f, user};
+    pt_status st = pt_fixpoint_solve_batch(s, one_f, &o, z, 1, info);
+    if (st == PT_EINVAL && info->iterations == 0 && s->it[0].stop == RUNNING)
+        return pt_fail(PT_EINVAL, "fixed point: the start z has a non-finite value");
+    if (st) return st;
+    switch (s->it[0].stop) {
+    case CONVERGED: return PT_OK;
+    case BAD_F:
+        if (info->iterations == 1) return pt_fail(PT_ENOCONV, "fixed point: f returned a non-finite value at iteration 1");
+        return pt_fail(PT_ENOCONV, "fixed point: f returned a non-finite value at iteration %d (residual before: %.3g)",
+                       info->iterations, s->it[0].last);
+    case BAD_STEP:
+        return pt_fail(PT_ENOCONV, "fixed point: the iterate turned non-finite after iteration %d (residual %.3g)",
+                       info->iterations, info->residual);
+    default:
+        return pt_fail(PT_ENOCONV, "fixed point: not converged after %d iterations (residual %.3g, tol %.3g)",
+                       info->iterations, info->residual, s->cfg.tol);
     }
-    return pt_fail(PT_ENOCONV, "fixed point: not converged after %d iterations (residual %.3g, tol %.3g)",
-                   info->iterations, info->residual, c->tol);
 }
