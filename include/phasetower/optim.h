@@ -33,6 +33,13 @@ void pt_adam_destroy(pt_adam *a);
 void pt_adam_step(pt_adam *a, float *theta, const float *grad);
 long pt_adam_steps(const pt_adam *a);
 size_t pt_adam_size(const pt_adam *a);
+/* The state, to save and restore a run (a checkpoint that resumes training):
+ * the first and second moments (n each, writable) and the step count. */
+float *pt_adam_moment(pt_adam *a, int which); /* which 1 or 2 */
+const float *pt_adam_moment_const(const pt_adam *a, int which);
+void pt_adam_set_steps(pt_adam *a, long t);
+/* A new step size for the next steps (> 0; not checked). */
+void pt_adam_set_lr(pt_adam *a, float lr);
 
 typedef struct pt_sgd_config {
     float lr;           /* > 0 (default 0.01) */

@@ -248,3 +248,20 @@ int pt_dposv_ref(double *G, double *H, size_t n, size_t m)
     }
     return 0;
 }
+
+int pt_zheev_top(double *A, size_t n, double *lam, double *v)
+{
+    lapack_int nn = (lapack_int)n, m = 0, isuppz[2];
+    double w[1];
+    if (n == 0 || (size_t)nn != n) return -1;
+    /* the top eigenvalue only (range 'I', il = iu = n) */
+    double *wall = malloc(n * sizeof *wall);
+    if (!wall) return -1;
+    lapack_int info = LAPACKE_zheevr(LAPACK_ROW_MAJOR, 'V', 'I', 'U', nn, (lapack_complex_double *)A, nn, 0.0, 0.0, nn,
+                                     nn, 0.0, &m, wall, (lapack_complex_double *)v, 1, isuppz);
+    w[0] = wall[0];
+    free(wall);
+    if (info == 0 && m != 1) info = -2;
+    if (info == 0) *lam = w[0];
+    return (int)info;
+}

@@ -62,6 +62,12 @@ int pt_dposv_ref(double *G, double *H, size_t n, size_t m);
  * its factor, b by x). 0 on success, > 0 if A is not positive definite. */
 int pt_dposv1(double *A, double *b, size_t n);
 
+/* The largest eigenvalue of a Hermitian n x n matrix A (interleaved double
+ * complex, row-major, upper triangle read; destroyed) into *lam and a unit
+ * eigenvector into v (n complex, interleaved), by LAPACK's zheevr. 0 on
+ * success, LAPACK's info otherwise (< 0 also when out of memory). */
+int pt_zheev_top(double *A, size_t n, double *lam, double *v);
+
 /* Number of BLAS threads (default 1: the library is measured on one core). */
 void pt_linalg_set_threads(int n);
 

@@ -90,6 +90,11 @@ void pt_adam_step(pt_adam *a, float *theta, const float *grad)
 long pt_adam_steps(const pt_adam *a) { return a->step; }
 size_t pt_adam_size(const pt_adam *a) { return a->n; }
 
+float *pt_adam_moment(pt_adam *a, int which) { return which == 2 ? a->m2 : a->m1; }
+const float *pt_adam_moment_const(const pt_adam *a, int which) { return which == 2 ? a->m2 : a->m1; }
+void pt_adam_set_steps(pt_adam *a, long t) { a->step = t; }
+void pt_adam_set_lr(pt_adam *a, float lr) { a->cfg.lr = lr; }
+
 pt_sgd_config pt_sgd_config_default(void)
 {
     pt_sgd_config c = {0.01f, 0.0f, 0.0f, 0};

@@ -1,0 +1,541 @@
+/* The field model: configuration, parameters, the exact spectral norm on the
+ * torus, the map F and its pieces (encoder, convolution by im2col and one
+ * complex GEMM, activations and their Jacobians, readout), the batched
+ * solves and prediction. docs/field.md derives every formula. */
+#include <math.h>
+#include <string.h>
+#include "field/field_internal.h"
+#include "linalg/linalg.h"
+
+static const char *const act_names[] = {"modrelu", "cardioid"};
+static const char *const solver_names[] = {"naive", "anderson"};
+PT_ENUM_FUNCS(pt_field_act, pt_field_act_name, pt_field_act_parse, "field.act", act_names)
+PT_ENUM_FUNCS(pt_field_solver, pt_field_solver_name, pt_field_solver_parse, "field.solver", solver_names)
+
+pt_field_config pt_field_config_default(void)
+{
+    pt_field_config c;
+    memset(&c, 0, sizeof c);
+    c.height = 28, c.width = 28, c.n_classes = 10, c.channels = 16;
+    c.act = PT_FIELD_MODRELU, c.act_bias = -0.1f, c.gain = 0.9f, c.alpha = 1.0f, c.pool = 1;
+    c.solver = PT_FIELD_ANDERSON, c.max_iter = 100, c.tol = 1e-4, c.fixed_steps = 0;
+    c.anderson_m = 5, c.anderson_lambda = 1e-4;
+    c.grad = PT_FIELD_IMPLICIT, c.unroll = 30, c.lr = 1e-3f, c.batch = 32, c.seed = 1;
+    return c;
+}
+
+pt_status pt_field_grad_parse(const char *s, pt_field_config *c)
+{
+    if (!strcmp(s, "implicit")) c->grad = PT_FIELD_IMPLICIT;
+    else if (!strcmp(s, "jfb")) c->grad = PT_FIELD_JFB;
+    else if (!strncmp(s, "unroll:", 7)) {
+        char *end = NULL;
+        long v = strtol(s + 7, &end, 10);
+        if (end == s + 7 || *end || v < 1 || v > 10000)
+            return pt_fail(PT_EINVAL, "field.grad '%s': unroll:N needs N in 1..10000", s);
+        c->grad = PT_FIELD_UNROLL, c->unroll = (int)v;
+    } else
+        return pt_fail(PT_EINVAL, "field.grad '%s': expected implicit, jfb or unroll:N", s);
+    return PT_OK;
+}
+
+pt_status pt_field_config_check(const pt_field_config *c)
+{
+#define BAD(...) return pt_fail(PT_EINVAL, __VA_ARGS__)
+    if (c->height < 3 || c->height > 512 || c->width < 3 || c->width > 512)
+        BAD("field: images of %d x %d pixels (need 3..512 each)", c->height, c->width);
+    if (c->n_classes < 2 || c->n_classes > 256) BAD("field.n_classes %d outside 2..256", c->n_classes);
+    if (c->channels < 1 || c->channels > 256) BAD("field.channels %d outside 1..256", c->channels);
+    if (c->act != PT_FIELD_MODRELU && c->act != PT_FIELD_CARDIOID) BAD("field.act %d unknown", (int)c->act);
+    if (!(c->act_bias <= 0.0f) || !isfinite(c->act_bias))
+        BAD("field.act_bias %g must be finite and <= 0 (modReLU stays 1-Lipschitz)", (double)c->act_bias);
+    if (!(c->gain > 0.0f && c->gain <= 4.0f)) BAD("field.gain %g must be in (0, 4]", (double)c->gain);
+    if (!(c->alpha > 0.0f && c->alpha <= 1.0f)) BAD("field.alpha %g must be in (0, 1]", (double)c->alpha);
+    if (c->pool < 1 || c->pool > c->height || c->pool > c->width || c->height % c->pool || c->width % c->pool)
+        BAD("field.pool %d must divide the image's height %d and width %d", c->pool, c->height, c->width);
+    if (c->solver != PT_FIELD_NAIVE && c->solver != PT_FIELD_ANDERSON) BAD("field.solver %d unknown", (int)c->solver);
+    if (c->max_iter < 1 || c->max_iter > 100000) BAD("field.max_iter %d outside 1..100000", c->max_iter);
+    if (!(c->tol > 0.0 && c->tol < 1.0)) BAD("field.tol %g must be in (0, 1)", c->tol);
+    if (c->anderson_m < 1 || c->anderson_m > 64) BAD("field.anderson_m %d outside 1..64", c->anderson_m);
+    if (!(c->anderson_lambda >= 0.0) || !isfinite(c->anderson_lambda))
+        BAD("field.anderson_lambda %g must be finite and >= 0", c->anderson_lambda);
+    if (c->grad != PT_FIELD_IMPLICIT && c->grad != PT_FIELD_JFB && c->grad != PT_FIELD_UNROLL)
+        BAD("field.grad %d unknown", (int)c->grad);
+    if (c->unroll < 1 || c->unroll > 10000) BAD("field.unroll %d outside 1..10000", c->unroll);
+    if (!(c->lr > 0.0f) || !isfinite(c->lr)) BAD("field.lr %g must be finite and > 0", (double)c->lr);
+    if (c->batch < 1 || c->batch > 4096) BAD("field.batch %d outside 1..4096", c->batch);
+    size_t C = (size_t)c->channels, nz = 2 * (size_t)c->height * (size_t)c->width * C;
+    /* one image's workspace (states, columns) must be addressable with room */
+    if (nz * 9 > ((size_t)1 << 36)) BAD("field: %d x %d x %d channels is too large", c->height, c->width, c->channels);
+    return PT_OK;
+#undef BAD
+}
+
+const pt_field_config *pt_field_get_config(const pt_field *m) { return &m->c; }
+size_t pt_field_param_count(const pt_field *m) { return m->np; }
+float *pt_field_params(pt_field *m) { return m->theta; }
+const float *pt_field_params_const(const pt_field *m) { return m->theta; }
+int pt_field_epochs(const pt_field *m) { return m->epochs; }
+
+/* the parameter count and the views */
+static size_t layout(pt_field *m)
+{
+    size_t C = (size_t)m->c.channels, k = 0;
+    size_t nK = 9 * C * C * 2, nE = 9 * C * 2, neb = 2 * C, nb = m->c.act == PT_FIELD_MODRELU ? C : 0;
+    size_t nR = (size_t)m->c.n_classes * m->nf, nrb = (size_t)m->c.n_classes;
+    if (m->theta) {
+        m->K = m->theta + k;
+        m->E = m->K + nK;
+        m->eb = m->E + nE;
+        m->beta = nb ? m->eb + neb : NULL;
+        m->R = m->eb + neb + nb;
+        m->rb = m->R + nR;
+    }
+    return nK + nE + neb + nb + nR + nrb;
+}
+
+pt_status pt_field_create(const pt_field_config *c, pt_field **out)
+{
+    *out = NULL;
+    pt_status st = pt_field_config_check(c);
+    if (st) return st;
+    pt_field *m = pt_calloc(1, sizeof *m);
+    if (!m) return pt_fail(PT_ENOMEM, "out of memory for a field model");
+    m->c = *c;
+    size_t C = (size_t)c->channels, H = (size_t)c->height, W = (size_t)c->width, P = (size_t)c->pool;
+    m->hw = H * W, m->nz = 2 * m->hw * C, m->nf = C * P * P;
+    m->np = layout(m);
+    m->theta = pt_calloc(m->np, sizeof *m->theta);
+    m->Wt = pt_calloc(9 * C * C * 2, sizeof *m->Wt);
+    m->Wadj = pt_calloc(9 * C * C * 2, sizeof *m->Wadj);
+    m->su = pt_calloc(2 * C, sizeof *m->su);
+    m->sv = pt_calloc(2 * C, sizeof *m->sv);
+    m->nbr = pt_calloc(m->hw * 9, sizeof *m->nbr);
+    m->cell = pt_calloc(m->hw, sizeof *m->cell);
+    pt_adam_config ac = pt_adam_config_default();
+    ac.lr = c->lr;
+    if (!m->theta || !m->Wt || !m->Wadj || !m->su || !m->sv || !m->nbr || !m->cell ||
+        pt_adam_create(&ac, m->np, &m->adam)) {
+        pt_field_destroy(m);
+        return pt_fail(PT_ENOMEM, "out of memory for a field model of %d channels on %d x %d", c->channels, c->height,
+                       c->width);
+    }
+    layout(m);
+    for (size_t y = 0; y < H; y++)
+        for (size_t x = 0; x < W; x++) {
+            size_t p = y * W + x;
+            for (int d = 0; d < 9; d++) {
+                size_t yy = (y + H + (size_t)(d / 3) - 1) % H, xx = (x + W + (size_t)(d % 3) - 1) % W;
+                m->nbr[p * 9 + (size_t)d] = (int)(yy * W + xx);
+            }
+            m->cell[p] = (int)((y / (H / P)) * P + x / (W / P));
+        }
+    /* initialisation, in a fixed order from the seed */
+    pt_rng_seed(&m->rng, c->seed);
+    float sk = 1.0f / sqrtf(9.0f * (float)C), se = 1.0f / 3.0f, sr = 1.0f / sqrtf((float)m->nf);
+    for (size_t i = 0; i < 9 * C * C * 2; i++) m->K[i] = sk * pt_rng_normal(&m->rng);
+    for (size_t i = 0; i < 9 * C * 2; i++) m->E[i] = se * pt_rng_normal(&m->rng);
+    for (size_t i = 0; i < (size_t)c->n_classes * m->nf; i++) m->R[i] = sr * pt_rng_normal(&m->rng);
+    for (size_t i = 0; m->beta && i < C; i++) m->beta[i] = c->act_bias;
+    if ((st = pt_field_refresh(m))) {
+        pt_field_destroy(m);
+        return st;
+    }
+    *out = m;
+    return PT_OK;
+}
+
+void pt_field_destroy(pt_field *m)
+{
+    if (!m) return;
+    free(m->theta), free(m->Wt), free(m->Wadj), free(m->su), free(m->sv), free(m->nbr), free(m->cell);
+    pt_adam_destroy(m->adam);
+    free(m);
+}
+
+pt_status pt_field_set_run(pt_field *m, const pt_field_config *r)
+{
+    pt_field_config c = m->c;
+    c.solver = r->solver, c.max_iter = r->max_iter, c.tol = r->tol, c.fixed_steps = r->fixed_steps;
+    c.anderson_m = r->anderson_m, c.anderson_lambda = r->anderson_lambda, c.alpha = r->alpha;
+    c.grad = r->grad, c.unroll = r->unroll, c.lr = r->lr, c.batch = r->batch;
+    pt_status st = pt_field_config_check(&c);
+    if (st) return st;
+    m->c = c;
+    pt_adam_config ac = pt_adam_config_default();
+    ac.lr = c.lr;
+    pt_adam_set_lr(m->adam, ac.lr);
+    return PT_OK;
+}
+
+/* ---- the exact operator norm on the torus ---- */
+
+/* Khat(ky, kx)[co][ci] = sum_d K[d][co][ci] e^{i phi_d}, phi_d = 2 pi (ky (dy - 1) / H + kx (dx - 1) / W) */
+static void symbol(const pt_field *m, int ky, int kx, double *Kh)
+{
+    size_t C = (size_t)m->c.channels;
+    memset(Kh, 0, 2 * C * C * sizeof *Kh);
+    for (int d = 0; d < 9; d++) {
+        double ph = 6.283185307179586 * ((double)ky * (d / 3 - 1) / m->c.height + (double)kx * (d % 3 - 1) / m->c.width);
+        double cr = cos(ph), ci = sin(ph);
+        const float *Kd = m->K + (size_t)d * C * C * 2;
+        for (size_t k = 0; k < C * C; k++) {
+            double ar = (double)Kd[2 * k], ai = (double)Kd[2 * k + 1];
+            Kh[2 * k] += ar * cr - ai * ci;
+            Kh[2 * k + 1] += ar * ci + ai * cr;
+        }
+    }
+}
+
+/* M = Kh^H Kh (C x C Hermitian) */
+static void gram(const double *Kh, size_t C, double *M)
+{
+    for (size_t i = 0; i < C; i++)
+        for (size_t j = 0; j < C; j++) {
+            double sr = 0.0, si = 0.0;
+            for (size_t k = 0; k < C; k++) {
+                double ar = Kh[2 * (k * C + i)], ai = -Kh[2 * (k * C + i) + 1]; /* conj(Kh[k][i]) */
+                double br = Kh[2 * (k * C + j)], bi = Kh[2 * (k * C + j) + 1];
+                sr += ar * br - ai * bi, si += ar * bi + ai * br;
+            }
+            M[2 * (i * C + j)] = sr, M[2 * (i * C + j) + 1] = si;
+        }
+}
+
+pt_status pt_field_refresh(pt_field *m)
+{
+    size_t C = (size_t)m->c.channels;
+    for (size_t i = 0; m->beta && i < C; i++)
+        if (m->beta[i] > 0.0f) m->beta[i] = 0.0f;
+    double *Kh = pt_calloc(2 * C * C, sizeof *Kh), *M = pt_calloc(2 * C * C, sizeof *M), *v = pt_calloc(2 * C, sizeof *v);
+    if (!Kh || !M || !v) {
+        free(Kh), free(M), free(v);
+        return pt_fail(PT_ENOMEM, "out of memory");
+    }
+    double best = -1.0;
+    pt_status st = PT_OK;
+    for (int ky = 0; ky < m->c.height && !st; ky++)
+        for (int kx = 0; kx < m->c.width && !st; kx++) {
+            double lam = 0.0;
+            symbol(m, ky, kx, Kh);
+            gram(Kh, C, M);
+            if (pt_zheev_top(M, C, &lam, v) != 0) st = pt_fail(PT_ENOCONV, "field: the spectral norm's eigensolver failed");
+            else if (lam > best) {
+                best = lam, m->sky = ky, m->skx = kx;
+                memcpy(m->sv, v, 2 * C * sizeof *v);
+            }
+        }
+    double sigma = sqrt(best > 0.0 ? best : 0.0);
+    if (!st && !(sigma > 0.0 && isfinite(sigma)))
+        st = pt_fail(PT_ENOCONV, "field: the kernel's norm is %g (a zero or non-finite kernel)", sigma);
+    if (!st) {
+        m->sigma = sigma;
+        /* u = Khat v / sigma at the maximum */
+        symbol(m, m->sky, m->skx, Kh);
+        for (size_t i = 0; i < C; i++) {
+            double sr = 0.0, si = 0.0;
+            for (size_t k = 0; k < C; k++) {
+                double ar = Kh[2 * (i * C + k)], ai = Kh[2 * (i * C + k) + 1], br = m->sv[2 * k], bi = m->sv[2 * k + 1];
+                sr += ar * br - ai * bi, si += ar * bi + ai * br;
+            }
+            m->su[2 * i] = sr / sigma, m->su[2 * i + 1] = si / sigma;
+        }
+        float s = (float)((double)m->c.gain / sigma);
+        for (size_t d = 0; d < 9; d++)
+            for (size_t co = 0; co < C; co++)
+                for (size_t ci = 0; ci < C; ci++) {
+                    const float *k = m->K + 2 * ((d * C + co) * C + ci);
+                    float *w = m->Wt + 2 * ((d * C + ci) * C + co), *a = m->Wadj + 2 * (((8 - d) * C + co) * C + ci);
+                    w[0] = s * k[0], w[1] = s * k[1];
+                    a[0] = w[0], a[1] = -w[1];
+                }
+    }
+    free(Kh), free(M), free(v);
+    return st;
+}
+
+pt_status pt_field_params_changed(pt_field *m) { return pt_field_refresh(m); }
+
+pt_status pt_field_spectral(const pt_field *m, double *norm, int *ky, int *kx, double *lipschitz, int *guaranteed)
+{
+    double L = (double)m->c.gain * (m->c.act == PT_FIELD_CARDIOID ? PT_FIELD_CARDIOID_LIP : 1.0);
+    if (norm) *norm = m->sigma;
+    if (ky) *ky = m->sky;
+    if (kx) *kx = m->skx;
+    if (lipschitz) *lipschitz = L;
+    if (guaranteed) *guaranteed = L < 1.0;
+    return PT_OK;
+}
+
+/* ---- the map ---- */
+
+void pt_field_encode(const pt_field *m, const float *x, size_t n, float *u)
+{
+    size_t C = (size_t)m->c.channels, hw = m->hw;
+    for (size_t i = 0; i < n; i++) {
+        const float *xi = x + i * hw;
+        float *ui = u + i * m->nz;
+        for (size_t p = 0; p < hw; p++) {
+            float *up = ui + 2 * p * C;
+            for (size_t c = 0; c < C; c++) up[2 * c] = m->eb[2 * c], up[2 * c + 1] = m->eb[2 * c + 1];
+            for (size_t d = 0; d < 9; d++) {
+                float v = xi[m->nbr[p * 9 + d]];
+                const float *Ed = m->E + 2 * d * C;
+                for (size_t c = 0; c < C; c++) up[2 * c] += v * Ed[2 * c], up[2 * c + 1] += v * Ed[2 * c + 1];
+            }
+        }
+    }
+}
+
+/* cols (na hw, 9 C complex) from na states */
+void pt_field_im2col(const pt_field *m, const float *z, size_t na, float *cols)
+{
+    size_t C = (size_t)m->c.channels, hw = m->hw;
+    for (size_t j = 0; j < na; j++) {
+        const float *zj = z + j * m->nz;
+        float *cj = cols + j * hw * 18 * C;
+        for (size_t p = 0; p < hw; p++)
+            for (size_t d = 0; d < 9; d++)
+                memcpy(cj + (p * 9 + d) * 2 * C, zj + (size_t)m->nbr[p * 9 + d] * 2 * C, 2 * C * sizeof *z);
+    }
+}
+
+static inline void act1(pt_field_act a, float beta, float xr, float xi, float *yr, float *yi)
+{
+    float r = sqrtf(xr * xr + xi * xi);
+    float s;
+    if (!(r > 0.0f)) s = 0.0f;
+    else if (a == PT_FIELD_MODRELU) s = r + beta > 0.0f ? (r + beta) / r : 0.0f;
+    else s = 0.5f * (1.0f + xr / r);
+    *yr = s * xr, *yi = s * xi;
+}
+
+void pt_field_apply(const pt_field *m, fwork *w, const float *z, size_t na, const size_t *items, const float *u,
+                    float *pre, float *out)
+{
+    size_t C = (size_t)m->c.channels, hw = m->hw, nz = m->nz;
+    pt_field_im2col(m, z, na, w->cols);
+    pt_cgemm(pre, w->cols, m->Wt, na * hw, C, 9 * C, 'N', 'N', 0.0f);
+    for (size_t j = 0; j < na; j++) {
+        const float *uj = u + (items ? items[j] : j) * nz;
+        float *pj = pre + j * nz, *oj = out + j * nz;
+        for (size_t k = 0; k < nz; k += 2) {
+            pj[k] += uj[k], pj[k + 1] += uj[k + 1];
+            act1(m->c.act, m->beta ? m->beta[(k / 2) % C] : 0.0f, pj[k], pj[k + 1], &oj[k], &oj[k + 1]);
+        }
+    }
+}
+
+void pt_field_act_back(const pt_field *m, const float *pre, const float *v, size_t n, float *out, float *gbeta)
+{
+    size_t C = (size_t)m->c.channels, nz = m->nz;
+    for (size_t k = 0; k < n * nz; k += 2) {
+        double xr = (double)pre[k], xi = (double)pre[k + 1], vr = (double)v[k], vi = (double)v[k + 1];
+        double r = sqrt(xr * xr + xi * xi), o0 = 0.0, o1 = 0.0;
+        if (r > 0.0 && m->c.act == PT_FIELD_MODRELU) {
+            size_t c = (k / 2) % C;
+            double b = (double)m->beta[c];
+            if (r + b > 0.0) {
+                /* J = I + b (I - e e^T) / r, symmetric; e = x / r */
+                double er = xr / r, ei = xi / r, ev = er * vr + ei * vi;
+                o0 = vr + b / r * (vr - er * ev), o1 = vi + b / r * (vi - ei * ev);
+                if (gbeta) gbeta[c] += (float)ev; /* d out / d b = e */
+            }
+        } else if (r > 0.0) {
+            /* out = s x, s = (1 + xr / r) / 2: J = s I + x grad(s)^T,
+             * grad(s) = (e1 - xr x / r^2) / (2 r); J^T v = s v + grad(s) (x . v) */
+            double s = 0.5 * (1.0 + xr / r), xv = xr * vr + xi * vi, q = 1.0 / (2.0 * r), t = xr / (r * r);
+            o0 = s * vr + q * (1.0 - t * xr) * xv, o1 = s * vi + q * (-t * xi) * xv;
+        }
+        out[k] = (float)o0, out[k + 1] = (float)o1;
+    }
+}
+
+void pt_field_conv_adj(const pt_field *m, fwork *w, const float *v, size_t n, float *out)
+{
+    size_t C = (size_t)m->c.channels;
+    pt_field_im2col(m, v, n, w->cols);
+    pt_cgemm(out, w->cols, m->Wadj, n * m->hw, C, 9 * C, 'N', 'N', 0.0f);
+}
+
+void pt_field_readout(const pt_field *m, const float *z, size_t n, float *feat, float *logits)
+{
+    size_t C = (size_t)m->c.channels, hw = m->hw, nf = m->nf, K = (size_t)m->c.n_classes;
+    float inv = (float)(m->c.pool * m->c.pool) / (float)hw;
+    for (size_t i = 0; i < n; i++) {
+        const float *zi = z + i * m->nz;
+        float *fi = feat + i * nf;
+        memset(fi, 0, nf * sizeof *fi);
+        for (size_t p = 0; p < hw; p++) {
+            float *fc = fi + (size_t)m->cell[p] * C;
+            const float *zp = zi + 2 * p * C;
+            for (size_t c = 0; c < C; c++) fc[c] += sqrtf(zp[2 * c] * zp[2 * c] + zp[2 * c + 1] * zp[2 * c + 1]);
+        }
+        for (size_t f = 0; f < nf; f++) fi[f] *= inv;
+        for (size_t k = 0; logits && k < K; k++) {
+            float s = m->rb[k];
+            const float *Rk = m->R + k * nf;
+            for (size_t f = 0; f < nf; f++) s += Rk[f] * fi[f];
+            logits[i * K + k] = s;
+        }
+    }
+}
+
+/* ---- solves ---- */
+
+pt_fixpoint_config pt_field_solver_config(const pt_field *m)
+{
+    pt_fixpoint_config s = pt_fixpoint_config_default();
+    s.method = m->c.solver == PT_FIELD_NAIVE ? PT_FIXPOINT_NAIVE : PT_FIXPOINT_ANDERSON;
+    s.max_iter = m->c.max_iter;
+    s.tol = m->c.fixed_steps ? 1e-300 : m->c.tol;
+    s.damping = m->c.alpha;
+    s.memory = m->c.anderson_m;
+    s.lambda = m->c.anderson_lambda;
+    return s;
+}
+
+pt_status pt_field_work_create(const pt_field *m, size_t cap, int steps, int adjoint, fwork *w)
+{
+    memset(w, 0, sizeof *w);
+    size_t nz = m->nz, C = (size_t)m->c.channels;
+    w->cap = cap, w->steps = steps;
+    w->x = pt_calloc(cap * m->hw, sizeof *w->x);
+    w->u = pt_calloc(cap, nz * sizeof *w->u);
+    w->z = pt_calloc(cap, nz * sizeof *w->z);
+    w->pre = pt_calloc(cap, nz * sizeof *w->pre);
+    w->g = pt_calloc(cap, nz * sizeof *w->g);
+    w->t1 = pt_calloc(cap, nz * sizeof *w->t1);
+    w->t2 = pt_calloc(cap, nz * sizeof *w->t2);
+    w->cols = pt_calloc(cap * m->hw, 18 * C * sizeof *w->cols);
+    w->feat = pt_calloc(cap, m->nf * sizeof *w->feat);
+    w->logits = pt_calloc(cap, (size_t)m->c.n_classes * sizeof *w->logits);
+    w->info = pt_calloc(cap, sizeof *w->info);
+    w->ainfo = pt_calloc(cap, sizeof *w->ainfo);
+    int ok = w->x && w->u && w->z && w->pre && w->g && w->t1 && w->t2 && w->cols && w->feat && w->logits && w->info &&
+             w->ainfo;
+    if (ok && steps > 0) {
+        w->zs = pt_calloc((size_t)steps + 1, cap * nz * sizeof *w->zs);
+        w->pres = pt_calloc((size_t)steps, cap * nz * sizeof *w->pres);
+        ok = w->zs && w->pres;
+    }
+    pt_fixpoint_config sc = pt_field_solver_config(m);
+    if (ok && steps == 0) ok = pt_fixpoint_create_batch(&sc, nz, cap, &w->fwd) == PT_OK;
+    if (ok && adjoint) {
+        sc.tol = m->c.tol; /* the adjoint always solves to the tolerance */
+        ok = pt_fixpoint_create_batch(&sc, nz, cap, &w->adj) == PT_OK;
+    }
+    if (!ok) {
+        pt_field_work_free(w);
+        return pt_fail(PT_ENOMEM, "out of memory for the field's workspace of %zu images", cap);
+    }
+    return PT_OK;
+}
+
+void pt_field_work_free(fwork *w)
+{
+    free(w->x), free(w->u), free(w->z), free(w->pre), free(w->g), free(w->t1), free(w->t2), free(w->cols);
+    free(w->feat), free(w->logits), free(w->info), free(w->ainfo), free(w->zs), free(w->pres);
+    pt_fixpoint_destroy(w->fwd);
+    pt_fixpoint_destroy(w->adj);
+    memset(w, 0, sizeof *w);
+}
+
+typedef struct fctx {
+    const pt_field *m;
+    fwork *w;
+    float *states; /* pt_field_equilibrium: the iterates seen */
+    int nstates, seen;
+} fctx;
+
+static pt_status forward_f(void *user, const float *z, float *fz, const size_t *items, size_t na)
+{
+    fctx *f = user;
+    fwork *w = f->w;
+    if (f->states && f->seen < f->nstates) memcpy(f->states + (size_t)f->seen * f->m->nz, z, f->m->nz * sizeof *z);
+    f->seen++;
+    pt_field_apply(f->m, w, z, na, items, w->u, w->t1, fz);
+    if (w->store_pre)
+        for (size_t j = 0; j < na; j++) memcpy(w->pre + items[j] * f->m->nz, w->t1 + j * f->m->nz, f->m->nz * sizeof *z);
+    return PT_OK;
+}
+
+static void count(const pt_field *m, const pt_fixpoint_info *info, size_t n, size_t *images, size_t *unconv,
+                  double *evals)
+{
+    for (size_t i = 0; i < n; i++) {
+        *images += 1;
+        *evals += (double)info[i].iterations;
+        if (!(info[i].residual < m->c.tol)) *unconv += 1;
+    }
+}
+
+pt_status pt_field_solve(const pt_field *m, fwork *w, size_t n, pt_field_stats *stats)
+{
+    memcpy(w->z, w->u, n * m->nz * sizeof *w->z);
+    for (size_t i = 0; i < n; i++) w->info[i] = (pt_fixpoint_info){.history = NULL};
+    fctx f = {m, w, NULL, 0, 0};
+    pt_status st = pt_fixpoint_solve_batch(w->fwd, forward_f, &f, w->z, n, w->info);
+    if (st) return st;
+    size_t dummy = 0;
+    double dd = 0.0;
+    if (stats) count(m, w->info, n, &stats->images, &stats->unconverged, &stats->evals);
+    else count(m, w->info, n, &dummy, &dummy, &dd);
+    for (size_t i = 0; i < n; i++)
+        if (w->info[i].nonfinite)
+            return pt_fail(PT_ENOCONV, "field: the state of an image turned non-finite after %d iterations",
+                           w->info[i].iterations);
+    return PT_OK;
+}
+
+#define PREDICT_BATCH 32
+
+pt_status pt_field_predict(const pt_field *m, const float *x, size_t n, uint8_t *pred, float *logits,
+                           pt_field_stats *stats, pt_progress_fn progress, void *user)
+{
+    if (n == 0) return PT_OK;
+    size_t cap = n < PREDICT_BATCH ? n : PREDICT_BATCH, K = (size_t)m->c.n_classes;
+    for (size_t i = 0; i < n * m->hw; i++)
+        if (!isfinite(x[i])) return pt_fail(PT_EINVAL, "field: image %zu has a non-finite pixel", i / m->hw);
+    fwork w;
+    pt_status st = pt_field_work_create(m, cap, 0, 0, &w);
+    for (size_t i0 = 0; !st && i0 < n; i0 += cap) {
+        size_t nb = n - i0 < cap ? n - i0 : cap;
+        pt_field_encode(m, x + i0 * m->hw, nb, w.u);
+        if ((st = pt_field_solve(m, &w, nb, stats))) break;
+        pt_field_readout(m, w.z, nb, w.feat, w.logits);
+        for (size_t i = 0; i < nb; i++) {
+            const float *l = w.logits + i * K;
+            size_t best = 0;
+            for (size_t k = 1; k < K; k++)
+                if (l[k] > l[best]) best = k;
+            if (pred) pred[i0 + i] = (uint8_t)best;
+            if (logits) memcpy(logits + (i0 + i) * K, l, K * sizeof *l);
+        }
+        if (progress) progress(i0 + nb, n, user);
+    }
+    pt_field_work_free(&w);
+    return st;
+}
+
+pt_status pt_field_equilibrium(const pt_field *m, const float *x, const pt_fixpoint_config *sc, float *z,
+                               pt_fixpoint_info *info, float *states, int nstates)
+{
+    pt_status st = pt_fixpoint_config_check(sc);
+    if (st) return st;
+    for (size_t i = 0; i < m->hw; i++)
+        if (!isfinite(x[i])) return pt_fail(PT_EINVAL, "field: the image has a non-finite pixel");
+    fwork w;
+    if ((st = pt_field_work_create(m, 1, 0, 0, &w))) return st;
+    pt_fixpoint *s = NULL;
+    if (!(st = pt_fixpoint_create_batch(sc, m->nz, 1, &s))) {
+        pt_field_encode(m, x, 1, w.u);
+        memcpy(w.z, w.u, m->nz * sizeof *w.z);
+        fctx f = {m, &w, states, nstates, 0};
+        st = pt_fixpoint_solve_batch(s, forward_f, &f, w.z, 1, info);
+        if (!st && z) memcpy(z, w.z, m->nz * sizeof *z);
+    }
+    pt_fixpoint_destroy(s);
+    pt_field_work_free(&w);
+    return st;
+}
