@@ -311,3 +311,13 @@ int cli_write_labels(const char *cmd, const char *path, const uint8_t *y, const 
     pt_status st = pt_io_write_file(path, put_labels, &l);
     return st ? cli_error(cmd, cli_status_code(st), "%s", pt_errmsg()) : 0;
 }
+
+double cli_float_decimal(float v)
+{
+    char buf[32];
+    for (int digits = 6; digits <= 9; digits++) {
+        snprintf(buf, sizeof buf, "%.*g", digits, (double)v);
+        if ((float)strtod(buf, NULL) == v) break;
+    }
+    return strtod(buf, NULL);
+}

@@ -35,6 +35,9 @@ int cli_tower_info(int argc, char **argv);  /* tower.c */
 int cli_phasor_train(int argc, char **argv); /* phasor.c */
 int cli_phasor_eval(int argc, char **argv);
 int cli_phasor_info(int argc, char **argv);
+int cli_field_train(int argc, char **argv); /* field.c */
+int cli_field_eval(int argc, char **argv);
+int cli_field_info(int argc, char **argv);
 int cmd_compose(int argc, char **argv);
 int cmd_corrupt(int argc, char **argv);
 int cmd_export(int argc, char **argv);
@@ -106,6 +109,8 @@ int cli_status_code(pt_status st);
 int cli_lib_error(const cli_cmd *c, pt_status st, const char *prefix);
 
 double cli_now(void);
+/* The double nearest to the shortest decimal that reads back as v (1e-4f -> 1e-4, not 1.00000001e-4). */
+double cli_float_decimal(float v);
 
 /* Whether path can be written as an output file, checked before the work so
  * that a command fails at once rather than after it: 0, or prints one line

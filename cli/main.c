@@ -9,6 +9,8 @@ const cli_family cli_families[] = {
     {"tower", "a PhaseTower, trained in one backprop-free pass (the default)", cli_tower_train, cli_tower_eval,
      cli_tower_info},
     {"phasor", "a gradient-trained phasor MLP, for comparison", cli_phasor_train, cli_phasor_eval, cli_phasor_info},
+    {"field", "a fractal neural field: a complex deep-equilibrium model on a torus", cli_field_train, cli_field_eval,
+     cli_field_info},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
@@ -68,7 +70,7 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
-    {"train", "train a model (--model tower or phasor) and report test accuracy", run_train},
+    {"train", "train a model (--model tower, phasor or field) and report test accuracy", run_train},
     {"eval", "evaluate a saved model on a data set", run_eval},
     {"info", "describe a saved model", run_info},
     {"compose", "add a new concept A+B to a model's episodic memory, without examples", cmd_compose},

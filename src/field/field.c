@@ -108,13 +108,17 @@ pt_status pt_field_create(const pt_field_config *c, pt_field **out)
     m->theta = pt_calloc(m->np, sizeof *m->theta);
     m->Wt = pt_calloc(9 * C * C * 2, sizeof *m->Wt);
     m->Wadj = pt_calloc(9 * C * C * 2, sizeof *m->Wadj);
+    m->Wa = pt_calloc(9 * C * C * 2, sizeof *m->Wa);
+    m->Wb = pt_calloc(9 * C * C * 2, sizeof *m->Wb);
+    m->Aa = pt_calloc(9 * C * C * 2, sizeof *m->Aa);
+    m->Ab = pt_calloc(9 * C * C * 2, sizeof *m->Ab);
     m->su = pt_calloc(2 * C, sizeof *m->su);
     m->sv = pt_calloc(2 * C, sizeof *m->sv);
     m->nbr = pt_calloc(m->hw * 9, sizeof *m->nbr);
     m->cell = pt_calloc(m->hw, sizeof *m->cell);
     pt_adam_config ac = pt_adam_config_default();
     ac.lr = c->lr;
-    if (!m->theta || !m->Wt || !m->Wadj || !m->su || !m->sv || !m->nbr || !m->cell ||
+    if (!m->theta || !m->Wt || !m->Wadj || !m->Wa || !m->Wb || !m->Aa || !m->Ab || !m->su || !m->sv || !m->nbr || !m->cell ||
         pt_adam_create(&ac, m->np, &m->adam)) {
         pt_field_destroy(m);
         return pt_fail(PT_ENOMEM, "out of memory for a field model of %d channels on %d x %d", c->channels, c->height,
@@ -148,7 +152,7 @@ pt_status pt_field_create(const pt_field_config *c, pt_field **out)
 void pt_field_destroy(pt_field *m)
 {
     if (!m) return;
-    free(m->theta), free(m->Wt), free(m->Wadj), free(m->su), free(m->sv), free(m->nbr), free(m->cell);
+    free(m->theta), free(m->Wt), free(m->Wadj), free(m->Wa), free(m->Wb), free(m->Aa), free(m->Ab), free(m->su), free(m->sv), free(m->nbr), free(m->cell);
     pt_adam_destroy(m->adam);
     free(m);
 }
@@ -249,6 +253,11 @@ pt_status pt_field_refresh(pt_field *m)
                     w[0] = s * k[0], w[1] = s * k[1];
                     a[0] = w[0], a[1] = -w[1];
                 }
+        for (size_t k = 0; k < 9 * C * C; k++) {
+            const float *w = m->Wt + 2 * k, *a = m->Wadj + 2 * k;
+            m->Wa[2 * k] = w[0], m->Wa[2 * k + 1] = w[1], m->Wb[2 * k] = -w[1], m->Wb[2 * k + 1] = w[0];
+            m->Aa[2 * k] = a[0], m->Aa[2 * k + 1] = a[1], m->Ab[2 * k] = -a[1], m->Ab[2 * k + 1] = a[0];
+        }
     }
     free(Kh), free(M), free(v);
     return st;
@@ -300,6 +309,72 @@ void pt_field_im2col(const pt_field *m, const float *z, size_t na, float *cols)
     }
 }
 
+/* out (na states) = the 3x3 torus convolution of z with the kernel split as
+ * (Xa, Xb), directly: for each pixel, out += Re(z) Xa + Im(z) Xb over the 9
+ * neighbours and C input channels, CONV_PIX pixels at a time so that each
+ * row of the kernel is loaded once for all of them. The body is instantiated
+ * for the common channel counts, whose constant row length the compiler turns
+ * into whole vector registers, and once for any other (docs/field.md,
+ * "Speed"). */
+#define CONV_PIX 8
+#define CONV_BODY(C2EXPR)                                                                               \
+    const size_t C2 = (C2EXPR), C = C2 / 2, hw = m->hw;                                                 \
+    for (size_t j = 0; j < na; j++) {                                                                   \
+        const float *zj = z + j * m->nz;                                                                \
+        float *oj = out + j * m->nz;                                                                    \
+        for (size_t p0 = 0; p0 < hw; p0 += CONV_PIX) {                                                  \
+            size_t np = hw - p0 < CONV_PIX ? hw - p0 : CONV_PIX;                                        \
+            _Alignas(64) float acc[CONV_PIX][C2EXPR_MAX];                                                 \
+            const float *src[CONV_PIX];                                                                 \
+            for (size_t q = 0; q < CONV_PIX; q++) memset(acc[q], 0, C2 * sizeof(float));                \
+            for (size_t d = 0; d < 9; d++) {                                                            \
+                for (size_t q = 0; q < CONV_PIX; q++)                                                   \
+                    src[q] = zj + (size_t)m->nbr[(p0 + (q < np ? q : 0)) * 9 + d] * C2;                 \
+                for (size_t ci = 0; ci < C; ci++) {                                                     \
+                    const float *restrict wa = Xa + (d * C + ci) * C2, *restrict wb = Xb + (d * C + ci) * C2; \
+                    for (size_t q = 0; q < CONV_PIX; q++) {                                             \
+                        const float zr = src[q][2 * ci], zi = src[q][2 * ci + 1];                       \
+                        float *restrict a = acc[q];                                                     \
+                        for (size_t k = 0; k < C2; k++) a[k] += zr * wa[k] + zi * wb[k];                \
+                    }                                                                                   \
+                }                                                                                       \
+            }                                                                                           \
+            for (size_t q = 0; q < np; q++) memcpy(oj + (p0 + q) * C2, acc[q], C2 * sizeof(float));     \
+        }                                                                                               \
+    }
+#define CONV_FN(name, C2EXPR)                                                                           \
+    static void name(const pt_field *m, const float *restrict Xa, const float *restrict Xb,             \
+                     const float *restrict z, size_t na, float *restrict out)                           \
+    {                                                                                                   \
+        CONV_BODY(C2EXPR)                                                                               \
+    }
+#define C2EXPR_MAX 512
+CONV_FN(conv_any, 2 * (size_t)m->c.channels)
+#undef C2EXPR_MAX
+#define C2EXPR_MAX 16
+CONV_FN(conv_16, 16)
+#undef C2EXPR_MAX
+#define C2EXPR_MAX 32
+CONV_FN(conv_32, 32)
+#undef C2EXPR_MAX
+#define C2EXPR_MAX 48
+CONV_FN(conv_48, 48)
+#undef C2EXPR_MAX
+#define C2EXPR_MAX 64
+CONV_FN(conv_64, 64)
+#undef C2EXPR_MAX
+
+static void conv_direct(const pt_field *m, const float *Xa, const float *Xb, const float *z, size_t na, float *out)
+{
+    switch (m->c.channels) {
+    case 8: conv_16(m, Xa, Xb, z, na, out); break;
+    case 16: conv_32(m, Xa, Xb, z, na, out); break;
+    case 24: conv_48(m, Xa, Xb, z, na, out); break;
+    case 32: conv_64(m, Xa, Xb, z, na, out); break;
+    default: conv_any(m, Xa, Xb, z, na, out);
+    }
+}
+
 static inline void act1(pt_field_act a, float beta, float xr, float xi, float *yr, float *yi)
 {
     float r = sqrtf(xr * xr + xi * xi);
@@ -314,15 +389,24 @@ void pt_field_apply(const pt_field *m, fwork *w, const float *z, size_t na, cons
                     float *pre, float *out)
 {
     size_t C = (size_t)m->c.channels, hw = m->hw, nz = m->nz;
-    pt_field_im2col(m, z, na, w->cols);
-    pt_cgemm(pre, w->cols, m->Wt, na * hw, C, 9 * C, 'N', 'N', 0.0f);
+    (void)w, (void)hw;
+    conv_direct(m, m->Wa, m->Wb, z, na, pre);
     for (size_t j = 0; j < na; j++) {
         const float *uj = u + (items ? items[j] : j) * nz;
         float *pj = pre + j * nz, *oj = out + j * nz;
-        for (size_t k = 0; k < nz; k += 2) {
-            pj[k] += uj[k], pj[k + 1] += uj[k + 1];
-            act1(m->c.act, m->beta ? m->beta[(k / 2) % C] : 0.0f, pj[k], pj[k + 1], &oj[k], &oj[k + 1]);
-        }
+        for (size_t k = 0; k < nz; k++) pj[k] += uj[k];
+        if (m->c.act == PT_FIELD_MODRELU)
+            for (size_t p = 0; p < m->hw; p++) {
+                const float *x = pj + 2 * p * C;
+                float *o = oj + 2 * p * C;
+                for (size_t c = 0; c < C; c++) {
+                    float xr = x[2 * c], xi = x[2 * c + 1], r = sqrtf(xr * xr + xi * xi);
+                    float num = fmaxf(r + m->beta[c], 0.0f), s = r > 0.0f ? num / r : 0.0f;
+                    o[2 * c] = s * xr, o[2 * c + 1] = s * xi;
+                }
+            }
+        else
+            for (size_t k = 0; k < nz; k += 2) act1(m->c.act, 0.0f, pj[k], pj[k + 1], &oj[k], &oj[k + 1]);
     }
 }
 
@@ -353,9 +437,8 @@ void pt_field_act_back(const pt_field *m, const float *pre, const float *v, size
 
 void pt_field_conv_adj(const pt_field *m, fwork *w, const float *v, size_t n, float *out)
 {
-    size_t C = (size_t)m->c.channels;
-    pt_field_im2col(m, v, n, w->cols);
-    pt_cgemm(out, w->cols, m->Wadj, n * m->hw, C, 9 * C, 'N', 'N', 0.0f);
+    (void)w;
+    conv_direct(m, m->Aa, m->Ab, v, n, out);
 }
 
 void pt_field_readout(const pt_field *m, const float *z, size_t n, float *feat, float *logits)

@@ -18,6 +18,10 @@ struct pt_field {
     /* derived from K (pt_field_params_changed) */
     float *Wt;     /* (9 C, C) complex: Wt[(d C + ci) C + co] = s K[d][co][ci], s = gain / sigma */
     float *Wadj;   /* (9 C, C) complex: the adjoint, Wadj[(d C + co) C + ci] = conj(Wt[((8 - d) C + ci) C + co]) */
+    /* the same two kernels split for the direct convolution: row (d C + i) of Xa
+     * is (Re, Im) of X's row, interleaved, and of Xb (-Im, Re), so that
+     * out += Re(z_i) Xa + Im(z_i) Xb is the complex product */
+    float *Wa, *Wb, *Aa, *Ab;
     double sigma;  /* ||K *|| on the torus */
     int sky, skx;  /* where it is reached */
     double *su, *sv; /* (C) complex: the top singular vectors there */

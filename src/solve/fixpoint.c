@@ -190,13 +190,12 @@ static void anderson_step(pt_fixpoint *s, size_t b, const float *z, const float 
 static double residual(const float *z, const float *g, size_t n)
 {
     double rr = 0.0, gg = 0.0;
-    int finite = 1;
     for (size_t k = 0; k < n; k++) {
         double gk = (double)g[k], r = gk - (double)z[k];
-        finite &= isfinite(gk) != 0;
         rr += r * r, gg += gk * gk;
     }
-    return finite ? sqrt(rr) / (sqrt(gg) + 1e-30) : (double)NAN;
+    /* a non-finite g makes gg infinite or NaN (no need to test each value) */
+    return isfinite(gg) && isfinite(rr) ? sqrt(rr) / (sqrt(gg) + 1e-30) : (double)NAN;
 }
 
 pt_status pt_fixpoint_solve_batch(pt_fixpoint *s, pt_fixpoint_batch_fn f, void *user, float *z, size_t nb,
@@ -259,12 +258,12 @@ pt_status pt_fixpoint_solve_batch(pt_fixpoint *s, pt_fixpoint_batch_fn f, void *
                 for (size_t k = 0; k < n; k++) zb[k] = (1.0f - a) * zj[k] + a * gj[k];
             }
             if (res < h->best) h->best = res;
-            for (size_t k = 0; k < n; k++)
-                if (!isfinite(zb[k])) {
-                    memcpy(zb, zj, n * sizeof *zb);
-                    in->nonfinite = 1, h->stop = BAD_STEP;
-                    break;
-                }
+            float probe = 0.0f; /* 0 * x is NaN exactly when x is not finite */
+            for (size_t k = 0; k < n; k++) probe += 0.0f * zb[k];
+            if (probe != 0.0f) {
+                memcpy(zb, zj, n * sizeof *zb);
+                in->nonfinite = 1, h->stop = BAD_STEP;
+            }
         }
     }
     return PT_OK;
