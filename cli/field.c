@@ -70,7 +70,8 @@ static int resume(const cli_cmd *k, ftrain *a, pt_field **m)
     pt_field *r = NULL;
     pt_status st = pt_field_load(a->out, &r);
     if (st) return cli_lib_error(k, st, "--resume");
-    const pt_field_config *c = pt_field_get_config(r);
+    pt_field_config was = *pt_field_get_config(r);
+    const pt_field_config *c = &was;
     if (c->height != a->c.height || c->width != a->c.width || c->n_classes != a->c.n_classes ||
         c->channels != a->c.channels || c->act != a->c.act || c->pool != a->c.pool || c->gain != a->c.gain ||
         c->seed != a->c.seed) {

@@ -336,6 +336,39 @@ if "$bin" train --model phasor --data "$good" --hidden 8 --epochs 1 --quiet --js
 else
   echo "FAIL [train --model phasor]"; fail=1
 fi
+# field models: bad flags, files and a small good run
+F=(train --model field --data "$good" --channels 4 --train-limit 40 --test-limit 20 --quiet --out "$tmp/out.safetensors")
+expect_bad "field tol 0" "--tol" -- "$bin" "${F[@]}" --tol 0
+expect_bad "field tol negative" "--tol" -- "$bin" "${F[@]}" --tol -1e-4
+expect_bad "field channels 0" "--channels" -- "$bin" train --model field --data "$good" --channels 0 --out "$tmp/out.safetensors"
+expect_bad "field pool" "--pool 3 must divide" -- "$bin" "${F[@]}" --pool 3
+expect_bad "field gain" "--gain" -- "$bin" "${F[@]}" --gain 0
+expect_bad "field alpha" "--alpha" -- "$bin" "${F[@]}" --alpha 1.5
+expect_bad "field act-bias positive" "--act-bias" -- "$bin" "${F[@]}" --act-bias 0.2
+expect_bad "field grad" "--grad" -- "$bin" "${F[@]}" --grad backprop
+expect_bad "field grad unroll:0" "--grad" -- "$bin" "${F[@]}" --grad unroll:0
+expect_bad "field solver" "--solver" -- "$bin" "${F[@]}" --solver multigrid2
+expect_bad "field best without val" "--best needs --val" -- "$bin" "${F[@]}" --best "$tmp/b.safetensors"
+expect_bad "field resume without out" "--resume needs --out" -- "$bin" train --model field --data "$good" --resume
+expect_bad "field tower flag" "--layers" -- "$bin" "${F[@]}" --layers 64:0.1
+if "$bin" "${F[@]:0:11}" --out "$tmp/f.safetensors" --epochs 2 --val 10 --best "$tmp/fb.safetensors" --keep-epochs --json > "$tmp/f.json"; then
+  grep -q '"model": "field"' "$tmp/f.json" && grep -q '"test_unconverged_fraction"' "$tmp/f.json" ||
+    { echo "FAIL [train --model field --json]"; fail=1; }
+  [ -f "$tmp/fb.safetensors" ] && [ -f "$tmp/f.safetensors.epoch1" ] && [ -f "$tmp/f.safetensors.epoch2" ] ||
+    { echo "FAIL [field --best/--keep-epochs files]"; fail=1; }
+  "$bin" eval --model "$tmp/f.safetensors" --data "$good" --json | grep -q '"unconverged_fraction"' || { echo "FAIL [eval field]"; fail=1; }
+  "$bin" info --json "$tmp/f.safetensors" | grep -q '"unique_fixed_point": true' || { echo "FAIL [info field]"; fail=1; }
+  expect_bad "field eval tol" "--tol" -- "$bin" eval --model "$tmp/f.safetensors" --data "$good" --tol 0
+  expect_bad "field resume other model" "different model" -- "$bin" "${F[@]:0:11}" --out "$tmp/f.safetensors" --resume --gain 0.5 --epochs 3
+  python3 "$(dirname "$0")/st_edit.py" "$tmp/f.safetensors" "$tmp/fbad.safetensors" act=tanh
+  expect_bad "field checkpoint act" "act" -- "$bin" info "$tmp/fbad.safetensors"
+  python3 "$(dirname "$0")/st_edit.py" "$tmp/f.safetensors" "$tmp/fbig.safetensors" channels=200
+  expect_bad "field checkpoint channels" "fbig.safetensors: tensor 'kernel'" -- "$bin" info "$tmp/fbig.safetensors"
+  head -c 3000 "$tmp/f.safetensors" > "$tmp/ftrunc.safetensors"
+  expect_bad "field checkpoint truncated" "ftrunc.safetensors" -- "$bin" eval --model "$tmp/ftrunc.safetensors" --data "$good"
+else
+  echo "FAIL [train --model field]"; fail=1
+fi
 expect_bad "tpam k > n" "--k" -- "$bin" tpam --n 10 --k 11
 expect_bad "tpam patterns" "--patterns" -- "$bin" tpam --n 50 --k 5 --patterns 5,x
 expect_bad "tpam patterns comma" "--patterns" -- "$bin" tpam --n 50 --k 5 --patterns 5,
