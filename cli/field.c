@@ -13,7 +13,7 @@
 
 static const char *TRAIN_USAGE =
     "usage: phasetower train --model field [--data DIR] [--channels 16] [--act modrelu|cardioid]\n"
-    "         [--gain 0.9] [--alpha 1] [--pool 1] [--solver anderson|naive] [--tol 1e-4]\n"
+    "         [--gain 0.9] [--alpha 1] [--pool 1] [--solver anderson|naive|multigrid] [--tol 1e-4]\n"
     "         [--max-iter 100] [--fixed-steps] [--grad implicit|jfb|unroll:N] [--epochs 1]\n"
     "         [--lr 0.001] [--batch 32] [--val N] [--out F] [--best F] [--keep-epochs]\n"
     "         [--resume] [--threads 1] [--seed 1] [--json]\n\n"
@@ -204,11 +204,12 @@ int cli_field_train(int argc, char **argv)
         {"gain", OPT_FLOAT, &c->gain, "operator norm of the normalised kernel (default 0.9)", -1e30, 1e30, "field.gain", 0},
         {"alpha", OPT_FLOAT, &c->alpha, "damping of the iteration, (0, 1] (default 1)", -1e30, 1e30, "field.alpha", 0},
         {"pool", OPT_INT, &c->pool, "readout grid P x P (default 1: the global average)", -1e9, 1e9, "field.pool", 0},
-        {"solver", OPT_STR, &a.solver, "anderson (default) or naive", 0, 0, "field.solver", 0},
+        {"solver", OPT_STR, &a.solver, "anderson (default), naive or multigrid (V-cycles; --max-iter counts cycles)", 0, 0, "field.solver", 0},
         {"tol", OPT_FLOAT, NULL, "relative residual to reach, in (0, 1) (default 1e-4)", -1e30, 1e30, "field.tol", 0},
         {"max-iter", OPT_INT, &c->max_iter, "solver iterations at most (default 100)", -1e9, 1e9, "field.max_iter", 0},
         {"fixed-steps", OPT_FLAG, &c->fixed_steps, "always --max-iter steps, no tolerance stop (the seed's protocol)", 0, 0, NULL, 0},
         {"anderson-m", OPT_INT, &c->anderson_m, "Anderson's history (default 5)", -1e9, 1e9, "field.anderson_m", 0},
+        {"mg-levels", OPT_INT, &c->mg_levels, "multigrid's grids, the image's included (default 3: 28, 14, 7)", -1e9, 1e9, "field.mg_levels", 0},
         {"grad", OPT_STR, &a.grad, "implicit (default), jfb or unroll:N", 0, 0, "field.grad", 0},
         {"epochs", OPT_INT, &a.epochs, "epochs in all, counting those of a resumed model (default 1)", 1, 100000, NULL, 0},
         {"lr", OPT_FLOAT, &c->lr, "Adam step (default 0.001)", -1e30, 1e30, "field.lr", 0},
@@ -305,7 +306,7 @@ int cli_field_eval(int argc, char **argv)
         {"model", OPT_STR, &model, "checkpoint written by train --model field (required)", 0, 0, NULL, 0},
         OPT_DATA(&data),
         OPT_TEST_LIMIT(&limit),
-        {"solver", OPT_STR, &solver, "anderson or naive (default: the checkpoint's)", 0, 0, "field.solver", 0},
+        {"solver", OPT_STR, &solver, "anderson, naive or multigrid (default: the checkpoint's)", 0, 0, "field.solver", 0},
         {"tol", OPT_FLOAT, &tol, "relative residual to reach (default: the checkpoint's)", -1e30, 1e30, "field.tol", 0},
         {"max-iter", OPT_INT, &max_iter, "solver iterations at most (default: the checkpoint's)", -1e9, 1e9, "field.max_iter", 0},
         {"fixed-steps", OPT_FLAG, &fixed, "always --max-iter steps, no tolerance stop", 0, 0, NULL, 0},

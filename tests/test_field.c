@@ -250,6 +250,38 @@ static void training(void)
     pt_field_destroy(m);
 }
 
+/* the three solvers reach the same fixed point; multigrid counts its work in
+ * fine-grid equivalents; states are captured for pictures */
+static void solvers(void)
+{
+    pt_field_config c = small(PT_FIELD_MODRELU, 1, PT_FIELD_IMPLICIT);
+    c.height = 8, c.width = 8, c.gain = 0.9f;
+    pt_field *m = NULL;
+    CHECK(pt_field_create(&c, &m) == PT_OK);
+    if (!m) return;
+    float x[64], z[3][8 * 8 * 3 * 2], states[5 * 8 * 8 * 3 * 2];
+    for (int i = 0; i < 64; i++) x[i] = (float)((i * 37) % 11) / 10.0f;
+    pt_fixpoint_info info[3];
+    for (int s = 0; s < 3; s++) {
+        info[s] = (pt_fixpoint_info){.history = NULL};
+        CHECK(pt_field_equilibrium(m, x, (pt_field_solver)s, 500, 1e-6, z[s], &info[s], s ? NULL : states, 5) == PT_OK);
+        CHECK(info[s].converged && info[s].residual < 1e-6);
+    }
+    double e = 0.0, n = 0.0;
+    for (size_t k = 0; k < sizeof z[0] / sizeof(float); k++)
+        for (int s = 1; s < 3; s++) e = fmax(e, fabs((double)z[s][k] - (double)z[0][k])), n = fmax(n, fabs((double)z[0][k]));
+    CHECK(e < 1e-4 * n + 1e-6);
+    CHECK(info[1].work < info[0].work && info[2].work > 0.0 && info[2].work != (double)info[2].iterations);
+    /* the first captured state is the start, z = u */
+    float u[8 * 8 * 3 * 2];
+    pt_field_encode(m, x, 1, u);
+    CHECK(!memcmp(states, u, sizeof u));
+    /* multigrid on an image that halves too few times */
+    c.solver = PT_FIELD_MULTIGRID, c.height = 6, c.mg_levels = 3;
+    CHECK(pt_field_config_check(&c) == PT_EINVAL && strstr(pt_errmsg(), "halves into only 2"));
+    pt_field_destroy(m);
+}
+
 static void bad(void)
 {
     pt_field_config d = pt_field_config_default();
@@ -301,6 +333,7 @@ int main(void)
     gradients();
     implicit_vs_unroll();
     training();
+    solvers();
     bad();
     TEST_END();
 }

@@ -7,7 +7,9 @@
  * torus) and ||K|| its exact operator norm on that torus (the largest
  * singular value of the C x C symbol over the height x width frequencies).
  * The solver iterates Z <- (1 - alpha) Z + alpha F(Z) from Z = u (naive),
- * or accelerates that by Anderson mixing; the readout averages |Z| over a
+ * accelerates that by Anderson mixing, or runs nonlinear multigrid V-cycles
+ * on the torus (the same kernel on grids of half and a quarter the size; the
+ * adjoint of implicit gradients then uses Anderson); the readout averages |Z| over a
  * P x P grid of cells and maps the C P^2 features to logits. Trained by
  * Adam on the cross-entropy, with gradients by implicit differentiation (the
  * adjoint fixed point solved by the same solver), Jacobian-free backprop, or
@@ -30,7 +32,7 @@ extern "C" {
 #endif
 
 typedef enum pt_field_act { PT_FIELD_MODRELU = 0, PT_FIELD_CARDIOID = 1 } pt_field_act;
-typedef enum pt_field_solver { PT_FIELD_NAIVE = 0, PT_FIELD_ANDERSON = 1 } pt_field_solver;
+typedef enum pt_field_solver { PT_FIELD_NAIVE = 0, PT_FIELD_ANDERSON = 1, PT_FIELD_MULTIGRID = 2 } pt_field_solver;
 typedef enum pt_field_grad { PT_FIELD_IMPLICIT = 0, PT_FIELD_JFB = 1, PT_FIELD_UNROLL = 2 } pt_field_gradmode;
 
 /* The Lipschitz constant of the cardioid (1 + cos arg z) z / 2 on C = R^2 */
@@ -52,6 +54,9 @@ typedef struct pt_field_config {
     int fixed_steps;        /* 1: always max_iter steps, no tolerance stop (the seed's protocol) */
     int anderson_m;         /* history, 1..64 (default 5) */
     double anderson_lambda; /* Tikhonov term relative to the residual scale, >= 0 (default 1e-4) */
+    int mg_levels;          /* multigrid: grids, the image's included, 1..4 (default 3: 28 -> 14 -> 7);
+                             * each halving needs even sides (an image that cannot be halved that
+                             * often is refused, naming the most it allows) */
     /* training */
     pt_field_gradmode grad; /* default implicit */
     int unroll;         /* steps of PT_FIELD_UNROLL, 1..10000 (default 30) */
@@ -111,13 +116,15 @@ pt_status pt_field_train(pt_field *m, const float *x, const uint8_t *y, size_t n
  * result (with fixed_steps: after max_iter steps); stats as for training. */
 pt_status pt_field_predict(const pt_field *m, const float *x, size_t n, uint8_t *pred, float *logits,
                            pt_field_stats *stats, pt_progress_fn progress, void *user);
-/* The equilibrium of one image with solver settings sc (damping, method,
- * tol, ...: any, e.g. for a solver comparison) into z (height*width*C
- * complex; NULL: not kept); info as from pt_fixpoint_solve_batch (history
- * set or NULL). states (may be NULL) receives the iterates z_0 .. z_{k-1}
- * (k = min(info iterations, nstates)) for pictures. */
-pt_status pt_field_equilibrium(const pt_field *m, const float *x, const pt_fixpoint_config *sc, float *z,
-                               pt_fixpoint_info *info, float *states, int nstates);
+/* The equilibrium of one image by the given solver, max_iter and tol (the
+ * model's other settings: alpha, Anderson's, multigrid's), e.g. for a solver
+ * comparison, into z (height*width*C complex; NULL: not kept); info as from
+ * pt_fixpoint_solve_batch (history, max_iter entries, set or NULL; with
+ * multigrid one entry per cycle, work in fine-grid equivalents). states (may
+ * be NULL) receives the fine-grid states F was evaluated at, in order, up to
+ * nstates of them, for pictures. */
+pt_status pt_field_equilibrium(const pt_field *m, const float *x, pt_field_solver solver, int max_iter, double tol,
+                               float *z, pt_fixpoint_info *info, float *states, int nstates);
 
 /* The parameters as one vector: K (3, 3, C, C complex: [dy][dx][out][in]),
  * the encoder E (3, 3, C complex), its bias (C complex), with modReLU its

@@ -50,6 +50,8 @@ typedef struct pt_fixpoint_info {
     double *history;
     int nonfinite;    /* 1 when f(z) or the next iterate turned non-finite (residual NaN) */
     int restarts;     /* times Anderson's safeguard dropped the history */
+    double work;      /* evaluations of f in fine-grid equivalents: the iterations, except for
+                       * multigrid (an evaluation on level l counts 4^-l) */
 } pt_fixpoint_info;
 
 typedef struct pt_fixpoint pt_fixpoint;
@@ -88,6 +90,44 @@ pt_status pt_fixpoint_create_batch(const pt_fixpoint_config *c, size_t n, size_t
  * start; f's own failure is passed through. */
 pt_status pt_fixpoint_solve_batch(pt_fixpoint *s, pt_fixpoint_batch_fn f, void *user, float *z, size_t nb,
                                   pt_fixpoint_info *info);
+
+/* ---- multigrid: a nonlinear V-cycle (FAS) on a torus ----
+ * For states on a periodic height x width grid with ch floats per site
+ * (site-major: the ch floats of site (y, x) at (y width + x) ch). Level l has
+ * (height >> l) x (width >> l) sites; the caller gives F on every level.
+ * Each cycle: pre smoothing steps z <- z + a (F(z) + rhs - z), the coarse
+ * correction (restrict z and the residual by 2 x 2 averages, solve the
+ * coarse problem by the same cycle, add the change back to the four fine
+ * sites of each coarse one), post smoothing; the coarsest level smooths
+ * until its residual fell a hundredfold, or coarse steps. The fine residual ||F(z) - z|| / ||F(z)|| is measured before
+ * every cycle; info.iterations counts cycles, info.work the evaluations in
+ * fine-grid equivalents, info.history (max_cycles entries) the residual per
+ * cycle. docs/numerics.md derives it. */
+typedef struct pt_multigrid_config {
+    int levels;      /* grids, the fine one included, 1..8 (default 3: 28 -> 14 -> 7) */
+    int pre, post;   /* smoothing steps around the coarse correction, 0..100 each, >= 1 in all (default 2, 2) */
+    int coarse;      /* smoothing steps on the coarsest grid at most, 1..10000 (default 200) */
+    float damping;   /* a of the smoothing steps, (0, 1] (default 1) */
+    int max_cycles;  /* 1..100000 (default 50) */
+    double tol;      /* relative residual on the fine grid, > 0 (default 1e-4) */
+} pt_multigrid_config;
+typedef struct pt_multigrid pt_multigrid;
+/* fz = F_level(z) for na packed problems on level `level`; items as for the batch solve */
+typedef pt_status (*pt_multigrid_fn)(void *user, int level, const float *z, float *fz, const size_t *items, size_t na);
+
+pt_multigrid_config pt_multigrid_config_default(void);
+pt_status pt_multigrid_config_check(const pt_multigrid_config *c);
+/* How many levels a height x width grid allows (each halving needs even sides of at least 4). */
+int pt_multigrid_max_levels(int height, int width);
+/* PT_EINVAL when levels exceeds what the grid allows: the message says how many it allows. */
+pt_status pt_multigrid_create(const pt_multigrid_config *c, int height, int width, int ch, size_t nb,
+                              pt_multigrid **out);
+void pt_multigrid_destroy(pt_multigrid *s);
+/* coarse (n problems on level + 1) = the 2 x 2 averages of fine (level), as the cycle restricts. */
+void pt_multigrid_restrict(const pt_multigrid *s, int level, const float *fine, float *coarse, size_t n);
+/* As pt_fixpoint_solve_batch: z (nb, height width ch) in/out, info (nb). */
+pt_status pt_multigrid_solve(pt_multigrid *s, pt_multigrid_fn f, void *user, float *z, size_t nb,
+                             pt_fixpoint_info *info);
 
 #ifdef __cplusplus
 }

@@ -8,7 +8,7 @@
 #include "linalg/linalg.h"
 
 static const char *const act_names[] = {"modrelu", "cardioid"};
-static const char *const solver_names[] = {"naive", "anderson"};
+static const char *const solver_names[] = {"naive", "anderson", "multigrid"};
 PT_ENUM_FUNCS(pt_field_act, pt_field_act_name, pt_field_act_parse, "field.act", act_names)
 PT_ENUM_FUNCS(pt_field_solver, pt_field_solver_name, pt_field_solver_parse, "field.solver", solver_names)
 
@@ -19,7 +19,7 @@ pt_field_config pt_field_config_default(void)
     c.height = 28, c.width = 28, c.n_classes = 10, c.channels = 16;
     c.act = PT_FIELD_MODRELU, c.act_bias = -0.1f, c.gain = 0.9f, c.alpha = 1.0f, c.pool = 1;
     c.solver = PT_FIELD_ANDERSON, c.max_iter = 100, c.tol = 1e-4, c.fixed_steps = 0;
-    c.anderson_m = 5, c.anderson_lambda = 1e-4;
+    c.anderson_m = 5, c.anderson_lambda = 1e-4, c.mg_levels = 3;
     c.grad = PT_FIELD_IMPLICIT, c.unroll = 30, c.lr = 1e-3f, c.batch = 32, c.seed = 1;
     return c;
 }
@@ -53,7 +53,16 @@ pt_status pt_field_config_check(const pt_field_config *c)
     if (!(c->alpha > 0.0f && c->alpha <= 1.0f)) BAD("field.alpha %g must be in (0, 1]", (double)c->alpha);
     if (c->pool < 1 || c->pool > c->height || c->pool > c->width || c->height % c->pool || c->width % c->pool)
         BAD("field.pool %d must divide the image's height %d and width %d", c->pool, c->height, c->width);
-    if (c->solver != PT_FIELD_NAIVE && c->solver != PT_FIELD_ANDERSON) BAD("field.solver %d unknown", (int)c->solver);
+    if (c->solver != PT_FIELD_NAIVE && c->solver != PT_FIELD_ANDERSON && c->solver != PT_FIELD_MULTIGRID)
+        BAD("field.solver %d unknown", (int)c->solver);
+    if (c->mg_levels < 1 || c->mg_levels > PT_FIELD_LEVELS) BAD("field.mg_levels %d outside 1..%d", c->mg_levels, PT_FIELD_LEVELS);
+    if (c->solver == PT_FIELD_MULTIGRID && c->mg_levels > pt_multigrid_max_levels(c->height, c->width)) {
+        int l = pt_multigrid_max_levels(c->height, c->width);
+        BAD("field.mg_levels %d: a %d x %d image halves into only %d grid level%s (each halving needs even sides); "
+            "use field.mg_levels %d%s",
+            c->mg_levels, c->height, c->width, l, l == 1 ? "" : "s", l,
+            l == 1 ? " (then multigrid is plain damped iteration) or field.solver anderson" : "");
+    }
     if (c->max_iter < 1 || c->max_iter > 100000) BAD("field.max_iter %d outside 1..100000", c->max_iter);
     if (!(c->tol > 0.0 && c->tol < 1.0)) BAD("field.tol %g must be in (0, 1)", c->tol);
     if (c->anderson_m < 1 || c->anderson_m > 64) BAD("field.anderson_m %d outside 1..64", c->anderson_m);
@@ -115,10 +124,18 @@ pt_status pt_field_create(const pt_field_config *c, pt_field **out)
     m->su = pt_calloc(2 * C, sizeof *m->su);
     m->sv = pt_calloc(2 * C, sizeof *m->sv);
     m->nbr = pt_calloc(m->hw * 9, sizeof *m->nbr);
+    m->nlevels = pt_multigrid_max_levels(c->height, c->width);
+    if (m->nlevels > PT_FIELD_LEVELS) m->nlevels = PT_FIELD_LEVELS;
+    m->lnbr[0] = m->nbr, m->lhw[0] = m->hw;
+    int lok = 1;
+    for (int l = 1; l < m->nlevels; l++) {
+        m->lhw[l] = (H >> l) * (W >> l);
+        lok &= (m->lnbr[l] = pt_calloc(m->lhw[l] * 9, sizeof(int))) != NULL;
+    }
     m->cell = pt_calloc(m->hw, sizeof *m->cell);
     pt_adam_config ac = pt_adam_config_default();
     ac.lr = c->lr;
-    if (!m->theta || !m->Wt || !m->Wadj || !m->Wa || !m->Wb || !m->Aa || !m->Ab || !m->su || !m->sv || !m->nbr || !m->cell ||
+    if (!m->theta || !m->Wt || !m->Wadj || !m->Wa || !m->Wb || !m->Aa || !m->Ab || !m->su || !m->sv || !m->nbr || !m->cell || !lok ||
         pt_adam_create(&ac, m->np, &m->adam)) {
         pt_field_destroy(m);
         return pt_fail(PT_ENOMEM, "out of memory for a field model of %d channels on %d x %d", c->channels, c->height,
@@ -134,6 +151,13 @@ pt_status pt_field_create(const pt_field_config *c, pt_field **out)
             }
             m->cell[p] = (int)((y / (H / P)) * P + x / (W / P));
         }
+    for (int l = 1; l < m->nlevels; l++) {
+        size_t h = H >> l, wd = W >> l;
+        for (size_t p = 0; p < h * wd; p++)
+            for (int d = 0; d < 9; d++)
+                m->lnbr[l][p * 9 + (size_t)d] =
+                    (int)(((p / wd + h + (size_t)(d / 3) - 1) % h) * wd + (p % wd + wd + (size_t)(d % 3) - 1) % wd);
+    }
     /* initialisation, in a fixed order from the seed */
     pt_rng_seed(&m->rng, c->seed);
     float sk = 1.0f / sqrtf(9.0f * (float)C), se = 1.0f / 3.0f, sr = 1.0f / sqrtf((float)m->nf);
@@ -152,6 +176,7 @@ pt_status pt_field_create(const pt_field_config *c, pt_field **out)
 void pt_field_destroy(pt_field *m)
 {
     if (!m) return;
+    for (int l = 1; l < PT_FIELD_LEVELS; l++) free(m->lnbr[l]);
     free(m->theta), free(m->Wt), free(m->Wadj), free(m->Wa), free(m->Wb), free(m->Aa), free(m->Ab), free(m->su), free(m->sv), free(m->nbr), free(m->cell);
     pt_adam_destroy(m->adam);
     free(m);
@@ -161,7 +186,7 @@ pt_status pt_field_set_run(pt_field *m, const pt_field_config *r)
 {
     pt_field_config c = m->c;
     c.solver = r->solver, c.max_iter = r->max_iter, c.tol = r->tol, c.fixed_steps = r->fixed_steps;
-    c.anderson_m = r->anderson_m, c.anderson_lambda = r->anderson_lambda, c.alpha = r->alpha;
+    c.anderson_m = r->anderson_m, c.anderson_lambda = r->anderson_lambda, c.alpha = r->alpha, c.mg_levels = r->mg_levels;
     c.grad = r->grad, c.unroll = r->unroll, c.lr = r->lr, c.batch = r->batch;
     pt_status st = pt_field_config_check(&c);
     if (st) return st;
@@ -318,10 +343,11 @@ void pt_field_im2col(const pt_field *m, const float *z, size_t na, float *cols)
  * "Speed"). */
 #define CONV_PIX 8
 #define CONV_BODY(C2EXPR)                                                                               \
-    const size_t C2 = (C2EXPR), C = C2 / 2, hw = m->hw;                                                 \
+    (void)m;                                                                                            \
+    const size_t C2 = (C2EXPR), C = C2 / 2;                                                             \
     for (size_t j = 0; j < na; j++) {                                                                   \
-        const float *zj = z + j * m->nz;                                                                \
-        float *oj = out + j * m->nz;                                                                    \
+        const float *zj = z + j * hw * C2;                                                              \
+        float *oj = out + j * hw * C2;                                                                  \
         for (size_t p0 = 0; p0 < hw; p0 += CONV_PIX) {                                                  \
             size_t np = hw - p0 < CONV_PIX ? hw - p0 : CONV_PIX;                                        \
             _Alignas(64) float acc[CONV_PIX][C2EXPR_MAX];                                                 \
@@ -329,7 +355,7 @@ void pt_field_im2col(const pt_field *m, const float *z, size_t na, float *cols)
             for (size_t q = 0; q < CONV_PIX; q++) memset(acc[q], 0, C2 * sizeof(float));                \
             for (size_t d = 0; d < 9; d++) {                                                            \
                 for (size_t q = 0; q < CONV_PIX; q++)                                                   \
-                    src[q] = zj + (size_t)m->nbr[(p0 + (q < np ? q : 0)) * 9 + d] * C2;                 \
+                    src[q] = zj + (size_t)nbr[(p0 + (q < np ? q : 0)) * 9 + d] * C2;                    \
                 for (size_t ci = 0; ci < C; ci++) {                                                     \
                     const float *restrict wa = Xa + (d * C + ci) * C2, *restrict wb = Xb + (d * C + ci) * C2; \
                     for (size_t q = 0; q < CONV_PIX; q++) {                                             \
@@ -343,8 +369,8 @@ void pt_field_im2col(const pt_field *m, const float *z, size_t na, float *cols)
         }                                                                                               \
     }
 #define CONV_FN(name, C2EXPR)                                                                           \
-    static void name(const pt_field *m, const float *restrict Xa, const float *restrict Xb,             \
-                     const float *restrict z, size_t na, float *restrict out)                           \
+    static void name(const pt_field *m, const int *nbr, size_t hw, const float *restrict Xa,            \
+                     const float *restrict Xb, const float *restrict z, size_t na, float *restrict out) \
     {                                                                                                   \
         CONV_BODY(C2EXPR)                                                                               \
     }
@@ -364,14 +390,18 @@ CONV_FN(conv_48, 48)
 CONV_FN(conv_64, 64)
 #undef C2EXPR_MAX
 
-static void conv_direct(const pt_field *m, const float *Xa, const float *Xb, const float *z, size_t na, float *out)
+/* on grid level l (the torus of (H >> l) x (W >> l) pixels) */
+static void conv_direct(const pt_field *m, int l, const float *Xa, const float *Xb, const float *z, size_t na,
+                        float *out)
 {
+    const int *nbr = m->lnbr[l];
+    size_t hw = m->lhw[l];
     switch (m->c.channels) {
-    case 8: conv_16(m, Xa, Xb, z, na, out); break;
-    case 16: conv_32(m, Xa, Xb, z, na, out); break;
-    case 24: conv_48(m, Xa, Xb, z, na, out); break;
-    case 32: conv_64(m, Xa, Xb, z, na, out); break;
-    default: conv_any(m, Xa, Xb, z, na, out);
+    case 8: conv_16(m, nbr, hw, Xa, Xb, z, na, out); break;
+    case 16: conv_32(m, nbr, hw, Xa, Xb, z, na, out); break;
+    case 24: conv_48(m, nbr, hw, Xa, Xb, z, na, out); break;
+    case 32: conv_64(m, nbr, hw, Xa, Xb, z, na, out); break;
+    default: conv_any(m, nbr, hw, Xa, Xb, z, na, out);
     }
 }
 
@@ -385,18 +415,17 @@ static inline void act1(pt_field_act a, float beta, float xr, float xi, float *y
     *yr = s * xr, *yi = s * xi;
 }
 
-void pt_field_apply(const pt_field *m, fwork *w, const float *z, size_t na, const size_t *items, const float *u,
-                    float *pre, float *out)
+void pt_field_apply_level(const pt_field *m, int l, const float *z, size_t na, const size_t *items, const float *u,
+                          float *pre, float *out)
 {
-    size_t C = (size_t)m->c.channels, hw = m->hw, nz = m->nz;
-    (void)w, (void)hw;
-    conv_direct(m, m->Wa, m->Wb, z, na, pre);
+    size_t C = (size_t)m->c.channels, hw = m->lhw[l], nz = 2 * hw * C;
+    conv_direct(m, l, m->Wa, m->Wb, z, na, pre);
     for (size_t j = 0; j < na; j++) {
         const float *uj = u + (items ? items[j] : j) * nz;
         float *pj = pre + j * nz, *oj = out + j * nz;
         for (size_t k = 0; k < nz; k++) pj[k] += uj[k];
         if (m->c.act == PT_FIELD_MODRELU)
-            for (size_t p = 0; p < m->hw; p++) {
+            for (size_t p = 0; p < hw; p++) {
                 const float *x = pj + 2 * p * C;
                 float *o = oj + 2 * p * C;
                 for (size_t c = 0; c < C; c++) {
@@ -408,6 +437,13 @@ void pt_field_apply(const pt_field *m, fwork *w, const float *z, size_t na, cons
         else
             for (size_t k = 0; k < nz; k += 2) act1(m->c.act, 0.0f, pj[k], pj[k + 1], &oj[k], &oj[k + 1]);
     }
+}
+
+void pt_field_apply(const pt_field *m, fwork *w, const float *z, size_t na, const size_t *items, const float *u,
+                    float *pre, float *out)
+{
+    (void)w;
+    pt_field_apply_level(m, 0, z, na, items, u, pre, out);
 }
 
 void pt_field_act_back(const pt_field *m, const float *pre, const float *v, size_t n, float *out, float *gbeta)
@@ -438,7 +474,7 @@ void pt_field_act_back(const pt_field *m, const float *pre, const float *v, size
 void pt_field_conv_adj(const pt_field *m, fwork *w, const float *v, size_t n, float *out)
 {
     (void)w;
-    conv_direct(m, m->Aa, m->Ab, v, n, out);
+    conv_direct(m, 0, m->Aa, m->Ab, v, n, out);
 }
 
 void pt_field_readout(const pt_field *m, const float *z, size_t n, float *feat, float *logits)
@@ -469,6 +505,7 @@ void pt_field_readout(const pt_field *m, const float *z, size_t n, float *feat, 
 pt_fixpoint_config pt_field_solver_config(const pt_field *m)
 {
     pt_fixpoint_config s = pt_fixpoint_config_default();
+    /* (multigrid's adjoint runs Anderson) */
     s.method = m->c.solver == PT_FIELD_NAIVE ? PT_FIXPOINT_NAIVE : PT_FIXPOINT_ANDERSON;
     s.max_iter = m->c.max_iter;
     s.tol = m->c.fixed_steps ? 1e-300 : m->c.tol;
@@ -503,9 +540,17 @@ pt_status pt_field_work_create(const pt_field *m, size_t cap, int steps, int adj
         ok = w->zs && w->pres;
     }
     pt_fixpoint_config sc = pt_field_solver_config(m);
-    if (ok && steps == 0) ok = pt_fixpoint_create_batch(&sc, nz, cap, &w->fwd) == PT_OK;
+    if (ok && steps == 0 && m->c.solver == PT_FIELD_MULTIGRID) {
+        pt_multigrid_config mc = pt_multigrid_config_default();
+        mc.levels = m->c.mg_levels, mc.damping = m->c.alpha, mc.max_cycles = m->c.max_iter;
+        mc.tol = m->c.fixed_steps ? 1e-300 : m->c.tol;
+        ok = pt_multigrid_create(&mc, m->c.height, m->c.width, 2 * m->c.channels, cap, &w->mg) == PT_OK;
+        for (int l = 1; ok && l < m->c.mg_levels; l++) ok = (w->ul[l] = pt_calloc(cap, m->lhw[l] * 2 * C * sizeof(float))) != NULL;
+    } else if (ok && steps == 0)
+        ok = pt_fixpoint_create_batch(&sc, nz, cap, &w->fwd) == PT_OK;
     if (ok && adjoint) {
         sc.tol = m->c.tol; /* the adjoint always solves to the tolerance */
+        if (sc.method == PT_FIXPOINT_NAIVE && m->c.solver == PT_FIELD_MULTIGRID) sc.method = PT_FIXPOINT_ANDERSON;
         ok = pt_fixpoint_create_batch(&sc, nz, cap, &w->adj) == PT_OK;
     }
     if (!ok) {
@@ -521,6 +566,8 @@ void pt_field_work_free(fwork *w)
     free(w->feat), free(w->logits), free(w->info), free(w->ainfo), free(w->zs), free(w->pres);
     pt_fixpoint_destroy(w->fwd);
     pt_fixpoint_destroy(w->adj);
+    pt_multigrid_destroy(w->mg);
+    for (int l = 1; l < PT_FIELD_LEVELS; l++) free(w->ul[l]);
     memset(w, 0, sizeof *w);
 }
 
@@ -543,12 +590,32 @@ static pt_status forward_f(void *user, const float *z, float *fz, const size_t *
     return PT_OK;
 }
 
+static pt_status mg_f(void *user, int level, const float *z, float *fz, const size_t *items, size_t na)
+{
+    fctx *f = user;
+    fwork *w = f->w;
+    if (level == 0) {
+        if (f->states && f->seen < f->nstates) memcpy(f->states + (size_t)f->seen * f->m->nz, z, f->m->nz * sizeof *z);
+        f->seen++;
+    }
+    pt_field_apply_level(f->m, level, z, na, items, level ? w->ul[level] : w->u, w->t1, fz);
+    return PT_OK;
+}
+
+/* the batch's solve by the workspace's solver, from w->z */
+static pt_status run_solver(const pt_field *m, fwork *w, fctx *f, size_t n)
+{
+    if (!w->mg) return pt_fixpoint_solve_batch(w->fwd, forward_f, f, w->z, n, w->info);
+    for (int l = 1; l < m->c.mg_levels; l++) pt_multigrid_restrict(w->mg, l - 1, l == 1 ? w->u : w->ul[l - 1], w->ul[l], n);
+    return pt_multigrid_solve(w->mg, mg_f, f, w->z, n, w->info);
+}
+
 static void count(const pt_field *m, const pt_fixpoint_info *info, size_t n, size_t *images, size_t *unconv,
                   double *evals)
 {
     for (size_t i = 0; i < n; i++) {
         *images += 1;
-        *evals += (double)info[i].iterations;
+        *evals += info[i].work;
         if (!(info[i].residual < m->c.tol)) *unconv += 1;
     }
 }
@@ -558,7 +625,7 @@ pt_status pt_field_solve(const pt_field *m, fwork *w, size_t n, pt_field_stats *
     memcpy(w->z, w->u, n * m->nz * sizeof *w->z);
     for (size_t i = 0; i < n; i++) w->info[i] = (pt_fixpoint_info){.history = NULL};
     fctx f = {m, w, NULL, 0, 0};
-    pt_status st = pt_fixpoint_solve_batch(w->fwd, forward_f, &f, w->z, n, w->info);
+    pt_status st = run_solver(m, w, &f, n);
     if (st) return st;
     size_t dummy = 0;
     double dd = 0.0;
@@ -601,24 +668,27 @@ pt_status pt_field_predict(const pt_field *m, const float *x, size_t n, uint8_t 
     return st;
 }
 
-pt_status pt_field_equilibrium(const pt_field *m, const float *x, const pt_fixpoint_config *sc, float *z,
-                               pt_fixpoint_info *info, float *states, int nstates)
+pt_status pt_field_equilibrium(const pt_field *m, const float *x, pt_field_solver solver, int max_iter, double tol,
+                               float *z, pt_fixpoint_info *info, float *states, int nstates)
 {
-    pt_status st = pt_fixpoint_config_check(sc);
+    pt_field run = *m; /* the model's arrays, read only, with other solver settings */
+    run.c.solver = solver, run.c.max_iter = max_iter, run.c.tol = tol, run.c.fixed_steps = 0;
+    pt_status st = pt_field_config_check(&run.c);
     if (st) return st;
     for (size_t i = 0; i < m->hw; i++)
         if (!isfinite(x[i])) return pt_fail(PT_EINVAL, "field: the image has a non-finite pixel");
     fwork w;
-    if ((st = pt_field_work_create(m, 1, 0, 0, &w))) return st;
-    pt_fixpoint *s = NULL;
-    if (!(st = pt_fixpoint_create_batch(sc, m->nz, 1, &s))) {
-        pt_field_encode(m, x, 1, w.u);
-        memcpy(w.z, w.u, m->nz * sizeof *w.z);
-        fctx f = {m, &w, states, nstates, 0};
-        st = pt_fixpoint_solve_batch(s, forward_f, &f, w.z, 1, info);
-        if (!st && z) memcpy(z, w.z, m->nz * sizeof *z);
+    if ((st = pt_field_work_create(&run, 1, 0, 0, &w))) return st;
+    pt_field_encode(&run, x, 1, w.u);
+    memcpy(w.z, w.u, m->nz * sizeof *w.z);
+    fctx f = {&run, &w, states, nstates, 0};
+    pt_fixpoint_info keep = *info;
+    w.info[0] = keep;
+    st = run_solver(&run, &w, &f, 1);
+    if (!st) {
+        *info = w.info[0];
+        if (z) memcpy(z, w.z, m->nz * sizeof *z);
     }
-    pt_fixpoint_destroy(s);
     pt_field_work_free(&w);
     return st;
 }

@@ -6,6 +6,8 @@
 #include "phasetower/field.h"
 #include "phasetower/optim.h"
 
+#define PT_FIELD_LEVELS 4
+
 struct pt_field {
     pt_field_config c;
     size_t hw;    /* pixels */
@@ -26,6 +28,9 @@ struct pt_field {
     int sky, skx;  /* where it is reached */
     double *su, *sv; /* (C) complex: the top singular vectors there */
     int *nbr;      /* (hw, 9): the pixel at offset d of pixel p, on the torus */
+    int nlevels;   /* grid levels the image halves into (multigrid), at most PT_FIELD_LEVELS */
+    int *lnbr[PT_FIELD_LEVELS]; /* nbr of level l's torus ((H >> l) x (W >> l)); lnbr[0] = nbr */
+    size_t lhw[PT_FIELD_LEVELS];
     int *cell;     /* (hw): the readout cell of pixel p */
     pt_adam *adam;
     pt_rng rng;
@@ -47,6 +52,8 @@ typedef struct fwork {
     float *zs, *pres; /* unroll: (steps + 1, cap, nz), (steps, cap, nz) */
     int steps;
     pt_fixpoint *fwd, *adj;
+    pt_multigrid *mg;      /* the forward solver when it is multigrid */
+    float *ul[PT_FIELD_LEVELS]; /* (cap, nz >> 2l) the injection on each level (multigrid) */
     pt_fixpoint_info *info, *ainfo; /* (cap) */
     int store_pre; /* the forward map also stores pre of the rows it evaluates */
 } fwork;
@@ -60,6 +67,9 @@ void pt_field_encode(const pt_field *m, const float *x, size_t n, float *u);
 /* pre = W z + u for na packed states (u rows by items, or u packed when items is NULL), out = act(pre) */
 void pt_field_apply(const pt_field *m, fwork *w, const float *z, size_t na, const size_t *items, const float *u,
                     float *pre, float *out);
+/* F on grid level l for na packed states (u: level l's injections, rows by items) */
+void pt_field_apply_level(const pt_field *m, int l, const float *z, size_t na, const size_t *items, const float *u,
+                          float *pre, float *out);
 /* Solve the batch's fixed points from u into w->z (stats updated) */
 pt_status pt_field_solve(const pt_field *m, fwork *w, size_t n, pt_field_stats *stats);
 /* features and logits of n states */

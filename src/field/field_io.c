@@ -74,6 +74,7 @@ pt_status pt_field_to_ckpt(const pt_field *m, int train_state, pt_ckpt *ck)
     SET("fixed_steps", "%d", c->fixed_steps);
     SET("anderson_m", "%d", c->anderson_m);
     SET("anderson_lambda", "%.17g", c->anderson_lambda);
+    SET("mg_levels", "%d", c->mg_levels);
     SET("grad", "%s", g);
     SET("lr", "%.9g", (double)c->lr);
     SET("batch", "%d", c->batch);
@@ -111,15 +112,16 @@ static pt_status read_config(const pt_ckpt *ck, pt_field_config *c)
     NUM("fixed_steps", fixed_steps, int, 0, 1);
     NUM("anderson_m", anderson_m, int, 1, 64);
     NUM("anderson_lambda", anderson_lambda, double, 0, 1e30);
+    NUM("mg_levels", mg_levels, int, 1, PT_FIELD_LEVELS);
     NUM("lr", lr, float, 1e-30, 1e30);
     NUM("batch", batch, int, 1, 4096);
 #undef NUM
     if ((st = pt_ckpt_u64(ck, "seed", &c->seed))) return st;
-    static const char *const acts[] = {"modrelu", "cardioid"}, *const solvers[] = {"naive", "anderson"};
+    static const char *const acts[] = {"modrelu", "cardioid"}, *const solvers[] = {"naive", "anderson", "multigrid"};
     int a = 0;
     if ((st = pt_ckpt_enum(ck, "act", acts, 2, &a))) return st;
     c->act = (pt_field_act)a;
-    if ((st = pt_ckpt_enum(ck, "solver", solvers, 2, &a))) return st;
+    if ((st = pt_ckpt_enum(ck, "solver", solvers, 3, &a))) return st;
     c->solver = (pt_field_solver)a;
     const char *g = NULL;
     if ((st = pt_ckpt_str(ck, "grad", &g))) return st;

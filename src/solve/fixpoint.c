@@ -207,7 +207,7 @@ pt_status pt_fixpoint_solve_batch(pt_fixpoint *s, pt_fixpoint_batch_fn f, void *
         return pt_fail(PT_EINVAL, "fixed point: a batch of %zu problems in a workspace for %zu", nb, s->nb);
     for (size_t b = 0; b < nb; b++) {
         info[b].iterations = 0, info[b].converged = 0, info[b].residual = (double)NAN;
-        info[b].nonfinite = 0, info[b].restarts = 0;
+        info[b].nonfinite = 0, info[b].restarts = 0, info[b].work = 0.0;
         s->it[b] = (item){0, 0, RUNNING, INFINITY, (double)NAN};
     }
     for (size_t k = 0; k < nb * n; k++)
@@ -231,6 +231,7 @@ pt_status pt_fixpoint_solve_batch(pt_fixpoint *s, pt_fixpoint_batch_fn f, void *
             const float *zj = s->zp + j * n, *gj = s->fz + j * n;
             float *zb = z + b * n;
             in->iterations = t + 1;
+            in->work = (double)(t + 1);
             double res = residual(zj, gj, n);
             h->last = in->residual;
             in->residual = res;
@@ -284,7 +285,7 @@ static pt_status one_f(void *user, const float *z, float *fz, const size_t *item
 
 pt_status pt_fixpoint_solve(pt_fixpoint *s, pt_fixpoint_fn f, void *user, float *z, pt_fixpoint_info *info)
 {
-    pt_fixpoint_info none = {0, 0, 0.0, NULL, 0, 0};
+    pt_fixpoint_info none = {.history = NULL};
     if (!info) info = &none;
     one o = {f, user};
     pt_status st = pt_fixpoint_solve_batch(s, one_f, &o, z, 1, info);
