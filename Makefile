@@ -19,7 +19,7 @@ FUZZ_SECONDS ?= 600
 FUZZ_SHORT_SECONDS ?= 25
 FUZZ_TARGETS ?= $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 DATA       ?= /usr/share/datasets/fashion-mnist
-DEPS       := cmake make gcc pkg-config libopenblas-dev liblapacke-dev libjansson-dev zlib1g-dev libpng-dev \
+DEPS       := cmake make gcc pkg-config libopenblas-dev liblapacke-dev libjansson-dev zlib1g-dev libpng-dev libcairo2-dev \
               dataset-fashion-mnist python3-numpy clang libclang-rt-14-dev
 BENCH_DEPS := python3-torch
 JOBS       ?= 2

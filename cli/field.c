@@ -5,6 +5,7 @@
  * after an interruption (--resume). Every solve is reported: the fraction of
  * images that did not reach the tolerance, and the mean iterations. */
 #define _POSIX_C_SOURCE 200809L
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -276,10 +277,182 @@ int cli_field_train(int argc, char **argv)
 
 static const char *EVAL_USAGE =
     "usage: phasetower eval --model F [--data DIR] [--test-limit N] [--solver S] [--tol T]\n"
-    "                       [--max-iter N] [--fixed-steps] [--alpha A] [--threads 1] [--json]\n\n"
+    "                       [--max-iter N] [--fixed-steps] [--alpha A] [--solvers N]\n"
+    "                       [--plot PREFIX] [--threads 1] [--json]\n\n"
     "Evaluates a saved field model on the t10k images of DIR at its solver's result,\n"
     "and reports the fraction of images that did not reach the tolerance. The solver\n"
-    "flags override the checkpoint's settings.";
+    "flags override the checkpoint's settings. --solvers N compares naive iteration,\n"
+    "Anderson and multigrid on the first N test images (work to reach 1e-3, the\n"
+    "tolerance and 1e-5, in fine-grid evaluations, and time); --plot PREFIX draws\n"
+    "PREFIX-evolution.png (the field of the first test image across iterations:\n"
+    "hue = phase, brightness = magnitude) and PREFIX-solvers.png (its residual\n"
+    "against work for the three solvers).";
+
+/* ---- the solver comparison and the pictures ---- */
+
+enum { NSOLV = 3, SOLV_MAX = 2000 };
+static const double thresholds[3] = {1e-3, 0.0 /* the tolerance */, 1e-5};
+
+typedef struct solver_row {
+    double work[3];     /* mean work to each threshold over the images that reached it */
+    double reached[3];  /* fraction of images that reached it */
+    double seconds;     /* per image, to the tolerance */
+} solver_row;
+
+/* Each solver on the first n images down to min(1e-5, tol), the work read
+ * off each image's history. hist/work of image 0 kept for the plot. */
+static int compare_solvers(const cli_cmd *k, const pt_field *m, const pt_dataset *d, size_t n, solver_row *rows,
+                           double (*hist)[SOLV_MAX], double (*work)[SOLV_MAX], int *len)
+{
+    const pt_field_config *c = pt_field_get_config(m);
+    double tol = c->tol, goal = fmin(1e-5, tol) * 0.999;
+    double *h = malloc(SOLV_MAX * sizeof *h), *wh = malloc(SOLV_MAX * sizeof *wh);
+    if (!h || !wh) {
+        free(h), free(wh);
+        return cli_error(k->name, EXIT_RUNTIME, "out of memory");
+    }
+    for (int sv = 0; sv < NSOLV; sv++) {
+        solver_row *r = &rows[sv];
+        memset(r, 0, sizeof *r);
+        int max_iter = sv == PT_FIELD_MULTIGRID ? 200 : SOLV_MAX;
+        double t0 = cli_now();
+        for (size_t i = 0; i < n; i++) {
+            pt_fixpoint_info info = {.history = h, .work_history = wh};
+            pt_status st = pt_field_equilibrium(m, d->x + i * d->dim, (pt_field_solver)sv, max_iter, goal, NULL, &info,
+                                                NULL, 0);
+            if (st) {
+                free(h), free(wh);
+                return cli_lib_error(k, st, "--solvers");
+            }
+            for (int q = 0; q < 3; q++) {
+                double th = q == 1 ? tol : thresholds[q];
+                for (int t = 0; t < info.iterations; t++)
+                    if (h[t] < th) {
+                        r->work[q] += wh[t], r->reached[q] += 1.0;
+                        break;
+                    }
+            }
+            if (i == 0) {
+                len[sv] = info.iterations;
+                memcpy(hist[sv], h, (size_t)info.iterations * sizeof *h);
+                memcpy(work[sv], wh, (size_t)info.iterations * sizeof *wh);
+            }
+        }
+        r->seconds = (cli_now() - t0) / (double)n;
+        for (int q = 0; q < 3; q++) {
+            r->work[q] = r->reached[q] > 0.0 ? r->work[q] / r->reached[q] : (double)NAN;
+            r->reached[q] /= (double)n;
+        }
+    }
+    free(h), free(wh);
+    return 0;
+}
+
+static int check_plot(const cli_cmd *k, const char *prefix)
+{
+    char a[4096], b[4096];
+    if (strlen(prefix) > 4000) return cli_error(k->name, EXIT_USAGE, "--plot: the prefix is too long");
+    snprintf(a, sizeof a, "%s-evolution.png", prefix);
+    snprintf(b, sizeof b, "%s-solvers.png", prefix);
+    int rc = cli_check_out(k->name, "--plot", a, 0);
+    return rc ? rc : cli_check_out(k->name, "--plot", b, 0);
+}
+
+static int plot_solvers(const cli_cmd *k, const char *prefix, double (*hist)[SOLV_MAX], double (*work)[SOLV_MAX],
+                        const int *len)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s-solvers.png", prefix);
+    pt_plot_series s[NSOLV];
+    static const char *names[NSOLV] = {"naive iteration", "Anderson", "multigrid (V-cycles)"};
+    for (int i = 0; i < NSOLV; i++) s[i] = (pt_plot_series){names[i], work[i], hist[i], (size_t)len[i]};
+    pt_plot p = {"Field: residual of one test image's solve", "evaluations of F (fine-grid equivalents)",
+                 "relative residual ||F(z) - z|| / ||F(z)||", 1, 0, 0};
+    pt_status st = pt_plot_lines(path, &p, s, NSOLV);
+    return st ? cli_lib_error(k, st, "--plot") : 0;
+}
+
+/* the field of image x across naive iterations: columns of chosen steps,
+ * rows of the first channels; hue = phase, brightness = magnitude */
+static int plot_evolution(const cli_cmd *k, const pt_field *m, const float *x, const char *prefix)
+{
+    const pt_field_config *c = pt_field_get_config(m);
+    enum { NST = 200, NCOL = 9, ROWS = 4, SC = 3 };
+    static const int steps[NCOL - 1] = {0, 1, 2, 3, 5, 8, 13, 21};
+    size_t hw = (size_t)c->height * (size_t)c->width, nz = 2 * hw * (size_t)c->channels;
+    int rows = c->channels < ROWS ? c->channels : ROWS;
+    float *st = malloc((size_t)NST * nz * sizeof *st), *tile = malloc(2 * hw * sizeof *tile);
+    int tw = c->width * SC, th = c->height * SC, gap = 6, left = 60, top = 30;
+    int W = left + (NCOL + 1) * (tw + gap), H = top + rows * (th + gap) + 24;
+    uint8_t *rgb = calloc((size_t)W * (size_t)H, 3), *cell = malloc(hw * 3);
+    if (!st || !tile || !rgb || !cell) {
+        free(st), free(tile), free(rgb), free(cell);
+        return cli_error(k->name, EXIT_RUNTIME, "out of memory");
+    }
+    memset(rgb, 255, (size_t)W * (size_t)H * 3);
+    pt_fixpoint_info info = {.history = NULL};
+    pt_status s = pt_field_equilibrium(m, x, PT_FIELD_NAIVE, NST, 1e-6, NULL, &info, st, NST);
+    int last = info.iterations < NST ? info.iterations : NST;
+    char label[128];
+    int rc = 0;
+    if (s) rc = cli_lib_error(k, s, "--plot");
+    /* brightness scale: the largest magnitude of the shown channels at the last state */
+    float mx = 1e-12f;
+    for (size_t p = 0; !rc && p < hw; p++)
+        for (int r = 0; r < rows; r++) {
+            const float *z = st + (size_t)(last - 1) * nz + 2 * (p * (size_t)c->channels + (size_t)r);
+            mx = fmaxf(mx, sqrtf(z[0] * z[0] + z[1] * z[1]));
+        }
+    /* the chosen steps the solve reached, then its last state */
+    int cols[NCOL + 1], ncol = 1;
+    cols[0] = -1;
+    for (int i = 0; i < NCOL - 1 && steps[i] < last - 1; i++) cols[ncol++] = steps[i];
+    cols[ncol++] = last - 1;
+    for (int col = 0; !rc && col < ncol; col++) {
+        int x0 = left + col * (tw + gap);
+        if (col == 0) { /* the input image, gray */
+            for (int y = 0; y < th; y++)
+                for (int xx = 0; xx < tw; xx++) {
+                    uint8_t g;
+                    pt_picture_gray(&g, &x[(size_t)(y / SC) * (size_t)c->width + (size_t)(xx / SC)], 1, 0.0f, 1.0f);
+                    uint8_t *o = rgb + 3 * ((size_t)(top + y) * (size_t)W + (size_t)(x0 + xx));
+                    o[0] = o[1] = o[2] = g;
+                }
+            pt_picture_text(rgb, W, H, x0, top - 10, 13, "image");
+            continue;
+        }
+        int t = cols[col];
+        for (int r = 0; r < rows; r++) {
+            const float *z = st + (size_t)t * nz;
+            for (size_t p = 0; p < hw; p++) {
+                tile[2 * p] = z[2 * (p * (size_t)c->channels + (size_t)r)];
+                tile[2 * p + 1] = z[2 * (p * (size_t)c->channels + (size_t)r) + 1];
+            }
+            pt_picture_phase(cell, tile, hw, mx);
+            int y0 = top + r * (th + gap);
+            for (int y = 0; y < th; y++)
+                for (int xx = 0; xx < tw; xx++)
+                    memcpy(rgb + 3 * ((size_t)(y0 + y) * (size_t)W + (size_t)(x0 + xx)),
+                           cell + 3 * ((size_t)(y / SC) * (size_t)c->width + (size_t)(xx / SC)), 3);
+        }
+        snprintf(label, sizeof label, col == ncol - 1 ? "t=%d (end)" : "t=%d", t);
+        pt_picture_text(rgb, W, H, x0, top - 10, 13, label);
+    }
+    for (int r = 0; !rc && r < rows; r++) {
+        snprintf(label, sizeof label, "ch %d", r);
+        pt_picture_text(rgb, W, H, 8, top + r * (th + gap) + th / 2 + 5, 13, label);
+    }
+    if (!rc) {
+        snprintf(label, sizeof label, "naive iteration, alpha %.3g; residual %.1e after %d steps", (double)c->alpha,
+                 info.residual, last);
+        pt_picture_text(rgb, W, H, left, H - 8, 13, label);
+        char path[4096];
+        snprintf(path, sizeof path, "%s-evolution.png", prefix);
+        if ((s = pt_png_write(path, W, H, 3, rgb))) rc = cli_lib_error(k, s, "--plot");
+    }
+    free(st), free(tile), free(rgb), free(cell);
+    return rc;
+}
 
 static int load(const cli_cmd *k, const char *path, pt_field **m)
 {
@@ -298,8 +471,8 @@ static int load(const cli_cmd *k, const char *path, pt_field **m)
 
 int cli_field_eval(int argc, char **argv)
 {
-    const char *model = NULL, *data = PT_DEFAULT_DATA, *solver = NULL;
-    size_t limit = 0;
+    const char *model = NULL, *data = PT_DEFAULT_DATA, *solver = NULL, *plot = NULL;
+    size_t limit = 0, nsolv = 0;
     int json = 0, threads = 1, max_iter = 0, fixed = 0;
     float tol = 0.0f, alpha = 0.0f;
     opt opts[] = {
@@ -311,6 +484,8 @@ int cli_field_eval(int argc, char **argv)
         {"max-iter", OPT_INT, &max_iter, "solver iterations at most (default: the checkpoint's)", -1e9, 1e9, "field.max_iter", 0},
         {"fixed-steps", OPT_FLAG, &fixed, "always --max-iter steps, no tolerance stop", 0, 0, NULL, 0},
         {"alpha", OPT_FLOAT, &alpha, "damping (default: the checkpoint's)", -1e30, 1e30, "field.alpha", 0},
+        {"solvers", OPT_SIZE, &nsolv, "compare the three solvers on the first N test images", 1, 100000, NULL, 0},
+        {"plot", OPT_STR, &plot, "write PREFIX-evolution.png and PREFIX-solvers.png", 0, 0, NULL, 0},
         OPT_THREADS(&threads),
         OPT_JSON(&json),
         OPT_END,
@@ -339,7 +514,16 @@ int cli_field_eval(int argc, char **argv)
     else if ((int)te.rows != c.height || (int)te.cols != c.width)
         rc = cli_error(k.name, EXIT_USAGE, "%s: images are %zux%zu, the model expects %dx%d", data, te.rows, te.cols,
                        c.height, c.width);
+    else if (plot && (rc = check_plot(&k, plot)))
+        ;
     else if (!(rc = score(&k, m, &te, json, "eval", &s))) {
+        static double hist[NSOLV][SOLV_MAX], work[NSOLV][SOLV_MAX];
+        int len[NSOLV] = {0};
+        solver_row rows[NSOLV];
+        size_t ns = nsolv ? nsolv : (plot ? 1 : 0);
+        if (ns > te.n) ns = te.n;
+        if (ns && (rc = compare_solvers(&k, m, &te, ns, rows, hist, work, len))) goto done;
+        if (plot && ((rc = plot_solvers(&k, plot, hist, work, len)) || (rc = plot_evolution(&k, m, te.x, plot)))) goto done;
         cli_report *r = rep_new(json);
         if (r) {
             rep_str(r, "model", "field"), rep_num(r, "accuracy", s.acc, 6), rep_int(r, "samples", (long long)te.n);
@@ -350,9 +534,32 @@ int cli_field_eval(int argc, char **argv)
                         "%.1f us/image)\n",
                      100.0 * s.acc, te.n, pt_field_solver_name(c.solver), c.tol, s.iters, 100.0 * s.unconv,
                      c.fixed_steps ? ", fixed steps" : "", s.us);
+            if (nsolv) {
+                static const char *names[NSOLV] = {"naive", "anderson", "multigrid"};
+                rep_int(r, "solver_images", (long long)ns);
+                rep_push(r, "solvers", 0);
+                rep_text(r, "solvers on %zu images (work: mean evaluations of F in fine-grid equivalents to reach the "
+                            "residual, over the images that did; %% reached)\n",
+                         ns);
+                rep_text(r, "  %-10s %16s %16s %16s %12s\n", "solver", "1e-3", "tol", "1e-5", "ms/image");
+                for (int v = 0; v < NSOLV; v++) {
+                    rep_push(r, names[v], 0);
+                    rep_num(r, "work_1e-3", rows[v].work[0], 2), rep_num(r, "reached_1e-3", rows[v].reached[0], 4);
+                    rep_num(r, "work_tol", rows[v].work[1], 2), rep_num(r, "reached_tol", rows[v].reached[1], 4);
+                    rep_num(r, "work_1e-5", rows[v].work[2], 2), rep_num(r, "reached_1e-5", rows[v].reached[2], 4);
+                    rep_num(r, "ms_per_image", 1e3 * rows[v].seconds, 3);
+                    rep_pop(r);
+                    rep_text(r, "  %-10s %8.1f (%3.0f%%) %8.1f (%3.0f%%) %8.1f (%3.0f%%) %12.2f\n", names[v], rows[v].work[0],
+                             100.0 * rows[v].reached[0], rows[v].work[1], 100.0 * rows[v].reached[1], rows[v].work[2],
+                             100.0 * rows[v].reached[2], 1e3 * rows[v].seconds);
+                }
+                rep_pop(r);
+            }
+            if (plot) rep_text(r, "pictures: %s-evolution.png, %s-solvers.png\n", plot, plot);
         }
         rc = rep_end(r);
     }
+done:
     pt_dataset_free(&te);
     pt_field_destroy(m);
     return rc;

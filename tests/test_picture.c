@@ -81,10 +81,46 @@ static void test_header_larger_than_file(const char *dir)
     remove(p);
 }
 
+/* a line plot: a PNG of the asked size, white background, the first
+ * series' colour present; text drawn changes pixels; bad plots refused */
+static void plots(const char *dir)
+{
+    char p[128];
+    snprintf(p, sizeof p, "%s/plot.png", dir);
+    double x[50], y1[50], y2[50];
+    for (int i = 0; i < 50; i++) x[i] = i, y1[i] = pow(0.8, i), y2[i] = i == 20 ? (double)NAN : pow(0.6, i);
+    pt_plot_series s[2] = {{"slow", x, y1, 50}, {"fast", x, y2, 50}};
+    pt_plot pl = {"title", "x", "y", 1, 400, 300};
+    CHECK(pt_plot_lines(p, &pl, s, 2) == PT_OK);
+    int w = 0, h = 0, c = 0;
+    uint8_t *px = NULL;
+    CHECK(pt_png_read(p, &w, &h, &c, &px) == PT_OK && w == 400 && h == 300 && c == 3);
+    int white = 0, blue = 0;
+    for (int i = 0; px && i < w * h; i++) {
+        const uint8_t *q = px + 3 * i;
+        white += q[0] == 255 && q[1] == 255 && q[2] == 255;
+        blue += q[0] < 3 && abs(q[1] - 115) < 3 && abs(q[2] - 178) < 3; /* palette[0] */
+    }
+    CHECK(white > w * h / 2 && blue > 50);
+    free(px);
+    CHECK(pt_plot_lines(p, &pl, s, 0) == PT_EINVAL);
+    double bad[2] = {NAN, -1.0};
+    pt_plot_series b = {"none", bad, bad, 2};
+    CHECK(pt_plot_lines(p, &pl, &b, 1) == PT_EINVAL && strstr(pt_errmsg(), "no finite point"));
+    uint8_t img[60 * 20 * 3];
+    memset(img, 255, sizeof img);
+    CHECK(pt_picture_text(img, 60, 20, 2, 15, 12, "t=1") == PT_OK);
+    int dark = 0;
+    for (size_t i = 0; i < sizeof img; i++) dark += img[i] < 128;
+    CHECK(dark > 10);
+    unlink(p);
+}
+
 int main(void)
 {
     char dir[] = "/tmp/pt_picture_XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
+    plots(dir);
     char p[96], q[96];
     snprintf(p, sizeof p, "%s/a.png", dir);
 

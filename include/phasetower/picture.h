@@ -32,6 +32,28 @@ void pt_picture_gray(uint8_t *out, const float *v, size_t n, float lo, float hi)
  * |z| / max_mag clamped to 1 (black for 0 and for a non-finite value). */
 void pt_picture_phase(uint8_t *rgb, const float *z, size_t n, float max_mag);
 
+/* ---- plots and text (cairo) ---- */
+/* Draw text (UTF-8, sans-serif, size in pixels, baseline at y) in black on
+ * an RGB picture (w x h) in place. */
+pt_status pt_picture_text(uint8_t *rgb, int w, int h, double x, double y, double size, const char *text);
+
+/* A line plot: each series' points joined (a non-finite point, or y <= 0 on
+ * a log axis, breaks its line), in a colour-blind-safe palette with a
+ * legend, grid, ticks and labels; log10 y axis with logy. width and height
+ * default (0) to 800 x 500. Written as a PNG by pt_png_write. PT_EINVAL: no
+ * series or more than 8, no finite point. */
+typedef struct pt_plot_series {
+    const char *label;
+    const double *x, *y;
+    size_t n;
+} pt_plot_series;
+typedef struct pt_plot {
+    const char *title, *xlabel, *ylabel;
+    int logy;
+    int width, height;
+} pt_plot;
+pt_status pt_plot_lines(const char *path, const pt_plot *p, const pt_plot_series *series, int ns);
+
 #ifdef __cplusplus
 }
 #endif

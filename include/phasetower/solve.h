@@ -52,6 +52,9 @@ typedef struct pt_fixpoint_info {
     int restarts;     /* times Anderson's safeguard dropped the history */
     double work;      /* evaluations of f in fine-grid equivalents: the iterations, except for
                        * multigrid (an evaluation on level l counts 4^-l) */
+    /* input, optional, caller-owned like history: the work done when each
+     * history entry was measured (max_iter entries), or NULL */
+    double *work_history;
 } pt_fixpoint_info;
 
 typedef struct pt_fixpoint pt_fixpoint;

@@ -112,7 +112,7 @@ static pt_status read_config(const pt_ckpt *ck, pt_field_config *c)
     NUM("fixed_steps", fixed_steps, int, 0, 1);
     NUM("anderson_m", anderson_m, int, 1, 64);
     NUM("anderson_lambda", anderson_lambda, double, 0, 1e30);
-    NUM("mg_levels", mg_levels, int, 1, PT_FIELD_LEVELS);
+    if (pt_ckpt_meta(ck, "mg_levels")) NUM("mg_levels", mg_levels, int, 1, PT_FIELD_LEVELS); /* optional: default 3 */
     NUM("lr", lr, float, 1e-30, 1e30);
     NUM("batch", batch, int, 1, 4096);
 #undef NUM

@@ -236,6 +236,7 @@ pt_status pt_fixpoint_solve_batch(pt_fixpoint *s, pt_fixpoint_batch_fn f, void *
             h->last = in->residual;
             in->residual = res;
             if (in->history) in->history[t] = res;
+            if (in->work_history) in->work_history[t] = (double)(t + 1);
             if (isnan(res)) {
                 in->nonfinite = 1, h->stop = BAD_F;
                 continue;

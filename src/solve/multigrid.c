@@ -264,7 +264,8 @@ pt_status pt_multigrid_solve(pt_multigrid *s, pt_multigrid_fn f, void *user, flo
             double res = residual(s->z[0] + j * n, s->fz[0] + j * n, n);
             in->work += r.work, in->iterations++;
             in->residual = res;
-            if (in->history && cyc < 100000) in->history[cyc] = res;
+            if (in->history) in->history[cyc] = res;
+            if (in->work_history) in->work_history[cyc] = in->work;
             if (isnan(res)) in->nonfinite = 1, s->stop[b] = 1;
             else if (res < s->c.tol) in->converged = 1, s->stop[b] = 1;
             else if (cyc == s->c.max_cycles - 1) s->stop[b] = 1;
