@@ -55,6 +55,14 @@ void pt_log(int level, const char *fmt, ...) PT_PRINTF(2, 3);
  * larger score first, ties to the lower index, so selection is deterministic. */
 void pt_select_top(int *restrict idx, const float *restrict sc, int K, int s);
 
+/* The library's thread count (pt_set_threads) and a parallel loop: fn(user,
+ * lo, hi) on contiguous chunks of 0..n, one per thread, the calling thread
+ * included; returns when all are done. Callers write only their own items,
+ * so results do not depend on the thread count. */
+void pt_threads_set(int n);
+int pt_threads(void);
+void pt_parallel_for(size_t n, void (*fn)(void *user, size_t lo, size_t hi), void *user);
+
 /* calloc with overflow check; NULL on failure (caller returns PT_ENOMEM). */
 void *pt_calloc(size_t n, size_t size);
 

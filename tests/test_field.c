@@ -204,6 +204,13 @@ static void training(void)
     for (int e = 0; e < 3; e++) CHECK(pt_field_train(m, x, y, N, &s1, NULL, NULL) == PT_OK);
     CHECK(s1.loss < s0.loss && s1.loss < 0.3);
     CHECK(pt_field_predict(m, xt, NT, pred, NULL, NULL, NULL, NULL) == PT_OK);
+    /* images are split over threads, each computed alone: the same bits with 1 and 3 threads */
+    float lt1[NT * 2], lt3[NT * 2];
+    CHECK(pt_field_predict(m, xt, NT, NULL, lt1, NULL, NULL, NULL) == PT_OK);
+    pt_set_threads(3);
+    CHECK(pt_field_predict(m, xt, NT, NULL, lt3, NULL, NULL, NULL) == PT_OK);
+    pt_set_threads(1);
+    CHECK(!memcmp(lt1, lt3, sizeof lt1));
     int ok = 0;
     for (int i = 0; i < NT; i++) ok += pred[i] == yt[i];
     CHECK(ok >= NT - 2);

@@ -415,12 +415,25 @@ static inline void act1(pt_field_act a, float beta, float xr, float xi, float *y
     *yr = s * xr, *yi = s * xi;
 }
 
-void pt_field_apply_level(const pt_field *m, int l, const float *z, size_t na, const size_t *items, const float *u,
-                          float *pre, float *out)
+typedef struct apply_job {
+    const pt_field *m;
+    int l;
+    const float *z, *u, *Xa, *Xb;
+    const size_t *items;
+    float *pre, *out;
+    int act; /* 0: the convolution alone (the adjoint) */
+} apply_job;
+
+static void apply_range(void *user, size_t lo, size_t hi)
 {
-    size_t C = (size_t)m->c.channels, hw = m->lhw[l], nz = 2 * hw * C;
-    conv_direct(m, l, m->Wa, m->Wb, z, na, pre);
-    for (size_t j = 0; j < na; j++) {
+    const apply_job *a = user;
+    const pt_field *m = a->m;
+    size_t C = (size_t)m->c.channels, hw = m->lhw[a->l], nz = 2 * hw * C;
+    conv_direct(m, a->l, a->Xa, a->Xb, a->z + lo * nz, hi - lo, a->pre + lo * nz);
+    for (size_t j = lo; a->act && j < hi; j++) {
+        const float *u = a->u;
+        const size_t *items = a->items;
+        float *pre = a->pre, *out = a->out;
         const float *uj = u + (items ? items[j] : j) * nz;
         float *pj = pre + j * nz, *oj = out + j * nz;
         for (size_t k = 0; k < nz; k++) pj[k] += uj[k];
@@ -437,6 +450,14 @@ void pt_field_apply_level(const pt_field *m, int l, const float *z, size_t na, c
         else
             for (size_t k = 0; k < nz; k += 2) act1(m->c.act, 0.0f, pj[k], pj[k + 1], &oj[k], &oj[k + 1]);
     }
+}
+
+/* F on level l; images split over the library's threads (each its own rows) */
+void pt_field_apply_level(const pt_field *m, int l, const float *z, size_t na, const size_t *items, const float *u,
+                          float *pre, float *out)
+{
+    apply_job a = {m, l, z, u, m->Wa, m->Wb, items, pre, out, 1};
+    pt_parallel_for(na, apply_range, &a);
 }
 
 void pt_field_apply(const pt_field *m, fwork *w, const float *z, size_t na, const size_t *items, const float *u,
@@ -474,7 +495,8 @@ void pt_field_act_back(const pt_field *m, const float *pre, const float *v, size
 void pt_field_conv_adj(const pt_field *m, fwork *w, const float *v, size_t n, float *out)
 {
     (void)w;
-    conv_direct(m, 0, m->Aa, m->Ab, v, n, out);
+    apply_job a = {m, 0, v, NULL, m->Aa, m->Ab, NULL, out, NULL, 0};
+    pt_parallel_for(n, apply_range, &a);
 }
 
 void pt_field_readout(const pt_field *m, const float *z, size_t n, float *feat, float *logits)

@@ -11,7 +11,11 @@
 
 void pt_linalg_set_threads(int n) { openblas_set_num_threads(n < 1 ? 1 : n); }
 
-void pt_set_threads(int n) { pt_linalg_set_threads(n); }
+void pt_set_threads(int n)
+{
+    pt_linalg_set_threads(n);
+    pt_threads_set(n);
+}
 
 void pt_sgemm_nt(float *restrict C, const float *restrict A, const float *restrict B,
                  size_t m, size_t n, size_t k, float alpha, float beta)
