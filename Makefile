@@ -75,7 +75,7 @@ run: build
 
 test: build build-asan build-clang build-fuzz
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
-	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 ctest --output-on-failure -j$(JOBS) -LE slow
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp ctest --output-on-failure -j$(JOBS) -LE slow
 	cd $(CLANG_BUILD) && ctest --output-on-failure -j$(JOBS)
 	$(MAKE) --no-print-directory fuzz-short
 
