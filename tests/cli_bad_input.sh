@@ -359,6 +359,11 @@ if "$bin" "${F[@]:0:11}" --out "$tmp/f.safetensors" --epochs 2 --val 10 --best "
   "$bin" eval --model "$tmp/f.safetensors" --data "$good" --json | grep -q '"unconverged_fraction"' || { echo "FAIL [eval field]"; fail=1; }
   "$bin" info --json "$tmp/f.safetensors" | grep -q '"unique_fixed_point": true' || { echo "FAIL [info field]"; fail=1; }
   expect_bad "field eval tol" "--tol" -- "$bin" eval --model "$tmp/f.safetensors" --data "$good" --tol 0
+  "$bin" eval --model "$tmp/f.safetensors" --data "$good" --test-limit 4 --solvers 2 --plot "$tmp/fp" --json > "$tmp/fs.json" &&
+    grep -q '"multigrid"' "$tmp/fs.json" && [ -s "$tmp/fp-evolution.png" ] && [ -s "$tmp/fp-solvers.png" ] ||
+    { echo "FAIL [eval field --solvers --plot]"; fail=1; }
+  expect_bad "field plot dir missing" "--plot" -- "$bin" eval --model "$tmp/f.safetensors" --data "$good" --plot "$tmp/nodir/p"
+  expect_bad "field multigrid levels" "--mg-levels 4: a 20 x 20 image halves into only 3" -- "$bin" "${F[@]}" --solver multigrid --mg-levels 4
   expect_bad "field resume other model" "different model" -- "$bin" "${F[@]:0:11}" --out "$tmp/f.safetensors" --resume --gain 0.5 --epochs 3
   python3 "$(dirname "$0")/st_edit.py" "$tmp/f.safetensors" "$tmp/fbad.safetensors" act=tanh
   expect_bad "field checkpoint act" "act" -- "$bin" info "$tmp/fbad.safetensors"
