@@ -104,7 +104,7 @@ static void plots(const char *dir)
     CHECK(white > w * h / 2 && blue > 50);
     free(px);
     CHECK(pt_plot_lines(p, &pl, s, 0) == PT_EINVAL);
-    double bad[2] = {NAN, -1.0};
+    double bad[2] = {(double)NAN, -1.0};
     pt_plot_series b = {"none", bad, bad, 2};
     CHECK(pt_plot_lines(p, &pl, &b, 1) == PT_EINVAL && strstr(pt_errmsg(), "no finite point"));
     uint8_t img[60 * 20 * 3];

@@ -82,7 +82,7 @@ pt_status pt_plot_lines(const char *path, const pt_plot *p, const pt_plot_series
     if (ns < 1 || ns > 8) return pt_fail(PT_EINVAL, "plot: %d series (1..8)", ns);
     int W = p->width ? p->width : 800, H = p->height ? p->height : 500;
     /* the data's range */
-    double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
+    double x0 = (double)INFINITY, x1 = -(double)INFINITY, y0 = (double)INFINITY, y1 = -(double)INFINITY;
     for (int i = 0; i < ns; i++)
         for (size_t k = 0; k < series[i].n; k++) {
             double x = series[i].x[k], y = series[i].y[k];

@@ -208,7 +208,7 @@ pt_status pt_fixpoint_solve_batch(pt_fixpoint *s, pt_fixpoint_batch_fn f, void *
     for (size_t b = 0; b < nb; b++) {
         info[b].iterations = 0, info[b].converged = 0, info[b].residual = (double)NAN;
         info[b].nonfinite = 0, info[b].restarts = 0, info[b].work = 0.0;
-        s->it[b] = (item){0, 0, RUNNING, INFINITY, (double)NAN};
+        s->it[b] = (item){0, 0, RUNNING, (double)INFINITY, (double)NAN};
     }
     for (size_t k = 0; k < nb * n; k++)
         if (!isfinite(z[k]))
