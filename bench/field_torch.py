@@ -531,14 +531,21 @@ def save_checkpoint(model, path, alpha):
     header, blobs, off = {}, [], 0
     for name, t in tensors:
         b = t.detach().contiguous().numpy().astype("<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [off, off + len(b)]}
+        shape = list(t.shape)
+        if name in ("enc", "kernel"):  # the C library flattens the 3x3 offsets: d = 3 dy + dx
+            shape = [9] + shape[2:]
+        header[name] = {"dtype": "F32", "shape": shape, "data_offsets": [off, off + len(b)]}
         blobs.append(b)
         off += len(b)
     header["__metadata__"] = {
         "format": "phasetower", "version": "1", "model": "field",
         "channels": str(model.C), "height": str(model.H), "width": str(model.W),
         "n_classes": str(model.n_classes), "act": model.act, "gain": "%.9g" % np.float32(model.gain),
-        "alpha": "%.9g" % np.float32(alpha), "pool": str(model.pool)}  # %.9g: an exact float round trip
+        "alpha": "%.9g" % np.float32(alpha), "pool": str(model.pool),  # %.9g: an exact float round trip
+        # the rest of what the C loader requires (docs/checkpoint-format.md), at its defaults
+        "act_bias": "-0.1", "solver": "naive", "max_iter": "200", "tol": "0.0001", "fixed_steps": "0",
+        "anderson_m": "5", "anderson_lambda": "0.0001", "mg_levels": "3", "grad": "jfb", "lr": "0.001",
+        "batch": "32", "seed": "1", "epochs": "1"}
     h = json.dumps(header, separators=(",", ":")).encode()
     h += b" " * (-(8 + len(h)) % 8)
     d = os.path.dirname(os.path.abspath(path))
@@ -586,7 +593,10 @@ def load_checkpoint(path):
         t = header.get(name)
         if t is None:
             raise ValueError(f"{path}: no tensor '{name}'")
-        if t["dtype"] != "F32" or list(t["shape"]) != list(p.shape):
+        shape = list(p.shape)
+        if name in ("enc", "kernel") and list(t["shape"]) == [9] + shape[2:]:
+            shape = list(t["shape"])  # the C library's layout: the 3x3 offsets flattened
+        if t["dtype"] != "F32" or list(t["shape"]) != shape:
             raise ValueError(f"{path}: tensor '{name}' is {t['dtype']} {t['shape']}, expected F32 {list(p.shape)}")
         a, b = t["data_offsets"]
         if not 0 <= a <= b <= len(data) or b - a != 4 * p.numel():
