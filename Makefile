@@ -10,7 +10,8 @@
 # Also: make build, make bench (adds python3-torch for the baseline), make bench-memory
 # (the episodic memory against the MLP: composition, OOD, robustness, scale), make
 # bench-footprint (footprint, int8 export, sparse inference, liquid topology), make
-# bench-phasor (phasor MLPs and TPAM against the MLP), make clean.
+# bench-phasor (phasor MLPs and TPAM against the MLP), bench-field (the field
+# against its PyTorch anchor), make clean.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 CLANG_BUILD ?= build-clang
@@ -25,7 +26,7 @@ BENCH_DEPS := python3-torch
 JOBS       ?= 2
 
 .PHONY: all deps bench-deps build build-asan build-clang build-fuzz run test test-asan fuzz fuzz-short bench \
-        bench-memory bench-footprint bench-phasor clean
+        bench-memory bench-footprint bench-phasor bench-field clean
 
 all: build
 
@@ -90,6 +91,11 @@ bench-footprint: build bench-deps
 
 bench-phasor: build bench-deps
 	bench/bench_phasor.sh --data $(DATA)
+
+# the field against its PyTorch anchor (about 20 min; FIELD_FULL=1 adds the
+# 10-epoch accuracy run, hours on one core)
+bench-field: build bench-deps
+	bench/bench_field.sh --data $(DATA) $(if $(filter 1,$(FIELD_FULL)),--full,)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(CLANG_BUILD) $(FUZZ_BUILD)
