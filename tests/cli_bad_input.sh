@@ -358,6 +358,13 @@ if "$bin" "${F[@]:0:11}" --out "$tmp/f.safetensors" --epochs 2 --val 10 --best "
     { echo "FAIL [field --best/--keep-epochs files]"; fail=1; }
   "$bin" eval --model "$tmp/f.safetensors" --data "$good" --json | grep -q '"unconverged_fraction"' || { echo "FAIL [eval field]"; fail=1; }
   "$bin" info --json "$tmp/f.safetensors" | grep -q '"unique_fixed_point": true' || { echo "FAIL [info field]"; fail=1; }
+  # a run stopped after epoch 1 and resumed ends with the same file, byte for byte, as an uninterrupted one
+  R=(train --model field --data "$good" --channels 4 --train-limit 40 --test-limit 10 --seed 5 --quiet --json)
+  "$bin" "${R[@]}" --epochs 3 --out "$tmp/r_full.safetensors" > /dev/null &&
+    "$bin" "${R[@]}" --epochs 1 --out "$tmp/r_part.safetensors" > /dev/null &&
+    "$bin" "${R[@]}" --epochs 3 --out "$tmp/r_part.safetensors" --resume > /dev/null &&
+    cmp -s "$tmp/r_full.safetensors" "$tmp/r_part.safetensors" ||
+    { echo "FAIL [field --resume: not the same bits as an uninterrupted run]"; fail=1; }
   expect_bad "field eval tol" "--tol" -- "$bin" eval --model "$tmp/f.safetensors" --data "$good" --tol 0
   "$bin" eval --model "$tmp/f.safetensors" --data "$good" --test-limit 4 --solvers 2 --plot "$tmp/fp" --json > "$tmp/fs.json" &&
     grep -q '"multigrid"' "$tmp/fs.json" && [ -s "$tmp/fp-evolution.png" ] && [ -s "$tmp/fp-solvers.png" ] ||
