@@ -451,7 +451,6 @@ static void multigrid(void)
     nc.method = PT_FIXPOINT_NAIVE, nc.tol = 1e-5, nc.max_iter = 20000;
     pt_fixpoint_info ni = {.history = NULL};
     CHECK(solve(nc, torus_f1, &T, zn, TN, &ni) == PT_OK && ni.converged);
-    fprintf(stderr, "multigrid %d cycles %.1f work, naive %d\n", info[0].iterations, info[0].work, ni.iterations);
     CHECK(info[0].work * 5 < ni.work);
     double e = 0.0, m = 0.0;
     for (int i = 0; i < TN; i++) e = fmax(e, fabs((double)zm[i] - (double)zn[i])), m = fmax(m, fabs((double)zn[i]));

@@ -115,10 +115,32 @@ void pt_fixpoint_destroy(pt_fixpoint *s)
     free(s);
 }
 
+/* Sums in 16 independent float lanes (each a fixed-order sum the compiler
+ * can keep in one vector register), added up in double at the end: fast,
+ * and the same bits for the same input whatever else runs. */
+#define LANES 16
 static double fdot(const float *a, const float *b, size_t n)
 {
+    float acc[LANES] = {0};
+    size_t k = 0;
+    for (; k + LANES <= n; k += LANES)
+        for (size_t l = 0; l < LANES; l++) acc[l] += a[k + l] * b[k + l];
     double s = 0.0;
-    for (size_t k = 0; k < n; k++) s += (double)a[k] * (double)b[k];
+    for (; k < n; k++) s += (double)a[k] * (double)b[k];
+    for (size_t l = 0; l < LANES; l++) s += (double)acc[l];
+    return s;
+}
+
+/* sum of (g - z) . d */
+static double rdot(const float *g, const float *z, const float *d, size_t n)
+{
+    float acc[LANES] = {0};
+    size_t k = 0;
+    for (; k + LANES <= n; k += LANES)
+        for (size_t l = 0; l < LANES; l++) acc[l] += (g[k + l] - z[k + l]) * d[k + l];
+    double s = 0.0;
+    for (; k < n; k++) s += ((double)g[k] - (double)z[k]) * (double)d[k];
+    for (size_t l = 0; l < LANES; l++) s += (double)acc[l];
     return s;
 }
 
@@ -165,10 +187,7 @@ static void anderson_step(pt_fixpoint *s, size_t b, const float *z, const float 
         for (size_t i = 0; i < nh; i++) {
             for (size_t j = 0; j < nh; j++) s->A[i * nh + j] = gram[i * m + j];
             s->A[i * nh + i] += reg;
-            const float *dr = dRb + i * n;
-            double dot = 0.0;
-            for (size_t k = 0; k < n; k++) dot += (double)dr[k] * ((double)g[k] - (double)z[k]);
-            s->gamma[i] = dot;
+            s->gamma[i] = rdot(g, z, dRb + i * n, n);
         }
         int info = tr > 0.0 && isfinite(tr) ? pt_dposv1(s->A, s->gamma, nh) : 1;
         for (size_t i = 0; info == 0 && i < nh; i++)
@@ -178,24 +197,42 @@ static void anderson_step(pt_fixpoint *s, size_t b, const float *z, const float 
             h->nh = 0, h->head = 0, nh = 0;
         }
     }
-    for (size_t k = 0; k < n; k++) {
-        double v = (double)z[k] + a * ((double)g[k] - (double)z[k]);
-        for (size_t i = 0; i < nh; i++)
-            v -= s->gamma[i] * ((double)dGb[i * n + k] - (1.0 - a) * (double)dRb[i * n + k]);
-        znew[k] = (float)v;
+    /* z' = z + a (g - z) - sum_i gamma_i (dG_i - (1 - a) dR_i), in float, one
+     * pass per history slot */
+    const float af = (float)a, b1 = (float)(1.0 - a);
+    for (size_t k = 0; k < n; k++) znew[k] = z[k] + af * (g[k] - z[k]);
+    for (size_t i = 0; i < nh; i++) {
+        const float gi = (float)s->gamma[i], *dg = dGb + i * n, *dr = dRb + i * n;
+        for (size_t k = 0; k < n; k++) znew[k] -= gi * (dg[k] - b1 * dr[k]);
     }
 }
 
-/* ||f(z) - z|| / (||f(z)|| + 1e-30) in double; NaN when f(z) is not finite */
+/* ||f(z) - z|| / (||f(z)|| + 1e-30), the sums in float lanes added up in
+ * double; NaN when f(z) is not finite */
 static double residual(const float *z, const float *g, size_t n)
 {
-    double rr = 0.0, gg = 0.0;
-    for (size_t k = 0; k < n; k++) {
-        double gk = (double)g[k], r = gk - (double)z[k];
-        rr += r * r, gg += gk * gk;
+    float rr[LANES] = {0}, gg[LANES] = {0};
+    size_t k = 0;
+    for (; k + LANES <= n; k += LANES)
+        for (size_t l = 0; l < LANES; l++) {
+            float d = g[k + l] - z[k + l];
+            rr[l] += d * d, gg[l] += g[k + l] * g[k + l];
+        }
+    double r2 = 0.0, g2 = 0.0;
+    for (; k < n; k++) {
+        double d = (double)g[k] - (double)z[k];
+        r2 += d * d, g2 += (double)g[k] * (double)g[k];
     }
-    /* a non-finite g makes gg infinite or NaN (no need to test each value) */
-    return isfinite(gg) && isfinite(rr) ? sqrt(rr) / (sqrt(gg) + 1e-30) : (double)NAN;
+    for (size_t l = 0; l < LANES; l++) r2 += (double)rr[l], g2 += (double)gg[l];
+    if (!isfinite(g2) || !isfinite(r2)) { /* overflow of a float lane, or a non-finite g: in double */
+        r2 = 0.0, g2 = 0.0;
+        for (k = 0; k < n; k++) {
+            double d = (double)g[k] - (double)z[k];
+            r2 += d * d, g2 += (double)g[k] * (double)g[k];
+        }
+    }
+    /* a non-finite g makes the sums infinite or NaN (no need to test each value) */
+    return isfinite(g2) && isfinite(r2) ? sqrt(r2) / (sqrt(g2) + 1e-30) : (double)NAN;
 }
 
 pt_status pt_fixpoint_solve_batch(pt_fixpoint *s, pt_fixpoint_batch_fn f, void *user, float *z, size_t nb,
