@@ -39,6 +39,7 @@ int cmd_compose(int argc, char **argv);
 int cmd_corrupt(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_tpam(int argc, char **argv);
+int cmd_atlas(int argc, char **argv); /* atlas.c: atlas train|decode|key|info */
 
 /* ---- options (args.c) ---- */
 

@@ -75,6 +75,7 @@ static const command commands[] = {
     {"corrupt", "write a corrupted copy of a test set (the images eval --corrupt uses)", cmd_corrupt},
     {"export", "write a model as a standalone integer C99 classifier for microcontrollers", cmd_export},
     {"tpam", "capacity curve of a threshold phasor associative memory", cmd_tpam},
+    {"atlas", "the coordinate text atlas: learn a book as x -> symbol (train, decode, key, info)", cmd_atlas},
     {NULL, NULL, NULL},
 };
 

@@ -14,5 +14,6 @@
 #include "phasetower/memory.h"
 #include "phasetower/tower.h"
 #include "phasetower/phasor.h"
+#include "phasetower/atlas.h"
 #include "phasetower/export.h"
 #endif
