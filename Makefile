@@ -10,7 +10,8 @@
 # Also: make build, make bench (adds python3-torch for the baseline), make bench-memory
 # (the episodic memory against the MLP: composition, OOD, robustness, scale), make
 # bench-footprint (footprint, int8 export, sparse inference, liquid topology), make
-# bench-phasor (phasor MLPs and TPAM against the MLP), make clean.
+# bench-phasor (phasor MLPs and TPAM against the MLP), make bench-atlas (the text atlas on
+# books of the King James Bible from Debian's bible-kjv, against gzip and xz), make clean.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 CLANG_BUILD ?= build-clang
@@ -21,11 +22,11 @@ FUZZ_TARGETS ?= $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c)
 DATA       ?= /usr/share/datasets/fashion-mnist
 DEPS       := cmake make gcc pkg-config libopenblas-dev liblapacke-dev libjansson-dev zlib1g-dev libpng-dev \
               dataset-fashion-mnist python3-numpy clang libclang-rt-14-dev
-BENCH_DEPS := python3-torch
+BENCH_DEPS := python3-torch bible-kjv
 JOBS       ?= 2
 
 .PHONY: all deps bench-deps build build-asan build-clang build-fuzz run test test-asan fuzz fuzz-short bench \
-        bench-memory bench-footprint bench-phasor clean
+        bench-memory bench-footprint bench-phasor bench-atlas clean
 
 all: build
 
@@ -90,6 +91,9 @@ bench-footprint: build bench-deps
 
 bench-phasor: build bench-deps
 	bench/bench_phasor.sh --data $(DATA)
+
+bench-atlas: build bench-deps
+	bench/bench_atlas.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(CLANG_BUILD) $(FUZZ_BUILD)
