@@ -607,7 +607,7 @@ done:
 
 static const char *INFO_USAGE = "usage: phasetower atlas info MODEL [--json]\n\nDescribes an atlas file.";
 
-static int atlas_info(int argc, char **argv)
+int cli_atlas_info(int argc, char **argv)
 {
     const char *path = NULL;
     int json = 0;
@@ -652,6 +652,6 @@ int cmd_atlas(int argc, char **argv)
     if (!strcmp(sub, "train")) return atlas_train(argc - 1, argv + 1);
     if (!strcmp(sub, "decode")) return atlas_decode(argc - 1, argv + 1);
     if (!strcmp(sub, "key")) return atlas_key(argc - 1, argv + 1);
-    if (!strcmp(sub, "info")) return atlas_info(argc - 1, argv + 1);
+    if (!strcmp(sub, "info")) return cli_atlas_info(argc - 1, argv + 1);
     return cli_error("atlas", EXIT_USAGE, "unknown subcommand '%s': expected train, decode, key or info", sub);
 }

@@ -96,6 +96,8 @@ if "$bin" atlas train --text "$tmp/a.txt" --out "$m" "${S[@]}" --epochs 40 --jso
   "$bin" atlas train --text "$tmp/a.txt" --out "$tmp/a2.atlas" "${S[@]}" --epochs 40 > /dev/null
   cmp -s "$m" "$tmp/a2.atlas" && echo "ok [same seed, same file]" || { echo "FAIL [same seed gives another file]"; fail=1; }
   "$bin" atlas info "$m" --json | grep -q '"dim": 8' && echo "ok [info]" || { echo "FAIL [info]"; fail=1; }
+  "$bin" info "$m" | grep -q "atlas of 1 book" && echo "ok [phasetower info of an atlas]" || { echo "FAIL [info of an atlas]"; fail=1; }
+  expect_bad "eval of an atlas" "a text atlas file" -- "$bin" eval --model "$m"
   if "$bin" atlas decode --model "$m" --text "$tmp/a.txt" --out "$tmp/a.dec" --json > "$tmp/dec.json"; then
     acc=$(sed -n 's/.*"accuracy": \([0-9.e-]*\).*/\1/p' "$tmp/dec.json")
     awk -v a="$acc" 'BEGIN { exit !(a >= 0.95) }' && echo "ok [decode: accuracy $acc]" || { echo "FAIL [decode accuracy $acc]"; fail=1; }
@@ -144,6 +146,8 @@ if "$bin" atlas train --library "$tmp/lib" --key-size 4 --out "$lm" "${S[@]}" --
     "$bin" atlas train --library "$tmp/lib" --key-size 4 --seed 2 --out "$tmp/other.atlas" "${S[@]}" --epochs 1 > /dev/null
     expect_bad "key of another master" "not of this one" -- "$bin" atlas decode --model "$tmp/other.atlas" --key "$tmp/new.key"
     expect_bad "key file is a model" "not an atlas key" -- "$bin" atlas decode --model "$lm" --key "$lm"
+    expect_bad "key file as a model" "holds a 'atlas_key' model" -- "$bin" atlas decode --model "$tmp/new.key"
+    expect_bad "info of a key file" "a text atlas key file" -- "$bin" info "$tmp/new.key"
     head -c 200 "$tmp/new.key" > "$tmp/trunc.key"
     expect_bad "key file truncated" "trunc.key" -- "$bin" atlas decode --model "$lm" --key "$tmp/trunc.key"
   else
