@@ -569,12 +569,14 @@ static int atlas_key(int argc, char **argv)
     pt_atlas_text t = {nb.sym, nb.n};
     epochs_progress pr = {.epochs = 1};
     cli_progress_init(&pr.bar, "atlas key", quiet || json);
-    double loss = 0.0, t0 = cli_now();
-    st = pt_atlas_learn_key(m, &t, &kc, key, &loss, epochs_cb, &pr);
+    double t0 = cli_now();
+    st = pt_atlas_learn_key(m, &t, &kc, key, epochs_cb, &pr);
     double secs = cli_now() - t0;
     cli_progress_end(&pr.bar);
     if (st) {
-        rc = cli_lib_error(&k, st, "--text");
+        char pre[4200];
+        snprintf(pre, sizeof pre, "--text %s", text);
+        rc = cli_lib_error(&k, st, pre);
         goto done;
     }
     int size = kc.size ? kc.size : g->key_size;
@@ -588,7 +590,7 @@ static int atlas_key(int argc, char **argv)
     if (r) {
         rep_str(r, "model", "atlas_key"), rep_int(r, "key_size", size), rep_int(r, "master_key_size", g->key_size);
         rep_int(r, "symbols", (long long)t.n), rep_int(r, "epochs", kc.epochs), rep_num(r, "train_seconds", secs, 3);
-        rep_num(r, "train_loss", loss, 6), rep_num(r, "accuracy", acc, 6), rep_num(r, "bits_per_symbol", bpc, 6);
+        rep_num(r, "accuracy", acc, 6), rep_num(r, "bits_per_symbol", bpc, 6);
         rep_num(r, "unigram_accuracy", uacc, 6), rep_num(r, "unigram_bits", ubits, 6);
         rep_int(r, "key_bytes_f32", (long long)size * 4), rep_int(r, "file_bytes", file_bytes(out));
         rep_text(r, "learned a key of %d numbers for %s (%zu symbols) in %.1f s, master frozen\n", size, text, t.n, secs);

@@ -160,12 +160,13 @@ pt_atlas_key_config pt_atlas_key_config_default(void);
 
 /* Learn the key of book t with the master frozen: key (key_size floats,
  * out) starts at the mean of the master's keys, and Adam moves its first
- * size coordinates on the mean cross-entropy over t's positions; *loss (may
- * be NULL) the last epoch's mean. Progress over all epochs' positions.
+ * size coordinates on the mean cross-entropy over t's positions (score the
+ * result with pt_atlas_score). Progress over all epochs' positions.
  * PT_EINVAL: a master without keys, a field of kc (named atlas.key.<field>),
- * t empty or too long, a symbol of t outside the master's alphabet. */
+ * t empty or too long, a symbol of t outside the master's alphabet;
+ * PT_ENOCONV: the key is no longer finite. */
 pt_status pt_atlas_learn_key(const pt_atlas *master, const pt_atlas_text *t, const pt_atlas_key_config *kc,
-                             float *key, double *loss, pt_progress_fn progress, void *user);
+                             float *key, pt_progress_fn progress, void *user);
 /* The mean cross-entropy of t under key and its gradient with respect to
  * the key (key_size floats), the master unchanged. */
 pt_status pt_atlas_key_grad(const pt_atlas *master, const float *key, const pt_atlas_text *t, double *loss, float *grad);

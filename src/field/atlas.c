@@ -935,7 +935,7 @@ done:
 }
 
 pt_status pt_atlas_learn_key(const pt_atlas *m, const pt_atlas_text *t, const pt_atlas_key_config *kc, float *key,
-                             double *loss, pt_progress_fn progress, void *user)
+                             pt_progress_fn progress, void *user)
 {
     pt_status st = key_check(m, kc);
     if (st) return st;
@@ -963,14 +963,12 @@ pt_status pt_atlas_learn_key(const pt_atlas *m, const pt_atlas_text *t, const pt
     if ((st = ws_alloc(&w, m, B)) || (st = prepare_kernel(m, &w))) goto done;
     pt_rng r;
     pt_rng_seed(&r, kc->seed ^ 0x4B4559ULL);
-    double sum = 0.0;
     for (int e = 0; e < kc->epochs; e++) {
         shuffle(&r, perm, n);
-        sum = 0.0;
         for (size_t i0 = 0; i0 < n; i0 += B) {
             size_t nb = n - i0 < B ? n - i0 : B;
             memset(g, 0, K * sizeof *g);
-            sum += key_pass(m, &w, key, perm + i0, nb, n, idx, 1.0f / (float)nb, g);
+            (void)key_pass(m, &w, key, perm + i0, nb, n, idx, 1.0f / (float)nb, g);
             pt_adam_step(adam, key, g); /* the first ks coordinates only */
             if (progress) progress((size_t)e * n + i0 + nb, (size_t)kc->epochs * n, user);
         }
@@ -980,7 +978,6 @@ pt_status pt_atlas_learn_key(const pt_atlas *m, const pt_atlas_text *t, const pt
                 goto done;
             }
     }
-    if (loss) *loss = sum / (double)n;
 done:
     ws_free(&w);
     pt_adam_destroy(adam);
