@@ -11,7 +11,8 @@
 # (the episodic memory against the MLP: composition, OOD, robustness, scale), make
 # bench-footprint (footprint, int8 export, sparse inference, liquid topology), make
 # bench-phasor (phasor MLPs and TPAM against the MLP), bench-field (the field
-# against its PyTorch anchor), make clean.
+# against its PyTorch anchor), bench-atlas (the text atlas on books of the King
+# James Bible from Debian's bible-kjv, against gzip and xz), make clean.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 CLANG_BUILD ?= build-clang
@@ -22,11 +23,11 @@ FUZZ_TARGETS ?= $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c)
 DATA       ?= /usr/share/datasets/fashion-mnist
 DEPS       := cmake make gcc pkg-config libopenblas-dev liblapacke-dev libjansson-dev zlib1g-dev libpng-dev libcairo2-dev \
               dataset-fashion-mnist python3-numpy clang libclang-rt-14-dev
-BENCH_DEPS := python3-torch
+BENCH_DEPS := python3-torch bible-kjv
 JOBS       ?= 2
 
 .PHONY: all deps bench-deps build build-asan build-clang build-fuzz run test test-asan fuzz fuzz-short bench \
-        bench-memory bench-footprint bench-phasor bench-field clean
+        bench-memory bench-footprint bench-phasor bench-field bench-atlas clean
 
 all: build
 
@@ -96,6 +97,9 @@ bench-phasor: build bench-deps
 # 10-epoch accuracy run, hours on one core)
 bench-field: build bench-deps
 	bench/bench_field.sh --data $(DATA) $(if $(filter 1,$(FIELD_FULL)),--full,)
+
+bench-atlas: build bench-deps
+	bench/bench_atlas.sh
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(CLANG_BUILD) $(FUZZ_BUILD)

@@ -42,6 +42,8 @@ int cmd_compose(int argc, char **argv);
 int cmd_corrupt(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_tpam(int argc, char **argv);
+int cmd_atlas(int argc, char **argv); /* atlas.c: atlas train|decode|key|info */
+int cli_atlas_info(int argc, char **argv); /* atlas.c: atlas info, also for info of an atlas file */
 
 /* ---- options (args.c) ---- */
 

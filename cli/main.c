@@ -55,6 +55,11 @@ static int run_on_checkpoint(const char *cmd, int argc, char **argv, int positio
     if (path) {
         pt_status st = pt_ckpt_peek(path, kind, sizeof kind);
         if (st) return cli_error(cmd, cli_status_code(st), "%s", pt_errmsg());
+        /* the text atlas is a command of its own (its data are texts): info shows it, eval points there */
+        if (!strcmp(kind, "atlas") && !strcmp(cmd, "info")) return cli_atlas_info(argc, argv);
+        if (!strncmp(kind, "atlas", 5))
+            return cli_error(cmd, EXIT_USAGE, "%s: a text atlas%s file: see 'phasetower atlas --help'", path,
+                             strcmp(kind, "atlas") ? " key" : "");
         if (!(f = cli_family_find(kind)))
             return cli_error(cmd, EXIT_USAGE, "%s: a '%s' model, which this build does not know", path, kind);
     }
@@ -77,6 +82,7 @@ static const command commands[] = {
     {"corrupt", "write a corrupted copy of a test set (the images eval --corrupt uses)", cmd_corrupt},
     {"export", "write a model as a standalone integer C99 classifier for microcontrollers", cmd_export},
     {"tpam", "capacity curve of a threshold phasor associative memory", cmd_tpam},
+    {"atlas", "the coordinate text atlas: learn a book as x -> symbol (train, decode, key, info)", cmd_atlas},
     {NULL, NULL, NULL},
 };
 

@@ -1,6 +1,6 @@
 /* The BLAS wrapper against its naive reference kernels: sgemm (A B^T) on odd
  * shapes with and without beta, the dot product, and the Cholesky solve against
- * the textbook one. */
+ * the textbook one; the top singular triplet against power iteration. */
 #include <string.h>
 #include "check.h"
 #include "internal.h"
@@ -188,6 +188,41 @@ static void test_dposv_not_spd(void)
     CHECK(pt_dposv(bad, rhs, 2, 1) != 0);
 }
 
+/* the top singular triplet (LAPACK zgesvd) against power iteration, on
+ * square and rectangular matrices: sigma, A v = sigma u, the vectors up to
+ * one common phase (|u^H u_ref| = 1) */
+static void test_csvd_top(pt_rng *r)
+{
+    static const size_t dims[][2] = {{1, 1}, {3, 3}, {7, 7}, {5, 3}, {3, 6}, {32, 32}};
+    for (size_t s = 0; s < sizeof dims / sizeof dims[0]; s++) {
+        size_t m = dims[s][0], n = dims[s][1];
+        float *A = pt_calloc(2 * m * n, 4);
+        double *u = pt_calloc(2 * m, 8), *v = pt_calloc(2 * n, 8), *ur = pt_calloc(2 * m, 8), *vr = pt_calloc(2 * n, 8);
+        fill(A, 2 * m * n, r);
+        double sg = 0.0, sr = 0.0;
+        CHECK(pt_csvd_top(&sg, u, v, A, m, n) == 0);
+        CHECK(pt_csvd_top_ref(&sr, ur, vr, A, m, n) == 0);
+        CHECK(sg > 0.0);
+        CHECK_CLOSE(sg, sr, 1e-9, 0);
+        double res = 0.0, dre = 0.0, dim = 0.0;
+        for (size_t i = 0; i < m; i++) { /* |A v - sigma u| */
+            double re = 0.0, im = 0.0;
+            for (size_t j = 0; j < n; j++) {
+                double ar = (double)A[2 * (i * n + j)], ai = (double)A[2 * (i * n + j) + 1];
+                re += ar * v[2 * j] - ai * v[2 * j + 1], im += ar * v[2 * j + 1] + ai * v[2 * j];
+            }
+            res += pow(re - sg * u[2 * i], 2) + pow(im - sg * u[2 * i + 1], 2);
+            dre += u[2 * i] * ur[2 * i] + u[2 * i + 1] * ur[2 * i + 1], dim += u[2 * i] * ur[2 * i + 1] - u[2 * i + 1] * ur[2 * i];
+        }
+        CHECK(sqrt(res) < 1e-9 * sg);
+        CHECK_CLOSE(hypot(dre, dim), 1.0, 0, 1e-6);
+        free(A), free(u), free(v), free(ur), free(vr);
+    }
+    double sg = 1.0;
+    float Z[8] = {0};
+    CHECK(pt_csvd_top(&sg, NULL, NULL, Z, 2, 2) == 0 && sg == 0.0); /* the zero matrix: sigma 0 */
+}
+
 int main(void)
 {
     pt_rng r;
@@ -200,5 +235,6 @@ int main(void)
     test_dposv_not_spd();
     test_cgemm_ops(&r);
     test_double(&r);
+    test_csvd_top(&r);
     TEST_END();
 }

@@ -236,6 +236,37 @@ static void bad_config(void)
     pt_sgd_destroy(NULL);
 }
 
+/* lazy Adam on rows: listing every row (in any order) gives pt_adam_step's
+ * bits; a step moves the listed rows only, and counts as a step */
+static void adam_rows(void)
+{
+    enum { R = 5, W = 3, N = R * W };
+    pt_adam_config c = pt_adam_config_default();
+    c.lr = 0.05f;
+    pt_adam *a = NULL, *b = NULL;
+    CHECK(pt_adam_create(&c, N, &a) == PT_OK && pt_adam_create(&c, N, &b) == PT_OK);
+    float ta[N], tb[N], g[N];
+    for (int k = 0; k < N; k++) ta[k] = tb[k] = 0.1f * (float)k - 0.5f;
+    size_t all[R] = {4, 0, 3, 1, 2}; /* any order */
+    for (int s = 0; s < 20; s++) {
+        for (int k = 0; k < N; k++) g[k] = sinf((float)(s * N + k));
+        pt_adam_step(a, ta, g);
+        pt_adam_step_rows(b, tb, g, all, R, W);
+    }
+    CHECK(!memcmp(ta, tb, sizeof ta) && pt_adam_steps(b) == 20);
+    float before[N];
+    memcpy(before, tb, sizeof tb);
+    size_t some[2] = {1, 3};
+    for (int k = 0; k < N; k++) g[k] = 1.0f;
+    pt_adam_step_rows(b, tb, g, some, 2, W);
+    CHECK(pt_adam_steps(b) == 21);
+    for (int k = 0; k < N; k++) {
+        int listed = k / W == 1 || k / W == 3;
+        CHECK(listed ? tb[k] != before[k] : tb[k] == before[k]);
+    }
+    pt_adam_destroy(a), pt_adam_destroy(b);
+}
+
 int main(void)
 {
     adam_by_hand();
@@ -243,5 +274,6 @@ int main(void)
     sgd_quadratic();
     sgd_nesterov_and_decay();
     bad_config();
+    adam_rows();
     TEST_END();
 }

@@ -31,6 +31,15 @@ void pt_adam_destroy(pt_adam *a);
  * v = b2 v + (1 - b2) g^2; theta -= lr (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps).
  * Values are not checked: a non-finite gradient propagates (check theta). */
 void pt_adam_step(pt_adam *a, float *theta, const float *grad);
+/* Lazy (sparse) Adam, for embedding tables of which a step touches a few
+ * rows: the state is n / width rows of width floats; one call is one step t
+ * (for the bias corrections) but updates only the nrows listed rows (theta,
+ * moments), with the update of pt_adam_step; the other rows, their moments
+ * included, are left exactly as they are (not decayed), as in TensorFlow's
+ * LazyAdam and PyTorch's SparseAdam. Listing every row once gives the bits of
+ * pt_adam_step. rows must be distinct and below n / width (PT_ASSERT); grad
+ * is read only at the listed rows. */
+void pt_adam_step_rows(pt_adam *a, float *theta, const float *grad, const size_t *rows, size_t nrows, size_t width);
 long pt_adam_steps(const pt_adam *a);
 size_t pt_adam_size(const pt_adam *a);
 /* The state, to save and restore a run (a checkpoint that resumes training):

@@ -269,3 +269,83 @@ int pt_zheev_top(double *A, size_t n, double *lam, double *v)
     if (info == 0) *lam = w[0];
     return (int)info;
 }
+
+int pt_csvd_top(double *sigma, double *u, double *v, const float *A, size_t m, size_t n)
+{
+    /* A row-major is copied into a column-major double matrix (no LAPACKE
+     * transposition of its own); with jobu = jobvt = 'S' the first column of
+     * U is u and the first row of V^H is v^H. */
+    size_t mn = m < n ? m : n;
+    *sigma = 0.0;
+    if (mn == 0) return 0;
+    lapack_complex_double *a = pt_calloc(m * n + m * mn + mn * n, sizeof *a);
+    double *s = pt_calloc(2 * mn + 1, sizeof *s);
+    if (!a || !s) {
+        free(a), free(s);
+        return -1;
+    }
+    lapack_complex_double *U = a + m * n, *VT = U + m * mn;
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < n; j++) {
+            double re = (double)A[2 * (i * n + j)], im = (double)A[2 * (i * n + j) + 1];
+            a[j * m + i] = CMPLX(re, im);
+        }
+    lapack_int info = LAPACKE_zgesvd(LAPACK_COL_MAJOR, 'S', 'S', (lapack_int)m, (lapack_int)n, a, (lapack_int)m, s, U,
+                                     (lapack_int)m, VT, (lapack_int)mn, s + mn);
+    if (info == 0) {
+        *sigma = s[0];
+        for (size_t i = 0; u && i < m; i++) u[2 * i] = creal(U[i]), u[2 * i + 1] = cimag(U[i]);
+        for (size_t j = 0; v && j < n; j++) v[2 * j] = creal(VT[j * mn]), v[2 * j + 1] = -cimag(VT[j * mn]);
+    }
+    free(a), free(s);
+    return info < 0 ? -1 : (int)info;
+}
+
+int pt_csvd_top_ref(double *sigma, double *u, double *v, const float *A, size_t m, size_t n)
+{
+    /* x <- A^H A x / |A^H A x| from a fixed start, until sigma = |A x| stops
+     * changing in its last bits (or 100000 rounds); then u = A x / sigma. */
+    *sigma = 0.0;
+    if (m == 0 || n == 0) return 0;
+    double *x = pt_calloc(2 * n, sizeof *x), *y = pt_calloc(2 * m, sizeof *y);
+    if (!x || !y) {
+        free(x), free(y);
+        return -1;
+    }
+    for (size_t j = 0; j < n; j++) x[2 * j] = 1.0 + 0.01 * (double)j, x[2 * j + 1] = 0.5 - 0.003 * (double)j;
+    double prev = -1.0, sg = 0.0;
+    for (int it = 0; it < 100000; it++) {
+        double nx = 0.0;
+        for (size_t j = 0; j < 2 * n; j++) nx += x[j] * x[j];
+        nx = sqrt(nx);
+        for (size_t j = 0; j < 2 * n; j++) x[j] /= nx;
+        double ny = 0.0;
+        for (size_t i = 0; i < m; i++) { /* y = A x */
+            double re = 0.0, im = 0.0;
+            for (size_t j = 0; j < n; j++) {
+                double ar = (double)A[2 * (i * n + j)], ai = (double)A[2 * (i * n + j) + 1];
+                re += ar * x[2 * j] - ai * x[2 * j + 1], im += ar * x[2 * j + 1] + ai * x[2 * j];
+            }
+            y[2 * i] = re, y[2 * i + 1] = im, ny += re * re + im * im;
+        }
+        sg = sqrt(ny);
+        if (fabs(sg - prev) <= 1e-15 * sg) break;
+        prev = sg;
+        for (size_t j = 0; j < n; j++) { /* x = A^H y */
+            double re = 0.0, im = 0.0;
+            for (size_t i = 0; i < m; i++) {
+                double ar = (double)A[2 * (i * n + j)], ai = (double)A[2 * (i * n + j) + 1];
+                re += ar * y[2 * i] + ai * y[2 * i + 1], im += ar * y[2 * i + 1] - ai * y[2 * i];
+            }
+            x[2 * j] = re, x[2 * j + 1] = im;
+        }
+    }
+    double nx = 0.0;
+    for (size_t j = 0; j < 2 * n; j++) nx += x[j] * x[j];
+    for (size_t j = 0; j < 2 * n; j++) x[j] /= sqrt(nx);
+    *sigma = sg;
+    for (size_t i = 0; u && i < 2 * m; i++) u[i] = sg > 0.0 ? y[i] / sg : 0.0;
+    for (size_t j = 0; v && j < 2 * n; j++) v[j] = x[j];
+    free(x), free(y);
+    return 0;
+}

@@ -68,6 +68,17 @@ int pt_dposv1(double *A, double *b, size_t n);
  * success, LAPACK's info otherwise (< 0 also when out of memory). */
 int pt_zheev_top(double *A, size_t n, double *lam, double *v);
 
+/* The largest singular value of a complex matrix and its singular vectors,
+ * for spectral normalisation: A (m, n) interleaved complex floats, row-major;
+ * sigma = |A|_2, A v = sigma u, |u| = |v| = 1, u (m) and v (n) interleaved
+ * complex doubles (either may be NULL), computed in double (LAPACK zgesvd;
+ * the pair is unique up to one common phase when sigma is simple). 0 on
+ * success, < 0 out of memory, > 0 no convergence. The reference is power
+ * iteration on A^H A in double (tests only: it needs a gap to the second
+ * singular value). */
+int pt_csvd_top(double *sigma, double *u, double *v, const float *A, size_t m, size_t n);
+int pt_csvd_top_ref(double *sigma, double *u, double *v, const float *A, size_t m, size_t n);
+
 /* Number of BLAS threads (default 1: the library is measured on one core). */
 void pt_linalg_set_threads(int n);
 

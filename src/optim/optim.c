@@ -87,6 +87,26 @@ void pt_adam_step(pt_adam *a, float *theta, const float *grad)
     }
 }
 
+void pt_adam_step_rows(pt_adam *a, float *theta, const float *grad, const size_t *rows, size_t nrows, size_t width)
+{
+    const float b1 = a->cfg.beta1, b2 = a->cfg.beta2, lr = a->cfg.lr, eps = a->cfg.eps;
+    float *restrict m1 = a->m1, *restrict m2 = a->m2;
+    PT_ASSERT(width > 0 && a->n % width == 0);
+    /* the same expressions, in the same order, as pt_adam_step: a row's
+     * update does not depend on which other rows are listed */
+    a->step++;
+    float c1 = 1.0f - powf(b1, (float)a->step), c2 = 1.0f - powf(b2, (float)a->step);
+    for (size_t r = 0; r < nrows; r++) {
+        PT_ASSERT(rows[r] < a->n / width);
+        for (size_t k = rows[r] * width, e = k + width; k < e; k++) {
+            float g = grad[k];
+            m1[k] = b1 * m1[k] + (1.0f - b1) * g;
+            m2[k] = b2 * m2[k] + (1.0f - b2) * g * g;
+            theta[k] -= lr * (m1[k] / c1) / (sqrtf(m2[k] / c2) + eps);
+        }
+    }
+}
+
 long pt_adam_steps(const pt_adam *a) { return a->step; }
 size_t pt_adam_size(const pt_adam *a) { return a->n; }
 

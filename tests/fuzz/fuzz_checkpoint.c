@@ -1,10 +1,11 @@
 /* libFuzzer target for everything above the safetensors reader: the
- * checkpoint envelope (src/io/checkpoint.c), the tower's, the memory's and the
- * phasor network's parts (tower_io.c, memory_io.c, phasor_io.c) and the models
- * they build. Each input is written to a temporary file, peeked, opened as a
- * tower with its memory and as a phasor network with its memory; a model that
- * loads is used lightly (predict, memory scores, frame, parameter count,
- * 8-bit export) when it is small. Any status is fine; a crash, a sanitizer
+ * checkpoint envelope (src/io/checkpoint.c), the tower's, the memory's, the
+ * phasor network's and the text atlas's parts (tower_io.c, memory_io.c,
+ * phasor_io.c, atlas_io.c) and the models they build. Each input is written
+ * to a temporary file, peeked, opened as a tower with its memory, as a phasor
+ * network with its memory and as an atlas; a model that loads is used
+ * lightly (predict, memory scores, frame, parameter count, 8-bit export,
+ * decoding 16 symbols) when it is small. Any status is fine; a crash, a sanitizer
  * report, a leak, a broken invariant (abort) or a hang is a bug. Built by
  * CMake with -DPT_FUZZ=ON and CC=clang (clang 14 with libFuzzer; on Debian
  * apt-get install clang libclang-rt-14-dev), run by `make fuzz` (and for
@@ -20,7 +21,10 @@
  * with two blocks, liquid, with --route-rank 4, with a memory (sparse; dense
  * with frame keys and two concepts from compose), and phasor networks (unit;
  * modReLU of depth 2; one given a memory with erased slots through the API,
- * as the CLI gives phasor networks none). The loaders check every tensor
+ * as the CLI gives phasor networks none), and text atlases (atlas train
+ * --dim 4 --levels 4 --table-log2 6 --octaves 2 --base-res 4 --epochs 2 on
+ * 60 symbols of text: one book; a library of two with --key-size 3). The
+ * loaders check every tensor
  * their metadata implies before allocating, so no header can ask for more
  * than its file holds; an input that still made a loader allocate over 1 GB
  * would stop the run as out-of-memory, leaving
@@ -140,6 +144,22 @@ static void use_phasor(const pt_phasor *p, const pt_memory *m)
     for (int i = 0; st == PT_OK && i < 2; i++) CHECK(pred[i] < c->n_out);
     free(x);
     if (m && memory_small(m)) use_memory(m);
+}
+
+static void use_atlas(const pt_atlas *a)
+{
+    const pt_atlas_config *c = pt_atlas_get_config(a);
+    size_t C = 0, n = pt_atlas_length(a, 0);
+    pt_atlas_alphabet(a, &C);
+    (void)pt_atlas_param_count(a), (void)pt_atlas_fingerprint(a);
+    double work = (double)c->dim * ((double)c->dim * c->iters + 1.0 + 2.0 * c->octaves + (double)c->levels * c->features +
+                                    2.0 * c->key_size) + 3.0 * c->dim * (double)C;
+    if (work > WORK_MAX || c->dim > 64) return;
+    if (n > 16) n = 16; /* the first 16 coordinates of a book of n symbols */
+    uint32_t out[16];
+    pt_status st = pt_atlas_decode(a, pt_atlas_key(a, 0), n, out);
+    CHECK(st == PT_OK || st == PT_ENOMEM || st == PT_ENOCONV); /* ENOCONV: a kernel V of zeros */
+    for (size_t i = 0; st == PT_OK && i < n; i++) CHECK(out[i] <= 0x10FFFF);
 }
 
 /* The safetensors reader refuses a file whose data offsets do not tile its
@@ -268,6 +288,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         pt_field_destroy(f);
     }
+    pt_ckpt_close(c);
+
+    c = NULL;
+    CHECK(pt_ckpt_open(path, &c) == PT_OK && c);
+    pt_atlas *a = NULL;
+    check_load(pt_atlas_from_ckpt(c, &a), a);
+    if (a) {
+        (void)pt_ckpt_finish(c);
+        use_atlas(a);
+    }
+    pt_atlas_destroy(a);
     pt_ckpt_close(c);
     return 0;
 }
