@@ -44,7 +44,7 @@ TORCH=bench/field_torch.py
 export FIELD_FULL=$FULL NSOLV
 
 SEED_ARGS=(--channels 16 --pool 1 --act modrelu --gain 1 --alpha 1 --solver naive --fixed-steps --max-iter 30
-           --grad jfb --lr 0.001 --batch 32 --epochs 1 --train-limit "$NTRAIN")
+           --grad jfb --lr 0.001 --batch 32 --readout adam --epochs 1 --train-limit "$NTRAIN")
 tag() { "$PY" -c 'import json,sys; r=json.loads(sys.stdin.read().strip().splitlines()[-1]); r["tag"]=sys.argv[1]; print(json.dumps(r))' "$1"; }
 
 : > "$TMP/seed.jsonl"

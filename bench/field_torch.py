@@ -776,6 +776,8 @@ def main():
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--readout", choices=["adam"], default="adam",
+                    help="how the readout learns: adam, with the rest (the C side also has ridge)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--save", default="")
     ap.add_argument("--check", default="")

@@ -16,13 +16,15 @@ static const char *TRAIN_USAGE =
     "usage: phasetower train --model field [--data DIR] [--channels 16] [--act modrelu|cardioid]\n"
     "         [--gain 0.9] [--alpha 1] [--pool 1] [--solver anderson|naive|multigrid] [--tol 1e-4]\n"
     "         [--max-iter 100] [--fixed-steps] [--grad implicit|jfb|unroll:N] [--epochs 1]\n"
-    "         [--lr 0.001] [--batch 32] [--val N] [--out F] [--best F] [--keep-epochs]\n"
-    "         [--resume] [--threads 1] [--seed 1] [--json]\n\n"
+    "         [--lr 0.001] [--batch 32] [--readout ridge|adam] [--val N] [--out F] [--best F]\n"
+    "         [--keep-epochs] [--resume] [--threads 1] [--seed 1] [--json]\n\n"
     "Trains a fractal neural field: a complex deep-equilibrium model on the torus,\n"
     "Z = act(gain K/||K|| * Z + E * x), solved to its fixed point, read out from |Z|\n"
-    "averaged on a --pool x --pool grid. --out is written after every epoch with the\n"
-    "training state; --resume continues from it; --best keeps the model of best\n"
-    "validation accuracy (needs --val); --keep-epochs also writes F.epochN.";
+    "averaged on a --pool x --pool grid (by default the readout is solved by ridge\n"
+    "regression on the training images' fixed points before and after each epoch).\n"
+    "--out is written after every epoch with the training state; --resume continues\n"
+    "from it; --best keeps the model of best validation accuracy (needs --val);\n"
+    "--keep-epochs also writes F.epochN.";
 
 /* Report of one data set's predictions */
 typedef struct scored {
@@ -53,7 +55,7 @@ static int score(const cli_cmd *k, const pt_field *m, const pt_dataset *d, int q
 
 typedef struct ftrain {
     pt_field_config c;
-    const char *data, *out, *best, *model, *act, *solver, *grad;
+    const char *data, *out, *best, *model, *act, *solver, *grad, *readout;
     int epochs, json, quiet, force, keep, resume, threads;
     size_t train_limit, val, test_limit;
 } ftrain;
@@ -173,15 +175,16 @@ static void report(const ftrain *a, const pt_field *m, const pt_dataset *tr, con
     rep_str(rp, "solver", pt_field_solver_name(c->solver)), rep_num(rp, "tol", c->tol, 12);
     rep_int(rp, "max_iter", c->max_iter), rep_bool(rp, "fixed_steps", c->fixed_steps);
     rep_str(rp, "grad", a->grad ? a->grad : "implicit"), rep_float(rp, "lr", c->lr), rep_int(rp, "batch", c->batch);
+    rep_str(rp, "readout", pt_field_readout_name(c->readout)), rep_num(rp, "ridge", c->ridge, 12);
     rep_int(rp, "seed", (long long)c->seed), rep_num(rp, "lipschitz_bound", L, 6), rep_bool(rp, "unique_fixed_point", g);
     rep_text(rp, "trained a field model: %d complex channels on %dx%d, %s, gain %g (Lipschitz bound %.4f: %s), "
                  "pool %d, %zu parameters\n",
              c->channels, c->height, c->width, pt_field_act_name(c->act), (double)c->gain, L,
              g ? "a unique fixed point" : "no uniqueness guarantee", c->pool, pt_field_param_count(m));
-    rep_text(rp, "%d epoch%s on %zu samples in %.1f s (%s, %s gradients); last epoch's forward solves: "
+    rep_text(rp, "%d epoch%s on %zu samples in %.1f s (%s, %s gradients, %s readout); last epoch's forward solves: "
                  "%.1f iterations/image, %.2f%% not within tol %g\n",
              pt_field_epochs(m), pt_field_epochs(m) == 1 ? "" : "s", tr->n, r->train_s,
-             pt_field_solver_name(c->solver), a->grad ? a->grad : "implicit",
+             pt_field_solver_name(c->solver), a->grad ? a->grad : "implicit", pt_field_readout_name(c->readout),
              s->images ? s->evals / (double)s->images : 0.0,
              s->images ? 100.0 * (double)s->unconverged / (double)s->images : 0.0, c->tol);
     if (va->n) rep_text(rp, "validation accuracy %.2f%% (best %.2f%% at epoch %d)\n", 100.0 * r->val.acc,
@@ -214,6 +217,8 @@ int cli_field_train(int argc, char **argv)
         {"grad", OPT_STR, &a.grad, "implicit (default), jfb or unroll:N", 0, 0, "field.grad", 0},
         {"epochs", OPT_INT, &a.epochs, "epochs in all, counting those of a resumed model (default 1)", 1, 100000, NULL, 0},
         {"lr", OPT_FLOAT, &c->lr, "Adam step (default 0.001)", -1e30, 1e30, "field.lr", 0},
+        {"readout", OPT_STR, &a.readout, "ridge (default: solved on the training images' fixed points before and after every epoch) or adam (trained with the rest)", 0, 0, "field.readout", 0},
+        {"ridge", OPT_FLOAT, NULL, "ridge strength relative to the features' scale (default 1e-4)", -1e30, 1e30, "field.ridge", 0},
         {"batch", OPT_INT, &c->batch, "mini-batch (default 32)", 1, 4096, "field.batch", 0},
         {"seed", OPT_U64, &c->seed, "random seed (default 1)", 1, 0, NULL, 0},
         {"val", OPT_SIZE, &a.val, "hold out the last N training samples for validation", 1, 1e9, NULL, 0},
@@ -229,15 +234,18 @@ int cli_field_train(int argc, char **argv)
         {"quiet", OPT_FLAG, &a.quiet, "no progress lines", 0, 0, NULL, 0},
         OPT_END,
     };
-    float tol = (float)c->tol;
+    float tol = (float)c->tol, ridge = (float)c->ridge;
     opts[9].dst = &tol;
+    for (opt *o = opts; o->name; o++)
+        if (!strcmp(o->name, "ridge")) o->dst = &ridge;
     cli_cmd k = {"train", TRAIN_USAGE, opts, "a field model", "channels batch"};
     CLI_PARSE(&k, argc, argv, NULL);
     c->tol = cli_float_decimal(tol);
+    c->ridge = cli_float_decimal(ridge);
     int rc = EXIT_OK;
     pt_status st = PT_OK;
     if ((a.act && (st = pt_field_act_parse(a.act, &c->act))) || (a.solver && (st = pt_field_solver_parse(a.solver, &c->solver))) ||
-        (a.grad && (st = pt_field_grad_parse(a.grad, c))))
+        (a.grad && (st = pt_field_grad_parse(a.grad, c))) || (a.readout && (st = pt_field_readout_parse(a.readout, &c->readout))))
         return cli_lib_error(&k, st, NULL);
     if (a.best && !a.val) return cli_error(k.name, EXIT_USAGE, "--best needs --val N (the best model is chosen on validation data, never on the test set)");
     if (a.resume && !a.out) return cli_error(k.name, EXIT_USAGE, "--resume needs --out F (the file to continue from)");

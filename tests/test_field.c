@@ -195,7 +195,7 @@ static void training(void)
     make_data(x, y, N, 8, H, W);
     make_data(xt, yt, NT, 9, H, W);
     pt_field_config c = small(PT_FIELD_MODRELU, 2, PT_FIELD_IMPLICIT);
-    c.n_classes = 2, c.batch = 8, c.lr = 0.02f, c.tol = 1e-4;
+    c.n_classes = 2, c.batch = 8, c.lr = 0.02f, c.tol = 1e-4, c.readout = PT_FIELD_ADAM;
     pt_field *m = NULL, *m2 = NULL, *m3 = NULL;
     CHECK(pt_field_create(&c, &m) == PT_OK && pt_field_create(&c, &m2) == PT_OK);
     if (!m || !m2) return;
@@ -289,6 +289,40 @@ static void solvers(void)
     pt_field_destroy(m);
 }
 
+/* the ridge readout: fitted before the first epoch and after each; Adam
+ * leaves it alone; it learns the task; same seed, same bits */
+static void ridge_readout(void)
+{
+    enum { N = 64, NT = 32 };
+    static float x[N * H * W], xt[NT * H * W];
+    uint8_t y[N], yt[NT], pred[NT];
+    make_data(x, y, N, 18, H, W);
+    make_data(xt, yt, NT, 19, H, W);
+    pt_field_config c = small(PT_FIELD_MODRELU, 2, PT_FIELD_IMPLICIT);
+    c.n_classes = 2, c.batch = 8, c.lr = 0.01f, c.tol = 1e-4;
+    CHECK(c.readout == PT_FIELD_RIDGE);
+    pt_field *m = NULL, *m2 = NULL;
+    CHECK(pt_field_create(&c, &m) == PT_OK && pt_field_create(&c, &m2) == PT_OK);
+    if (!m || !m2) return;
+    size_t nR = (size_t)c.n_classes * m->nf + (size_t)c.n_classes;
+    float *R0 = malloc(nR * sizeof *R0);
+    memcpy(R0, m->R, nR * sizeof *R0);
+    CHECK(pt_field_train(m, x, y, N, NULL, NULL, NULL) == PT_OK);
+    CHECK(memcmp(R0, m->R, nR * sizeof *R0) != 0); /* refitted */
+    /* the fit after the epoch is what a fit of the trained model gives */
+    memcpy(R0, m->R, nR * sizeof *R0);
+    CHECK(pt_field_fit_readout(m, x, y, N, NULL) == PT_OK && !memcmp(R0, m->R, nR * sizeof *R0));
+    CHECK(pt_field_train(m, x, y, N, NULL, NULL, NULL) == PT_OK);
+    CHECK(pt_field_predict(m, xt, NT, pred, NULL, NULL, NULL, NULL) == PT_OK);
+    int ok = 0;
+    for (int i = 0; i < NT; i++) ok += pred[i] == yt[i];
+    CHECK(ok >= NT - 2);
+    for (int e = 0; e < 2; e++) CHECK(pt_field_train(m2, x, y, N, NULL, NULL, NULL) == PT_OK);
+    CHECK(same_params(m, m2));
+    free(R0);
+    pt_field_destroy(m), pt_field_destroy(m2);
+}
+
 static void bad(void)
 {
     pt_field_config d = pt_field_config_default();
@@ -296,9 +330,9 @@ static void bad(void)
     struct {
         pt_field_config c;
         const char *field;
-    } cases[16];
+    } cases[20];
     int n = 0;
-    for (int i = 0; i < 16; i++) cases[i].c = d;
+    for (int i = 0; i < 20; i++) cases[i].c = d;
     cases[n].c.tol = 0.0, cases[n++].field = "field.tol";
     cases[n].c.tol = -1.0, cases[n++].field = "field.tol";
     cases[n].c.channels = 0, cases[n++].field = "field.channels";
@@ -312,6 +346,7 @@ static void bad(void)
     cases[n].c.lr = -1.0f, cases[n++].field = "field.lr";
     cases[n].c.batch = 0, cases[n++].field = "field.batch";
     cases[n].c.height = 2, cases[n++].field = "images";
+    cases[n].c.ridge = -1.0, cases[n++].field = "field.ridge";
     for (int i = 0; i < n; i++) {
         pt_field *m = NULL;
         CHECK(pt_field_config_check(&cases[i].c) == PT_EINVAL && strstr(pt_errmsg(), cases[i].field));
@@ -341,6 +376,7 @@ int main(void)
     implicit_vs_unroll();
     training();
     solvers();
+    ridge_readout();
     bad();
     TEST_END();
 }

@@ -33,7 +33,13 @@ extern "C" {
 
 typedef enum pt_field_act { PT_FIELD_MODRELU = 0, PT_FIELD_CARDIOID = 1 } pt_field_act;
 typedef enum pt_field_solver { PT_FIELD_NAIVE = 0, PT_FIELD_ANDERSON = 1, PT_FIELD_MULTIGRID = 2 } pt_field_solver;
-typedef enum pt_field_grad { PT_FIELD_IMPLICIT = 0, PT_FIELD_JFB = 1, PT_FIELD_UNROLL = 2 } pt_field_gradmode;
+typedef enum pt_field_gradmode { PT_FIELD_IMPLICIT = 0, PT_FIELD_JFB = 1, PT_FIELD_UNROLL = 2 } pt_field_gradmode;
+/* ADAM: the readout is trained with the rest (the founding document's way).
+ * RIDGE: it is solved in closed form (ridge regression of the one-hot labels
+ * on the features of the training images' fixed points, with a bias) before
+ * the first epoch and after every epoch; Adam then trains the kernel and the
+ * encoder through the fixed readout. */
+typedef enum pt_field_readout_fit { PT_FIELD_RIDGE = 0, PT_FIELD_ADAM = 1 } pt_field_readout_fit;
 
 /* The Lipschitz constant of the cardioid (1 + cos arg z) z / 2 on C = R^2 */
 #define PT_FIELD_CARDIOID_LIP 1.0663552
@@ -62,6 +68,8 @@ typedef struct pt_field_config {
     int unroll;         /* steps of PT_FIELD_UNROLL, 1..10000 (default 30) */
     float lr;           /* Adam step, > 0 (default 1e-3) */
     int batch;          /* mini-batch, 1..4096 (default 32) */
+    pt_field_readout_fit readout; /* how the readout learns (default RIDGE) */
+    double ridge;       /* RIDGE: the ridge strength relative to the mean diagonal of X^T X, >= 0 (default 1e-4) */
     uint64_t seed;      /* initialisation and the order of the samples (default 1) */
 } pt_field_config;
 
@@ -85,6 +93,8 @@ const char *pt_field_act_name(pt_field_act a);
 pt_status pt_field_act_parse(const char *s, pt_field_act *out); /* names field.act */
 const char *pt_field_solver_name(pt_field_solver s);
 pt_status pt_field_solver_parse(const char *s, pt_field_solver *out); /* names field.solver */
+const char *pt_field_readout_name(pt_field_readout_fit r);
+pt_status pt_field_readout_parse(const char *s, pt_field_readout_fit *out); /* names field.readout */
 /* "implicit", "jfb" or "unroll:N" (N into c->unroll); names field.grad */
 pt_status pt_field_grad_parse(const char *s, pt_field_config *c);
 
@@ -109,9 +119,14 @@ pt_status pt_field_spectral(const pt_field *m, double *norm, int *ky, int *kx, d
 /* One epoch of Adam over x (n, height*width) in [0, 1], labels y, in a
  * seeded shuffled order (the model's RNG, so a resumed run continues the
  * same sequence); progress (may be NULL) after each mini-batch; stats (may be
- * NULL) gets the solves' report and the mean loss. */
+ * NULL) gets the solves' report and the mean loss. With the RIDGE readout,
+ * the readout is fitted on x before the first epoch and after each one (a
+ * forward solve of every image: the stats count them too). */
 pt_status pt_field_train(pt_field *m, const float *x, const uint8_t *y, size_t n, pt_field_stats *stats,
                          pt_progress_fn progress, void *user);
+/* Fit the readout by ridge regression (strength c->ridge) on the fixed
+ * points of x (n images, labels y), whatever the readout mode. */
+pt_status pt_field_fit_readout(pt_field *m, const float *x, const uint8_t *y, size_t n, pt_field_stats *stats);
 /* Predictions and logits (n, n_classes), each optional, at the solver's
  * result (with fixed_steps: after max_iter steps); stats as for training. */
 pt_status pt_field_predict(const pt_field *m, const float *x, size_t n, uint8_t *pred, float *logits,

@@ -9,8 +9,10 @@
 
 static const char *const act_names[] = {"modrelu", "cardioid"};
 static const char *const solver_names[] = {"naive", "anderson", "multigrid"};
+static const char *const readout_names[] = {"ridge", "adam"};
 PT_ENUM_FUNCS(pt_field_act, pt_field_act_name, pt_field_act_parse, "field.act", act_names)
 PT_ENUM_FUNCS(pt_field_solver, pt_field_solver_name, pt_field_solver_parse, "field.solver", solver_names)
+PT_ENUM_FUNCS(pt_field_readout_fit, pt_field_readout_name, pt_field_readout_parse, "field.readout", readout_names)
 
 pt_field_config pt_field_config_default(void)
 {
@@ -21,6 +23,7 @@ pt_field_config pt_field_config_default(void)
     c.solver = PT_FIELD_ANDERSON, c.max_iter = 100, c.tol = 1e-4, c.fixed_steps = 0;
     c.anderson_m = 5, c.anderson_lambda = 1e-4, c.mg_levels = 3;
     c.grad = PT_FIELD_IMPLICIT, c.unroll = 30, c.lr = 1e-3f, c.batch = 32, c.seed = 1;
+    c.readout = PT_FIELD_RIDGE, c.ridge = 1e-4;
     return c;
 }
 
@@ -73,6 +76,8 @@ pt_status pt_field_config_check(const pt_field_config *c)
     if (c->unroll < 1 || c->unroll > 10000) BAD("field.unroll %d outside 1..10000", c->unroll);
     if (!(c->lr > 0.0f) || !isfinite(c->lr)) BAD("field.lr %g must be finite and > 0", (double)c->lr);
     if (c->batch < 1 || c->batch > 4096) BAD("field.batch %d outside 1..4096", c->batch);
+    if (c->readout != PT_FIELD_RIDGE && c->readout != PT_FIELD_ADAM) BAD("field.readout %d unknown", (int)c->readout);
+    if (!(c->ridge >= 0.0) || !isfinite(c->ridge)) BAD("field.ridge %g must be finite and >= 0", c->ridge);
     size_t C = (size_t)c->channels, nz = 2 * (size_t)c->height * (size_t)c->width * C;
     /* one image's workspace (states, columns) must be addressable with room */
     if (nz * 9 > ((size_t)1 << 36)) BAD("field: %d x %d x %d channels is too large", c->height, c->width, c->channels);
@@ -188,6 +193,7 @@ pt_status pt_field_set_run(pt_field *m, const pt_field_config *r)
     c.solver = r->solver, c.max_iter = r->max_iter, c.tol = r->tol, c.fixed_steps = r->fixed_steps;
     c.anderson_m = r->anderson_m, c.anderson_lambda = r->anderson_lambda, c.alpha = r->alpha, c.mg_levels = r->mg_levels;
     c.grad = r->grad, c.unroll = r->unroll, c.lr = r->lr, c.batch = r->batch;
+    c.readout = r->readout, c.ridge = r->ridge;
     pt_status st = pt_field_config_check(&c);
     if (st) return st;
     m->c = c;

@@ -78,6 +78,8 @@ pt_status pt_field_to_ckpt(const pt_field *m, int train_state, pt_ckpt *ck)
     SET("grad", "%s", g);
     SET("lr", "%.9g", (double)c->lr);
     SET("batch", "%d", c->batch);
+    SET("readout", "%s", pt_field_readout_name(c->readout));
+    SET("ridge", "%.17g", c->ridge);
     SET("seed", "%" PRIu64, c->seed);
     SET("epochs", "%d", m->epochs);
     if (train_state) {
@@ -117,6 +119,16 @@ static pt_status read_config(const pt_ckpt *ck, pt_field_config *c)
     NUM("batch", batch, int, 1, 4096);
 #undef NUM
     if ((st = pt_ckpt_u64(ck, "seed", &c->seed))) return st;
+    /* optional (files of the first version trained the readout by Adam) */
+    c->readout = PT_FIELD_ADAM;
+    if (pt_ckpt_meta(ck, "readout")) {
+        static const char *const fits[] = {"ridge", "adam"};
+        int f = 0;
+        if ((st = pt_ckpt_enum(ck, "readout", fits, 2, &f))) return st;
+        c->readout = (pt_field_readout_fit)f;
+    }
+    if (pt_ckpt_meta(ck, "ridge") && (st = pt_ckpt_num(ck, "ridge", 0, 1e30, &d))) return st;
+    if (pt_ckpt_meta(ck, "ridge")) c->ridge = d;
     static const char *const acts[] = {"modrelu", "cardioid"}, *const solvers[] = {"naive", "anderson", "multigrid"};
     int a = 0;
     if ((st = pt_ckpt_enum(ck, "act", acts, 2, &a))) return st;

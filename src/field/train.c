@@ -8,6 +8,7 @@
 #include <string.h>
 #include "field/field_internal.h"
 #include "linalg/linalg.h"
+#include "phasetower/readout.h"
 
 /* Loss and dL/dz of the readout at n states z; G's readout part accumulates.
  * Returns the summed cross-entropy; scale is 1 / batch. */
@@ -262,12 +263,56 @@ pt_status pt_field_grad(pt_field *m, const float *x, const uint8_t *y, size_t n,
     return st;
 }
 
+pt_status pt_field_fit_readout(pt_field *m, const float *x, const uint8_t *y, size_t n, pt_field_stats *stats)
+{
+    if (n == 0) return pt_fail(PT_EINVAL, "field: a readout fit on no samples");
+    pt_status st = check_data(m, x, y, n);
+    if (st) return st;
+    size_t nf = m->nf, K = (size_t)m->c.n_classes, B = 32;
+    pt_ridge *r = NULL;
+    float *X = pt_calloc(B * (nf + 1), sizeof *X), *Y = pt_calloc(B * K, sizeof *Y);
+    double *Wt = pt_calloc((nf + 1) * K, sizeof *Wt);
+    fwork w;
+    int have_w = 0;
+    if (!X || !Y || !Wt) st = pt_fail(PT_ENOMEM, "out of memory");
+    if (!st) st = pt_ridge_create(nf + 1, 1, K, &r);
+    if (!st && !(st = pt_field_work_create(m, B, 0, 0, &w))) have_w = 1;
+    for (size_t i0 = 0; !st && i0 < n; i0 += B) {
+        size_t nb = n - i0 < B ? n - i0 : B;
+        pt_field_encode(m, x + i0 * m->hw, nb, w.u);
+        if ((st = pt_field_solve(m, &w, nb, stats))) break;
+        pt_field_readout(m, w.z, nb, w.feat, NULL);
+        for (size_t j = 0; j < nb; j++) {
+            memcpy(X + j * (nf + 1), w.feat + j * nf, nf * sizeof *X);
+            X[j * (nf + 1) + nf] = 1.0f; /* the bias */
+            for (size_t k = 0; k < K; k++) Y[j * K + k] = y[i0 + j] == k ? 1.0f : 0.0f;
+        }
+        st = pt_ridge_add(r, X, Y, nb);
+    }
+    if (!st) {
+        double alpha = m->c.ridge * pt_ridge_trace(r, NULL, 0) / (double)(nf + 1);
+        st = pt_ridge_solve(r, NULL, 0, alpha, Wt);
+        if (st) st = pt_fail(st, "field: the ridge readout cannot be solved (%s); raise field.ridge", pt_errmsg());
+    }
+    if (!st)
+        for (size_t k = 0; k < K; k++) {
+            for (size_t f = 0; f < nf; f++) m->R[k * nf + f] = (float)Wt[f * K + k];
+            m->rb[k] = (float)Wt[nf * K + k];
+        }
+    if (have_w) pt_field_work_free(&w);
+    pt_ridge_destroy(r);
+    free(X), free(Y), free(Wt);
+    return st;
+}
+
 pt_status pt_field_train(pt_field *m, const float *x, const uint8_t *y, size_t n, pt_field_stats *stats,
                          pt_progress_fn progress, void *user)
 {
     if (n == 0) return pt_fail(PT_EINVAL, "field: no training samples");
     pt_status st = check_data(m, x, y, n);
     if (st) return st;
+    const int ridge = m->c.readout == PT_FIELD_RIDGE;
+    if (ridge && m->epochs == 0 && (st = pt_field_fit_readout(m, x, y, n, stats))) return st;
     size_t B = (size_t)m->c.batch < n ? (size_t)m->c.batch : n, C = (size_t)m->c.channels;
     size_t *perm = pt_calloc(n, sizeof *perm);
     float *G = pt_calloc(m->np, sizeof *G), *GWt = pt_calloc(18 * C * C, sizeof *GWt);
@@ -294,6 +339,8 @@ pt_status pt_field_train(pt_field *m, const float *x, const uint8_t *y, size_t n
         double l = 0.0;
         if ((st = grad_run(m, &w, yb, nb, &l, G, GWt, stats))) break;
         total += l;
+        if (ridge) /* the readout is fitted, not stepped: no gradient reaches it */
+            memset(G + (m->R - m->theta), 0, (m->np - (size_t)(m->R - m->theta)) * sizeof *G);
         pt_adam_step(m->adam, m->theta, G);
         if ((st = pt_field_refresh(m))) break;
         if (progress) progress(i0 + nb, n, user);
@@ -301,6 +348,7 @@ pt_status pt_field_train(pt_field *m, const float *x, const uint8_t *y, size_t n
     if (!st) {
         m->epochs++;
         if (stats) stats->loss = total / (double)n;
+        if (ridge) st = pt_field_fit_readout(m, x, y, n, stats);
     }
     if (have_w) pt_field_work_free(&w);
     free(perm), free(G), free(GWt), free(yb);
