@@ -33,7 +33,6 @@ static pt_field_config small(pt_field_act act, int pool, pt_field_gradmode g)
     pt_field_config c = pt_field_config_default();
     c.height = H, c.width = W, c.n_classes = 3, c.channels = 3, c.act = act, c.pool = pool;
     c.gain = 0.6f, c.tol = 1e-6, c.max_iter = 300, c.grad = g, c.unroll = 5, c.seed = 7;
-    c.readout = PT_FIELD_ADAM; /* the cross-entropy (gradients() also checks the squared error) */
     return c;
 }
 
@@ -118,11 +117,10 @@ static void gradients(void)
     float x[NIMG * H * W];
     uint8_t y[NIMG];
     make_data(x, y, NIMG, 5, H, W);
-    for (int act = 0; act < 3; act++) /* 2: modReLU with the ridge readout's squared error */
+    for (int act = 0; act < 2; act++)
         for (int pool = 1; pool <= 2; pool++)
             for (int mode = 0; mode < 3; mode += 2) { /* implicit and unroll */
-                pt_field_config c = small(act == 1 ? PT_FIELD_CARDIOID : PT_FIELD_MODRELU, pool, (pt_field_gradmode)mode);
-                if (act == 2) c.readout = PT_FIELD_RIDGE;
+                pt_field_config c = small((pt_field_act)act, pool, (pt_field_gradmode)mode);
                 c.solver = act ? PT_FIELD_NAIVE : PT_FIELD_ANDERSON;
                 c.act_bias = -0.05f;
                 pt_field *m = NULL;
@@ -301,7 +299,8 @@ static void ridge_readout(void)
     make_data(x, y, N, 18, H, W);
     make_data(xt, yt, NT, 19, H, W);
     pt_field_config c = small(PT_FIELD_MODRELU, 2, PT_FIELD_IMPLICIT);
-    c.n_classes = 2, c.batch = 8, c.lr = 0.01f, c.tol = 1e-4, c.readout = PT_FIELD_RIDGE;
+    c.n_classes = 2, c.batch = 8, c.lr = 0.01f, c.tol = 1e-4;
+    CHECK(c.readout == PT_FIELD_RIDGE);
     pt_field *m = NULL, *m2 = NULL;
     CHECK(pt_field_create(&c, &m) == PT_OK && pt_field_create(&c, &m2) == PT_OK);
     if (!m || !m2) return;

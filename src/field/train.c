@@ -27,20 +27,10 @@ static double readout_back(const pt_field *m, fwork *w, const float *z, const ui
         for (size_t k = 1; k < K; k++) mx = l[k] > mx ? l[k] : mx;
         double se = 0.0;
         for (size_t k = 0; k < K; k++) se += exp((double)(l[k] - mx));
-        /* the ridge readout's own objective: half the squared error to the
-         * one-hot label; otherwise the cross-entropy */
-        const int sq = m->c.readout == PT_FIELD_RIDGE;
-        if (sq)
-            for (size_t k = 0; k < K; k++) {
-                double d = (double)l[k] - (k == y[i] ? 1.0 : 0.0);
-                loss += 0.5 * d * d;
-            }
-        else
-            loss += log(se) + (double)mx - (double)l[y[i]];
+        loss += log(se) + (double)mx - (double)l[y[i]];
         memset(dfeat, 0, nf * sizeof *dfeat);
         for (size_t k = 0; k < K; k++) {
-            float onehot = k == y[i] ? 1.0f : 0.0f;
-            float dl = sq ? scale * (l[k] - onehot) : scale * ((float)(exp((double)(l[k] - mx)) / se) - onehot);
+            float dl = scale * ((float)(exp((double)(l[k] - mx)) / se) - (k == y[i] ? 1.0f : 0.0f));
             Grb[k] += dl;
             for (size_t f = 0; f < nf; f++) {
                 GR[k * nf + f] += dl * fi[f];
