@@ -545,7 +545,8 @@ def save_checkpoint(model, path, alpha):
         # the rest of what the C loader requires (docs/checkpoint-format.md), at its defaults
         "act_bias": "-0.1", "solver": "naive", "max_iter": "200", "tol": "0.0001", "fixed_steps": "0",
         "anderson_m": "5", "anderson_lambda": "0.0001", "mg_levels": "3", "grad": "jfb", "lr": "0.001",
-        "batch": "32", "seed": "1", "epochs": "1"}
+        "batch": "32", "seed": "1", "epochs": "1",
+        "free_bias": "1"}  # the PyTorch model never clamps modReLU's bias
     h = json.dumps(header, separators=(",", ":")).encode()
     h += b" " * (-(8 + len(h)) % 8)
     d = os.path.dirname(os.path.abspath(path))

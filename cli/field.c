@@ -205,6 +205,7 @@ int cli_field_train(int argc, char **argv)
         {"channels", OPT_INT, &c->channels, "complex channels C (default 16)", 1, 256, "field.channels", 0},
         {"act", OPT_STR, &a.act, "modrelu (default) or cardioid", 0, 0, "field.act", 0},
         {"act-bias", OPT_FLOAT, &c->act_bias, "modReLU's initial bias, <= 0 (default -0.1)", -1e30, 1e30, "field.act_bias", 0},
+        {"free-bias", OPT_FLAG, &c->free_bias, "let modReLU's bias turn positive (the founding document's model: no uniqueness guarantee)", 0, 0, NULL, 0},
         {"gain", OPT_FLOAT, &c->gain, "operator norm of the normalised kernel (default 0.9)", -1e30, 1e30, "field.gain", 0},
         {"alpha", OPT_FLOAT, &c->alpha, "damping of the iteration, (0, 1] (default 1)", -1e30, 1e30, "field.alpha", 0},
         {"pool", OPT_INT, &c->pool, "readout grid P x P (default 1: the global average)", -1e9, 1e9, "field.pool", 0},
@@ -235,9 +236,10 @@ int cli_field_train(int argc, char **argv)
         OPT_END,
     };
     float tol = (float)c->tol, ridge = (float)c->ridge;
-    opts[9].dst = &tol;
-    for (opt *o = opts; o->name; o++)
+    for (opt *o = opts; o->name; o++) {
         if (!strcmp(o->name, "ridge")) o->dst = &ridge;
+        if (!strcmp(o->name, "tol")) o->dst = &tol;
+    }
     cli_cmd k = {"train", TRAIN_USAGE, opts, "a field model", "channels batch"};
     CLI_PARSE(&k, argc, argv, NULL);
     c->tol = cli_float_decimal(tol);

@@ -50,6 +50,8 @@ typedef struct pt_field_config {
     int channels;      /* C, 1..256 (default 16) */
     pt_field_act act;  /* default modReLU */
     float act_bias;    /* modReLU's initial bias, <= 0 (learned per channel, kept <= 0; default -0.1) */
+    int free_bias;     /* 1: modReLU's bias may turn positive while learning (the founding
+                        * document's model; no uniqueness guarantee then) */
     float gain;        /* operator norm of Wt, in (0, 4] (default 0.9) */
     float alpha;       /* damping of the iteration, (0, 1] (default 1) */
     int pool;          /* readout grid P, 1..min(height, width), dividing both (1: the global average) */
@@ -112,8 +114,9 @@ pt_status pt_field_set_run(pt_field *m, const pt_field_config *c);
 /* The exact operator norm of K * on the torus (before the gain), the
  * frequency where it is reached, and the Lipschitz bound of F: gain times the
  * activation's constant. *guaranteed is 1 when that bound is < 1 (a unique
- * fixed point, and naive iteration converges from any start). Any pointer
- * may be NULL. */
+ * fixed point, and naive iteration converges from any start); with a free
+ * modReLU bias it also needs every bias <= 0 at the time. Any pointer may be
+ * NULL. */
 pt_status pt_field_spectral(const pt_field *m, double *norm, int *ky, int *kx, double *lipschitz, int *guaranteed);
 
 /* One epoch of Adam over x (n, height*width) in [0, 1], labels y, in a

@@ -193,7 +193,7 @@ pt_status pt_field_set_run(pt_field *m, const pt_field_config *r)
     c.solver = r->solver, c.max_iter = r->max_iter, c.tol = r->tol, c.fixed_steps = r->fixed_steps;
     c.anderson_m = r->anderson_m, c.anderson_lambda = r->anderson_lambda, c.alpha = r->alpha, c.mg_levels = r->mg_levels;
     c.grad = r->grad, c.unroll = r->unroll, c.lr = r->lr, c.batch = r->batch;
-    c.readout = r->readout, c.ridge = r->ridge;
+    c.readout = r->readout, c.ridge = r->ridge, c.free_bias = r->free_bias;
     pt_status st = pt_field_config_check(&c);
     if (st) return st;
     m->c = c;
@@ -241,7 +241,7 @@ pt_status pt_field_refresh(pt_field *m)
 {
     size_t C = (size_t)m->c.channels;
     for (size_t i = 0; m->beta && i < C; i++)
-        if (m->beta[i] > 0.0f) m->beta[i] = 0.0f;
+        if (m->beta[i] > 0.0f && !m->c.free_bias) m->beta[i] = 0.0f;
     double *Kh = pt_calloc(2 * C * C, sizeof *Kh), *M = pt_calloc(2 * C * C, sizeof *M), *v = pt_calloc(2 * C, sizeof *v);
     if (!Kh || !M || !v) {
         free(Kh), free(M), free(v);
@@ -303,7 +303,9 @@ pt_status pt_field_spectral(const pt_field *m, double *norm, int *ky, int *kx, d
     if (ky) *ky = m->sky;
     if (kx) *kx = m->skx;
     if (lipschitz) *lipschitz = L;
-    if (guaranteed) *guaranteed = L < 1.0;
+    int neg = 1;
+    for (int i = 0; m->beta && i < m->c.channels; i++) neg &= m->beta[i] <= 0.0f;
+    if (guaranteed) *guaranteed = L < 1.0 && neg;
     return PT_OK;
 }
 

@@ -79,6 +79,7 @@ pt_status pt_field_to_ckpt(const pt_field *m, int train_state, pt_ckpt *ck)
     SET("lr", "%.9g", (double)c->lr);
     SET("batch", "%d", c->batch);
     SET("readout", "%s", pt_field_readout_name(c->readout));
+    SET("free_bias", "%d", c->free_bias);
     SET("ridge", "%.17g", c->ridge);
     SET("seed", "%" PRIu64, c->seed);
     SET("epochs", "%d", m->epochs);
@@ -129,6 +130,8 @@ static pt_status read_config(const pt_ckpt *ck, pt_field_config *c)
     }
     if (pt_ckpt_meta(ck, "ridge") && (st = pt_ckpt_num(ck, "ridge", 0, 1e30, &d))) return st;
     if (pt_ckpt_meta(ck, "ridge")) c->ridge = d;
+    if (pt_ckpt_meta(ck, "free_bias") && (st = pt_ckpt_num(ck, "free_bias", 0, 1, &d))) return st;
+    if (pt_ckpt_meta(ck, "free_bias")) c->free_bias = (int)d;
     static const char *const acts[] = {"modrelu", "cardioid"}, *const solvers[] = {"naive", "anderson", "multigrid"};
     int a = 0;
     if ((st = pt_ckpt_enum(ck, "act", acts, 2, &a))) return st;
@@ -193,8 +196,8 @@ pt_status pt_field_from_ckpt(pt_ckpt *ck, pt_field **out)
         p += numel(&t[i]);
     }
     for (size_t i = 0; !st && m->beta && i < (size_t)c.channels; i++)
-        if (!(m->beta[i] <= 0.0f))
-            st = pt_fail(PT_EFORMAT, "%s: act_bias[%zu] = %g is positive (modReLU's bias is kept <= 0)",
+        if (!(m->beta[i] <= 0.0f) && !c.free_bias)
+            st = pt_fail(PT_EFORMAT, "%s: act_bias[%zu] = %g is positive (modReLU's bias is kept <= 0 unless free_bias)",
                          pt_ckpt_path(ck), i, (double)m->beta[i]);
     m->epochs = (int)ep;
     if (!st && train_state) {
