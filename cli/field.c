@@ -393,16 +393,26 @@ static int plot_evolution(const cli_cmd *k, const pt_field *m, const float *x, c
     int rows = c->channels < ROWS ? c->channels : ROWS;
     float *st = malloc((size_t)NST * nz * sizeof *st), *tile = malloc(2 * hw * sizeof *tile);
     int tw = c->width * SC, th = c->height * SC, gap = 6, left = 60, top = 30;
-    int W = left + (NCOL + 1) * (tw + gap), H = top + rows * (th + gap) + 24;
-    uint8_t *rgb = calloc((size_t)W * (size_t)H, 3), *cell = malloc(hw * 3);
-    if (!st || !tile || !rgb || !cell) {
-        free(st), free(tile), free(rgb), free(cell);
+    uint8_t *cell = malloc(hw * 3), *rgb = NULL;
+    if (!st || !tile || !cell) {
+        free(st), free(tile), free(cell);
         return cli_error(k->name, EXIT_RUNTIME, "out of memory");
     }
-    memset(rgb, 255, (size_t)W * (size_t)H * 3);
     pt_fixpoint_info info = {.history = NULL};
     pt_status s = pt_field_equilibrium(m, x, PT_FIELD_NAIVE, NST, 1e-6, NULL, &info, st, NST);
     int last = info.iterations < NST ? info.iterations : NST;
+    /* the chosen steps the solve reached, then its last state; the picture as wide as they need */
+    int cols[NCOL + 1], ncol = 1;
+    cols[0] = -1;
+    for (int i = 0; i < NCOL - 1 && steps[i] < last - 1; i++) cols[ncol++] = steps[i];
+    cols[ncol++] = last - 1;
+    int W = left + ncol * (tw + gap), H = top + rows * (th + gap) + 24;
+    if (W < 480) W = 480;
+    if (!s && !(rgb = malloc((size_t)W * (size_t)H * 3))) {
+        free(st), free(tile), free(cell);
+        return cli_error(k->name, EXIT_RUNTIME, "out of memory");
+    }
+    if (rgb) memset(rgb, 255, (size_t)W * (size_t)H * 3);
     char label[128];
     int rc = 0;
     if (s) rc = cli_lib_error(k, s, "--plot");
@@ -413,11 +423,6 @@ static int plot_evolution(const cli_cmd *k, const pt_field *m, const float *x, c
             const float *z = st + (size_t)(last - 1) * nz + 2 * (p * (size_t)c->channels + (size_t)r);
             mx = fmaxf(mx, sqrtf(z[0] * z[0] + z[1] * z[1]));
         }
-    /* the chosen steps the solve reached, then its last state */
-    int cols[NCOL + 1], ncol = 1;
-    cols[0] = -1;
-    for (int i = 0; i < NCOL - 1 && steps[i] < last - 1; i++) cols[ncol++] = steps[i];
-    cols[ncol++] = last - 1;
     for (int col = 0; !rc && col < ncol; col++) {
         int x0 = left + col * (tw + gap);
         if (col == 0) { /* the input image, gray */
