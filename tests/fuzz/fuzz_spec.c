@@ -1,7 +1,8 @@
 /* libFuzzer target for the string parsers: the layer spec (pt_tower_spec_parse,
  * and its format parsed again must give the same blocks), the corruption spec
  * and the enum parsers of the tower, the memory and the phasor network (a
- * parsed name's name is the input). Each input, cut at its first NUL, goes to
+ * parsed name's name is the input), the field's enum and gradient parsers,
+ * and the atlas's UTF-8 text reader (on the raw bytes). Each input, cut at its first NUL, goes to
  * every parser. A refusal must say why; a crash, a sanitizer report, a leak or
  * a broken invariant (abort) is a bug. Built by CMake with -DPT_FUZZ=ON and
  * CC=clang, run by `make fuzz` (and for 25 s by `make test`) with the specs
@@ -87,6 +88,35 @@ static void check_enums(const char *s)
     CHECK_ENUM(pt_phasor_act, pt_phasor_act_parse, pt_phasor_act_name, "phasor.act");
 }
 
+/* The atlas's text reader on the raw bytes (NULs included): strict UTF-8
+ * decoding either refuses naming the byte, or gives valid code points that
+ * encode back to exactly the input. And the field's enum parsers. */
+static void check_text(const uint8_t *data, size_t size, const char *s)
+{
+    uint32_t *cp = malloc((size ? size : 1) * sizeof *cp);
+    uint8_t *back = malloc(4 * (size ? size : 1));
+    CHECK(cp && back);
+    size_t n = 0;
+    pt_status st = pt_atlas_utf8_decode(data, size, cp, &n);
+    CHECK(st == PT_OK || st == PT_EINVAL);
+    if (st == PT_OK) {
+        CHECK(n <= size);
+        for (size_t i = 0; i < n; i++) CHECK(cp[i] <= 0x10FFFF && !(cp[i] >= 0xD800 && cp[i] <= 0xDFFF));
+        CHECK(pt_atlas_utf8_encode(cp, n, back) == size && (size == 0 || !memcmp(back, data, size)));
+    } else
+        CHECK(strstr(pt_errmsg(), "byte") != NULL);
+    free(cp), free(back);
+    pt_field_act a;
+    pt_field_solver v;
+    pt_field_readout_fit r;
+    pt_field_config c = pt_field_config_default();
+    if (pt_field_act_parse(s, &a) == PT_OK) CHECK(!strcmp(pt_field_act_name(a), s));
+    if (pt_field_solver_parse(s, &v) == PT_OK) CHECK(!strcmp(pt_field_solver_name(v), s));
+    if (pt_field_readout_parse(s, &r) == PT_OK) CHECK(!strcmp(pt_field_readout_name(r), s));
+    if (pt_field_grad_parse(s, &c) == PT_OK) CHECK(pt_field_config_check(&c) == PT_OK);
+    else CHECK(strstr(pt_errmsg(), "field.grad") != NULL);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *s = malloc(size + 1);
@@ -96,6 +126,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check_layers(s);
     check_corrupt(s);
     check_enums(s);
+    check_text(data, size, s);
     free(s);
     return 0;
 }
