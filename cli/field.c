@@ -611,6 +611,9 @@ int cli_field_info(int argc, char **argv)
                  pt_field_param_count(m), bytes);
         rep_text(r, "  kernel norm %.4f on the torus (at frequency %d,%d), gain %g: Lipschitz bound %.4f, %s\n", norm, ky,
                  kx, (double)c->gain, L, g ? "a unique fixed point" : "no uniqueness guarantee");
+        rep_str(r, "readout", pt_field_readout_name(c->readout)), rep_bool(r, "free_bias", c->free_bias);
+        rep_text(r, "  readout: %s%s\n", c->readout == PT_FIELD_RIDGE ? "solved by ridge regression after every epoch" : "trained by Adam",
+                 c->free_bias ? "; modReLU's bias free to turn positive" : "");
         rep_text(r, "  solver %s, tol %g, at most %d iterations%s, alpha %g; %d epochs trained\n",
                  pt_field_solver_name(c->solver), c->tol, c->max_iter, c->fixed_steps ? " (fixed steps)" : "",
                  (double)c->alpha, pt_field_epochs(m));
