@@ -120,8 +120,6 @@ pt_status pt_field_create(const pt_field_config *c, pt_field **out)
     m->hw = H * W, m->nz = 2 * m->hw * C, m->nf = C * P * P;
     m->np = layout(m);
     m->theta = pt_calloc(m->np, sizeof *m->theta);
-    m->Wt = pt_calloc(9 * C * C * 2, sizeof *m->Wt);
-    m->Wadj = pt_calloc(9 * C * C * 2, sizeof *m->Wadj);
     m->Wa = pt_calloc(9 * C * C * 2, sizeof *m->Wa);
     m->Wb = pt_calloc(9 * C * C * 2, sizeof *m->Wb);
     m->Aa = pt_calloc(9 * C * C * 2, sizeof *m->Aa);
@@ -140,7 +138,7 @@ pt_status pt_field_create(const pt_field_config *c, pt_field **out)
     m->cell = pt_calloc(m->hw, sizeof *m->cell);
     pt_adam_config ac = pt_adam_config_default();
     ac.lr = c->lr;
-    if (!m->theta || !m->Wt || !m->Wadj || !m->Wa || !m->Wb || !m->Aa || !m->Ab || !m->su || !m->sv || !m->nbr || !m->cell || !lok ||
+    if (!m->theta || !m->Wa || !m->Wb || !m->Aa || !m->Ab || !m->su || !m->sv || !m->nbr || !m->cell || !lok ||
         pt_adam_create(&ac, m->np, &m->adam)) {
         pt_field_destroy(m);
         return pt_fail(PT_ENOMEM, "out of memory for a field model of %d channels on %d x %d", c->channels, c->height,
@@ -182,7 +180,7 @@ void pt_field_destroy(pt_field *m)
 {
     if (!m) return;
     for (int l = 1; l < PT_FIELD_LEVELS; l++) free(m->lnbr[l]);
-    free(m->theta), free(m->Wt), free(m->Wadj), free(m->Wa), free(m->Wb), free(m->Aa), free(m->Ab), free(m->su), free(m->sv), free(m->nbr), free(m->cell);
+    free(m->theta), free(m->Wa), free(m->Wb), free(m->Aa), free(m->Ab), free(m->su), free(m->sv), free(m->nbr), free(m->cell);
     pt_adam_destroy(m->adam);
     free(m);
 }
@@ -276,19 +274,17 @@ pt_status pt_field_refresh(pt_field *m)
             m->su[2 * i] = sr / sigma, m->su[2 * i + 1] = si / sigma;
         }
         float s = (float)((double)m->c.gain / sigma);
+        /* w = s K[d][co][ci] goes to row (d C + ci), column co of (Wa, Wb);
+         * its conjugate to row ((8 - d) C + co), column ci of (Aa, Ab) */
         for (size_t d = 0; d < 9; d++)
             for (size_t co = 0; co < C; co++)
                 for (size_t ci = 0; ci < C; ci++) {
                     const float *k = m->K + 2 * ((d * C + co) * C + ci);
-                    float *w = m->Wt + 2 * ((d * C + ci) * C + co), *a = m->Wadj + 2 * (((8 - d) * C + co) * C + ci);
-                    w[0] = s * k[0], w[1] = s * k[1];
-                    a[0] = w[0], a[1] = -w[1];
+                    float wr = s * k[0], wi = s * k[1];
+                    size_t f = 2 * ((d * C + ci) * C + co), b = 2 * (((8 - d) * C + co) * C + ci);
+                    m->Wa[f] = wr, m->Wa[f + 1] = wi, m->Wb[f] = -wi, m->Wb[f + 1] = wr;
+                    m->Aa[b] = wr, m->Aa[b + 1] = -wi, m->Ab[b] = wi, m->Ab[b + 1] = wr;
                 }
-        for (size_t k = 0; k < 9 * C * C; k++) {
-            const float *w = m->Wt + 2 * k, *a = m->Wadj + 2 * k;
-            m->Wa[2 * k] = w[0], m->Wa[2 * k + 1] = w[1], m->Wb[2 * k] = -w[1], m->Wb[2 * k + 1] = w[0];
-            m->Aa[2 * k] = a[0], m->Aa[2 * k + 1] = a[1], m->Ab[2 * k] = -a[1], m->Ab[2 * k + 1] = a[0];
-        }
     }
     free(Kh), free(M), free(v);
     return st;
@@ -615,8 +611,6 @@ static pt_status forward_f(void *user, const float *z, float *fz, const size_t *
     if (f->states && f->seen < f->nstates) memcpy(f->states + (size_t)f->seen * f->m->nz, z, f->m->nz * sizeof *z);
     f->seen++;
     pt_field_apply(f->m, w, z, na, items, w->u, w->t1, fz);
-    if (w->store_pre)
-        for (size_t j = 0; j < na; j++) memcpy(w->pre + items[j] * f->m->nz, w->t1 + j * f->m->nz, f->m->nz * sizeof *z);
     return PT_OK;
 }
 
@@ -657,10 +651,7 @@ pt_status pt_field_solve(const pt_field *m, fwork *w, size_t n, pt_field_stats *
     fctx f = {m, w, NULL, 0, 0};
     pt_status st = run_solver(m, w, &f, n);
     if (st) return st;
-    size_t dummy = 0;
-    double dd = 0.0;
     if (stats) count(m, w->info, n, &stats->images, &stats->unconverged, &stats->evals);
-    else count(m, w->info, n, &dummy, &dummy, &dd);
     for (size_t i = 0; i < n; i++)
         if (w->info[i].nonfinite)
             return pt_fail(PT_ENOCONV, "field: the state of an image turned non-finite after %d iterations",

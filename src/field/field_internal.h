@@ -18,11 +18,12 @@ struct pt_field {
     /* views into theta */
     float *K, *E, *eb, *beta, *R, *rb;
     /* derived from K (pt_field_params_changed) */
-    float *Wt;     /* (9 C, C) complex: Wt[(d C + ci) C + co] = s K[d][co][ci], s = gain / sigma */
-    float *Wadj;   /* (9 C, C) complex: the adjoint, Wadj[(d C + co) C + ci] = conj(Wt[((8 - d) C + ci) C + co]) */
-    /* the same two kernels split for the direct convolution: row (d C + i) of Xa
-     * is (Re, Im) of X's row, interleaved, and of Xb (-Im, Re), so that
-     * out += Re(z_i) Xa + Im(z_i) Xb is the complex product */
+    /* the normalised kernel Wt (9 C, C complex: Wt[(d C + ci) C + co] = s
+     * K[d][co][ci], s = gain / sigma) and its adjoint (Wadj[(d C + co) C + ci]
+     * = conj(Wt[((8 - d) C + ci) C + co])), each split for the direct
+     * convolution: row (d C + i) of Xa is (Re, Im) of X's row, interleaved,
+     * and of Xb (-Im, Re), so that out += Re(z_i) Xa + Im(z_i) Xb is the
+     * complex product */
     float *Wa, *Wb, *Aa, *Ab;
     double sigma;  /* ||K *|| on the torus */
     int sky, skx;  /* where it is reached */
@@ -55,7 +56,6 @@ typedef struct fwork {
     pt_multigrid *mg;      /* the forward solver when it is multigrid */
     float *ul[PT_FIELD_LEVELS]; /* (cap, nz >> 2l) the injection on each level (multigrid) */
     pt_fixpoint_info *info, *ainfo; /* (cap) */
-    int store_pre; /* the forward map also stores pre of the rows it evaluates */
 } fwork;
 
 pt_status pt_field_work_create(const pt_field *m, size_t cap, int steps, int adjoint, fwork *w);
