@@ -369,9 +369,66 @@ static void bad(void)
     pt_field_destroy(m);
 }
 
+/* Winograd's F(2x2, 3x3) against the direct convolution, forward and
+ * adjoint, on each grid level where it applies (and its absence where it
+ * does not); then central differences through it */
+static void winograd(void)
+{
+    static const int shapes[][3] = {{8, 6, 8}, {16, 4, 4}, {24, 4, 6}, {32, 12, 12}, {8, 5, 6}, {3, 6, 6}};
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        pt_field_config c = small(PT_FIELD_MODRELU, 1, PT_FIELD_IMPLICIT);
+        c.channels = shapes[i][0], c.height = shapes[i][1], c.width = shapes[i][2];
+        pt_field *m = NULL;
+        CHECK(pt_field_create(&c, &m) == PT_OK);
+        if (!m) continue;
+        int expect = c.channels % 8 == 0 && c.height % 2 == 0 && c.width % 2 == 0;
+        CHECK(pt_field_conv_winograd(m, 0) == expect);
+        for (int l = 0; expect && l < m->nlevels; l++) {
+            if (!pt_field_conv_winograd(m, l)) continue;
+            size_t nz = 2 * m->lhw[l] * (size_t)c.channels, na = 3;
+            float *z = malloc(na * nz * sizeof *z), *a = malloc(na * nz * sizeof *a), *b = malloc(na * nz * sizeof *b);
+            pt_rng r;
+            pt_rng_seed(&r, (uint64_t)(i + 1));
+            for (size_t k = 0; k < na * nz; k++) z[k] = pt_rng_normal(&r);
+            for (int adj = 0; adj < 2; adj++) {
+                pt_field_conv(m, l, adj, 1, z, na, a);
+                pt_field_conv(m, l, adj, 2, z, na, b);
+                double e = 0.0, big = 0.0;
+                for (size_t k = 0; k < na * nz; k++)
+                    e = fmax(e, fabs((double)a[k] - (double)b[k])), big = fmax(big, fabs((double)a[k]));
+                if (!(e <= 1e-5 * big)) fprintf(stderr, "C %d %dx%d level %d adjoint %d: %.3g of %.3g\n", c.channels,
+                                                c.height, c.width, l, adj, e, big);
+                CHECK(e <= 1e-5 * big);
+            }
+            free(z), free(a), free(b);
+        }
+        pt_field_destroy(m);
+    }
+    /* the gradient through Winograd's path (8 channels on 6 x 6) */
+    float x[NIMG * H * W];
+    uint8_t y[NIMG];
+    make_data(x, y, NIMG, 9, H, W);
+    pt_field_config c = small(PT_FIELD_MODRELU, 2, PT_FIELD_IMPLICIT);
+    c.channels = 8, c.act_bias = -0.05f;
+    pt_field *m = NULL;
+    CHECK(pt_field_create(&c, &m) == PT_OK);
+    if (!m) return;
+    CHECK(pt_field_conv_winograd(m, 0));
+    size_t np = pt_field_param_count(m);
+    float *g = calloc(np, sizeof *g);
+    double loss = 0.0;
+    CHECK(pt_field_grad(m, x, y, NIMG, &loss, g, NULL) == PT_OK);
+    double worst = fd_check(m, x, y, NIMG, g, 7);
+    if (worst > 0.03) fprintf(stderr, "Winograd: worst relative error %.3g\n", worst);
+    CHECK(worst < 0.03);
+    free(g);
+    pt_field_destroy(m);
+}
+
 int main(void)
 {
     spectral();
+    winograd();
     gradients();
     implicit_vs_unroll();
     training();

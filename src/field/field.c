@@ -124,6 +124,7 @@ pt_status pt_field_create(const pt_field_config *c, pt_field **out)
     m->Wb = pt_calloc(9 * C * C * 2, sizeof *m->Wb);
     m->Aa = pt_calloc(9 * C * C * 2, sizeof *m->Aa);
     m->Ab = pt_calloc(9 * C * C * 2, sizeof *m->Ab);
+    for (int i = 0; i < 4; i++) m->Wino[i] = pt_calloc(16 * C * C * 2, sizeof(float));
     m->su = pt_calloc(2 * C, sizeof *m->su);
     m->sv = pt_calloc(2 * C, sizeof *m->sv);
     m->nbr = pt_calloc(m->hw * 9, sizeof *m->nbr);
@@ -138,6 +139,7 @@ pt_status pt_field_create(const pt_field_config *c, pt_field **out)
     m->cell = pt_calloc(m->hw, sizeof *m->cell);
     pt_adam_config ac = pt_adam_config_default();
     ac.lr = c->lr;
+    for (int i = 0; i < 4; i++) lok &= m->Wino[i] != NULL;
     if (!m->theta || !m->Wa || !m->Wb || !m->Aa || !m->Ab || !m->su || !m->sv || !m->nbr || !m->cell || !lok ||
         pt_adam_create(&ac, m->np, &m->adam)) {
         pt_field_destroy(m);
@@ -161,6 +163,19 @@ pt_status pt_field_create(const pt_field_config *c, pt_field **out)
                 m->lnbr[l][p * 9 + (size_t)d] =
                     (int)(((p / wd + h + (size_t)(d / 3) - 1) % h) * wd + (p % wd + wd + (size_t)(d % 3) - 1) % wd);
     }
+    for (int l = 0; l < m->nlevels; l++) {
+        if (!pt_field_conv_winograd(m, l)) continue;
+        size_t h = H >> l, wd = W >> l, tw = wd / 2, nt = (h / 2) * tw;
+        if (!(m->wtab[l] = pt_calloc(nt * 16, sizeof(int)))) {
+            pt_field_destroy(m);
+            return pt_fail(PT_ENOMEM, "out of memory for a field model");
+        }
+        for (size_t t = 0; t < nt; t++)
+            for (size_t r = 0; r < 4; r++)
+                for (size_t q = 0; q < 4; q++)
+                    m->wtab[l][t * 16 + 4 * r + q] =
+                        (int)(((2 * (t / tw) + h + r - 1) % h) * wd + (2 * (t % tw) + wd + q - 1) % wd);
+    }
     /* initialisation, in a fixed order from the seed */
     pt_rng_seed(&m->rng, c->seed);
     float sk = 1.0f / sqrtf(9.0f * (float)C), se = 1.0f / 3.0f, sr = 1.0f / sqrtf((float)m->nf);
@@ -181,6 +196,7 @@ void pt_field_destroy(pt_field *m)
     if (!m) return;
     for (int l = 1; l < PT_FIELD_LEVELS; l++) free(m->lnbr[l]);
     free(m->theta), free(m->Wa), free(m->Wb), free(m->Aa), free(m->Ab), free(m->su), free(m->sv), free(m->nbr), free(m->cell);
+    for (int i = 0; i < 4; i++) free(m->Wino[i]), free(m->wtab[i]);
     pt_adam_destroy(m->adam);
     free(m);
 }
@@ -235,6 +251,32 @@ static void gram(const double *Kh, size_t C, double *M)
         }
 }
 
+/* Winograd's F(2x2, 3x3) (Lavin & Gray 2016): a 2x2 block of outputs of the
+ * 3x3 correlation from the 4x4 block of inputs around it, as
+ * Y = A^T [(G g G^T) . (B^T d B)] A, with
+ *   G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1],
+ *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1],  A^T = [1 1 1 0; 0 1 -1 -1].
+ * All three are real, so they act on the real and imaginary parts alike,
+ * and on the split kernels (Wa, Wb) as on the kernel itself. The 16
+ * products become 16 C x C complex matrix-vector products per block instead
+ * of the direct convolution's 36 (2.25 times fewer multiplications). */
+static const float WG[4][3] = {{1.0f, 0.0f, 0.0f}, {0.5f, 0.5f, 0.5f}, {0.5f, -0.5f, 0.5f}, {0.0f, 0.0f, 1.0f}};
+
+/* U[(xi C + ci) 2C + k] = sum_{i,j} G[a][i] G[b][j] X[((3 i + j) C + ci) 2C + k], xi = 4 a + b */
+static void wino_kernel(const float *X, size_t C, float *U)
+{
+    size_t C2 = 2 * C;
+    for (size_t a = 0; a < 4; a++)
+        for (size_t b = 0; b < 4; b++)
+            for (size_t r = 0; r < C * C2; r++) {
+                float acc = 0.0f;
+                for (size_t i = 0; i < 3; i++)
+                    for (size_t j = 0; j < 3; j++)
+                        acc += WG[a][i] * WG[b][j] * X[(i * 3 + j) * C * C2 + r];
+                U[(a * 4 + b) * C * C2 + r] = acc;
+            }
+}
+
 pt_status pt_field_refresh(pt_field *m)
 {
     size_t C = (size_t)m->c.channels;
@@ -285,6 +327,8 @@ pt_status pt_field_refresh(pt_field *m)
                     m->Wa[f] = wr, m->Wa[f + 1] = wi, m->Wb[f] = -wi, m->Wb[f + 1] = wr;
                     m->Aa[b] = wr, m->Aa[b + 1] = -wi, m->Ab[b] = wi, m->Ab[b + 1] = wr;
                 }
+        const float *split[4] = {m->Wa, m->Wb, m->Aa, m->Ab};
+        for (int i = 0; i < 4; i++) wino_kernel(split[i], C, m->Wino[i]);
     }
     free(Kh), free(M), free(v);
     return st;
@@ -365,7 +409,7 @@ void pt_field_im2col(const pt_field *m, const float *z, size_t na, float *cols)
                     for (size_t q = 0; q < CONV_PIX; q++) {                                             \
                         const float zr = src[q][2 * ci], zi = src[q][2 * ci + 1];                       \
                         float *restrict a = acc[q];                                                     \
-                        for (size_t k = 0; k < C2; k++) a[k] += zr * wa[k] + zi * wb[k];                \
+                        for (size_t k = 0; k < C2; k++) a[k] += zr * wa[k], a[k] += zi * wb[k];                \
                     }                                                                                   \
                 }                                                                                       \
             }                                                                                           \
@@ -394,6 +438,97 @@ CONV_FN(conv_48, 48)
 CONV_FN(conv_64, 64)
 #undef C2EXPR_MAX
 
+/* The convolution by Winograd's F(2x2, 3x3) on an h x w torus (both even),
+ * WINO_TILES blocks of 2x2 outputs at a time: their 16 transformed inputs per
+ * channel (V), the 16 matrix-vector products with the transformed kernel (Ua,
+ * Ub split as Xa, Xb) blocked like the direct convolution (M), and the
+ * inverse transform into out; V and M stay in the first-level cache. tab
+ * holds the 16 input pixels of each block (pt_field_create). */
+#define WINO_TILES 8
+#define WINO_BODY(C2EXPR)                                                                                \
+    const size_t C2 = (C2EXPR), C = C2 / 2, th = h / 2, tw = w / 2, nt = th * tw;                        \
+    _Alignas(64) float V[16][WINO_TILES][C2EXPR_MAX];                                                    \
+    _Alignas(64) float M[16][WINO_TILES][C2EXPR_MAX];                                                    \
+    for (size_t j = 0; j < na; j++) {                                                                    \
+        const float *zj = z + j * h * w * C2;                                                            \
+        float *oj = out + j * h * w * C2;                                                                \
+        for (size_t t0 = 0; t0 < nt; t0 += WINO_TILES) {                                                 \
+            size_t nq = nt - t0 < WINO_TILES ? nt - t0 : WINO_TILES;                                     \
+            for (size_t q = 0; q < nq; q++) {                                                            \
+                size_t ty = (t0 + q) / tw, tx = (t0 + q) % tw;                                           \
+                const float *row[4][4];                                                                  \
+                const int *tp = tab + (t0 + q) * 16;                                                     \
+                (void)ty, (void)tx;                                                                      \
+                for (size_t r = 0; r < 4; r++)                                                           \
+                    for (size_t c = 0; c < 4; c++) row[r][c] = zj + (size_t)tp[4 * r + c] * C2;          \
+                for (size_t k = 0; k < C2; k++) {                                                        \
+                    float d[4][4], t[4][4];                                                              \
+                    for (size_t r = 0; r < 4; r++)                                                       \
+                        for (size_t c = 0; c < 4; c++) d[r][c] = row[r][c][k];                           \
+                    for (size_t c = 0; c < 4; c++) {                                                     \
+                        t[0][c] = d[0][c] - d[2][c], t[1][c] = d[1][c] + d[2][c];                        \
+                        t[2][c] = d[2][c] - d[1][c], t[3][c] = d[1][c] - d[3][c];                        \
+                    }                                                                                    \
+                    for (size_t r = 0; r < 4; r++) {                                                     \
+                        V[4 * r][q][k] = t[r][0] - t[r][2], V[4 * r + 1][q][k] = t[r][1] + t[r][2];      \
+                        V[4 * r + 2][q][k] = t[r][2] - t[r][1], V[4 * r + 3][q][k] = t[r][1] - t[r][3];  \
+                    }                                                                                    \
+                }                                                                                        \
+            }                                                                                            \
+            for (size_t xi = 0; xi < 16; xi++) {                                                         \
+                _Alignas(64) float acc[WINO_TILES][C2EXPR_MAX];                                          \
+                for (size_t q = 0; q < WINO_TILES; q++)                                                  \
+                    for (size_t k = 0; k < C2; k++) acc[q][k] = 0.0f;                                    \
+                for (size_t ci = 0; ci < C; ci++) {                                                      \
+                    const float *restrict ua = Ua + (xi * C + ci) * C2, *restrict ub = Ub + (xi * C + ci) * C2; \
+                    for (size_t q = 0; q < WINO_TILES; q++) {                                            \
+                        const float vr = V[xi][q][2 * ci], vi = V[xi][q][2 * ci + 1];                    \
+                        float *restrict a = acc[q];                                                      \
+                        for (size_t k = 0; k < C2; k++) a[k] += vr * ua[k], a[k] += vi * ub[k];          \
+                    }                                                                                    \
+                }                                                                                        \
+                memcpy(M[xi], acc, sizeof acc);                                                          \
+            }                                                                                            \
+            for (size_t q = 0; q < nq; q++) {                                                            \
+                size_t ty = (t0 + q) / tw, tx = (t0 + q) % tw;                                           \
+                float *o00 = oj + ((2 * ty) * w + 2 * tx) * C2, *o10 = o00 + w * C2;                     \
+                for (size_t k = 0; k < C2; k++) {                                                        \
+                    float s[2][4];                                                                       \
+                    for (size_t c = 0; c < 4; c++) {                                                     \
+                        s[0][c] = M[c][q][k] + M[4 + c][q][k] + M[8 + c][q][k];                          \
+                        s[1][c] = M[4 + c][q][k] - M[8 + c][q][k] - M[12 + c][q][k];                     \
+                    }                                                                                    \
+                    o00[k] = s[0][0] + s[0][1] + s[0][2], o00[C2 + k] = s[0][1] - s[0][2] - s[0][3];     \
+                    o10[k] = s[1][0] + s[1][1] + s[1][2], o10[C2 + k] = s[1][1] - s[1][2] - s[1][3];     \
+                }                                                                                        \
+            }                                                                                            \
+        }                                                                                                \
+    }
+#define WINO_FN(name, C2EXPR)                                                                            \
+    static void name(size_t h, size_t w, const int *tab, const float *restrict Ua,                       \
+                     const float *restrict Ub, const float *restrict z, size_t na, float *restrict out)  \
+    {                                                                                                    \
+        WINO_BODY(C2EXPR)                                                                                \
+    }
+#define C2EXPR_MAX 16
+WINO_FN(wino_16, 16)
+#undef C2EXPR_MAX
+#define C2EXPR_MAX 32
+WINO_FN(wino_32, 32)
+#undef C2EXPR_MAX
+#define C2EXPR_MAX 48
+WINO_FN(wino_48, 48)
+#undef C2EXPR_MAX
+#define C2EXPR_MAX 64
+WINO_FN(wino_64, 64)
+#undef C2EXPR_MAX
+
+int pt_field_conv_winograd(const pt_field *m, int l)
+{
+    int C = m->c.channels;
+    return (C == 8 || C == 16 || C == 24 || C == 32) && ((m->c.height >> l) % 2) == 0 && ((m->c.width >> l) % 2) == 0;
+}
+
 /* on grid level l (the torus of (H >> l) x (W >> l) pixels) */
 static void conv_direct(const pt_field *m, int l, const float *Xa, const float *Xb, const float *z, size_t na,
                         float *out)
@@ -409,6 +544,23 @@ static void conv_direct(const pt_field *m, int l, const float *Xa, const float *
     }
 }
 
+void pt_field_conv(const pt_field *m, int l, int adjoint, int method, const float *z, size_t na, float *out)
+{
+    if (method == 0) method = pt_field_conv_winograd(m, l) ? 2 : 1;
+    if (method == 1) {
+        conv_direct(m, l, adjoint ? m->Aa : m->Wa, adjoint ? m->Ab : m->Wb, z, na, out);
+        return;
+    }
+    const float *Ua = m->Wino[adjoint ? 2 : 0], *Ub = m->Wino[adjoint ? 3 : 1];
+    size_t h = (size_t)(m->c.height >> l), w = (size_t)(m->c.width >> l);
+    switch (m->c.channels) {
+    case 8: wino_16(h, w, m->wtab[l], Ua, Ub, z, na, out); break;
+    case 16: wino_32(h, w, m->wtab[l], Ua, Ub, z, na, out); break;
+    case 24: wino_48(h, w, m->wtab[l], Ua, Ub, z, na, out); break;
+    default: wino_64(h, w, m->wtab[l], Ua, Ub, z, na, out);
+    }
+}
+
 static inline void act1(pt_field_act a, float beta, float xr, float xi, float *yr, float *yi)
 {
     float r = sqrtf(xr * xr + xi * xi);
@@ -419,10 +571,33 @@ static inline void act1(pt_field_act a, float beta, float xr, float xi, float *y
     *yr = s * xr, *yi = s * xi;
 }
 
+/* pre += u, out = modReLU(pre) for hw pixels of C channels: the real and
+ * imaginary parts gathered into separate rows of C so that the loop over
+ * channels is straight vector code (the same operations, in the same order,
+ * on each value as act1) */
+static void modrelu_add(float *restrict pre, const float *restrict u, const float *restrict beta, size_t hw, size_t C,
+                        float *restrict out)
+{
+    for (size_t p = 0; p < hw; p++) {
+        float *restrict x = pre + 2 * p * C;
+        const float *restrict up = u + 2 * p * C;
+        float *restrict o = out + 2 * p * C;
+        for (size_t c = 0; c < C; c++) {
+            float xr = x[2 * c] + up[2 * c], xi = x[2 * c + 1] + up[2 * c + 1];
+            x[2 * c] = xr, x[2 * c + 1] = xi;
+            float r = sqrtf(xr * xr + xi * xi), num = r + beta[c];
+            num = num > 0.0f ? num : 0.0f;
+            float sc = r > 0.0f ? num / r : 0.0f;
+            o[2 * c] = sc * xr, o[2 * c + 1] = sc * xi;
+        }
+    }
+}
+
 typedef struct apply_job {
     const pt_field *m;
     int l;
-    const float *z, *u, *Xa, *Xb;
+    const float *z, *u;
+    int adjoint;
     const size_t *items;
     float *pre, *out;
     int act; /* 0: the convolution alone (the adjoint) */
@@ -433,26 +608,19 @@ static void apply_range(void *user, size_t lo, size_t hi)
     const apply_job *a = user;
     const pt_field *m = a->m;
     size_t C = (size_t)m->c.channels, hw = m->lhw[a->l], nz = 2 * hw * C;
-    conv_direct(m, a->l, a->Xa, a->Xb, a->z + lo * nz, hi - lo, a->pre + lo * nz);
+    pt_field_conv(m, a->l, a->adjoint, 0, a->z + lo * nz, hi - lo, a->pre + lo * nz);
     for (size_t j = lo; a->act && j < hi; j++) {
         const float *u = a->u;
         const size_t *items = a->items;
         float *pre = a->pre, *out = a->out;
         const float *uj = u + (items ? items[j] : j) * nz;
         float *pj = pre + j * nz, *oj = out + j * nz;
-        for (size_t k = 0; k < nz; k++) pj[k] += uj[k];
         if (m->c.act == PT_FIELD_MODRELU)
-            for (size_t p = 0; p < hw; p++) {
-                const float *x = pj + 2 * p * C;
-                float *o = oj + 2 * p * C;
-                for (size_t c = 0; c < C; c++) {
-                    float xr = x[2 * c], xi = x[2 * c + 1], r = sqrtf(xr * xr + xi * xi);
-                    float num = fmaxf(r + m->beta[c], 0.0f), s = r > 0.0f ? num / r : 0.0f;
-                    o[2 * c] = s * xr, o[2 * c + 1] = s * xi;
-                }
-            }
-        else
+            modrelu_add(pj, uj, m->beta, hw, C, oj);
+        else {
+            for (size_t k = 0; k < nz; k++) pj[k] += uj[k];
             for (size_t k = 0; k < nz; k += 2) act1(m->c.act, 0.0f, pj[k], pj[k + 1], &oj[k], &oj[k + 1]);
+        }
     }
 }
 
@@ -460,7 +628,7 @@ static void apply_range(void *user, size_t lo, size_t hi)
 void pt_field_apply_level(const pt_field *m, int l, const float *z, size_t na, const size_t *items, const float *u,
                           float *pre, float *out)
 {
-    apply_job a = {m, l, z, u, m->Wa, m->Wb, items, pre, out, 1};
+    apply_job a = {m, l, z, u, 0, items, pre, out, 1};
     pt_parallel_for(na, apply_range, &a);
 }
 
@@ -499,7 +667,7 @@ void pt_field_act_back(const pt_field *m, const float *pre, const float *v, size
 void pt_field_conv_adj(const pt_field *m, fwork *w, const float *v, size_t n, float *out)
 {
     (void)w;
-    apply_job a = {m, 0, v, NULL, m->Aa, m->Ab, NULL, out, NULL, 0};
+    apply_job a = {m, 0, v, NULL, 1, NULL, out, NULL, 0};
     pt_parallel_for(n, apply_range, &a);
 }
 

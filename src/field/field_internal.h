@@ -25,6 +25,9 @@ struct pt_field {
      * and of Xb (-Im, Re), so that out += Re(z_i) Xa + Im(z_i) Xb is the
      * complex product */
     float *Wa, *Wb, *Aa, *Ab;
+    /* the same four transformed for Winograd's F(2x2, 3x3): (16, C, 2C) each */
+    float *Wino[4];
+    int *wtab[PT_FIELD_LEVELS]; /* (blocks, 16): the input pixels of each 2x2 block's 4x4 window on level l (Winograd's levels) */
     double sigma;  /* ||K *|| on the torus */
     int sky, skx;  /* where it is reached */
     double *su, *sv; /* (C) complex: the top singular vectors there */
@@ -80,6 +83,11 @@ void pt_field_act_back(const pt_field *m, const float *pre, const float *v, size
 void pt_field_conv_adj(const pt_field *m, fwork *w, const float *v, size_t n, float *out);
 /* cols (na hw, 9 C complex) of na states: column d C + ci of row p is z[nbr(p, d)][ci] */
 void pt_field_im2col(const pt_field *m, const float *z, size_t na, float *cols);
+/* out = W z (adjoint: W^H z) on grid level l for na states; method 1 the
+ * direct convolution, 2 Winograd's F(2x2, 3x3) (only where
+ * pt_field_conv_winograd), 0 the faster of the two that applies */
+void pt_field_conv(const pt_field *m, int l, int adjoint, int method, const float *z, size_t na, float *out);
+int pt_field_conv_winograd(const pt_field *m, int l);
 /* The exact norm and the normalised kernels from K */
 pt_status pt_field_refresh(pt_field *m);
 
