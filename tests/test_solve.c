@@ -272,16 +272,16 @@ static void bad_config(void)
 {
     pt_fixpoint_config d = pt_fixpoint_config_default();
     CHECK(d.method == PT_FIXPOINT_ANDERSON && d.max_iter == 50 && d.tol == 1e-4 && d.damping == 1.0f && d.memory == 5 &&
-          d.lambda == 1e-8);
+          d.lambda == 1e-8 && d.group == 0);
     CHECK(pt_fixpoint_config_check(&d) == PT_OK);
     pt_fixpoint *s = NULL;
     CHECK(pt_fixpoint_create(&d, 0, &s) == PT_EINVAL && s == NULL);
     struct {
         pt_fixpoint_config c;
         const char *field;
-    } cases[14];
+    } cases[15];
     int nc = 0;
-    for (int i = 0; i < 14; i++) cases[i].c = d;
+    for (int i = 0; i < 15; i++) cases[i].c = d;
     cases[nc].c.method = (pt_fixpoint_method)2, cases[nc++].field = "method";
     cases[nc].c.max_iter = 0, cases[nc++].field = "max_iter";
     cases[nc].c.max_iter = 100001, cases[nc++].field = "max_iter";
@@ -296,6 +296,7 @@ static void bad_config(void)
     cases[nc].c.lambda = (double)INFINITY, cases[nc++].field = "lambda";
     cases[nc].c.restart = 0.5, cases[nc++].field = "restart";
     cases[nc].c.restart = (double)NAN, cases[nc++].field = "restart";
+    cases[nc].c.group = -1, cases[nc++].field = "group";
     for (int i = 0; i < nc; i++) {
         CHECK(pt_fixpoint_config_check(&cases[i].c) == PT_EINVAL && strstr(pt_errmsg(), cases[i].field) != NULL);
         CHECK(pt_fixpoint_create(&cases[i].c, 4, &s) == PT_EINVAL && s == NULL);
@@ -306,7 +307,8 @@ static void bad_config(void)
 /* Batch: problem b is the slow linear map L[b % 2], with problem 3 turning
  * NaN from its 5th evaluation. Each problem's iterates, iterations and
  * residual history equal those of its solve alone, bit for bit; problems that
- * converged are not evaluated again; one going NaN stops only itself. */
+ * converged are not evaluated again; one going NaN stops only itself; the
+ * same in groups. */
 typedef struct batch {
     lin *L[2];
     int evals[6], nan_item, nan_from;
@@ -331,10 +333,11 @@ static void batched(void)
     static lin L0, L1;
     lin_make(&L0, &r, 0.0, 0.9);
     lin_make(&L1, &r, -0.5, 0.95);
-    for (int method = 0; method < 2; method++) {
+    for (int method = 0; method < 2; method++)
+    for (int group = 0; group <= 4; group += 2) { /* all six together; in 2 + 2 + 2; in 4 + 2 */
         pt_fixpoint_config c = pt_fixpoint_config_default();
         c.method = (pt_fixpoint_method)method;
-        c.max_iter = 400, c.tol = 1e-5;
+        c.max_iter = 400, c.tol = 1e-5, c.group = group;
         enum { NB = 6 };
         static float z[NB * N], zone[N];
         static double hist[NB][400], h1[400];

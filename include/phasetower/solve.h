@@ -37,6 +37,9 @@ typedef struct pt_fixpoint_config {
     double restart;            /* Anderson's safeguard: when a residual exceeds restart times the
                                 * smallest one so far, the history is dropped and the step is the
                                 * damped naive one (>= 1, default 10; 0: never) */
+    int group;                 /* batches: problems stepped together, each group to the end before
+                                * the next (>= 0, default 0: all). The results do not depend on it;
+                                * small groups keep Anderson's histories in cache. */
 } pt_fixpoint_config;
 
 typedef struct pt_fixpoint_info {

@@ -40,7 +40,7 @@ struct pt_fixpoint {
 
 pt_fixpoint_config pt_fixpoint_config_default(void)
 {
-    pt_fixpoint_config c = {PT_FIXPOINT_ANDERSON, 50, 1e-4, 1.0f, 5, 1e-8, 10.0};
+    pt_fixpoint_config c = {PT_FIXPOINT_ANDERSON, 50, 1e-4, 1.0f, 5, 1e-8, 10.0, 0};
     return c;
 }
 
@@ -60,6 +60,7 @@ pt_status pt_fixpoint_config_check(const pt_fixpoint_config *c)
         return pt_fail(PT_EINVAL, "fixed point: lambda %g must be finite and >= 0", c->lambda);
     if (!(c->restart == 0.0 || (c->restart >= 1.0 && isfinite(c->restart))))
         return pt_fail(PT_EINVAL, "fixed point: restart %g must be 0 (never) or finite and >= 1", c->restart);
+    if (c->group < 0) return pt_fail(PT_EINVAL, "fixed point: group %d must be >= 0 (0: all the problems)", c->group);
     return PT_OK;
 }
 
@@ -119,29 +120,39 @@ void pt_fixpoint_destroy(pt_fixpoint *s)
  * can keep in one vector register), added up in double at the end: fast,
  * and the same bits for the same input whatever else runs. */
 #define LANES 16
-static double fdot(const float *a, const float *b, size_t n)
+/* dots[2 i] = dR_i . d (when d is not NULL) and dots[2 i + 1] = dR_i . r for
+ * the nh slots of dR, in blocks small enough that each slot's block is read
+ * from memory once for both. Each sum runs in LANES independent float lanes
+ * (each a fixed-order sum the compiler keeps in one vector register), added
+ * up in double at the end: fast, and the same bits for the same input
+ * whatever else runs. */
+static void hist_dots(const float *dR, size_t nh, size_t n, const float *d, const float *r, double *dots)
 {
-    float acc[LANES] = {0};
-    size_t k = 0;
-    for (; k + LANES <= n; k += LANES)
-        for (size_t l = 0; l < LANES; l++) acc[l] += a[k + l] * b[k + l];
-    double s = 0.0;
-    for (; k < n; k++) s += (double)a[k] * (double)b[k];
-    for (size_t l = 0; l < LANES; l++) s += (double)acc[l];
-    return s;
-}
-
-/* sum of (g - z) . d */
-static double rdot(const float *g, const float *z, const float *d, size_t n)
-{
-    float acc[LANES] = {0};
-    size_t k = 0;
-    for (; k + LANES <= n; k += LANES)
-        for (size_t l = 0; l < LANES; l++) acc[l] += (g[k + l] - z[k + l]) * d[k + l];
-    double s = 0.0;
-    for (; k < n; k++) s += ((double)g[k] - (double)z[k]) * (double)d[k];
-    for (size_t l = 0; l < LANES; l++) s += (double)acc[l];
-    return s;
+    enum { BLOCK = 1024 };
+    float acc[2 * PT_FIXPOINT_MAX_MEMORY][LANES];
+    memset(acc, 0, sizeof acc);
+    size_t nv = n / LANES * LANES;
+    for (size_t k0 = 0; k0 < nv; k0 += BLOCK) {
+        size_t k1 = nv - k0 < BLOCK ? nv : k0 + BLOCK;
+        for (size_t i = 0; i < nh; i++) {
+            const float *x = dR + i * n;
+            float *a = acc[2 * i], *b = acc[2 * i + 1];
+            for (size_t k = k0; d && k < k1; k += LANES)
+                for (size_t l = 0; l < LANES; l++) a[l] += x[k + l] * d[k + l];
+            for (size_t k = k0; k < k1; k += LANES)
+                for (size_t l = 0; l < LANES; l++) b[l] += x[k + l] * r[k + l];
+        }
+    }
+    for (size_t i = 0; i < nh; i++) {
+        const float *x = dR + i * n;
+        double sd = 0.0, sr = 0.0;
+        for (size_t k = nv; k < n; k++) {
+            if (d) sd += (double)x[k] * (double)d[k];
+            sr += (double)x[k] * (double)r[k];
+        }
+        for (size_t l = 0; l < LANES; l++) sd += (double)acc[2 * i][l], sr += (double)acc[2 * i + 1][l];
+        dots[2 * i] = sd, dots[2 * i + 1] = sr;
+    }
 }
 
 /* One Anderson step of problem b from z_t (z) and g_t = f(z_t) (g) into znew.
@@ -162,23 +173,28 @@ static void anderson_step(pt_fixpoint *s, size_t b, const float *z, const float 
     item *h = &s->it[b];
     float *dRb = s->dR + b * m * n, *dGb = s->dG + b * m * n, *zp = s->zprev + b * n, *gp = s->gprev + b * n;
     double *gram = s->gram + b * m * m;
+    /* r = g - z, kept in znew until the update overwrites it value by value */
+    float *r = znew;
+    for (size_t k = 0; k < n; k++) r[k] = g[k] - z[k];
     if (restart) h->nh = 0, h->head = 0;
     if (!first && !restart) {
         size_t j = (size_t)h->head;
-        float *dr = dRb + j * n, *dg = dGb + j * n;
-        for (size_t k = 0; k < n; k++) {
-            double rk = (double)g[k] - (double)z[k], rp = (double)gp[k] - (double)zp[k];
-            dr[k] = (float)(rk - rp);
-            dg[k] = (float)((double)g[k] - (double)gp[k]);
-        }
+        float *restrict dr = dRb + j * n, *restrict dg = dGb + j * n;
+        for (size_t k = 0; k < n; k++) dr[k] = r[k] - (gp[k] - zp[k]), dg[k] = g[k] - gp[k];
         h->head = (int)((j + 1) % m);
         if ((size_t)h->nh < m) h->nh++;
-        for (size_t i = 0; i < (size_t)h->nh; i++) gram[i * m + j] = gram[j * m + i] = fdot(dRb + i * n, dr, n);
     }
     memcpy(zp, z, n * sizeof *zp);
     memcpy(gp, g, n * sizeof *gp);
     size_t nh = (size_t)h->nh;
     if (nh > 0) {
+        /* the new row of dR^T dR and dR^T r in one sweep over the history */
+        double dots[2 * PT_FIXPOINT_MAX_MEMORY];
+        const int fresh = !(restart || first); /* a new slot, the one before head */
+        size_t jn = (size_t)((h->head + (int)m - 1) % (int)m);
+        hist_dots(dRb, nh, n, fresh ? dRb + jn * n : NULL, r, dots);
+        for (size_t i = 0; fresh && i < nh; i++) gram[i * m + jn] = gram[jn * m + i] = dots[2 * i];
+        for (size_t i = 0; i < nh; i++) s->gamma[i] = dots[2 * i + 1];
         /* Tikhonov term relative to the scale of dR, so that lambda does not
          * depend on the units of z nor vanish as the residuals shrink */
         double tr = 0.0;
@@ -187,7 +203,6 @@ static void anderson_step(pt_fixpoint *s, size_t b, const float *z, const float 
         for (size_t i = 0; i < nh; i++) {
             for (size_t j = 0; j < nh; j++) s->A[i * nh + j] = gram[i * m + j];
             s->A[i * nh + i] += reg;
-            s->gamma[i] = rdot(g, z, dRb + i * n, n);
         }
         int info = tr > 0.0 && isfinite(tr) ? pt_dposv1(s->A, s->gamma, nh) : 1;
         for (size_t i = 0; info == 0 && i < nh; i++)
@@ -197,13 +212,20 @@ static void anderson_step(pt_fixpoint *s, size_t b, const float *z, const float 
             h->nh = 0, h->head = 0, nh = 0;
         }
     }
-    /* z' = z + a (g - z) - sum_i gamma_i (dG_i - (1 - a) dR_i), in float, one
-     * pass per history slot */
+    /* z' = z + a r - sum_i gamma_i (dG_i - (1 - a) dR_i), in float, in
+     * blocks that stay in the first-level cache across the history's passes */
     const float af = (float)a, b1 = (float)(1.0 - a);
-    for (size_t k = 0; k < n; k++) znew[k] = z[k] + af * (g[k] - z[k]);
-    for (size_t i = 0; i < nh; i++) {
-        const float gi = (float)s->gamma[i], *dg = dGb + i * n, *dr = dRb + i * n;
-        for (size_t k = 0; k < n; k++) znew[k] -= gi * (dg[k] - b1 * dr[k]);
+    enum { BLOCK = 1024 };
+    for (size_t k0 = 0; k0 < n; k0 += BLOCK) {
+        size_t k1 = n - k0 < BLOCK ? n : k0 + BLOCK;
+        for (size_t k = k0; k < k1; k++) znew[k] = z[k] + af * r[k];
+        for (size_t i = 0; i < nh; i++) {
+            const float gi = (float)s->gamma[i], *restrict dg = dGb + i * n, *restrict dr = dRb + i * n;
+            if (b1 == 0.0f) /* undamped: dR is not read at all (the history is memory-bound) */
+                for (size_t k = k0; k < k1; k++) znew[k] -= gi * dg[k];
+            else
+                for (size_t k = k0; k < k1; k++) znew[k] -= gi * (dg[k] - b1 * dr[k]);
+        }
     }
 }
 
@@ -253,25 +275,15 @@ static int all_finite(const float *x, size_t n)
     return s == 0.0f;
 }
 
-pt_status pt_fixpoint_solve_batch(pt_fixpoint *s, pt_fixpoint_batch_fn f, void *user, float *z, size_t nb,
-                                  pt_fixpoint_info *info)
+/* the iterations of problems g0..g1 - 1 */
+static pt_status solve_group(pt_fixpoint *s, pt_fixpoint_batch_fn f, void *user, float *z, size_t g0, size_t g1,
+                             pt_fixpoint_info *info)
 {
     const size_t n = s->n;
     const pt_fixpoint_config *c = &s->cfg;
-    if (nb == 0 || nb > s->nb)
-        return pt_fail(PT_EINVAL, "fixed point: a batch of %zu problems in a workspace for %zu", nb, s->nb);
-    for (size_t b = 0; b < nb; b++) {
-        info[b].iterations = 0, info[b].converged = 0, info[b].residual = (double)NAN;
-        info[b].nonfinite = 0, info[b].restarts = 0, info[b].work = 0.0;
-        s->it[b] = (item){0, 0, RUNNING, (double)INFINITY, (double)NAN};
-    }
-    for (size_t k = 0; k < nb * n; k++)
-        if (!isfinite(z[k]))
-            return pt_fail(PT_EINVAL, "fixed point: the start of problem %zu has a non-finite value at %zu", k / n,
-                           k % n);
     for (int t = 0; t < c->max_iter; t++) {
         size_t na = 0;
-        for (size_t b = 0; b < nb; b++)
+        for (size_t b = g0; b < g1; b++)
             if (s->it[b].stop == RUNNING) s->items[na++] = b;
         if (na == 0) break;
         /* Naive steps while every problem runs go in place: f reads z as it
@@ -279,8 +291,8 @@ pt_status pt_fixpoint_solve_batch(pt_fixpoint *s, pt_fixpoint_batch_fn f, void *
          * over z_t, value by value. A damped step between two finite vectors
          * is finite, so z_t is never needed back. Otherwise the running
          * problems' iterates are packed into zp, which keeps z_t. */
-        const int inplace = c->method == PT_FIXPOINT_NAIVE && na == nb;
-        float *zt = inplace ? z : s->zp;
+        const int inplace = c->method == PT_FIXPOINT_NAIVE && na == g1 - g0;
+        float *zt = inplace ? z + g0 * n : s->zp;
         for (size_t j = 0; !inplace && j < na; j++) memcpy(s->zp + j * n, z + s->items[j] * n, n * sizeof *z);
         pt_status st = f(user, zt, s->fz, s->items, na);
         if (st) return st;
@@ -326,6 +338,33 @@ pt_status pt_fixpoint_solve_batch(pt_fixpoint *s, pt_fixpoint_batch_fn f, void *
                 in->nonfinite = 1, h->stop = BAD_STEP;
             }
         }
+    }
+    return PT_OK;
+}
+
+pt_status pt_fixpoint_solve_batch(pt_fixpoint *s, pt_fixpoint_batch_fn f, void *user, float *z, size_t nb,
+                                  pt_fixpoint_info *info)
+{
+    const size_t n = s->n;
+    const pt_fixpoint_config *c = &s->cfg;
+    if (nb == 0 || nb > s->nb)
+        return pt_fail(PT_EINVAL, "fixed point: a batch of %zu problems in a workspace for %zu", nb, s->nb);
+    for (size_t b = 0; b < nb; b++) {
+        info[b].iterations = 0, info[b].converged = 0, info[b].residual = (double)NAN;
+        info[b].nonfinite = 0, info[b].restarts = 0, info[b].work = 0.0;
+        s->it[b] = (item){0, 0, RUNNING, (double)INFINITY, (double)NAN};
+    }
+    for (size_t k = 0; k < nb * n; k++)
+        if (!isfinite(z[k]))
+            return pt_fail(PT_EINVAL, "fixed point: the start of problem %zu has a non-finite value at %zu", k / n,
+                           k % n);
+    /* the problems in groups of c->group, each group solved to the end
+     * before the next: a group's histories stay in cache */
+    size_t G = c->group > 0 && (size_t)c->group < nb ? (size_t)c->group : nb;
+    for (size_t g0 = 0; g0 < nb; g0 += G) {
+        size_t g1 = nb - g0 < G ? nb : g0 + G;
+        pt_status st = solve_group(s, f, user, z, g0, g1, info);
+        if (st) return st;
     }
     return PT_OK;
 }
