@@ -178,7 +178,9 @@ pt_status pt_field_create(const pt_field_config *c, pt_field **out)
     }
     /* initialisation, in a fixed order from the seed */
     pt_rng_seed(&m->rng, c->seed);
-    float sk = 1.0f / sqrtf(9.0f * (float)C), se = 1.0f / 3.0f, sr = 1.0f / sqrtf((float)m->nf);
+    /* the PyTorch anchor's scales (bench/field_torch.py) */
+    float sk = 1.0f / sqrtf(9.0f * (float)C), se = 1.0f / 3.0f;
+    float sr = 1.0f / sqrtf((float)(m->nf + (size_t)c->n_classes));
     for (size_t i = 0; i < 9 * C * C * 2; i++) m->K[i] = sk * pt_rng_normal(&m->rng);
     for (size_t i = 0; i < 9 * C * 2; i++) m->E[i] = se * pt_rng_normal(&m->rng);
     for (size_t i = 0; i < (size_t)c->n_classes * m->nf; i++) m->R[i] = sr * pt_rng_normal(&m->rng);
