@@ -433,6 +433,9 @@ CONV_FN(conv_16, 16)
 #define C2EXPR_MAX 32
 CONV_FN(conv_32, 32)
 #undef C2EXPR_MAX
+#define C2EXPR_MAX 40
+CONV_FN(conv_40, 40)
+#undef C2EXPR_MAX
 #define C2EXPR_MAX 48
 CONV_FN(conv_48, 48)
 #undef C2EXPR_MAX
@@ -444,7 +447,9 @@ CONV_FN(conv_64, 64)
  * WINO_TILES blocks of 2x2 outputs at a time: their 16 transformed inputs per
  * channel (V), the 16 matrix-vector products with the transformed kernel (Ua,
  * Ub split as Xa, Xb) blocked like the direct convolution (M), and the
- * inverse transform into out; V and M stay in the first-level cache. tab
+ * inverse transform into out; V and M stay in the first-level cache. The
+ * products take WINO_QB blocks at a time, as many as keep their sums in
+ * vector registers. tab
  * holds the 16 input pixels of each block (pt_field_create). */
 #define WINO_TILES 8
 #define WINO_BODY(C2EXPR)                                                                                \
@@ -477,20 +482,22 @@ CONV_FN(conv_64, 64)
                     }                                                                                    \
                 }                                                                                        \
             }                                                                                            \
-            for (size_t xi = 0; xi < 16; xi++) {                                                         \
-                _Alignas(64) float acc[WINO_TILES][C2EXPR_MAX];                                          \
-                for (size_t q = 0; q < WINO_TILES; q++)                                                  \
-                    for (size_t k = 0; k < C2; k++) acc[q][k] = 0.0f;                                    \
-                for (size_t ci = 0; ci < C; ci++) {                                                      \
-                    const float *restrict ua = Ua + (xi * C + ci) * C2, *restrict ub = Ub + (xi * C + ci) * C2; \
-                    for (size_t q = 0; q < WINO_TILES; q++) {                                            \
-                        const float vr = V[xi][q][2 * ci], vi = V[xi][q][2 * ci + 1];                    \
-                        float *restrict a = acc[q];                                                      \
-                        for (size_t k = 0; k < C2; k++) a[k] += vr * ua[k], a[k] += vi * ub[k];          \
+            for (size_t xi = 0; xi < 16; xi++)                                                           \
+                for (size_t q0 = 0; q0 < WINO_TILES; q0 += WINO_QB) {                                    \
+                    _Alignas(64) float acc[WINO_QB][C2EXPR_MAX];                                         \
+                    for (size_t q = 0; q < WINO_QB; q++)                                                 \
+                        for (size_t k = 0; k < C2; k++) acc[q][k] = 0.0f;                                \
+                    for (size_t ci = 0; ci < C; ci++) {                                                  \
+                        const float *restrict ua = Ua + (xi * C + ci) * C2;                              \
+                        const float *restrict ub = Ub + (xi * C + ci) * C2;                              \
+                        for (size_t q = 0; q < WINO_QB; q++) {                                           \
+                            const float vr = V[xi][q0 + q][2 * ci], vi = V[xi][q0 + q][2 * ci + 1];      \
+                            float *restrict a = acc[q];                                                  \
+                            for (size_t k = 0; k < C2; k++) a[k] += vr * ua[k], a[k] += vi * ub[k];      \
+                        }                                                                                \
                     }                                                                                    \
+                    for (size_t q = 0; q < WINO_QB; q++) memcpy(M[xi][q0 + q], acc[q], C2 * sizeof(float)); \
                 }                                                                                        \
-                memcpy(M[xi], acc, sizeof acc);                                                          \
-            }                                                                                            \
             for (size_t q = 0; q < nq; q++) {                                                            \
                 size_t ty = (t0 + q) / tw, tx = (t0 + q) % tw;                                           \
                 float *o00 = oj + ((2 * ty) * w + 2 * tx) * C2, *o10 = o00 + w * C2;                     \
@@ -513,22 +520,35 @@ CONV_FN(conv_64, 64)
         WINO_BODY(C2EXPR)                                                                                \
     }
 #define C2EXPR_MAX 16
+#define WINO_QB 8
 WINO_FN(wino_16, 16)
+#undef WINO_QB
 #undef C2EXPR_MAX
 #define C2EXPR_MAX 32
+#define WINO_QB 8
 WINO_FN(wino_32, 32)
+#undef WINO_QB
+#undef C2EXPR_MAX
+#define C2EXPR_MAX 40
+#define WINO_QB 4
+WINO_FN(wino_40, 40)
+#undef WINO_QB
 #undef C2EXPR_MAX
 #define C2EXPR_MAX 48
+#define WINO_QB 4
 WINO_FN(wino_48, 48)
+#undef WINO_QB
 #undef C2EXPR_MAX
 #define C2EXPR_MAX 64
+#define WINO_QB 4
 WINO_FN(wino_64, 64)
+#undef WINO_QB
 #undef C2EXPR_MAX
 
 int pt_field_conv_winograd(const pt_field *m, int l)
 {
     int C = m->c.channels;
-    return (C == 8 || C == 16 || C == 24 || C == 32) && ((m->c.height >> l) % 2) == 0 && ((m->c.width >> l) % 2) == 0;
+    return (C == 8 || C == 16 || C == 20 || C == 24 || C == 32) && ((m->c.height >> l) % 2) == 0 && ((m->c.width >> l) % 2) == 0;
 }
 
 /* on grid level l (the torus of (H >> l) x (W >> l) pixels) */
@@ -540,6 +560,7 @@ static void conv_direct(const pt_field *m, int l, const float *Xa, const float *
     switch (m->c.channels) {
     case 8: conv_16(m, nbr, hw, Xa, Xb, z, na, out); break;
     case 16: conv_32(m, nbr, hw, Xa, Xb, z, na, out); break;
+    case 20: conv_40(m, nbr, hw, Xa, Xb, z, na, out); break;
     case 24: conv_48(m, nbr, hw, Xa, Xb, z, na, out); break;
     case 32: conv_64(m, nbr, hw, Xa, Xb, z, na, out); break;
     default: conv_any(m, nbr, hw, Xa, Xb, z, na, out);
@@ -558,6 +579,7 @@ void pt_field_conv(const pt_field *m, int l, int adjoint, int method, const floa
     switch (m->c.channels) {
     case 8: wino_16(h, w, m->wtab[l], Ua, Ub, z, na, out); break;
     case 16: wino_32(h, w, m->wtab[l], Ua, Ub, z, na, out); break;
+    case 20: wino_40(h, w, m->wtab[l], Ua, Ub, z, na, out); break;
     case 24: wino_48(h, w, m->wtab[l], Ua, Ub, z, na, out); break;
     default: wino_64(h, w, m->wtab[l], Ua, Ub, z, na, out);
     }
