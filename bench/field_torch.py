@@ -48,8 +48,8 @@ t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz. Nothing is downloaded.
 
 Model:
   --channels C      complex channels (16)
-  --pool P          readout cells per side; 1 = global average, else P must
-                    divide H and W (1)
+  --pool P          readout cells per side, 1..min(H, W); 1 = global average;
+                    row y is in cell floor(y P / H), column x in floor(x P / W) (1)
   --act modrelu|cardioid   activation (modrelu; act_bias starts at -0.1)
   --gain G          Wt = G K / sigma(K) (0.9; the seed configuration used 1)
   --alpha A         damping of the iteration, z <- (1-A) z + A F(z), in (0, 1]
@@ -212,8 +212,8 @@ class Field(nn.Module):
         super().__init__()
         if act not in ("modrelu", "cardioid"):
             raise ValueError(f"act {act!r}: modrelu or cardioid")
-        if pool < 1 or height % pool or width % pool:
-            raise ValueError(f"pool {pool} must divide height {height} and width {width}")
+        if pool < 1 or pool > min(height, width):
+            raise ValueError(f"pool {pool} must be in 1..{min(height, width)}")
         C = channels
         self.C, self.H, self.W, self.n_classes = C, height, width, n_classes
         self.act, self.pool, self.gain = act, pool, float(gain)
@@ -297,7 +297,15 @@ class Field(nn.Module):
         v = z.view(B, self.H, self.W, 2, C)
         s = v[..., 0, :] ** 2 + v[..., 1, :] ** 2
         mag = s * torch.rsqrt(s.clamp_min(S_MIN))  # |z|, exactly 0 at 0
-        feat = mag.reshape(B, P, self.H // P, P, self.W // P, C).mean((2, 4)).reshape(B, P * P * C)
+        # cell floor(y P / H) P + floor(x P / W), each the mean of its pixels (as the C library)
+        if not hasattr(self, "_pool_mat"):
+            ys = torch.arange(self.H).repeat_interleave(self.W)
+            xs = torch.arange(self.W).repeat(self.H)
+            cell = (ys * P // self.H) * P + xs * P // self.W
+            A = torch.zeros(P * P, self.H * self.W, dtype=mag.dtype)
+            A[cell, torch.arange(self.H * self.W)] = 1.0
+            self._pool_mat = A / A.sum(1, keepdim=True)
+        feat = torch.einsum("qp,bpc->bqc", self._pool_mat, mag.reshape(B, self.H * self.W, C)).reshape(B, P * P * C)
         return feat @ self.readout.t() + self.readout_bias
 
     def param_count(self):

@@ -208,7 +208,7 @@ int cli_field_train(int argc, char **argv)
         {"free-bias", OPT_FLAG, &c->free_bias, "let modReLU's bias turn positive (the founding document's model: no uniqueness guarantee)", 0, 0, NULL, 0},
         {"gain", OPT_FLOAT, &c->gain, "operator norm of the normalised kernel (default 0.9)", -1e30, 1e30, "field.gain", 0},
         {"alpha", OPT_FLOAT, &c->alpha, "damping of the iteration, (0, 1] (default 1)", -1e30, 1e30, "field.alpha", 0},
-        {"pool", OPT_INT, &c->pool, "readout grid P x P (default 1: the global average)", -1e9, 1e9, "field.pool", 0},
+        {"pool", OPT_INT, &c->pool, "readout grid P x P, 1..min(H, W); cells of floor or ceil(H / P) rows and columns (default 1: the global average)", -1e9, 1e9, "field.pool", 0},
         {"solver", OPT_STR, &a.solver, "anderson (default), naive or multigrid (V-cycles; --max-iter counts cycles)", 0, 0, "field.solver", 0},
         {"tol", OPT_FLOAT, NULL, "relative residual to reach, in (0, 1) (default 1e-4)", -1e30, 1e30, "field.tol", 0},
         {"max-iter", OPT_INT, &c->max_iter, "solver iterations at most (default 100)", -1e9, 1e9, "field.max_iter", 0},

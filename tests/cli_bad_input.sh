@@ -341,7 +341,7 @@ F=(train --model field --data "$good" --channels 4 --train-limit 40 --test-limit
 expect_bad "field tol 0" "--tol" -- "$bin" "${F[@]}" --tol 0
 expect_bad "field tol negative" "--tol" -- "$bin" "${F[@]}" --tol -1e-4
 expect_bad "field channels 0" "--channels" -- "$bin" train --model field --data "$good" --channels 0 --out "$tmp/out.safetensors"
-expect_bad "field pool" "--pool 3 must divide" -- "$bin" "${F[@]}" --pool 3
+expect_bad "field pool" "--pool 29 must be in 1..20" -- "$bin" "${F[@]}" --pool 29
 expect_bad "field gain" "--gain" -- "$bin" "${F[@]}" --gain 0
 expect_bad "field alpha" "--alpha" -- "$bin" "${F[@]}" --alpha 1.5
 expect_bad "field act-bias positive" "--act-bias" -- "$bin" "${F[@]}" --act-bias 0.2

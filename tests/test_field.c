@@ -118,7 +118,7 @@ static void gradients(void)
     uint8_t y[NIMG];
     make_data(x, y, NIMG, 5, H, W);
     for (int act = 0; act < 2; act++)
-        for (int pool = 1; pool <= 2; pool++)
+        for (int pool = 1; pool <= 4; pool += 1 + (pool == 2)) /* 4: cells of 1 and 2 rows on 6 x 6 */
             for (int mode = 0; mode < 3; mode += 2) { /* implicit and unroll */
                 pt_field_config c = small((pt_field_act)act, pool, (pt_field_gradmode)mode);
                 c.solver = act ? PT_FIELD_NAIVE : PT_FIELD_ANDERSON;
@@ -336,7 +336,8 @@ static void bad(void)
     cases[n].c.tol = 0.0, cases[n++].field = "field.tol";
     cases[n].c.tol = -1.0, cases[n++].field = "field.tol";
     cases[n].c.channels = 0, cases[n++].field = "field.channels";
-    cases[n].c.pool = 5, cases[n++].field = "field.pool";
+    cases[n].c.pool = 29, cases[n++].field = "field.pool";
+    cases[n].c.pool = 0, cases[n++].field = "field.pool";
     cases[n].c.gain = 0.0f, cases[n++].field = "field.gain";
     cases[n].c.gain = NAN, cases[n++].field = "field.gain";
     cases[n].c.alpha = 1.5f, cases[n++].field = "field.alpha";

@@ -54,7 +54,7 @@ typedef struct pt_field_config {
                         * document's model; no uniqueness guarantee then) */
     float gain;        /* operator norm of Wt, in (0, 4] (default 0.9) */
     float alpha;       /* damping of the iteration, (0, 1] (default 1) */
-    int pool;          /* readout grid P, 1..min(height, width), dividing both (1: the global average) */
+    int pool;          /* readout grid P, 1..min(height, width) (1: the global average); pixel (y, x) in cell floor(y P / H) P + floor(x P / W), each the mean of its pixels */
     /* the solver (forward, and the adjoint of implicit gradients) */
     pt_field_solver solver; /* default Anderson */
     int max_iter;           /* 1..100000 (default 100) */

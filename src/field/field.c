@@ -54,8 +54,9 @@ pt_status pt_field_config_check(const pt_field_config *c)
         BAD("field.act_bias %g must be finite and <= 0 (modReLU stays 1-Lipschitz)", (double)c->act_bias);
     if (!(c->gain > 0.0f && c->gain <= 4.0f)) BAD("field.gain %g must be in (0, 4]", (double)c->gain);
     if (!(c->alpha > 0.0f && c->alpha <= 1.0f)) BAD("field.alpha %g must be in (0, 1]", (double)c->alpha);
-    if (c->pool < 1 || c->pool > c->height || c->pool > c->width || c->height % c->pool || c->width % c->pool)
-        BAD("field.pool %d must divide the image's height %d and width %d", c->pool, c->height, c->width);
+    if (c->pool < 1 || c->pool > c->height || c->pool > c->width)
+        BAD("field.pool %d must be in 1..%d (the image's smaller side)", c->pool,
+            c->height < c->width ? c->height : c->width);
     if (c->solver != PT_FIELD_NAIVE && c->solver != PT_FIELD_ANDERSON && c->solver != PT_FIELD_MULTIGRID)
         BAD("field.solver %d unknown", (int)c->solver);
     if (c->mg_levels < 1 || c->mg_levels > PT_FIELD_LEVELS) BAD("field.mg_levels %d outside 1..%d", c->mg_levels, PT_FIELD_LEVELS);
@@ -137,10 +138,11 @@ pt_status pt_field_create(const pt_field_config *c, pt_field **out)
         lok &= (m->lnbr[l] = pt_calloc(m->lhw[l] * 9, sizeof(int))) != NULL;
     }
     m->cell = pt_calloc(m->hw, sizeof *m->cell);
+    m->cinv = pt_calloc(P * P, sizeof *m->cinv);
     pt_adam_config ac = pt_adam_config_default();
     ac.lr = c->lr;
     for (int i = 0; i < 4; i++) lok &= m->Wino[i] != NULL;
-    if (!m->theta || !m->Wa || !m->Wb || !m->Aa || !m->Ab || !m->su || !m->sv || !m->nbr || !m->cell || !lok ||
+    if (!m->theta || !m->Wa || !m->Wb || !m->Aa || !m->Ab || !m->su || !m->sv || !m->nbr || !m->cell || !m->cinv || !lok ||
         pt_adam_create(&ac, m->np, &m->adam)) {
         pt_field_destroy(m);
         return pt_fail(PT_ENOMEM, "out of memory for a field model of %d channels on %d x %d", c->channels, c->height,
@@ -154,8 +156,13 @@ pt_status pt_field_create(const pt_field_config *c, pt_field **out)
                 size_t yy = (y + H + (size_t)(d / 3) - 1) % H, xx = (x + W + (size_t)(d % 3) - 1) % W;
                 m->nbr[p * 9 + (size_t)d] = (int)(yy * W + xx);
             }
-            m->cell[p] = (int)((y / (H / P)) * P + x / (W / P));
+            m->cell[p] = (int)((y * P / H) * P + x * P / W);
         }
+    /* cell c averages the pixels y, x with floor(y P / H) P + floor(x P / W)
+     * = c: a partition into cells of floor(H / P) or ceil(H / P) rows (the
+     * same columns), each weighted by 1 / its pixels */
+    for (size_t p = 0; p < m->hw; p++) m->cinv[m->cell[p]] += 1.0f;
+    for (size_t q = 0; q < P * P; q++) m->cinv[q] = 1.0f / m->cinv[q];
     for (int l = 1; l < m->nlevels; l++) {
         size_t h = H >> l, wd = W >> l;
         for (size_t p = 0; p < h * wd; p++)
@@ -198,6 +205,7 @@ void pt_field_destroy(pt_field *m)
     if (!m) return;
     for (int l = 1; l < PT_FIELD_LEVELS; l++) free(m->lnbr[l]);
     free(m->theta), free(m->Wa), free(m->Wb), free(m->Aa), free(m->Ab), free(m->su), free(m->sv), free(m->nbr), free(m->cell);
+    free(m->cinv);
     for (int i = 0; i < 4; i++) free(m->Wino[i]), free(m->wtab[i]);
     pt_adam_destroy(m->adam);
     free(m);
@@ -698,7 +706,6 @@ void pt_field_conv_adj(const pt_field *m, fwork *w, const float *v, size_t n, fl
 void pt_field_readout(const pt_field *m, const float *z, size_t n, float *feat, float *logits)
 {
     size_t C = (size_t)m->c.channels, hw = m->hw, nf = m->nf, K = (size_t)m->c.n_classes;
-    float inv = (float)(m->c.pool * m->c.pool) / (float)hw;
     for (size_t i = 0; i < n; i++) {
         const float *zi = z + i * m->nz;
         float *fi = feat + i * nf;
@@ -708,7 +715,7 @@ void pt_field_readout(const pt_field *m, const float *z, size_t n, float *feat, 
             const float *zp = zi + 2 * p * C;
             for (size_t c = 0; c < C; c++) fc[c] += sqrtf(zp[2 * c] * zp[2 * c] + zp[2 * c + 1] * zp[2 * c + 1]);
         }
-        for (size_t f = 0; f < nf; f++) fi[f] *= inv;
+        for (size_t f = 0; f < nf; f++) fi[f] *= m->cinv[f / C];
         for (size_t k = 0; logits && k < K; k++) {
             float s = m->rb[k];
             const float *Rk = m->R + k * nf;

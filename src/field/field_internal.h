@@ -36,6 +36,7 @@ struct pt_field {
     int *lnbr[PT_FIELD_LEVELS]; /* nbr of level l's torus ((H >> l) x (W >> l)); lnbr[0] = nbr */
     size_t lhw[PT_FIELD_LEVELS];
     int *cell;     /* (hw): the readout cell of pixel p */
+    float *cinv;   /* (P^2): 1 / the pixels of each cell */
     pt_adam *adam;
     pt_rng rng;
     int epochs;

@@ -17,7 +17,6 @@ static double readout_back(const pt_field *m, fwork *w, const float *z, const ui
 {
     size_t C = (size_t)m->c.channels, K = (size_t)m->c.n_classes, nf = m->nf, hw = m->hw;
     float *GR = G + (m->R - m->theta), *Grb = G + (m->rb - m->theta);
-    float inv = (float)(m->c.pool * m->c.pool) / (float)hw;
     double loss = 0.0;
     pt_field_readout(m, z, n, w->feat, w->logits);
     float *dfeat = w->t1; /* (nf) scratch, large enough */
@@ -40,7 +39,7 @@ static double readout_back(const pt_field *m, fwork *w, const float *z, const ui
         const float *zi = z + i * m->nz;
         float *di = dz + i * m->nz;
         for (size_t p = 0; p < hw; p++) {
-            const float *df = dfeat + (size_t)m->cell[p] * C;
+            const float *df = dfeat + (size_t)m->cell[p] * C, inv = m->cinv[m->cell[p]];
             for (size_t c = 0; c < C; c++) {
                 size_t k = 2 * (p * C + c);
                 float r = sqrtf(zi[k] * zi[k] + zi[k + 1] * zi[k + 1]);
