@@ -262,7 +262,17 @@ pt_status pt_field_grad(pt_field *m, const float *x, const uint8_t *y, size_t n,
     return st;
 }
 
+/* the fit, reporting base + the images solved of total to progress */
+static pt_status fit_readout(pt_field *m, const float *x, const uint8_t *y, size_t n, pt_field_stats *stats,
+                             pt_progress_fn progress, void *user, size_t base, size_t total);
+
 pt_status pt_field_fit_readout(pt_field *m, const float *x, const uint8_t *y, size_t n, pt_field_stats *stats)
+{
+    return fit_readout(m, x, y, n, stats, NULL, NULL, 0, n);
+}
+
+static pt_status fit_readout(pt_field *m, const float *x, const uint8_t *y, size_t n, pt_field_stats *stats,
+                             pt_progress_fn progress, void *user, size_t base, size_t total)
 {
     if (n == 0) return pt_fail(PT_EINVAL, "field: a readout fit on no samples");
     pt_status st = check_data(m, x, y, n);
@@ -287,6 +297,7 @@ pt_status pt_field_fit_readout(pt_field *m, const float *x, const uint8_t *y, si
             for (size_t k = 0; k < K; k++) Y[j * K + k] = y[i0 + j] == k ? 1.0f : 0.0f;
         }
         st = pt_ridge_add(r, X, Y, nb);
+        if (!st && progress) progress(base + i0 + nb, total, user);
     }
     if (!st) {
         double alpha = m->c.ridge * pt_ridge_trace(r, NULL, 0) / (double)(nf + 1);
@@ -310,8 +321,11 @@ pt_status pt_field_train(pt_field *m, const float *x, const uint8_t *y, size_t n
     if (n == 0) return pt_fail(PT_EINVAL, "field: no training samples");
     pt_status st = check_data(m, x, y, n);
     if (st) return st;
-    const int ridge = m->c.readout == PT_FIELD_RIDGE;
-    if (ridge && m->epochs == 0 && (st = pt_field_fit_readout(m, x, y, n, stats))) return st;
+    const int ridge = m->c.readout == PT_FIELD_RIDGE, first = ridge && m->epochs == 0;
+    /* progress counts the images of every pass: the first fit of the ridge
+     * readout, the epoch, the fit after it */
+    size_t passes = n * (size_t)(1 + ridge + first), done = first ? n : 0;
+    if (first && (st = fit_readout(m, x, y, n, stats, progress, user, 0, passes))) return st;
     size_t B = (size_t)m->c.batch < n ? (size_t)m->c.batch : n, C = (size_t)m->c.channels;
     size_t *perm = pt_calloc(n, sizeof *perm);
     float *G = pt_calloc(m->np, sizeof *G), *GWt = pt_calloc(18 * C * C, sizeof *GWt);
@@ -342,12 +356,12 @@ pt_status pt_field_train(pt_field *m, const float *x, const uint8_t *y, size_t n
             memset(G + (m->R - m->theta), 0, (m->np - (size_t)(m->R - m->theta)) * sizeof *G);
         pt_adam_step(m->adam, m->theta, G);
         if ((st = pt_field_refresh(m))) break;
-        if (progress) progress(i0 + nb, n, user);
+        if (progress) progress(done + i0 + nb, passes, user);
     }
     if (!st) {
         m->epochs++;
         if (stats) stats->loss = total / (double)n;
-        if (ridge) st = pt_field_fit_readout(m, x, y, n, stats);
+        if (ridge) st = fit_readout(m, x, y, n, stats, progress, user, done + n, passes);
     }
     if (have_w) pt_field_work_free(&w);
     free(perm), free(G), free(GWt), free(yb);
