@@ -10,6 +10,8 @@
 #      the same definition (bench/field_torch.py), for each seed of
 #      FIELD_SEEDS (default "1"); test accuracy on all 10,000 test images at
 #      30 steps, the fraction of them not within 1e-4, and the epoch's time;
+#      then both sides again from the same initialised model (ours, written
+#      by --epochs 0) in the same order (PyTorch replays our shuffle);
 #   2. speed: the ratio of the two epochs' times (same data, same solver);
 #   3. solvers: on each side's trained seed-1 model, the work (evaluations of
 #      F, fine-grid equivalents for multigrid) to reach 1e-3, 1e-4 and 1e-5 on
@@ -46,16 +48,30 @@ TORCH=bench/field_torch.py
 export FIELD_FULL=$FULL NSOLV
 
 SEED_ARGS=(--channels 16 --pool 1 --act modrelu --gain 1 --alpha 1 --solver naive --fixed-steps --max-iter 30
-           --grad jfb --lr 0.001 --batch 32 --readout adam --epochs 1 --train-limit "$NTRAIN")
+           --grad jfb --lr 0.001 --batch 32 --readout adam --train-limit "$NTRAIN")
 tag() { "$PY" -c 'import json,sys; r=json.loads(sys.stdin.read().strip().splitlines()[-1]); r["tag"]=sys.argv[1]; print(json.dumps(r))' "$1"; }
 
 : > "$TMP/seed.jsonl"
 for s in $SEEDS; do
-    run "$PT" train --model field --data "$DATA" "${SEED_ARGS[@]}" --free-bias --seed "$s" --tol 1e-4 --quiet --json \
+    run "$PT" train --model field --data "$DATA" "${SEED_ARGS[@]}" --epochs 1 --free-bias --seed "$s" --tol 1e-4 --quiet --json \
         "${LIMITS[@]+"${LIMITS[@]}"}" --out "$TMP/c$s.safetensors" | tag "c" >> "$TMP/seed.jsonl"
-    run "$PY" "$TORCH" --data "$DATA" "${SEED_ARGS[@]}" --seed "$s" --tol 1e-4 \
+    run "$PY" "$TORCH" --data "$DATA" "${SEED_ARGS[@]}" --epochs 1 --seed "$s" --tol 1e-4 \
         "${LIMITS[@]+"${LIMITS[@]}"}" --save "$TMP/t$s.safetensors" |
         tag "torch" >> "$TMP/seed.jsonl"
+done
+
+# faithfulness with the draws taken out: both sides from our initialised
+# model (--epochs 0), each epoch's shuffle ours (--c-order replays our
+# generator from the file's state); ours resumes from the same file
+: > "$TMP/same.jsonl"
+for s in $SEEDS; do
+    run "$PT" train --model field --data "$DATA" "${SEED_ARGS[@]}" --epochs 0 --free-bias --seed "$s" --tol 1e-4 --quiet \
+        "${LIMITS[@]+"${LIMITS[@]}"}" --out "$TMP/i$s.safetensors" > /dev/null
+    cp "$TMP/i$s.safetensors" "$TMP/ci$s.safetensors"
+    run "$PT" train --model field --data "$DATA" "${SEED_ARGS[@]}" --epochs 1 --free-bias --seed "$s" --tol 1e-4 --quiet --json \
+        "${LIMITS[@]+"${LIMITS[@]}"}" --out "$TMP/ci$s.safetensors" --resume | tag "c" >> "$TMP/same.jsonl"
+    run "$PY" "$TORCH" --data "$DATA" "${SEED_ARGS[@]}" --epochs 1 --seed "$s" --tol 1e-4 "${LIMITS[@]+"${LIMITS[@]}"}" \
+        --init "$TMP/i$s.safetensors" --c-order | tag "torch" >> "$TMP/same.jsonl"
 done
 
 # solver tables on the seed-1 models, one thread, the same thresholds
@@ -110,6 +126,14 @@ c = [r for r in seed if r["tag"] == "c"]; t = [r for r in seed if r["tag"] == "t
 ratio = [a["train_seconds"] / b["train_seconds"] for a, b in zip(c, t)]
 print(f"\nEpoch time, ours / PyTorch: {', '.join(f'{x:.2f}' for x in ratio)} (target: at most 0.5).")
 print("Claim (issue 18, the anchor rebuilt by the issue's author): about 36% (35.8%) after this epoch.\n")
+same = L("same.jsonl")
+print("Both sides from the same initialised model (ours, `--epochs 0`) and in the same order (PyTorch `--init --c-order`):\n")
+print("| seed | ours test acc % | PyTorch test acc % |")
+print("|---:|---:|---:|")
+sc = [r for r in same if r["tag"] == "c"]; stt = [r for r in same if r["tag"] == "torch"]
+for a, b in zip(sc, stt):
+    print(f"| {a['seed']} | {100*a['test_accuracy']:.2f} | {100*b['test_accuracy']:.2f} |")
+print()
 print(f"### 3. Solvers on the trained seed-1 models (first {e['NSOLV']} test images)\n")
 print("Mean evaluations of F to reach the residual (over the images that did; % that did), fine-grid equivalents for multigrid.\n")
 print("| model | solver | 1e-3 | 1e-4 | 1e-5 | ms/image |")

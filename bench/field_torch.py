@@ -95,6 +95,13 @@ Training:
                   loss at z_N (no solver in training; evaluation still uses it)
   --epochs E (1)  --lr (1e-3)  --batch (32)  --seed (1)
   --save CKPT     write the trained model in the C library's checkpoint format
+  --init CKPT     start from a C checkpoint's parameters instead of drawing
+                  them (write an untrained one with phasetower train --model
+                  field ... --epochs 0 --out CKPT)
+  --c-order       with --init: each epoch's shuffle is the C trainer's
+                  (Fisher-Yates on its xoshiro256** generator, from the
+                  checkpoint's 'rng' state), so that both sides see the same
+                  images in the same batches
 
 Cross-check of the C model (--check CKPT, --check-n 8): load a checkpoint
 written by the C library (safetensors, parsed here with json + numpy:
@@ -573,6 +580,48 @@ def save_checkpoint(model, path, alpha):
         raise
 
 
+def checkpoint_meta(path):
+    """the metadata of a safetensors file"""
+    with open(path, "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        return json.loads(f.read(n)).get("__metadata__", {})
+
+
+class CRng:
+    """the C library's generator (xoshiro256**, src/core/rng.c), from the
+    four words of a checkpoint's 'rng' metadata"""
+    M = (1 << 64) - 1
+
+    def __init__(self, hexstate):
+        if len(hexstate) != 64:
+            raise ValueError(f"rng state '{hexstate}' is not 64 hex digits")
+        self.s = [int(hexstate[16 * i:16 * i + 16], 16) for i in range(4)]
+
+    @staticmethod
+    def _rotl(x, k):
+        return ((x << k) | (x >> (64 - k))) & CRng.M
+
+    def u64(self):
+        s, M = self.s, CRng.M
+        result = (self._rotl((s[1] * 5) & M, 7) * 9) & M
+        t = (s[1] << 17) & M
+        s[2] ^= s[0]
+        s[3] ^= s[1]
+        s[1] ^= s[2]
+        s[0] ^= s[3]
+        s[2] ^= t
+        s[3] = self._rotl(s[3], 45)
+        return result
+
+    def permutation(self, n):
+        """the training loop's shuffle (src/field/train.c: Fisher-Yates from the top)"""
+        perm = list(range(n))
+        for i in range(n - 1, 0, -1):
+            j = self.u64() % (i + 1)
+            perm[i], perm[j] = perm[j], perm[i]
+        return torch.tensor(perm, dtype=torch.int64)
+
+
 def load_checkpoint(path):
     """(model, alpha) from a field checkpoint; ValueError naming the problem"""
     with open(path, "rb") as f:
@@ -788,6 +837,10 @@ def main():
     ap.add_argument("--readout", choices=["adam"], default="adam",
                     help="how the readout learns: adam, with the rest (the C side also has ridge)")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--init", default="", help="start from this checkpoint's parameters (e.g. an untrained one: "
+                    "phasetower train --model field ... --epochs 0 --out F)")
+    ap.add_argument("--c-order", action="store_true",
+                    help="with --init: shuffle each epoch as the C trainer does, from the checkpoint's rng state")
     ap.add_argument("--save", default="")
     ap.add_argument("--check", default="")
     ap.add_argument("--check-n", type=int, default=8)
@@ -867,8 +920,20 @@ def main():
     H, W = x_train.shape[1:]
     n_classes = int(max(y_train.max(), y_test.max())) + 1
 
+    crng = None
+    if args.c_order and not args.init:
+        ap.error("--c-order needs --init F (the checkpoint whose rng state drives the shuffle)")
     try:
-        model = Field(args.channels, H, W, n_classes, args.act, args.pool, args.gain).init_()
+        if args.init:
+            model, _ = load_checkpoint(args.init)
+            got = (model.C, model.pool, model.act, float(np.float32(model.gain)))
+            want = (args.channels, args.pool, args.act, float(np.float32(args.gain)))
+            if got != want:
+                ap.error(f"--init {args.init}: (channels, pool, act, gain) {got}, the flags say {want}")
+            if args.c_order:
+                crng = CRng(checkpoint_meta(args.init).get("rng", ""))
+        else:
+            model = Field(args.channels, H, W, n_classes, args.act, args.pool, args.gain).init_()
     except ValueError as e:
         ap.error(str(e))
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
@@ -877,7 +942,7 @@ def main():
     epoch_s, epoch_cpu, val_acc, evals_epoch, unconv_epoch, loss = [], [], [], [], [], float("nan")
     for epoch in range(1, args.epochs + 1):
         t0, c0 = time.perf_counter(), time.process_time()
-        perm = torch.randperm(n, generator=gen)
+        perm = crng.permutation(n) if crng else torch.randperm(n, generator=gen)
         tot_loss, tot_evals, tot_unconv = 0.0, 0, 0
         for i in range(0, n, args.batch):
             idx = perm[i:i + args.batch]

@@ -216,7 +216,7 @@ int cli_field_train(int argc, char **argv)
         {"anderson-m", OPT_INT, &c->anderson_m, "Anderson's history (default 5)", -1e9, 1e9, "field.anderson_m", 0},
         {"mg-levels", OPT_INT, &c->mg_levels, "multigrid's grids, the image's included (default 3: 28, 14, 7)", -1e9, 1e9, "field.mg_levels", 0},
         {"grad", OPT_STR, &a.grad, "implicit (default), jfb or unroll:N", 0, 0, "field.grad", 0},
-        {"epochs", OPT_INT, &a.epochs, "epochs in all, counting those of a resumed model (default 1)", 1, 100000, NULL, 0},
+        {"epochs", OPT_INT, &a.epochs, "epochs in all, counting those of a resumed model (default 1; 0 writes the initialised, untrained model to --out)", 0, 100000, NULL, 0},
         {"lr", OPT_FLOAT, &c->lr, "Adam step (default 0.001)", -1e30, 1e30, "field.lr", 0},
         {"readout", OPT_STR, &a.readout, "ridge (default: solved on the training images' fixed points before and after every epoch) or adam (trained with the rest)", 0, 0, "field.readout", 0},
         {"ridge", OPT_FLOAT, NULL, "ridge strength relative to the features' scale (default 1e-4)", -1e30, 1e30, "field.ridge", 0},
@@ -274,6 +274,7 @@ int cli_field_train(int argc, char **argv)
     if (!rc && !a.quiet && !a.json && pt_field_epochs(m))
         fprintf(stderr, "resuming %s after epoch %d\n", a.out, pt_field_epochs(m));
     if (!rc) rc = train_loop(&k, &a, m, &tr, &va, &r);
+    if (!rc && a.epochs == 0 && a.out && pt_field_epochs(m) == 0) rc = save(&k, m, 1, a.out);
     if (!rc) rc = score(&k, m, &te, a.quiet || a.json, "test", &r.test);
     if (!rc) {
         cli_report *rp = rep_new(a.json);

@@ -365,6 +365,12 @@ if "$bin" "${F[@]:0:11}" --out "$tmp/f.safetensors" --epochs 2 --val 10 --best "
     "$bin" "${R[@]}" --epochs 3 --out "$tmp/r_part.safetensors" --resume > /dev/null &&
     cmp -s "$tmp/r_full.safetensors" "$tmp/r_part.safetensors" ||
     { echo "FAIL [field --resume: not the same bits as an uninterrupted run]"; fail=1; }
+  # --epochs 0 writes the initialised model; resumed from it, the same bits again
+  "$bin" "${R[@]}" --epochs 0 --out "$tmp/r_zero.safetensors" > /dev/null &&
+    "$bin" info --json "$tmp/r_zero.safetensors" | grep -q '"epochs": 0' &&
+    "$bin" "${R[@]}" --epochs 3 --out "$tmp/r_zero.safetensors" --resume > /dev/null &&
+    cmp -s "$tmp/r_full.safetensors" "$tmp/r_zero.safetensors" ||
+    { echo "FAIL [field --epochs 0, then --resume: not the same bits as an uninterrupted run]"; fail=1; }
   expect_bad "field eval tol" "--tol" -- "$bin" eval --model "$tmp/f.safetensors" --data "$good" --tol 0
   "$bin" eval --model "$tmp/f.safetensors" --data "$good" --test-limit 4 --solvers 2 --plot "$tmp/fp" --json > "$tmp/fs.json" &&
     grep -q '"multigrid"' "$tmp/fs.json" && [ -s "$tmp/fp-evolution.png" ] && [ -s "$tmp/fp-solvers.png" ] ||
