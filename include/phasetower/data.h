@@ -89,6 +89,41 @@ pt_status pt_dataset_noise(const pt_dataset *like, size_t n, uint64_t seed, pt_d
 /* Free the arrays of d (NULL-safe) and zero it. */
 void pt_dataset_free(pt_dataset *d);
 
+/* ---- numeric time series (series.c) ----
+ * A series is a table of doubles, one row per time step and one column per
+ * channel, row-major. CSV: one row per line; cells separated by commas, or,
+ * in a file whose first row has no comma, by spaces or tabs; an optional
+ * first line of channel names (every cell of it non-numeric); "\r\n" line
+ * ends are accepted, blank lines only at the end. Strict: a ragged row, an
+ * empty cell, a cell that is not a whole number in C's strtod syntax, NaN or
+ * Inf, an empty file are refused with PT_EFORMAT and a one-line message naming
+ * the file, the line and the column (1-based). */
+#define PT_SERIES_MAX_BYTES ((size_t)1 << 31) /* the largest file read */
+#define PT_SERIES_MAX_CHANNELS 65536
+
+typedef struct pt_series {
+    size_t steps, channels;
+    double *x;    /* (steps, channels) owned */
+    char **names; /* channels names (owned) when the file had a header, else NULL */
+} pt_series;
+
+/* Read path into *out (zeroed first; free with pt_series_free). PT_EIO when
+ * the file cannot be read, PT_EFORMAT as above, PT_ENOMEM. */
+pt_status pt_series_read_csv(const char *path, pt_series *out);
+/* Parse len bytes of CSV text (as pt_series_read_csv; messages name `name`). */
+pt_status pt_series_parse_csv(const char *text, size_t len, const char *name, pt_series *out);
+/* Write x (steps, channels) to path as CSV, each value printed with %.17g (it
+ * reads back to the same double), names (channels strings, or NULL: no
+ * header; a name may not hold a comma, quote or line break) as the first
+ * line; atomically (temporary file, fsync, rename). PT_EINVAL on a
+ * non-finite value or a bad name, PT_EIO. */
+pt_status pt_series_write_csv(const char *path, const double *x, size_t steps, size_t channels,
+                              const char *const *names);
+/* The index of the channel called name, or of the column given as a 0-based
+ * number ("2"); PT_EINVAL naming the series' channels otherwise. */
+pt_status pt_series_column(const pt_series *s, const char *name, size_t *col);
+void pt_series_free(pt_series *s);
+
 #ifdef __cplusplus
 }
 #endif
