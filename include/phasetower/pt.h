@@ -15,5 +15,6 @@
 #include "phasetower/tower.h"
 #include "phasetower/phasor.h"
 #include "phasetower/field.h"
+#include "phasetower/reservoir.h"
 #include "phasetower/export.h"
 #endif

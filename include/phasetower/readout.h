@@ -33,6 +33,10 @@ size_t pt_ridge_outputs(const pt_ridge *r);  /* m */
  * double through BLAS. PT_EINVAL on a non-finite value (nothing is added). */
 pt_status pt_ridge_add(pt_ridge *r, const float *X, const float *Y, size_t nb);
 
+/* The same for rows in double (no rounding to float on the way): X (nb, n),
+ * Y (nb, m). */
+pt_status pt_ridge_add_f64(pt_ridge *r, const double *X, const double *Y, size_t nb);
+
 /* One sparse row whose target is the one-hot vector of class cls (< m): the
  * nnz groups grp[0..nnz) (distinct) with values f (nnz, group). Each pair of
  * list positions p <= q adds f_p f_q^T into G's block (grp[p], grp[q]), each

@@ -36,8 +36,8 @@ struct pt_st_file {
     char *metastr;
 };
 
-static const char *const dtype_names[] = { [PT_ST_F32] = "F32", [PT_ST_I32] = "I32", [PT_ST_U8] = "U8" };
-static const size_t dtype_sizes[] = { [PT_ST_F32] = 4, [PT_ST_I32] = 4, [PT_ST_U8] = 1 };
+static const char *const dtype_names[] = { [PT_ST_F32] = "F32", [PT_ST_I32] = "I32", [PT_ST_U8] = "U8", [PT_ST_F64] = "F64" };
+static const size_t dtype_sizes[] = { [PT_ST_F32] = 4, [PT_ST_I32] = 4, [PT_ST_U8] = 1, [PT_ST_F64] = 8 };
 #define ST_NDTYPE (sizeof dtype_names / sizeof dtype_names[0])
 
 size_t pt_st_numel(const pt_st_tensor *t)
@@ -807,6 +807,13 @@ pt_status pt_st_get(const pt_st_file *f, const char *path, pt_st_dtype dtype, co
         const float *src = t->data;
         for (size_t i = 0; i < n; i++)
             if (!isfinite(src[i])) return pt_fail(PT_EFORMAT, "%s: tensor '%s' holds a non-finite value", path, name);
+    }
+    if (dtype == PT_ST_F64) { /* memcpy: F64 data is only 4-byte aligned in the buffer */
+        for (size_t i = 0; i < n; i++) {
+            double v;
+            memcpy(&v, (const unsigned char *)t->data + 8 * i, sizeof v);
+            if (!isfinite(v)) return pt_fail(PT_EFORMAT, "%s: tensor '%s' holds a non-finite value", path, name);
+        }
     }
     memcpy(dst, t->data, n * dtype_sizes[dtype]);
     return PT_OK;

@@ -11,7 +11,8 @@
 #include <stddef.h>
 #include "phasetower/core.h"
 
-typedef enum pt_st_dtype { PT_ST_F32 = 0, PT_ST_I32, PT_ST_U8 } pt_st_dtype;
+/* F64: doubles kept bit for bit (the reservoir family's state and weights) */
+typedef enum pt_st_dtype { PT_ST_F32 = 0, PT_ST_I32, PT_ST_U8, PT_ST_F64 } pt_st_dtype;
 
 #define PT_ST_MAXDIM 4
 #define PT_ST_MAXNAME 64

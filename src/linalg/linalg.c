@@ -4,6 +4,7 @@
  * lapacke.h (Debian's liblapacke-dev; the LAPACK routines themselves resolve
  * to OpenBLAS's build of them). */
 #include <math.h>
+#include <string.h>
 #include <cblas.h>
 #include <lapacke.h>
 #include "linalg/linalg.h"
@@ -347,5 +348,25 @@ int pt_csvd_top_ref(double *sigma, double *u, double *v, const float *A, size_t 
     for (size_t i = 0; u && i < 2 * m; i++) u[i] = sg > 0.0 ? y[i] / sg : 0.0;
     for (size_t j = 0; v && j < 2 * n; j++) v[j] = x[j];
     free(x), free(y);
+    return 0;
+}
+
+int pt_dgeev_radius(const double *A, size_t n, double *rho)
+{
+    double *a = pt_calloc(n * n + 2 * n, sizeof *a);
+    if (!a) return -1;
+    memcpy(a, A, n * n * sizeof *a);
+    double *wr = a + n * n, *wi = wr + n;
+    lapack_int nn = (lapack_int)n;
+    /* row-major A is A^T column-major: the same eigenvalues */
+    lapack_int info = LAPACKE_dgeev(LAPACK_COL_MAJOR, 'N', 'N', nn, a, nn, wr, wi, NULL, 1, NULL, 1);
+    double r = 0.0;
+    for (size_t i = 0; info == 0 && i < n; i++) {
+        double m = hypot(wr[i], wi[i]);
+        if (m > r) r = m;
+    }
+    free(a);
+    if (info != 0) return info < 0 ? -1 : (int)info;
+    *rho = r;
     return 0;
 }

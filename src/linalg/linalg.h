@@ -79,6 +79,12 @@ int pt_zheev_top(double *A, size_t n, double *lam, double *v);
 int pt_csvd_top(double *sigma, double *u, double *v, const float *A, size_t m, size_t n);
 int pt_csvd_top_ref(double *sigma, double *u, double *v, const float *A, size_t m, size_t n);
 
+/* The spectral radius (largest |eigenvalue|) of a real n x n matrix A
+ * (row-major, not changed) by LAPACK's dgeev (eigenvalues only: Hessenberg
+ * reduction and the shifted QR algorithm, about 10 n^3 flops), in double.
+ * 0 on success, < 0 out of memory, > 0 the QR algorithm did not converge. */
+int pt_dgeev_radius(const double *A, size_t n, double *rho);
+
 /* Number of BLAS threads (default 1: the library is measured on one core). */
 void pt_linalg_set_threads(int n);
 

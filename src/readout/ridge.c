@@ -55,6 +55,20 @@ static double *gent(const pt_ridge *r, size_t i, size_t j)
     return r->G + ((i / d) * r->ng + j / d) * d * d + (i % d) * d + j % d;
 }
 
+/* G += X^T X (upper triangle through BLAS, then into the blocks), H += X^T Y */
+static void add_rows(pt_ridge *r, const double *Xd, const double *Yd, double *S, size_t nb)
+{
+    size_t n = r->ng * r->d, m = r->m;
+    pt_dsyrk_tn(S, Xd, n, nb); /* upper triangle of X^T X */
+    pt_dgemm_tn(r->H, Xd, Yd, n, m, nb, 1.0, 1.0);
+    /* above the diagonal, and both halves of a diagonal block (as sparse rows fill them) */
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i; j < n; j++) {
+            *gent(r, i, j) += S[i * n + j];
+            if (j != i && i / r->d == j / r->d) *gent(r, j, i) += S[i * n + j];
+        }
+}
+
 pt_status pt_ridge_add(pt_ridge *r, const float *X, const float *Y, size_t nb)
 {
     size_t n = r->ng * r->d, m = r->m;
@@ -70,15 +84,23 @@ pt_status pt_ridge_add(pt_ridge *r, const float *X, const float *Y, size_t nb)
     }
     for (size_t i = 0; i < nb * n; i++) Xd[i] = (double)X[i];
     for (size_t i = 0; i < nb * m; i++) Yd[i] = (double)Y[i];
-    pt_dsyrk_tn(S, Xd, n, nb); /* upper triangle of X^T X */
-    pt_dgemm_tn(r->H, Xd, Yd, n, m, nb, 1.0, 1.0);
-    /* above the diagonal, and both halves of a diagonal block (as sparse rows fill them) */
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = i; j < n; j++) {
-            *gent(r, i, j) += S[i * n + j];
-            if (j != i && i / r->d == j / r->d) *gent(r, j, i) += S[i * n + j];
-        }
+    add_rows(r, Xd, Yd, S, nb);
     free(Xd), free(Yd), free(S);
+    return PT_OK;
+}
+
+pt_status pt_ridge_add_f64(pt_ridge *r, const double *X, const double *Y, size_t nb)
+{
+    size_t n = r->ng * r->d, m = r->m;
+    for (size_t i = 0; i < nb * n; i++)
+        if (!isfinite(X[i])) return pt_fail(PT_EINVAL, "ridge: row %zu has a non-finite feature", i / n);
+    for (size_t i = 0; i < nb * m; i++)
+        if (!isfinite(Y[i])) return pt_fail(PT_EINVAL, "ridge: row %zu has a non-finite target", i / m);
+    if (nb == 0) return PT_OK;
+    double *S = pt_calloc(n * n, sizeof *S);
+    if (!S) return pt_fail(PT_ENOMEM, "out of memory for a ridge batch of %zu rows", nb);
+    add_rows(r, X, Y, S, nb);
+    free(S);
     return PT_OK;
 }
 
