@@ -44,6 +44,8 @@ int cmd_export(int argc, char **argv);
 int cmd_tpam(int argc, char **argv);
 int cmd_atlas(int argc, char **argv); /* atlas.c: atlas train|decode|key|info */
 int cli_atlas_info(int argc, char **argv); /* atlas.c: atlas info, also for info of an atlas file */
+int cmd_reservoir(int argc, char **argv);  /* reservoir.c: reservoir train|eval|generate|info */
+int cli_reservoir_info(int argc, char **argv); /* reservoir.c: also for info of an esn file */
 
 /* ---- options (args.c) ---- */
 

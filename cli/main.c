@@ -57,6 +57,10 @@ static int run_on_checkpoint(const char *cmd, int argc, char **argv, int positio
         if (st) return cli_error(cmd, cli_status_code(st), "%s", pt_errmsg());
         /* the text atlas is a command of its own (its data are texts): info shows it, eval points there */
         if (!strcmp(kind, "atlas") && !strcmp(cmd, "info")) return cli_atlas_info(argc, argv);
+        /* so is the reservoir (its data are time series) */
+        if (!strcmp(kind, "esn") && !strcmp(cmd, "info")) return cli_reservoir_info(argc, argv);
+        if (!strcmp(kind, "esn"))
+            return cli_error(cmd, EXIT_USAGE, "%s: an echo-state network: see 'phasetower reservoir --help'", path);
         if (!strncmp(kind, "atlas", 5))
             return cli_error(cmd, EXIT_USAGE, "%s: a text atlas%s file: see 'phasetower atlas --help'", path,
                              strcmp(kind, "atlas") ? " key" : "");
@@ -83,6 +87,7 @@ static const command commands[] = {
     {"export", "write a model as a standalone integer C99 classifier for microcontrollers", cmd_export},
     {"tpam", "capacity curve of a threshold phasor associative memory", cmd_tpam},
     {"atlas", "the coordinate text atlas: learn a book as x -> symbol (train, decode, key, info)", cmd_atlas},
+    {"reservoir", "an echo-state network on a CSV time series (train, eval, generate, info)", cmd_reservoir},
     {NULL, NULL, NULL},
 };
 

@@ -28,7 +28,7 @@
 extern "C" {
 #endif
 
-#define PT_ESN_MAX_UNITS 20000
+#define PT_ESN_MAX_UNITS 5000 /* W is drawn dense for its eigenvalues: 200 MB, dgeev ~1e12 flops at the top */
 #define PT_ESN_MAX_IO 4096
 
 /* RIDGE: the normal equations of the states after warm-up, solved once.
