@@ -12,7 +12,8 @@
 # bench-footprint (footprint, int8 export, sparse inference, liquid topology), make
 # bench-phasor (phasor MLPs and TPAM against the MLP), bench-field (the field
 # against its PyTorch anchor), bench-atlas (the text atlas on books of the King
-# James Bible from Debian's bible-kjv, against gzip and xz), make clean.
+# James Bible from Debian's bible-kjv, against gzip and xz), bench-reservoir (the echo-state
+# network on the shared reservoir series, RESERVOIR_DATA), make clean.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 CLANG_BUILD ?= build-clang
@@ -27,7 +28,7 @@ BENCH_DEPS := python3-torch bible-kjv
 JOBS       ?= 2
 
 .PHONY: all deps bench-deps build build-asan build-clang build-fuzz run test test-asan fuzz fuzz-short bench \
-        bench-memory bench-footprint bench-phasor bench-field bench-atlas clean
+        bench-memory bench-footprint bench-phasor bench-field bench-atlas bench-reservoir clean
 
 all: build
 
@@ -100,6 +101,11 @@ bench-field: build bench-deps
 
 bench-atlas: build bench-deps
 	bench/bench_atlas.sh
+
+# the echo-state network on the shared reservoir series (issue 19; about a minute)
+RESERVOIR_DATA ?= /work/shared/data/reservoir
+bench-reservoir: build
+	bench/bench_reservoir.sh $(BUILD)/phasetower $(RESERVOIR_DATA)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(CLANG_BUILD) $(FUZZ_BUILD)
