@@ -143,7 +143,7 @@ static void score(cli_report *r, const char *key, const double *p, const double 
     rep_num(r, "nrmse_range", nr, 6), rep_num(r, "nrmse_std", ns, 6);
     rep_int(r, "valid_steps", (long long)valid);
     rep_num(r, "valid_tol", tol, 6);
-    double n84 = NAN;
+    double n84 = (double)NAN;
     if (nrmse_steps && nrmse_steps <= n) pt_esn_scores(p, t, nrmse_steps, M, tol, NULL, &n84, NULL);
     if (nrmse_steps && nrmse_steps <= n) rep_num(r, "nrmse_std_head", n84, 6);
     rep_pop(r);

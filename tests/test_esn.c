@@ -2,6 +2,7 @@
  * spectra, W scaled to the asked radius, the ridge readout against the normal
  * equations built naively from the states, a task it must learn, RLS,
  * determinism, bit-identical continuation after save and load, and refusals. */
+#define _POSIX_C_SOURCE 200809L
 #include <string.h>
 #include <unistd.h>
 #include "check.h"
@@ -190,7 +191,7 @@ static void test_refusals(double *u, const double *y)
     if (!m) return;
     CHECK(pt_esn_fit(m, u, y, 50, NULL, NULL) == PT_EINVAL && strstr(pt_errmsg(), "esn.warmup"));
     double keep = u[2 * 10 + 1];
-    u[2 * 10 + 1] = NAN;
+    u[2 * 10 + 1] = (double)NAN;
     CHECK(pt_esn_fit(m, u, y, 100, NULL, NULL) == PT_EINVAL && strstr(pt_errmsg(), "step 10, channel 1"));
     CHECK(pt_esn_run(m, u, 100, NULL) == PT_EINVAL);
     u[2 * 10 + 1] = keep;

@@ -1,6 +1,7 @@
 /* The time-series CSV reader and writer: parsing with and without a header,
  * both separators, every refusal with its line and column, and a write that
  * reads back to the same doubles. */
+#define _POSIX_C_SOURCE 200809L
 #include <string.h>
 #include <unistd.h>
 #include "check.h"
@@ -77,7 +78,7 @@ int main(void)
     CHECK(s.steps == 6 && s.channels == 1 && s.names == NULL && s.x && memcmp(s.x, x, sizeof x) == 0);
     pt_series_free(&s);
     /* refusals leave the file as it was */
-    x[2] = NAN;
+    x[2] = (double)NAN;
     CHECK(pt_series_write_csv(path, x, 3, 2, NULL) == PT_EINVAL);
     x[2] = 1.0;
     const char *bad[2] = {"a,b", "c"};

@@ -2,6 +2,7 @@
  * number, every row as wide as the first, errors naming file, line and
  * column) and an atomic writer whose numbers read back to the same doubles.
  * The reservoir family reads its sequences through here. */
+#define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <math.h>
 #include <string.h>

@@ -331,7 +331,7 @@ pt_status pt_esn_generate(pt_esn *m, const double *u0, size_t n, double *y, size
 void pt_esn_scores(const double *p, const double *t, size_t n, size_t k, double tol, double *nrmse_range,
                    double *nrmse_std, size_t *valid)
 {
-    double se = 0.0, mean = 0.0, lo = INFINITY, hi = -INFINITY;
+    double se = 0.0, mean = 0.0, lo = HUGE_VAL, hi = -HUGE_VAL;
     size_t nk = n * k, v = n;
     for (size_t i = 0; i < nk; i++) {
         double d = p[i] - t[i];
