@@ -1,7 +1,9 @@
 /* The echo-state network: the eigenvalue routine on matrices with known
  * spectra, W scaled to the asked radius, the ridge readout against the normal
  * equations built naively from the states, a task it must learn, RLS,
- * determinism, bit-identical continuation after save and load, and refusals. */
+ * determinism, bit-identical continuation after save and load, and refusals;
+ * the phasor unit: U unitary times the radius, bounded phasors, and the same
+ * readout, learning, determinism, save/load and refusal tests. */
 #define _POSIX_C_SOURCE 200809L
 #include <string.h>
 #include <unistd.h>
@@ -27,6 +29,14 @@ static pt_esn_config small(void)
     pt_esn_config c = pt_esn_config_default();
     c.units = 60, c.inputs = 2, c.outputs = 2, c.spectral_radius = 0.9, c.leak = 0.5, c.input_connectivity = 0.5;
     c.warmup = 50, c.ridge = 1e-6, c.seed = 7;
+    return c;
+}
+
+/* the phasor reservoir of the same state size (30 complex units = 60 features) */
+static pt_esn_config small_phasor(void)
+{
+    pt_esn_config c = small();
+    c.unit = PT_ESN_PHASOR, c.units = 30;
     return c;
 }
 
@@ -60,6 +70,71 @@ static void test_config(void)
     pt_esn_readout_fit r;
     CHECK(pt_esn_readout_parse("rls", &r) == PT_OK && r == PT_ESN_RLS);
     CHECK(pt_esn_readout_parse("lasso", &r) == PT_EINVAL);
+    /* the phasor unit: the same checks, and its own limit and name */
+    pt_esn_unit un;
+    CHECK(pt_esn_unit_parse("phasor", &un) == PT_OK && un == PT_ESN_PHASOR);
+    CHECK(pt_esn_unit_parse("sigmoid", &un) == PT_EINVAL && strstr(pt_errmsg(), "esn.unit"));
+    c = small_phasor();
+    CHECK(pt_esn_config_check(&c) == PT_OK);
+    c.units = 0;
+    CHECK(pt_esn_config_check(&c) == PT_EINVAL && strstr(pt_errmsg(), "esn.units"));
+    c = small_phasor(), c.units = PT_ESN_MAX_PHASOR_UNITS + 1;
+    CHECK(pt_esn_config_check(&c) == PT_EINVAL && strstr(pt_errmsg(), "phasor"));
+    c = small_phasor(), c.spectral_radius = 0.0;
+    CHECK(pt_esn_create(&c, &m) == PT_EINVAL && m == NULL && strstr(pt_errmsg(), "esn.spectral_radius"));
+    c = small_phasor(), c.spectral_radius = -0.5;
+    CHECK(pt_esn_config_check(&c) == PT_EINVAL && strstr(pt_errmsg(), "esn.spectral_radius"));
+    c = small_phasor(), c.leak = 0.0;
+    CHECK(pt_esn_config_check(&c) == PT_EINVAL && strstr(pt_errmsg(), "esn.leak"));
+    c = small_phasor(), c.leak = 1.0 + 1e-12;
+    CHECK(pt_esn_config_check(&c) == PT_EINVAL && strstr(pt_errmsg(), "esn.leak"));
+    c = small_phasor(), c.unit = (pt_esn_unit)7;
+    CHECK(pt_esn_config_check(&c) == PT_EINVAL && strstr(pt_errmsg(), "esn.unit"));
+}
+
+/* W = rho U with U unitary: W W^H = rho^2 I from the CSR arrays (every
+ * eigenvalue of a normal matrix with that property has modulus rho); W_in's
+ * entries 0 or of modulus input_scaling; the state's phasors stay inside the
+ * unit disc however large the input */
+static void test_phasor(void)
+{
+    pt_esn_config c = small_phasor();
+    c.spectral_radius = 1.3, c.input_scaling = 2.5, c.bias_scaling = 0.5;
+    pt_esn *m = NULL;
+    CHECK(pt_esn_create(&c, &m) == PT_OK);
+    if (!m) return;
+    size_t N = 30;
+    CHECK(pt_esn_features(m) == 2 * N && pt_esn_nnz(m) == N * N && pt_esn_raw_radius(m) == 1.0);
+    double complex *W = calloc(N * N, sizeof *W);
+    for (size_t i = 0; i < N; i++)
+        for (int32_t k = m->row[i]; k < m->row[i + 1]; k++)
+            W[i * N + (size_t)m->col[k]] = CMPLX(m->val[2 * k], m->val[2 * k + 1]);
+    double worst = 0;
+    for (size_t i = 0; i < N; i++)
+        for (size_t j = 0; j < N; j++) {
+            double complex g = 0;
+            for (size_t k = 0; k < N; k++) g += W[i * N + k] * conj(W[j * N + k]);
+            worst = fmax(worst, cabs(g - (i == j ? 1.69 : 0.0)));
+        }
+    CHECK(worst < 1e-12);
+    /* and not trivially: W is dense and not diagonal */
+    CHECK(cabs(W[1]) > 1e-3 && cabs(W[N]) > 1e-3);
+    size_t present = 0;
+    for (size_t i = 0; i < N * 2; i++) {
+        double a = hypot(m->win[2 * i], m->win[2 * i + 1]);
+        CHECK(a == 0.0 || fabs(a - 2.5) < 1e-12);
+        present += a != 0.0;
+    }
+    CHECK(present > 0);
+    for (size_t i = 0; i < N; i++) CHECK(fabs(hypot(m->bias[2 * i], m->bias[2 * i + 1]) - 0.5) < 1e-12);
+    double u[2 * 200];
+    for (size_t t = 0; t < 400; t++) u[t] = 50.0 * sin(0.37 * (double)t);
+    CHECK(pt_esn_run(m, u, 200, NULL) == PT_OK);
+    double biggest = 0;
+    for (size_t i = 0; i < N; i++) biggest = fmax(biggest, hypot(pt_esn_state(m)[2 * i], pt_esn_state(m)[2 * i + 1]));
+    CHECK(biggest < 1.0 && biggest > 0.5);
+    free(W);
+    pt_esn_destroy(m);
 }
 
 /* W's radius after scaling, from its CSR arrays */
@@ -84,15 +159,15 @@ static void test_radius(void)
 }
 
 /* the ridge readout solves (X^T X + ridge I) W = X^T Y over the states after warm-up */
-static void test_ridge(const double *u, const double *y)
+static void test_ridge(pt_esn_config c, const double *u, const double *y)
 {
-    pt_esn_config c = small();
     pt_esn *m = NULL, *m2 = NULL;
     CHECK(pt_esn_create(&c, &m) == PT_OK && pt_esn_create(&c, &m2) == PT_OK);
     if (!m || !m2) return;
     CHECK(pt_esn_fit(m, u, y, 1000, NULL, NULL) == PT_OK);
     CHECK(pt_esn_fitted(m) && !pt_esn_fitted(m2));
-    size_t N = 60, M = 2, w = 50;
+    size_t N = pt_esn_features(m), M = 2, w = 50;
+    CHECK(N == 60);
     double *X = calloc(1000 * N, sizeof *X);
     CHECK(pt_esn_run(m2, u, 1000, X) == PT_OK);
     CHECK(memcmp(pt_esn_state(m), pt_esn_state(m2), N * sizeof(double)) == 0);
@@ -138,12 +213,11 @@ static void test_rls(const double *u, const double *y)
 
 /* same seed and data: same bits; another seed: other bits; save, load, and
  * both continue generating the same bits */
-static void test_determinism_and_io(const double *u, const double *y)
+static void test_determinism_and_io(pt_esn_config c, const double *u, const double *y)
 {
-    pt_esn_config c = small();
     pt_esn *a = NULL, *b = NULL, *d = NULL;
     CHECK(pt_esn_create(&c, &a) == PT_OK && pt_esn_create(&c, &b) == PT_OK);
-    c.seed = 8;
+    c.seed++;
     CHECK(pt_esn_create(&c, &d) == PT_OK);
     if (!a || !b || !d) return;
     CHECK(pt_esn_fit(a, u, y, 1000, NULL, NULL) == PT_OK && pt_esn_fit(b, u, y, 1000, NULL, NULL) == PT_OK &&
@@ -176,16 +250,23 @@ static void test_determinism_and_io(const double *u, const double *y)
         pt_esn_destroy(l);
     }
     /* a damaged checkpoint: an out-of-range column is refused */
+    int32_t keep = a->col[0];
     a->col[0] = 1000;
     CHECK(pt_esn_save(a, path) == PT_OK);
     CHECK(pt_esn_load(path, &l) == PT_EFORMAT && l == NULL && strstr(pt_errmsg(), "esn.w_col"));
+    a->col[0] = keep;
+    /* a file whose unit and tensors disagree: refused by shape */
+    pt_esn_unit was = a->c.unit;
+    a->c.unit = was == PT_ESN_PHASOR ? PT_ESN_TANH : PT_ESN_PHASOR;
+    CHECK(pt_esn_save(a, path) == PT_OK);
+    a->c.unit = was;
+    CHECK(pt_esn_load(path, &l) == PT_EFORMAT && l == NULL && strstr(pt_errmsg(), "esn."));
     unlink(path);
     pt_esn_destroy(a), pt_esn_destroy(b), pt_esn_destroy(d);
 }
 
-static void test_refusals(double *u, const double *y)
+static void test_refusals(pt_esn_config c, double *u, const double *y)
 {
-    pt_esn_config c = small();
     pt_esn *m = NULL;
     CHECK(pt_esn_create(&c, &m) == PT_OK);
     if (!m) return;
@@ -221,10 +302,14 @@ int main(void)
     test_eigen();
     test_config();
     test_radius();
-    test_ridge(u, y);
+    test_phasor();
+    test_ridge(small(), u, y);
+    test_ridge(small_phasor(), u, y);
     test_rls(u, y);
-    test_determinism_and_io(u, y);
-    test_refusals(u, y);
+    test_determinism_and_io(small(), u, y);
+    test_determinism_and_io(small_phasor(), u, y);
+    test_refusals(small(), u, y);
+    test_refusals(small_phasor(), u, y);
     test_scores();
     free(u), free(y);
     TEST_END();

@@ -1,8 +1,9 @@
 /* The echo-state network (reservoir.h, docs/reservoir.md): the seeded
  * construction of W (CSR) and W_in, the spectral radius by dgeev, the leaky
  * tanh update, ridge and RLS readouts, teacher-forced fitting and closed-loop
- * generation. All arithmetic in double, in a fixed order: same seed and data,
- * same bits. */
+ * generation; the phasor unit's draw (a random unitary) and complex update
+ * share everything else. All arithmetic in double, in a fixed order: same
+ * seed and data, same bits. */
 #include <math.h>
 #include <string.h>
 #include "linalg/linalg.h"
@@ -10,10 +11,13 @@
 
 static const char *const readout_names[] = {"ridge", "rls"};
 PT_ENUM_FUNCS(pt_esn_readout_fit, pt_esn_readout_name, pt_esn_readout_parse, "esn.readout", readout_names)
+static const char *const unit_names[] = {"tanh", "phasor"};
+PT_ENUM_FUNCS(pt_esn_unit, pt_esn_unit_name, pt_esn_unit_parse, "esn.unit", unit_names)
 
 pt_esn_config pt_esn_config_default(void)
 {
     return (pt_esn_config){
+        .unit = PT_ESN_TANH,
         .units = 100,
         .inputs = 1,
         .outputs = 1,
@@ -34,8 +38,11 @@ pt_esn_config pt_esn_config_default(void)
 
 pt_status pt_esn_config_check(const pt_esn_config *c)
 {
-    if (c->units < 1 || c->units > PT_ESN_MAX_UNITS)
-        return pt_fail(PT_EINVAL, "esn.units = %d: expected 1..%d", c->units, PT_ESN_MAX_UNITS);
+    if ((unsigned)c->unit > PT_ESN_PHASOR) return pt_fail(PT_EINVAL, "esn.unit = %d: expected tanh or phasor", (int)c->unit);
+    int most = c->unit == PT_ESN_PHASOR ? PT_ESN_MAX_PHASOR_UNITS : PT_ESN_MAX_UNITS;
+    if (c->units < 1 || c->units > most)
+        return pt_fail(PT_EINVAL, "esn.units = %d: expected 1..%d for the %s unit", c->units, most,
+                       pt_esn_unit_name(c->unit));
     if (c->inputs < 1 || c->inputs > PT_ESN_MAX_IO)
         return pt_fail(PT_EINVAL, "esn.inputs = %d: expected 1..%d", c->inputs, PT_ESN_MAX_IO);
     if (c->outputs < 1 || c->outputs > PT_ESN_MAX_IO)
@@ -77,18 +84,19 @@ pt_status pt_esn_alloc(const pt_esn_config *c, size_t nnz, pt_esn **out)
     pt_status st = pt_esn_config_check(c);
     if (st) return st;
     size_t N = (size_t)c->units, D = (size_t)c->inputs, M = (size_t)c->outputs;
+    size_t cw = c->unit == PT_ESN_PHASOR ? 2 : 1, F = N * cw;
     if (nnz > N * N) return pt_fail(PT_EINVAL, "esn: %zu recurrent weights for %zu units", nnz, N);
     pt_esn *m = pt_calloc(1, sizeof *m);
     if (m) {
-        m->c = *c, m->N = N, m->D = D, m->M = M, m->nnz = nnz;
+        m->c = *c, m->N = N, m->D = D, m->M = M, m->nnz = nnz, m->cw = cw, m->F = F;
         m->row = pt_calloc(N + 1, sizeof *m->row);
         m->col = pt_calloc(nnz ? nnz : 1, sizeof *m->col);
-        m->val = pt_calloc(nnz ? nnz : 1, sizeof *m->val);
-        m->win = pt_calloc(N * D, sizeof *m->win);
-        m->bias = pt_calloc(N, sizeof *m->bias);
-        m->wout = pt_calloc(N * M, sizeof *m->wout);
-        m->x = pt_calloc(N, sizeof *m->x);
-        m->pre = pt_calloc(N, sizeof *m->pre);
+        m->val = pt_calloc(nnz ? nnz * cw : 1, sizeof *m->val);
+        m->win = pt_calloc(N * D * cw, sizeof *m->win);
+        m->bias = pt_calloc(F, sizeof *m->bias);
+        m->wout = pt_calloc(F * M, sizeof *m->wout);
+        m->x = pt_calloc(F, sizeof *m->x);
+        m->pre = pt_calloc(F, sizeof *m->pre);
         m->u = pt_calloc(D > M ? D : M, sizeof *m->u);
     }
     if (!m || !m->row || !m->col || !m->val || !m->win || !m->bias || !m->wout || !m->x || !m->pre || !m->u) {
@@ -99,6 +107,17 @@ pt_status pt_esn_alloc(const pt_esn_config *c, size_t nnz, pt_esn **out)
     return PT_OK;
 }
 
+/* v (cw) = +-scale (cw 1) or scale e^{i phi} (cw 2) */
+static void draw_value(double *v, size_t cw, double scale, pt_rng *rng)
+{
+    if (cw == 1) {
+        v[0] = (pt_rng_u64(rng) >> 63) ? scale : -scale;
+        return;
+    }
+    double phi = PT_ESN_2PI * (double)pt_rng_uniform(rng);
+    v[0] = scale * cos(phi), v[1] = scale * sin(phi);
+}
+
 /* W's draws come first (row by row: is (i, j) present, then its value), then
  * W_in's (unit by unit), then the bias: one stream from the seed. */
 pt_status pt_esn_create(const pt_esn_config *c, pt_esn **out)
@@ -106,7 +125,8 @@ pt_status pt_esn_create(const pt_esn_config *c, pt_esn **out)
     *out = NULL;
     pt_status st = pt_esn_config_check(c);
     if (st) return st;
-    size_t N = (size_t)c->units, D = (size_t)c->inputs;
+    if (c->unit == PT_ESN_PHASOR) return pt_esn_create_phasor(c, out);
+    size_t N = (size_t)c->units;
     double *A = pt_calloc(N * N, sizeof *A);
     if (!A) return pt_fail(PT_ENOMEM, "out of memory for the %zu x %zu recurrent matrix (esn.units)", N, N);
     pt_rng rng;
@@ -144,38 +164,46 @@ pt_status pt_esn_create(const pt_esn_config *c, pt_esn **out)
     }
     m->row[N] = (int32_t)k;
     free(A);
-    for (size_t i = 0; i < N * D; i++)
-        if ((double)pt_rng_uniform(&rng) < c->input_connectivity)
-            m->win[i] = (pt_rng_u64(&rng) >> 63) ? c->input_scaling : -c->input_scaling;
-    for (size_t i = 0; c->bias_scaling > 0.0 && i < N; i++)
-        m->bias[i] = (pt_rng_u64(&rng) >> 63) ? c->bias_scaling : -c->bias_scaling;
+    pt_esn_draw_inputs(m, &rng);
     *out = m;
     return PT_OK;
+}
+
+/* W_in's draws (unit by unit: present?, then its value), then the bias'. A
+ * tanh unit's value is +-scale (one bit); a phasor unit's is scale e^{i phi},
+ * phi uniform in [0, 2 pi): its input arrives at a random phase. */
+void pt_esn_draw_inputs(pt_esn *m, pt_rng *rng)
+{
+    const pt_esn_config *c = &m->c;
+    for (size_t i = 0; i < m->N * m->D; i++)
+        if ((double)pt_rng_uniform(rng) < c->input_connectivity) draw_value(m->win + i * m->cw, m->cw, c->input_scaling, rng);
+    for (size_t i = 0; c->bias_scaling > 0.0 && i < m->N; i++) draw_value(m->bias + i * m->cw, m->cw, c->bias_scaling, rng);
 }
 
 const pt_esn_config *pt_esn_get_config(const pt_esn *m) { return &m->c; }
 double pt_esn_raw_radius(const pt_esn *m) { return m->raw_radius; }
 size_t pt_esn_nnz(const pt_esn *m) { return m->nnz; }
 int pt_esn_fitted(const pt_esn *m) { return m->fitted; }
+size_t pt_esn_features(const pt_esn *m) { return m->F; }
 uint64_t pt_esn_steps(const pt_esn *m) { return m->steps; }
 const double *pt_esn_state(const pt_esn *m) { return m->x; }
 const double *pt_esn_readout(const pt_esn *m) { return m->wout; }
 
 void pt_esn_reset(pt_esn *m)
 {
-    memset(m->x, 0, m->N * sizeof *m->x);
+    memset(m->x, 0, m->F * sizeof *m->x);
     m->steps = 0;
 }
 
 void pt_esn_set_state(pt_esn *m, const double *x, uint64_t steps)
 {
-    memcpy(m->x, x, m->N * sizeof *m->x);
+    memcpy(m->x, x, m->F * sizeof *m->x);
     m->steps = steps;
 }
 
 /* x <- (1 - lr) x + lr tanh(W_in u + b + W x): the pre-activations of every
  * unit from the old state first, then the update */
-static void step(pt_esn *m, const double *restrict u)
+static void step_tanh(pt_esn *m, const double *restrict u)
 {
     const size_t N = m->N, D = m->D;
     const double lr = m->c.leak;
@@ -202,10 +230,18 @@ static void step(pt_esn *m, const double *restrict u)
     m->steps++;
 }
 
+static void step(pt_esn *m, const double *restrict u)
+{
+    if (m->cw == 2)
+        pt_esn_step_phasor(m, u);
+    else
+        step_tanh(m, u);
+}
+
 /* y (M) = W_out^T x */
 static void readout(const pt_esn *m, double *restrict y)
 {
-    const size_t N = m->N, M = m->M;
+    const size_t N = m->F, M = m->M;
     for (size_t o = 0; o < M; o++) y[o] = 0.0;
     for (size_t i = 0; i < N; i++)
         for (size_t o = 0; o < M; o++) y[o] += m->wout[i * M + o] * m->x[i];
@@ -224,7 +260,7 @@ pt_status pt_esn_run(pt_esn *m, const double *u, size_t T, double *states)
     if (st) return st;
     for (size_t t = 0; t < T; t++) {
         step(m, u + t * m->D);
-        if (states) memcpy(states + t * m->N, m->x, m->N * sizeof *m->x);
+        if (states) memcpy(states + t * m->F, m->x, m->F * sizeof *m->x);
     }
     return PT_OK;
 }
@@ -244,7 +280,7 @@ pt_status pt_esn_predict(pt_esn *m, const double *u, size_t T, double *y)
 
 static pt_status fit_ridge(pt_esn *m, const double *u, const double *y, size_t T, pt_progress_fn progress, void *user)
 {
-    const size_t N = m->N, D = m->D, M = m->M, w = (size_t)m->c.warmup;
+    const size_t N = m->F, D = m->D, M = m->M, w = (size_t)m->c.warmup;
     pt_ridge *r = NULL;
     pt_status st = pt_ridge_create(N, 1, M, &r);
     if (st) return st;
@@ -274,7 +310,7 @@ static pt_status fit_ridge(pt_esn *m, const double *u, const double *y, size_t T
 
 static pt_status fit_rls(pt_esn *m, const double *u, const double *y, size_t T, pt_progress_fn progress, void *user)
 {
-    const size_t N = m->N, D = m->D, M = m->M, w = (size_t)m->c.warmup;
+    const size_t N = m->F, D = m->D, M = m->M, w = (size_t)m->c.warmup;
     pt_status st = PT_OK;
     if (!m->rls) {
         pt_rls_config rc = {.delta = m->c.rls_delta, .forget = m->c.rls_forget};
