@@ -4,7 +4,12 @@
 # 100 and 500 units, seeds 1-3, through `phasetower reservoir train`; then a
 # small search of (spectral radius, leak, ridge) for closed-loop generation
 # at 500 units, chosen on seeds 4-6 and reported on seeds 1-3 (so the choice
-# never sees the seeds it is scored on). Prints markdown tables; the
+# never sees the seeds it is scored on). Then the phasor reservoir (--unit
+# phasor) at the same state sizes (50 and 250 complex units = 100 and 500
+# reals) and at 100 complex units, seeds 1-3, with its settings (spectral
+# radius, leak, input scaling, input connectivity) chosen per task by a grid
+# search at 50 units on seeds 4-6, and also at the ESN's reference settings.
+# Prints markdown tables; the
 # ReservoirPy column holds ReservoirPy 0.4.2's measurements as quoted in the
 # issue (one thread), not ours.
 #   usage: bench/bench_reservoir.sh [BIN] [DATA_DIR]      (make bench-reservoir)
@@ -97,4 +102,92 @@ v = [r["closed_loop"]["valid_steps"] for r in rs]
 n84 = [r["closed_loop"]["nrmse_std_head"] for r in rs]
 print(f"chosen: spectral radius {sys.argv[2]}, leak {sys.argv[3]}, ridge {sys.argv[4]}; on seeds 1-3: valid steps "
       f"{v} (mean {sum(v)/len(v):.1f}; ReservoirPy 75, goal 150), NRMSE84 {[round(x, 4) for x in n84]}")
+EOF
+
+# ---- the phasor reservoir (issue 19, part 2) ----
+echo
+echo "phasor reservoir: search at 50 complex units, seeds 4-6, per task (forecast and NARMA-10: mean NRMSE; closed loop: min valid steps)"
+PMGF=(--series "$mg" --horizon 10 --fit 8000 --warmup 100 --ridge 1e-7)
+PMGG=(--series "$mg" --horizon 1 --fit 5000 --warmup 100 --generate 500 --valid-tol 0.2 --nrmse-steps 84 --ridge 1e-7)
+PNAR=(--series "$narma" --input 0 --target 1 --horizon 0 --fit 8000 --warmup 100 --ridge 1e-7)
+: > "$tmp/grid.txt"
+for psr in 0.8 0.9 1.0; do
+  for plr in 0.3 0.6 1; do
+    for pis in 0.3 1; do
+      for pic in 0.1 1; do
+        set_="--spectral-radius $psr --leak $plr --input-scaling $pis --input-connectivity $pic"
+        for task in mgf mgg nar; do
+          case $task in mgf) A=("${PMGF[@]}");; mgg) A=("${PMGG[@]}");; nar) A=("${PNAR[@]}");; esac
+          : > "$tmp/g.jsonl"
+          for seed in 4 5 6; do
+            # shellcheck disable=SC2086
+            "$bin" reservoir train --quiet --json "${A[@]}" --unit phasor --units 50 --seed $seed $set_ >> "$tmp/g.jsonl"
+          done
+          python3 - "$tmp/g.jsonl" "$task" "$set_" >> "$tmp/grid.txt" <<'EOF'
+import json, sys
+rs = [json.loads(l) for l in open(sys.argv[1])]
+t = sys.argv[2]
+if t == "mgg": v = -min(r["closed_loop"]["valid_steps"] for r in rs)   # lower is better throughout
+elif t == "mgf": v = sum(r["test"]["nrmse_range"] for r in rs) / len(rs)
+else: v = sum(r["test"]["nrmse_std"] for r in rs) / len(rs)
+print(f"{t}\t{v:.6g}\t{sys.argv[3]}")
+EOF
+        done
+      done
+    done
+  done
+done
+for task in mgf mgg nar; do
+  echo "  $task, best 3 of 36 (score, settings): $(grep "^$task" "$tmp/grid.txt" | sort -t$'\t' -k2,2g | head -3 | cut -f2,3 | tr '\t\n' ' ;')"
+  grep "^$task" "$tmp/grid.txt" | sort -t$'\t' -k2,2g | head -1 | cut -f3 > "$tmp/best_$task"
+done
+
+for units in 50 100 250; do
+  for seed in 1 2 3; do
+    # shellcheck disable=SC2046
+    run "pmgf$units" "${PMGF[@]}" --unit phasor --units $units --seed $seed $(cat "$tmp/best_mgf")
+    # shellcheck disable=SC2046
+    run "pmgg$units" "${PMGG[@]}" --unit phasor --units $units --seed $seed $(cat "$tmp/best_mgg")
+    # shellcheck disable=SC2046
+    run "pnar$units" "${PNAR[@]}" --unit phasor --units $units --seed $seed $(cat "$tmp/best_nar")
+  done
+done
+for units in 50 250; do # the ESN's settings (the closed loop's: those chosen by the ESN's search above)
+  for seed in 1 2 3; do
+    run "rmgf$units" "${MGF[@]}" --unit phasor --units $units --seed $seed
+    run "rmgg$units" "${MGG[@]}" --leak "$lr" --spectral-radius "$sr" --ridge "$rg" --unit phasor --units $units --seed $seed
+    run "rnar$units" "${NAR[@]}" --unit phasor --units $units --seed $seed
+  done
+done
+echo
+python3 - "$tmp" "$sr $lr $rg" <<'EOF'
+import json, sys, statistics as st
+tmp = sys.argv[1]
+def load(n): return [json.loads(l) for l in open(f"{tmp}/{n}.jsonl")]
+def ms(v): return f"{st.mean(v):.3g} ± {st.stdev(v):.2g}"
+def val(task, r):
+    if task == "mgf": return r["test"]["nrmse_range"]
+    if task == "nar": return r["test"]["nrmse_std"]
+    return r["closed_loop"]["valid_steps"]
+def sett(r): return f"sr {r['spectral_radius']:g}, lr {r['leak']:g}, in {r['input_scaling']:g} x {r['input_connectivity']:g}"
+print("| task | reals in the state | ESN (tanh units) | phasor, chosen settings | phasor, ESN's settings | phasor settings (chosen) | fit s ESN / phasor |")
+print("|---|---|---|---|---|---|---|")
+for task, label in (("mgf", "Mackey-Glass x(t+10), NRMSE (range)"), ("mgg", "Mackey-Glass closed loop, valid steps"),
+                    ("nar", "NARMA-10 one step, NRMSE (std)")):
+    for reals in (100, 500):
+        e, p, q = load(f"{task}{reals}"), load(f"p{task}{reals // 2}"), load(f"r{task}{reals // 2}")
+        print(f"| {label} | {reals} (ESN {reals} units, phasor {reals // 2}) | {ms([val(task, r) for r in e])} "
+              f"| {ms([val(task, r) for r in p])} | {ms([val(task, r) for r in q])} | {sett(p[0])} "
+              f"| {st.mean(r['fit_s'] for r in e):.3f} / {st.mean(r['fit_s'] for r in p):.3f} |")
+print()
+print("per seed (1, 2, 3):")
+for task in ("mgf", "mgg", "nar"):
+    for name, n in (("ESN 100", f"{task}100"), ("ESN 500", f"{task}500"), ("phasor 50", f"p{task}50"),
+                    ("phasor 100", f"p{task}100"), ("phasor 250", f"p{task}250"),
+                    ("phasor 50, ESN's settings", f"r{task}50"), ("phasor 250, ESN's settings", f"r{task}250")):
+        rs = load(n)
+        extra = ""
+        if task == "mgg": extra = "; NRMSE84 " + ", ".join(f"{r['closed_loop']['nrmse_std_head']:.4g}" for r in rs)
+        print(f"  {task} {name}: " + ", ".join(f"{val(task, r):.4g}" for r in rs) + extra)
+print(f"(the closed loop's 'ESN's settings' are those chosen by the ESN's search above: sr, lr, ridge = {sys.argv[2]})")
 EOF

@@ -1,5 +1,5 @@
-/* phasetower reservoir: the echo-state network on any numeric time series
- * (docs/reservoir.md). train fits the readout on the first rows of a CSV
+/* phasetower reservoir: the echo-state network, with tanh or phasor units
+ * (--unit), on any numeric time series (docs/reservoir.md). train fits the readout on the first rows of a CSV
  * series (teacher forcing), scores the rest with the state carried over and
  * optionally generates in a closed loop; eval drives a saved model on a
  * series and scores it; generate continues a saved model's closed loop;
@@ -14,7 +14,8 @@ static const char *USAGE =
     "usage: phasetower reservoir train|eval|generate|info [options]   (phasetower reservoir <sub> --help)\n\n"
     "An echo-state network (leaky tanh reservoir, sparse W scaled to a spectral radius,\n"
     "linear readout by ridge or RLS) on a CSV time series: one row per step, one column\n"
-    "per channel, an optional header of names.\n"
+    "per channel, an optional header of names. --unit phasor makes it a phasor reservoir:\n"
+    "complex units under a scaled random unitary, read out from their real and imaginary parts.\n"
     "  train     fit on the first --fit rows, score the rest, optionally --generate\n"
     "  eval      drive a saved model over a series and score its predictions\n"
     "  generate  continue a saved model in a closed loop (predictions fed back)\n"
@@ -154,7 +155,8 @@ static void score(cli_report *r, const char *key, const double *p, const double 
 }
 
 #define ESN_OPTS(c)                                                                                                   \
-    {"units", OPT_INT, &(c).units, "reservoir units N (default 100)", -1e9, 1e9, "esn.units", 0},                     \
+    {"unit", OPT_STR, &unitname, "tanh (default) or phasor (complex units, 2 features each)", 0, 0, "esn.unit", 0},   \
+        {"units", OPT_INT, &(c).units, "reservoir units N (default 100)", -1e9, 1e9, "esn.units", 0},                 \
         {"spectral-radius", OPT_FLOAT, &sr, "spectral radius of W, > 0 (default 1.25)", -1e30, 1e30,                  \
          "esn.spectral_radius", 0},                                                                                   \
         {"leak", OPT_FLOAT, &leak, "leak rate lr in (0, 1] (default 0.3)", -1e30, 1e30, "esn.leak", 0},              \
@@ -178,7 +180,7 @@ static int train(int argc, char **argv)
     pt_esn_config c = pt_esn_config_default();
     float sr = 1.25f, leak = 0.3f, isc = 1.0f, bsc = 0.0f, con = 0.1f, icon = 0.1f, ridge = 1e-7f, delta = 1e-6f;
     const char *path = NULL, *in = "0", *out = NULL, *model = NULL, *pred = NULL, *fitname = "ridge",
-               *genpred = NULL;
+               *genpred = NULL, *unitname = "tanh";
     int hz = -1;
     size_t fit = 0, gen = 0, head = 0;
     float tol = 0.2f;
@@ -208,6 +210,7 @@ static int train(int argc, char **argv)
     c.input_connectivity = cli_float_decimal(icon), c.ridge = cli_float_decimal(ridge);
     c.rls_delta = cli_float_decimal(delta);
     if (pt_esn_readout_parse(fitname, &c.readout)) return cli_lib_error(&k, PT_EINVAL, NULL);
+    if (pt_esn_unit_parse(unitname, &c.unit)) return cli_lib_error(&k, PT_EINVAL, NULL);
     if (pt_esn_config_check(&c)) return cli_lib_error(&k, PT_EINVAL, NULL);
     int rc;
     if (model && (rc = cli_check_out(k.name, "--out", model, force))) return rc;
@@ -260,24 +263,27 @@ static int train(int argc, char **argv)
     uint64_t steps_fit = pt_esn_steps(m);
     p = calloc(ntest ? ntest * io.M : 1, sizeof *p);
     g = calloc(gen ? gen * io.M : 1, sizeof *g);
-    x_fit = calloc((size_t)c.units, sizeof *x_fit);
+    size_t F = pt_esn_features(m);
+    x_fit = calloc(F, sizeof *x_fit);
     if (!p || !g || !x_fit) {
         rc = cli_error(k.name, EXIT_RUNTIME, "out of memory");
         goto done;
     }
-    memcpy(x_fit, pt_esn_state(m), (size_t)c.units * sizeof *x_fit);
+    memcpy(x_fit, pt_esn_state(m), F * sizeof *x_fit);
     cli_report *r = rep_new(json);
-    rep_str(r, "model", "esn"), rep_str(r, "series", path);
+    rep_str(r, "model", "esn"), rep_str(r, "unit", pt_esn_unit_name(c.unit)), rep_str(r, "series", path);
+    rep_int(r, "features", (long long)F);
     rep_int(r, "units", c.units), rep_int(r, "inputs", c.inputs), rep_int(r, "outputs", c.outputs);
     rep_num(r, "spectral_radius", c.spectral_radius, 9), rep_num(r, "leak", c.leak, 9);
-    rep_num(r, "input_scaling", c.input_scaling, 9), rep_num(r, "ridge", c.ridge, 12);
+    rep_num(r, "input_scaling", c.input_scaling, 9), rep_num(r, "input_connectivity", c.input_connectivity, 9);
+    rep_num(r, "ridge", c.ridge, 12);
     rep_str(r, "readout", pt_esn_readout_name(c.readout));
     rep_int(r, "seed", (long long)c.seed), rep_int(r, "fit_rows", (long long)fit), rep_int(r, "warmup", c.warmup);
     rep_int(r, "nnz", (long long)pt_esn_nnz(m)), rep_num(r, "raw_radius", pt_esn_raw_radius(m), 9);
     rep_num(r, "create_s", t_create, 6), rep_num(r, "fit_s", t_fit, 6);
-    rep_text(r, "esn: %d units (%zu recurrent weights, radius %.6g scaled to %g), leak %g, %s readout; fitted on %zu "
-                "rows of %s (warm-up %d) in %.3f s (creation %.3f s)\n",
-             c.units, pt_esn_nnz(m), pt_esn_raw_radius(m), c.spectral_radius, c.leak, pt_esn_readout_name(c.readout),
+    rep_text(r, "esn: %d %s units (%zu features; %zu recurrent weights, radius %.6g scaled to %g), leak %g, %s readout; "
+                "fitted on %zu rows of %s (warm-up %d) in %.3f s (creation %.3f s)\n",
+             c.units, pt_esn_unit_name(c.unit), F, pt_esn_nnz(m), pt_esn_raw_radius(m), c.spectral_radius, c.leak, pt_esn_readout_name(c.readout),
              fit, path, c.warmup, t_fit, t_create);
     if (ntest) {
         t0 = cli_now();
@@ -513,14 +519,16 @@ int cli_reservoir_info(int argc, char **argv)
     if (st) return cli_error(k.name, cli_status_code(st), "%s", pt_errmsg());
     const pt_esn_config *c = pt_esn_get_config(m);
     cli_report *r = rep_new(json);
-    rep_str(r, "model", "esn"), rep_int(r, "units", c->units), rep_int(r, "inputs", c->inputs);
+    rep_str(r, "model", "esn"), rep_str(r, "unit", pt_esn_unit_name(c->unit)), rep_int(r, "units", c->units);
+    rep_int(r, "features", (long long)pt_esn_features(m)), rep_int(r, "inputs", c->inputs);
     rep_int(r, "outputs", c->outputs), rep_num(r, "spectral_radius", c->spectral_radius, 9);
     rep_num(r, "leak", c->leak, 9), rep_int(r, "nnz", (long long)pt_esn_nnz(m));
     rep_str(r, "readout", pt_esn_readout_name(c->readout)), rep_bool(r, "fitted", pt_esn_fitted(m));
     rep_int(r, "steps", (long long)pt_esn_steps(m));
-    rep_text(r, "%s: echo-state network, %d units (%zu recurrent weights, spectral radius %g, leak %g), %d input%s, "
+    rep_text(r, "%s: %s, %d units (%zu recurrent weights, spectral radius %g, leak %g), %d input%s, "
                 "%d output%s, %s readout%s; driven %llu steps\n",
-             path, c->units, pt_esn_nnz(m), c->spectral_radius, c->leak, c->inputs, c->inputs == 1 ? "" : "s",
+             path, c->unit == PT_ESN_PHASOR ? "phasor reservoir (echo-state network of complex units)" : "echo-state network",
+             c->units, pt_esn_nnz(m), c->spectral_radius, c->leak, c->inputs, c->inputs == 1 ? "" : "s",
              c->outputs, c->outputs == 1 ? "" : "s", pt_esn_readout_name(c->readout),
              pt_esn_fitted(m) ? "" : " (not fitted)", (unsigned long long)pt_esn_steps(m));
     pt_esn_destroy(m);

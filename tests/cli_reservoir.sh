@@ -41,6 +41,20 @@ if cmp -s <(tail -n 10 "$tmp/a.csv") "$tmp/c.csv"; then echo "ok [generate conti
 "$bin" "${R[@]}" --fit 1000 --predictions "$tmp/p2.csv" > /dev/null && cmp -s "$tmp/p.csv" "$tmp/p2.csv" ||
   { echo "FAIL [determinism]"; fail=1; }
 
+# the phasor reservoir (--unit phasor, 25 complex units = 50 features): it learns, info names it,
+# generate continues bit for bit across a save and load, the same run twice gives the same bytes
+P=(reservoir train --series "$tmp/s.csv" --unit phasor --units 25 --spectral-radius 0.9 --leak 0.5 --input-connectivity 0.5 --warmup 50 --quiet)
+out=$("$bin" "${P[@]}" --fit 1000 --out "$tmp/ph.safetensors" --predictions "$tmp/pp.csv" --json) || { echo "FAIL [phasor train]: $out"; fail=1; }
+python3 -c 'import json,sys; r=json.loads(sys.argv[1]); sys.exit(0 if r["unit"] == "phasor" and r["features"] == 50 and r["test"]["nrmse_std"] < 0.01 else 1)' "$out" ||
+  { echo "FAIL [phasor scores]: $out"; fail=1; }
+"$bin" reservoir info "$tmp/ph.safetensors" | grep -q "phasor reservoir" || { echo "FAIL [phasor info]"; fail=1; }
+"$bin" reservoir generate --model "$tmp/ph.safetensors" --steps 30 --start 0.5 --predictions "$tmp/pa.csv" > /dev/null || fail=1
+"$bin" reservoir generate --model "$tmp/ph.safetensors" --steps 20 --start 0.5 --save "$tmp/ph20.safetensors" --predictions "$tmp/pb.csv" > /dev/null || fail=1
+"$bin" reservoir generate --model "$tmp/ph20.safetensors" --steps 10 --start "$(tail -n 1 "$tmp/pb.csv")" --predictions "$tmp/pc.csv" > /dev/null || fail=1
+if cmp -s <(tail -n 10 "$tmp/pa.csv") "$tmp/pc.csv"; then echo "ok [phasor generate continues bit for bit]"; else echo "FAIL [phasor generate continues]"; fail=1; fi
+"$bin" "${P[@]}" --fit 1000 --predictions "$tmp/pp2.csv" > /dev/null && cmp -s "$tmp/pp.csv" "$tmp/pp2.csv" ||
+  { echo "FAIL [phasor determinism]"; fail=1; }
+
 expect_bad() {
   local name=$1 pat=$2
   shift 3
@@ -75,6 +89,11 @@ expect_bad "zero units" "--units" -- "$bin" "${B[@]}" --series "$tmp/s.csv" --un
 expect_bad "leak > 1" "--leak" -- "$bin" "${B[@]}" --series "$tmp/s.csv" --leak 1.5
 expect_bad "connectivity 0" "--connectivity" -- "$bin" "${B[@]}" --series "$tmp/s.csv" --connectivity 0
 expect_bad "ridge < 0" "--ridge" -- "$bin" "${B[@]}" --series "$tmp/s.csv" --ridge -1
+expect_bad "unit" "--unit 'sine'" -- "$bin" "${B[@]}" --series "$tmp/s.csv" --unit sine
+expect_bad "phasor: zero units" "--units" -- "$bin" "${B[@]}" --series "$tmp/s.csv" --unit phasor --units 0
+expect_bad "phasor: too many units" "--units" -- "$bin" "${B[@]}" --series "$tmp/s.csv" --unit phasor --units 2001
+expect_bad "phasor: spectral radius 0" "--spectral-radius" -- "$bin" "${B[@]}" --series "$tmp/s.csv" --unit phasor --spectral-radius 0
+expect_bad "phasor: leak 0" "--leak" -- "$bin" "${B[@]}" --series "$tmp/s.csv" --unit phasor --leak 0
 expect_bad "readout" "--readout" -- "$bin" "${B[@]}" --series "$tmp/s.csv" --readout lasso
 expect_bad "unknown column" "--input z" -- "$bin" "${B[@]}" --series "$tmp/s.csv" --input z
 expect_bad "generate with other targets" "--generate needs" -- "$bin" "${B[@]}" --series "$tmp/s.csv" --target y --generate 10
@@ -84,6 +103,7 @@ expect_bad "eval of a missing model" "nothere.safetensors" -- "$bin" reservoir e
 expect_bad "generate: start width" "--start" -- "$bin" reservoir generate --model "$tmp/m.safetensors" --steps 5 --start 1,2
 expect_bad "esn eval through the family table" "reservoir --help" -- "$bin" eval --model "$tmp/m.safetensors"
 "$bin" reservoir --help | grep -q "echo-state network" || { echo "FAIL [--help]"; fail=1; }
+"$bin" reservoir --help | grep -q -- "--unit phasor" || { echo "FAIL [--help: phasor]"; fail=1; }
 "$bin" reservoir train --help | grep -q -- "--spectral-radius" || { echo "FAIL [train --help]"; fail=1; }
 
 if [ $fail -ne 0 ]; then echo "cli_reservoir: FAILED"; exit 1; fi
