@@ -1,9 +1,10 @@
 /* libFuzzer target for everything above the safetensors reader: the
  * checkpoint envelope (src/io/checkpoint.c), the tower's, the memory's, the
- * phasor network's and the text atlas's parts (tower_io.c, memory_io.c,
- * phasor_io.c, atlas_io.c) and the models they build. Each input is written
+ * phasor network's, the text atlas's and the echo-state network's parts
+ * (tower_io.c, memory_io.c, phasor_io.c, atlas_io.c, esn_io.c) and the models
+ * they build. Each input is written
  * to a temporary file, peeked, opened as a tower with its memory, as a phasor
- * network with its memory and as an atlas; a model that loads is used
+ * network with its memory, as an atlas and as an echo-state network; a model that loads is used
  * lightly (predict, memory scores, frame, parameter count, 8-bit export,
  * decoding 16 symbols) when it is small. Any status is fine; a crash, a sanitizer
  * report, a leak, a broken invariant (abort) or a hang is a bug. Built by
@@ -23,7 +24,9 @@
  * modReLU of depth 2; one given a memory with erased slots through the API,
  * as the CLI gives phasor networks none), and text atlases (atlas train
  * --dim 4 --levels 4 --table-log2 6 --octaves 2 --base-res 4 --epochs 2 on
- * 60 symbols of text: one book; a library of two with --key-size 3). The
+ * 60 symbols of text: one book; a library of two with --key-size 3), and
+ * echo-state networks (reservoir train, 6 tanh units and 3 phasor units, on
+ * 300 steps of a sine). The
  * loaders check every tensor
  * their metadata implies before allocating, so no header can ask for more
  * than its file holds; an input that still made a loader allocate over 1 GB
@@ -299,6 +302,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         use_atlas(a);
     }
     pt_atlas_destroy(a);
+    pt_ckpt_close(c);
+
+    /* an echo-state network (tanh or phasor units): loaded, then driven for
+     * four steps and, when its outputs can feed its inputs, four of closed loop */
+    c = NULL;
+    CHECK(pt_ckpt_open(path, &c) == PT_OK && c);
+    pt_esn *e = NULL;
+    check_load(pt_esn_from_ckpt(c, &e), e);
+    if (e) {
+        (void)pt_ckpt_finish(c);
+        const pt_esn_config *ec = pt_esn_get_config(e);
+        size_t F = pt_esn_features(e), D = (size_t)ec->inputs, M = (size_t)ec->outputs;
+        CHECK(F == (size_t)ec->units * (ec->unit == PT_ESN_PHASOR ? 2u : 1u));
+        if (2.0 * (double)pt_esn_nnz(e) + (double)F * (double)(D + M) <= WORK_MAX) {
+            double *u = calloc(4 * (D + M), sizeof *u);
+            CHECK(u != NULL);
+            for (size_t i = 0; i < 4 * D; i++) u[i] = (double)(i % 3) - 1.0;
+            st = pt_esn_predict(e, u, 4, u + 4 * D);
+            CHECK(st == PT_OK);
+            if (D == M) {
+                st = pt_esn_generate(e, u, 4, u + 4 * D, NULL);
+                CHECK(st == PT_OK || st == PT_ENOCONV);
+            }
+            free(u);
+        }
+    }
+    pt_esn_destroy(e);
     pt_ckpt_close(c);
     return 0;
 }
