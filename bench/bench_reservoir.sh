@@ -110,20 +110,24 @@ echo "phasor reservoir: search at 50 complex units, seeds 4-6, per task (forecas
 PMGF=(--series "$mg" --horizon 10 --fit 8000 --warmup 100 --ridge 1e-7)
 PMGG=(--series "$mg" --horizon 1 --fit 5000 --warmup 100 --generate 500 --valid-tol 0.2 --nrmse-steps 84 --ridge 1e-7)
 PNAR=(--series "$narma" --input 0 --target 1 --horizon 0 --fit 8000 --warmup 100 --ridge 1e-7)
-: > "$tmp/grid.txt"
-for psr in 0.8 0.9 1.0; do
-  for plr in 0.3 0.6 1; do
-    for pis in 0.3 1; do
-      for pic in 0.1 1; do
-        set_="--spectral-radius $psr --leak $plr --input-scaling $pis --input-connectivity $pic"
-        for task in mgf mgg nar; do
-          case $task in mgf) A=("${PMGF[@]}");; mgg) A=("${PMGG[@]}");; nar) A=("${PNAR[@]}");; esac
-          : > "$tmp/g.jsonl"
-          for seed in 4 5 6; do
-            # shellcheck disable=SC2086
-            "$bin" reservoir train --quiet --json "${A[@]}" --unit phasor --units 50 --seed $seed $set_ >> "$tmp/g.jsonl"
-          done
-          python3 - "$tmp/g.jsonl" "$task" "$set_" >> "$tmp/grid.txt" <<'EOF'
+# search UNIT UNITS TAG: the 36-point grid on seeds 4-6 for each task; the
+# best settings into $tmp/best_TAG_<task>
+search() {
+  local unit=$1 units=$2 tag=$3
+  : > "$tmp/grid_$tag.txt"
+  for psr in 0.8 0.9 1.0; do
+    for plr in 0.3 0.6 1; do
+      for pis in 0.3 1; do
+        for pic in 0.1 1; do
+          set_="--spectral-radius $psr --leak $plr --input-scaling $pis --input-connectivity $pic"
+          for task in mgf mgg nar; do
+            case $task in mgf) A=("${PMGF[@]}");; mgg) A=("${PMGG[@]}");; nar) A=("${PNAR[@]}");; esac
+            : > "$tmp/g.jsonl"
+            for seed in 4 5 6; do
+              # shellcheck disable=SC2086
+              "$bin" reservoir train --quiet --json "${A[@]}" --unit "$unit" --units "$units" --seed $seed $set_ >> "$tmp/g.jsonl"
+            done
+            python3 - "$tmp/g.jsonl" "$task" "$set_" >> "$tmp/grid_$tag.txt" <<'EOF'
 import json, sys
 rs = [json.loads(l) for l in open(sys.argv[1])]
 t = sys.argv[2]
@@ -132,24 +136,40 @@ elif t == "mgf": v = sum(r["test"]["nrmse_range"] for r in rs) / len(rs)
 else: v = sum(r["test"]["nrmse_std"] for r in rs) / len(rs)
 print(f"{t}\t{v:.6g}\t{sys.argv[3]}")
 EOF
+          done
         done
       done
     done
   done
-done
-for task in mgf mgg nar; do
-  echo "  $task, best 3 of 36 (score, settings): $(grep "^$task" "$tmp/grid.txt" | sort -t$'\t' -k2,2g | head -3 | cut -f2,3 | tr '\t\n' ' ;')"
-  grep "^$task" "$tmp/grid.txt" | sort -t$'\t' -k2,2g | head -1 | cut -f3 > "$tmp/best_$task"
-done
+  for task in mgf mgg nar; do
+    echo "  $unit $units units, $task, best 3 of 36 (score, settings): $(grep "^$task" "$tmp/grid_$tag.txt" | sort -t$'\t' -k2,2g | head -3 | cut -f2,3 | tr '\t\n' ' ;')"
+    grep "^$task" "$tmp/grid_$tag.txt" | sort -t$'\t' -k2,2g | head -1 | cut -f3 > "$tmp/best_${tag}_$task"
+  done
+}
+search phasor 50 p
+# the same search for the ESN at the equal state size (100 real units), so
+# that both columns of the comparison had their settings chosen alike
+echo "ESN: the same search at 100 units, seeds 4-6"
+search tanh 100 e
 
 for units in 50 100 250; do
   for seed in 1 2 3; do
     # shellcheck disable=SC2046
-    run "pmgf$units" "${PMGF[@]}" --unit phasor --units $units --seed $seed $(cat "$tmp/best_mgf")
+    run "pmgf$units" "${PMGF[@]}" --unit phasor --units $units --seed $seed $(cat "$tmp/best_p_mgf")
     # shellcheck disable=SC2046
-    run "pmgg$units" "${PMGG[@]}" --unit phasor --units $units --seed $seed $(cat "$tmp/best_mgg")
+    run "pmgg$units" "${PMGG[@]}" --unit phasor --units $units --seed $seed $(cat "$tmp/best_p_mgg")
     # shellcheck disable=SC2046
-    run "pnar$units" "${PNAR[@]}" --unit phasor --units $units --seed $seed $(cat "$tmp/best_nar")
+    run "pnar$units" "${PNAR[@]}" --unit phasor --units $units --seed $seed $(cat "$tmp/best_p_nar")
+  done
+done
+for units in 100 500; do # the ESN at the settings its own search chose
+  for seed in 1 2 3; do
+    # shellcheck disable=SC2046
+    run "emgf$units" "${PMGF[@]}" --unit tanh --units $units --seed $seed $(cat "$tmp/best_e_mgf")
+    # shellcheck disable=SC2046
+    run "emgg$units" "${PMGG[@]}" --unit tanh --units $units --seed $seed $(cat "$tmp/best_e_mgg")
+    # shellcheck disable=SC2046
+    run "enar$units" "${PNAR[@]}" --unit tanh --units $units --seed $seed $(cat "$tmp/best_e_nar")
   done
 done
 for units in 50 250; do # the ESN's settings (the closed loop's: those chosen by the ESN's search above)
@@ -170,19 +190,21 @@ def val(task, r):
     if task == "nar": return r["test"]["nrmse_std"]
     return r["closed_loop"]["valid_steps"]
 def sett(r): return f"sr {r['spectral_radius']:g}, lr {r['leak']:g}, in {r['input_scaling']:g} x {r['input_connectivity']:g}"
-print("| task | reals in the state | ESN (tanh units) | phasor, chosen settings | phasor, ESN's settings | phasor settings (chosen) | fit s ESN / phasor |")
-print("|---|---|---|---|---|---|---|")
+print("| task | reals in the state | ESN, reference settings | ESN, chosen settings | phasor, chosen settings | phasor, ESN's reference settings | settings chosen: ESN; phasor | fit s ESN / phasor |")
+print("|---|---|---|---|---|---|---|---|")
 for task, label in (("mgf", "Mackey-Glass x(t+10), NRMSE (range)"), ("mgg", "Mackey-Glass closed loop, valid steps"),
                     ("nar", "NARMA-10 one step, NRMSE (std)")):
     for reals in (100, 500):
-        e, p, q = load(f"{task}{reals}"), load(f"p{task}{reals // 2}"), load(f"r{task}{reals // 2}")
+        e, c, p, q = load(f"{task}{reals}"), load(f"e{task}{reals}"), load(f"p{task}{reals // 2}"), load(f"r{task}{reals // 2}")
         print(f"| {label} | {reals} (ESN {reals} units, phasor {reals // 2}) | {ms([val(task, r) for r in e])} "
-              f"| {ms([val(task, r) for r in p])} | {ms([val(task, r) for r in q])} | {sett(p[0])} "
+              f"| {ms([val(task, r) for r in c])} | {ms([val(task, r) for r in p])} | {ms([val(task, r) for r in q])} "
+              f"| {sett(c[0])}; {sett(p[0])} "
               f"| {st.mean(r['fit_s'] for r in e):.3f} / {st.mean(r['fit_s'] for r in p):.3f} |")
 print()
 print("per seed (1, 2, 3):")
 for task in ("mgf", "mgg", "nar"):
-    for name, n in (("ESN 100", f"{task}100"), ("ESN 500", f"{task}500"), ("phasor 50", f"p{task}50"),
+    for name, n in (("ESN 100", f"{task}100"), ("ESN 500", f"{task}500"), ("ESN 100, chosen", f"e{task}100"),
+                    ("ESN 500, chosen", f"e{task}500"), ("phasor 50", f"p{task}50"),
                     ("phasor 100", f"p{task}100"), ("phasor 250", f"p{task}250"),
                     ("phasor 50, ESN's settings", f"r{task}50"), ("phasor 250, ESN's settings", f"r{task}250")):
         rs = load(n)
